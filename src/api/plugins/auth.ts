@@ -1,0 +1,35 @@
+// Resolves the caller from `Authorization: Bearer <token>` and offers route guards by role.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { hashToken } from '../../auth/tokens.js';
+import type { Role, User } from '../../db/repositories/users.js';
+import { forbidden, unauthorized } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user: User | null;
+  }
+  interface FastifyInstance {
+    /** A preHandler that admits only the given roles. */
+    requireRole(...roles: Role[]): (request: FastifyRequest) => Promise<void>;
+  }
+}
+
+export default fp(async (app: FastifyInstance) => {
+  app.decorateRequest('user', null);
+
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    if (!header) return;
+    const match = /^Bearer\s+(\S{1,200})$/i.exec(header);
+    if (!match) throw unauthorized('The Authorization header must be "Bearer <token>"');
+    const user = await app.repos.users.findByTokenHash(hashToken(match[1]!));
+    if (!user) throw unauthorized('Unknown or revoked token');
+    request.user = user;
+  });
+
+  app.decorate('requireRole', (...roles: Role[]) => async (request: FastifyRequest) => {
+    if (!request.user) throw unauthorized();
+    if (!roles.includes(request.user.role)) throw forbidden(`This needs the ${roles.join(' or ')} role`);
+  });
+}, { name: 'auth', dependencies: ['repositories'] });

@@ -1,0 +1,179 @@
+// Orders: placing one starts its workflow with update-with-start; reading one serves the read model.
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Type, type Static } from 'typebox';
+import { placementUpdate, searchAttributes, type OrderInput } from '../../../workflows/messages.js';
+import type { orderWorkflow } from '../../../workflows/order.js';
+import type { User } from '../../db/repositories/users.js';
+import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
+import { Cents, ErrorBody, Latitude, Longitude, Uuid } from '../schemas.js';
+
+export const MAX_LINES_PER_ORDER = 50;
+export const MAX_QUANTITY_PER_LINE = 100;
+
+const OrderBody = Type.Object({
+  locationId: Uuid,
+  slotId: Type.Optional(Type.Union([Uuid, Type.Null()])),
+  items: Type.Array(Type.Object({
+    productId: Uuid,
+    quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY_PER_LINE }),
+  }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_LINES_PER_ORDER }),
+  address: Type.Object({
+    lat: Latitude,
+    lng: Longitude,
+    line1: Type.String({ minLength: 1, maxLength: 200 }),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false });
+type OrderBody = Static<typeof OrderBody>;
+
+const Order = Type.Object({
+  id: Uuid,
+  status: Type.String({ examples: ['awaiting_payment'] }),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  customerId: Uuid,
+  locationId: Uuid,
+  slotId: Type.Union([Uuid, Type.Null()]),
+  totalCents: Cents,
+  items: Type.Array(Type.Object({ productId: Uuid, quantity: Type.Integer(), unitPriceCents: Cents })),
+  address: Type.Object({ lat: Type.Number(), lng: Type.Number(), line1: Type.String() }),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  timeline: Type.Array(Type.Object({
+    id: Type.Integer(),
+    type: Type.String(),
+    status: Type.Union([Type.String(), Type.Null()]),
+    reason: Type.Union([Type.String(), Type.Null()]),
+    at: Type.String({ format: 'date-time' }),
+  })),
+});
+
+const IdParams = Type.Object({ id: Uuid });
+
+function requestHash(body: OrderBody): string {
+  // Key order and item order do not change what was asked for.
+  const canonical = {
+    locationId: body.locationId,
+    slotId: body.slotId ?? null,
+    items: [...body.items].sort((a, b) => a.productId.localeCompare(b.productId)).map((i) => [i.productId, i.quantity]),
+    address: [body.address.lat, body.address.lng, body.address.line1],
+  };
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+
+function canRead(user: User, order: { customerId: string; locationId: string }): boolean {
+  switch (user.role) {
+    case 'operator':
+      return true;
+    case 'customer':
+      return order.customerId === user.id;
+    case 'owner':
+      return user.locationIds.includes(order.locationId);
+    default:
+      return false;
+  }
+}
+
+const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/v1/orders', {
+    preHandler: app.requireRole('customer'),
+    schema: {
+      tags: ['orders'],
+      summary: 'Place an order: returns once stock and slot are held, or refused',
+      security: [{ bearer: [] }],
+      headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
+      body: OrderBody,
+      response: { 201: Order, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+    },
+  }, async (request, reply) => {
+    const customer = request.user!;
+    const body = request.body;
+    const productIds = body.items.map((i) => i.productId);
+    if (new Set(productIds).size !== productIds.length) {
+      throw badRequest('duplicate_lines', 'Each product may appear only once in items; add up the quantities instead');
+    }
+
+    let orderId: string = randomUUID();
+    const key = request.headers['idempotency-key'];
+    if (key) {
+      const hash = requestHash(body);
+      const claim = await app.repos.orders.claimIdempotencyKey(customer.id, key, hash, orderId);
+      if (claim.requestHash !== hash) {
+        throw unprocessable('idempotency_key_reused', 'This Idempotency-Key was already used for a different request');
+      }
+      orderId = claim.orderId;
+      if (!claim.fresh) {
+        const existing = await app.repos.orders.findView(orderId);
+        if (existing && existing.status !== 'placed') {
+          reply.header('idempotent-replayed', 'true');
+          return reply.code(201).send(existing);
+        }
+      }
+    }
+
+    if (!(await app.repos.catalog.locationExists(body.locationId))) {
+      throw unprocessable('unknown_location', `Location ${body.locationId} does not exist`);
+    }
+    const prices = await app.repos.catalog.pricesFor(productIds);
+    const unknown = productIds.filter((id) => !prices.has(id));
+    if (unknown.length > 0) {
+      throw unprocessable('unknown_product', `Unknown product: ${unknown.join(', ')}`, { productIds: unknown });
+    }
+
+    const input: OrderInput = {
+      orderId,
+      customerId: customer.id,
+      locationId: body.locationId,
+      slotId: body.slotId ?? null,
+      lines: body.items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPriceCents: prices.get(i.productId)! })),
+      address: body.address,
+      paymentTimeoutMs: app.config.paymentTimeoutMs,
+    };
+    const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
+      workflowId: `order-${orderId}`,
+      taskQueue: app.config.temporal.taskQueue,
+      args: [input],
+      // A retried request with the same Idempotency-Key attaches to the order it already started.
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: searchAttributes.orderStatus, value: 'placed' },
+        { key: searchAttributes.locationId, value: body.locationId },
+        { key: searchAttributes.customerId, value: customer.id },
+      ],
+    });
+    let state;
+    try {
+      state = await app.temporal.workflow.executeUpdateWithStart(placementUpdate, { startWorkflowOperation });
+    } catch (err) {
+      // The order already ran to its end under this key: answer with what it became.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    const view = await app.repos.orders.findView(orderId);
+    if (!view) throw new Error(`Order ${orderId} has no read model after placement`);
+    if (state?.status === 'rejected') {
+      throw conflict(state.reason ?? 'rejected', `The order was refused: ${state.reason}`, { orderId });
+    }
+    return reply.code(201).send(view);
+  });
+
+  app.get('/v1/orders/:id', {
+    preHandler: app.requireRole('customer', 'owner', 'operator'),
+    schema: {
+      tags: ['orders'],
+      summary: 'An order with its lines and timeline',
+      security: [{ bearer: [] }],
+      params: IdParams,
+      response: { 200: Order, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+    },
+  }, async (request) => {
+    const ownership = await app.repos.orders.findOwnership(request.params.id);
+    // Someone else's order answers exactly like a missing one, so ids cannot be probed.
+    if (!ownership || !canRead(request.user!, ownership)) throw notFound('Order');
+    const view = await app.repos.orders.findView(request.params.id);
+    if (!view) throw notFound('Order');
+    return view;
+  });
+};
+
+export default orderRoutes;

@@ -1,0 +1,96 @@
+// The one place that reads the environment: typed settings with defaults that run the embedded stack.
+import path from 'node:path';
+
+export const SEARCH_ATTRIBUTES = {
+  OrderStatus: 'Keyword',
+  LocationId: 'Keyword',
+  CustomerId: 'Keyword',
+  SlotStart: 'Datetime',
+  DriverId: 'Keyword',
+} as const;
+
+export interface Config {
+  /** Root of the project, for data and tools folders. */
+  rootDir: string;
+  dataDir: string;
+  toolsDir: string;
+  host: string;
+  port: number;
+  logLevel: string;
+  /** Unset: the launcher starts embedded Postgres on pgPort. */
+  databaseUrl: string | undefined;
+  pgPort: number;
+  temporal: {
+    /** Unset: the launcher starts the Temporal dev server on devPort. */
+    address: string | undefined;
+    devPort: number;
+    uiPort: number;
+    namespace: string;
+    taskQueue: string;
+    cliPath: string | undefined;
+    testServerPath: string | undefined;
+    tlsCertPath: string | undefined;
+    tlsKeyPath: string | undefined;
+    apiKey: string | undefined;
+  };
+  bank: {
+    url: string | undefined;
+    port: number;
+    webhookSecrets: string[];
+  };
+  paymentTimeoutMs: number;
+  cookieSecret: string;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  }
+  return value;
+}
+
+function str(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const rootDir = path.resolve(str(env, 'APP_ROOT') ?? process.cwd());
+  const dataDir = path.resolve(rootDir, str(env, 'DATA_DIR') ?? '.data');
+  const toolsDir = path.resolve(rootDir, str(env, 'TOOLS_DIR') ?? '.tools');
+  return {
+    rootDir,
+    dataDir,
+    toolsDir,
+    host: str(env, 'HOST') ?? '127.0.0.1',
+    port: int(env, 'PORT', 3000),
+    logLevel: str(env, 'LOG_LEVEL') ?? 'info',
+    databaseUrl: str(env, 'DATABASE_URL'),
+    pgPort: int(env, 'PG_PORT', 5433),
+    temporal: {
+      address: str(env, 'TEMPORAL_ADDRESS'),
+      devPort: int(env, 'TEMPORAL_PORT', 7233),
+      uiPort: int(env, 'TEMPORAL_UI_PORT', 8233),
+      namespace: str(env, 'TEMPORAL_NAMESPACE') ?? 'default',
+      taskQueue: str(env, 'TEMPORAL_TASK_QUEUE') ?? 'orders',
+      cliPath: str(env, 'TEMPORAL_CLI'),
+      testServerPath: str(env, 'TEMPORAL_TEST_SERVER'),
+      tlsCertPath: str(env, 'TEMPORAL_TLS_CERT'),
+      tlsKeyPath: str(env, 'TEMPORAL_TLS_KEY'),
+      apiKey: str(env, 'TEMPORAL_API_KEY'),
+    },
+    bank: {
+      url: str(env, 'BANK_URL'),
+      port: int(env, 'BANK_PORT', 3100),
+      webhookSecrets: (str(env, 'BANK_WEBHOOK_SECRETS') ?? 'dev-bank-webhook-secret')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
+    paymentTimeoutMs: int(env, 'PAYMENT_TIMEOUT_MS', 10 * 60 * 1000),
+    cookieSecret: str(env, 'COOKIE_SECRET') ?? 'dev-cookie-secret-change-me-in-production-0123456789',
+  };
+}

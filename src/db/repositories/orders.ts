@@ -1,0 +1,81 @@
+// The order read model: orders, their lines and timeline, as the API shows them.
+import type { Knex } from 'knex';
+import { readStream, streams } from '../../events/log.js';
+
+export interface OrderView {
+  id: string;
+  status: string;
+  reason: string | null;
+  customerId: string;
+  locationId: string;
+  slotId: string | null;
+  totalCents: number;
+  items: { productId: string; quantity: number; unitPriceCents: number }[];
+  address: { lat: number; lng: number; line1: string };
+  createdAt: string;
+  updatedAt: string;
+  timeline: { id: number; type: string; status: string | null; reason: string | null; at: string }[];
+}
+
+interface OrderRow {
+  id: string;
+  status: string;
+  reason: string | null;
+  customer_id: string;
+  location_id: string;
+  slot_id: string | null;
+  total_cents: number;
+  address: OrderView['address'];
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function createOrderRepository(db: Knex) {
+  return {
+    async findOwnership(orderId: string): Promise<{ customerId: string; locationId: string } | undefined> {
+      const row = await db('orders').where({ id: orderId }).first<{ customer_id: string; location_id: string } | undefined>('customer_id', 'location_id');
+      return row && { customerId: row.customer_id, locationId: row.location_id };
+    },
+
+    async findView(orderId: string): Promise<OrderView | undefined> {
+      const row = await db('orders').where({ id: orderId }).first<OrderRow | undefined>();
+      if (!row) return undefined;
+      const [lines, events] = await Promise.all([
+        db('order_lines').where({ order_id: orderId }).orderBy('product_id').select<{ product_id: string; quantity: number; unit_price_cents: number }[]>(),
+        readStream(db, streams.order(orderId)),
+      ]);
+      return {
+        id: row.id,
+        status: row.status,
+        reason: row.reason,
+        customerId: row.customer_id,
+        locationId: row.location_id,
+        slotId: row.slot_id,
+        totalCents: row.total_cents,
+        items: lines.map((l) => ({ productId: l.product_id, quantity: l.quantity, unitPriceCents: l.unit_price_cents })),
+        address: row.address,
+        createdAt: row.created_at.toISOString(),
+        updatedAt: row.updated_at.toISOString(),
+        timeline: events.map((e) => ({
+          id: e.id,
+          type: e.type,
+          status: typeof e.payload.status === 'string' ? e.payload.status : null,
+          reason: typeof e.payload.reason === 'string' ? e.payload.reason : null,
+          at: e.createdAt,
+        })),
+      };
+    },
+
+    /** Claims an Idempotency-Key for a new order, or returns the order and body hash it already maps to. */
+    async claimIdempotencyKey(customerId: string, key: string, requestHash: string, orderId: string): Promise<{ orderId: string; requestHash: string; fresh: boolean }> {
+      const inserted = await db('idempotency_keys')
+        .insert({ customer_id: customerId, key, request_hash: requestHash, order_id: orderId })
+        .onConflict(['customer_id', 'key'])
+        .ignore()
+        .returning('order_id');
+      if (inserted.length > 0) return { orderId, requestHash, fresh: true };
+      const existing = await db('idempotency_keys').where({ customer_id: customerId, key }).first<{ order_id: string; request_hash: string }>();
+      return { orderId: existing.order_id, requestHash: existing.request_hash, fresh: false };
+    },
+  };
+}

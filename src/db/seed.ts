@@ -1,0 +1,67 @@
+// The idempotent demo seed: one location with products and the demo users, whose tokens go to .data/demo.json.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { hashToken, newToken } from '../auth/tokens.js';
+import type { Role } from './repositories/users.js';
+
+export const DEMO_USERS = ['customer', 'customer2', 'owner', 'driver', 'driver2', 'operator'] as const;
+export type DemoUserName = (typeof DEMO_USERS)[number];
+
+export interface DemoData {
+  locationId: string;
+  users: Record<DemoUserName, { id: string; token: string }>;
+}
+
+const ROLE_OF: Record<DemoUserName, Role> = {
+  customer: 'customer',
+  customer2: 'customer',
+  owner: 'owner',
+  driver: 'driver',
+  driver2: 'driver',
+  operator: 'operator',
+};
+
+export const DEMO_LOCATION = { name: 'Brick Lane Bakery', kind: 'bakery', lat: 51.5215, lng: -0.0717, delivery_radius_m: 8000, timezone: 'Europe/London' } as const;
+
+export const DEMO_PRODUCTS = [
+  { name: 'Butter croissant', description: 'Laminated, baked every morning', price_cents: 325, shelf_life_minutes: 720, eod_discount_percent: 40 },
+  { name: 'Sourdough loaf', description: 'Country loaf, 48-hour ferment', price_cents: 650, shelf_life_minutes: 2880, eod_discount_percent: 30 },
+  { name: 'Cinnamon bun', description: 'Cardamom dough, cinnamon butter', price_cents: 395, shelf_life_minutes: 720, eod_discount_percent: 40 },
+  { name: 'Pain au chocolat', description: 'Two batons of dark chocolate', price_cents: 360, shelf_life_minutes: 720, eod_discount_percent: 40 },
+  { name: 'Seeded rye', description: 'Dense, dark and sliced', price_cents: 575, shelf_life_minutes: 4320, eod_discount_percent: 25 },
+  { name: 'Lemon tart', description: 'Sharp curd, sweet pastry', price_cents: 450, shelf_life_minutes: 1440, eod_discount_percent: 50 },
+];
+
+/** Reads the demo ids and tokens, creating them the first time; the same file keeps them stable across restarts. */
+export function loadOrCreateDemoData(file: string): DemoData {
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as DemoData;
+  const users = Object.fromEntries(
+    DEMO_USERS.map((name) => [name, { id: randomUUID(), token: newToken(`demo_${name}`) }]),
+  ) as DemoData['users'];
+  const data: DemoData = { locationId: randomUUID(), users };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
+  return data;
+}
+
+/** Seeds the demo data and returns the demo products' ids. */
+export async function seedDemo(db: Knex, demo: DemoData): Promise<string[]> {
+  return db.transaction(async (trx) => {
+    await trx('locations').insert({ id: demo.locationId, ...DEMO_LOCATION }).onConflict('id').ignore();
+    for (const name of DEMO_USERS) {
+      const user = demo.users[name];
+      await trx('users')
+        .insert({ id: user.id, name: `Demo ${name}`, role: ROLE_OF[name], token_hash: hashToken(user.token) })
+        .onConflict('id')
+        .ignore();
+    }
+    await trx('location_owners').insert({ user_id: demo.users.owner.id, location_id: demo.locationId }).onConflict(['user_id', 'location_id']).ignore();
+    const existing = new Set((await trx('products').select<{ name: string }[]>('name')).map((p) => p.name));
+    const missing = DEMO_PRODUCTS.filter((p) => !existing.has(p.name));
+    if (missing.length > 0) await trx('products').insert(missing);
+    const rows = await trx('products').whereIn('name', DEMO_PRODUCTS.map((p) => p.name)).orderBy('name').select<{ id: string }[]>('id');
+    return rows.map((r) => r.id);
+  });
+}

@@ -1,0 +1,37 @@
+// API process entry point: builds the app over Postgres and Temporal, listens on PORT, and drains on SIGTERM.
+import { Client, Connection } from '@temporalio/client';
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './api/app.js';
+import { loadConfig } from './config.js';
+import { createDb } from './db/knex.js';
+import { temporalAddress, temporalConnectionOptions } from './temporal.js';
+
+const config = loadConfig();
+if (!config.databaseUrl) {
+  console.error('DATABASE_URL is not set. Run the whole stack with `npm start`, or point DATABASE_URL at Postgres.');
+  process.exit(1);
+}
+const db = createDb(config.databaseUrl);
+// Lazy: the API comes up even while Temporal is down, and /readyz says so.
+const connection = Connection.lazy(temporalConnectionOptions(config, temporalAddress(config)));
+const temporal = new Client({ connection, namespace: config.temporal.namespace });
+const app = await buildApp({ config, db, temporal });
+
+closeWithGrace({ delay: 10_000 }, async ({ err }) => {
+  if (err) app.log.error({ err }, 'closing after an error');
+  await app.close();
+  await connection.close();
+  await db.destroy();
+});
+
+try {
+  await app.listen({ port: config.port, host: config.host });
+} catch (err) {
+  if ((err as { code?: string }).code === 'EADDRINUSE') {
+    console.error(`Port ${config.port} is already in use, so the API cannot start. Stop whatever listens there, or choose another port with PORT=<port>.`);
+  } else {
+    console.error(err);
+  }
+  process.exit(1);
+}
+process.stdout.write(`${JSON.stringify({ ready: true, port: (app.server.address() as { port: number }).port })}\n`);

@@ -1,0 +1,144 @@
+// The first order slice end to end: HTTP → update-with-start → workflow → read model, on the real dev server and Postgres.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bankChargeResultSignal } from '../../workflows/messages.js';
+import { createLocation, createProduct, createUser, startTestStack, type TestStack } from '../support/stack.js';
+
+let stack: TestStack;
+let locationId: string;
+let productA: string;
+let productB: string;
+let customer: { id: string; token: string };
+let otherCustomer: { id: string; token: string };
+let owner: { id: string; token: string };
+let otherOwner: { id: string; token: string };
+let operator: { id: string; token: string };
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  locationId = await createLocation(stack.db);
+  productA = await createProduct(stack.db, { name: 'Croissant', price_cents: 325 });
+  productB = await createProduct(stack.db, { name: 'Rye', price_cents: 575 });
+  customer = await createUser(stack.db, 'customer');
+  otherCustomer = await createUser(stack.db, 'customer');
+  owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
+  otherOwner = await createUser(stack.db, 'owner', { locationIds: [await createLocation(stack.db)] });
+  operator = await createUser(stack.db, 'operator');
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+function orderBody(items = [{ productId: productA, quantity: 2 }, { productId: productB, quantity: 1 }]) {
+  return { locationId, items, address: { lat: 51.51, lng: -0.1, line1: '1 Test Street' } };
+}
+
+async function eventually<T>(fn: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('health', () => {
+  it('is alive and ready when Postgres and Temporal are up', async () => {
+    expect((await stack.api('GET', '/healthz')).status).toBe(200);
+    const ready = await stack.api('GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks).toEqual({ postgres: { ok: true }, temporal: { ok: true } });
+  });
+});
+
+describe('POST /v1/orders', () => {
+  it('starts the order workflow and answers once the order awaits payment', async () => {
+    const res = await stack.api('POST', '/v1/orders', { token: customer.token, body: orderBody() });
+    expect(res.status).toBe(201);
+    expect(res.body.status).toBe('awaiting_payment');
+    expect(res.body.totalCents).toBe(2 * 325 + 575);
+    expect(res.body.customerId).toBe(customer.id);
+    expect(res.body.timeline.map((e: { status: string }) => e.status)).toEqual(['placed', 'awaiting_payment']);
+
+    const description = await stack.client.workflow.getHandle(`order-${res.body.id}`).describe();
+    expect(description.status.name).toBe('RUNNING');
+    const listed = await eventually(
+      async () => {
+        const found: string[] = [];
+        for await (const wf of stack.client.workflow.list({ query: `OrderStatus = "awaiting_payment" AND CustomerId = "${customer.id}"` })) found.push(wf.workflowId);
+        return found;
+      },
+      (found) => found.includes(`order-${res.body.id}`),
+    );
+    expect(listed).toContain(`order-${res.body.id}`);
+  });
+
+  it('moves to confirmed when the bank approves', async () => {
+    const placed = await stack.api('POST', '/v1/orders', { token: customer.token, body: orderBody() });
+    await stack.client.workflow.getHandle(`order-${placed.body.id}`).signal(bankChargeResultSignal, { chargeId: 'ch_1', outcome: 'approved' });
+    const order = await eventually(() => stack.api('GET', `/v1/orders/${placed.body.id}`, { token: customer.token }), (r) => r.body.status === 'confirmed');
+    expect(order.body.status).toBe('confirmed');
+    expect(order.body.timeline.at(-1).status).toBe('confirmed');
+  });
+
+  it('maps an Idempotency-Key to one order, and refuses the key for another body', async () => {
+    const key = randomUUID();
+    const first = await stack.api('POST', '/v1/orders', { token: customer.token, body: orderBody(), headers: { 'idempotency-key': key } });
+    const again = await stack.api('POST', '/v1/orders', { token: customer.token, body: orderBody(), headers: { 'idempotency-key': key } });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.body.id).toBe(first.body.id);
+    const other = await stack.api('POST', '/v1/orders', { token: customer.token, body: orderBody([{ productId: productA, quantity: 5 }]), headers: { 'idempotency-key': key } });
+    expect(other.status).toBe(422);
+    expect(other.body.error).toBe('idempotency_key_reused');
+    expect(await stack.db('orders').where({ customer_id: customer.id, id: first.body.id }).count<{ count: number }[]>('* as count')).toEqual([{ count: 1 }]);
+  });
+
+  it('refuses bad input with a 4xx naming the problem, and writes nothing', async () => {
+    const before = await stack.db('orders').count<{ count: number }[]>('* as count');
+    const cases: [unknown, number, string][] = [
+      [{ ...orderBody(), items: [{ productId: productA, quantity: 0 }] }, 400, 'validation_failed'],
+      [{ ...orderBody(), items: [{ productId: productA, quantity: 1.5 }] }, 400, 'validation_failed'],
+      [{ ...orderBody(), items: [] }, 400, 'validation_failed'],
+      [{ ...orderBody(), address: { lat: 91, lng: 0, line1: 'x' } }, 400, 'validation_failed'],
+      [{ ...orderBody(), locationId: 'not-a-uuid' }, 400, 'validation_failed'],
+      [orderBody([{ productId: productA, quantity: 1 }, { productId: productA, quantity: 2 }]), 400, 'duplicate_lines'],
+      [orderBody([{ productId: randomUUID(), quantity: 1 }]), 422, 'unknown_product'],
+      [{ ...orderBody(), locationId: randomUUID() }, 422, 'unknown_location'],
+      ['{"locationId":', 400, 'invalid_json'],
+    ];
+    for (const [body, status, error] of cases) {
+      const res = await stack.api('POST', '/v1/orders', { token: customer.token, body });
+      expect({ body, status: res.status, error: res.body.error }).toEqual({ body, status, error });
+      expect(typeof res.body.message).toBe('string');
+    }
+    const quantity = await stack.api('POST', '/v1/orders', { token: customer.token, body: { ...orderBody(), items: [{ productId: productA, quantity: -3 }] } });
+    expect(quantity.body.details[0].field).toContain('quantity');
+    expect(await stack.db('orders').count<{ count: number }[]>('* as count')).toEqual(before);
+  });
+
+  it('needs a customer token', async () => {
+    expect((await stack.api('POST', '/v1/orders', { body: orderBody() })).status).toBe(401);
+    expect((await stack.api('POST', '/v1/orders', { token: 'nope', body: orderBody() })).status).toBe(401);
+    expect((await stack.api('POST', '/v1/orders', { token: owner.token, body: orderBody() })).status).toBe(403);
+  });
+});
+
+describe('GET /v1/orders/:id', () => {
+  it('shows the order to its customer, its location owner and operators, and to no one else', async () => {
+    const placed = await stack.api('POST', '/v1/orders', { token: customer.token, body: orderBody() });
+    const id = placed.body.id as string;
+    for (const who of [customer, owner, operator]) {
+      const res = await stack.api('GET', `/v1/orders/${id}`, { token: who.token });
+      expect(res.status).toBe(200);
+      expect(res.body.items).toHaveLength(2);
+    }
+    for (const who of [otherCustomer, otherOwner]) {
+      expect((await stack.api('GET', `/v1/orders/${id}`, { token: who.token })).status).toBe(404);
+    }
+    expect((await stack.api('GET', `/v1/orders/${randomUUID()}`, { token: operator.token })).status).toBe(404);
+    expect((await stack.api('GET', '/v1/orders/123', { token: operator.token })).status).toBe(400);
+    expect((await stack.api('GET', `/v1/orders/${id}`)).status).toBe(401);
+  });
+});

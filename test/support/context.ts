@@ -1,0 +1,13 @@
+// Values the global setups hand to test files.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    workflowBundlePath: string;
+    testServerPath: string;
+    databaseUrl: string;
+    bankDatabaseUrl: string;
+    temporalAddress: string;
+    temporalCliPath: string;
+  }
+}
+
+export {};

@@ -1,0 +1,186 @@
+// Keeps docker-compose.yml, the Dockerfile and .env.example consistent with each other and with src/config.ts, since no engine runs them in CI.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { SEARCH_ATTRIBUTES } from '../../src/config.js';
+
+interface Healthcheck {
+  test?: string | string[];
+  disable?: boolean;
+}
+
+interface Service {
+  image?: string;
+  command?: string | string[];
+  entrypoint?: string | string[];
+  environment?: Record<string, string | number | boolean | null> | string[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  ports?: (string | number | { target?: number | string; published?: number | string })[];
+  deploy?: { replicas?: number };
+  healthcheck?: Healthcheck;
+}
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const readProjectFile = (name: string) => readFileSync(root + name, 'utf8');
+
+const composeSource = readProjectFile('docker-compose.yml');
+// Compose resolves `<<` merge keys, so the parser must too or shared environments vanish.
+const compose = parse(composeSource, { merge: true }) as { services: Record<string, Service> };
+const services = compose.services as Record<string, Service> & Record<'api' | 'worker' | 'bank' | 'temporal-ui', Service>;
+const serviceNames = new Set(Object.keys(services));
+
+/** What a plain `docker compose up` sees: `${VAR:-default}` becomes its default, `$$` a literal `$`. */
+function interpolate(value: string): string {
+  return value.replace(/\$\$|\$\{(\w+)(?::?-([^}]*))?\}/g, (match, _name: string, fallback?: string) =>
+    match === '$$' ? '$' : (fallback ?? ''),
+  );
+}
+
+function environmentOf(service: Service): Record<string, string> {
+  const env = service.environment ?? {};
+  const entries = Array.isArray(env)
+    ? env.map((line) => {
+        const at = line.indexOf('=');
+        return at < 0 ? ([line, ''] as const) : ([line.slice(0, at), line.slice(at + 1)] as const);
+      })
+    : Object.entries(env).map(([key, value]) => [key, value === null ? '' : String(value)]);
+  return Object.fromEntries(entries.map(([key, value]) => [key, interpolate(value)]));
+}
+
+/** Hostnames a value points at: URLs, `host:port` pairs, and bare hosts under *_HOST / *_SEEDS keys. */
+function hostsIn(key: string, value: string): string[] {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return [new URL(value).hostname];
+  const hostAndPort = /^([a-z0-9.-]+):\d+$/i.exec(value);
+  if (hostAndPort) return [hostAndPort[1]!];
+  if (/_(HOST|SEEDS)$/.test(key)) return value.split(',').map((host) => host.trim()).filter(Boolean);
+  return [];
+}
+
+function textOf(value: string | string[] | undefined): string {
+  return interpolate(Array.isArray(value) ? value.join(' ') : (value ?? ''));
+}
+
+function dependenciesOf(service: Service): Record<string, string | undefined> {
+  const deps = service.depends_on ?? [];
+  return Array.isArray(deps)
+    ? Object.fromEntries(deps.map((name) => [name, undefined]))
+    : Object.fromEntries(Object.entries(deps).map(([name, spec]) => [name, spec?.condition]));
+}
+
+/** Host side and container side of each published port. */
+function publishedPorts(service: Service): { published: string; target: string }[] {
+  return (service.ports ?? []).map((port) => {
+    if (typeof port === 'object') return { published: String(port.published ?? ''), target: String(port.target ?? '') };
+    // Short syntax: [ip:]published:target[/protocol]
+    const parts = interpolate(String(port)).replace(/\/\w+$/, '').split(':');
+    return { published: parts.at(-2) ?? '', target: parts.at(-1) ?? '' };
+  });
+}
+
+describe('docker-compose.yml', () => {
+  it('has the whole production topology', () => {
+    for (const name of ['postgres', 'temporal', 'temporal-ui', 'migrate', 'api', 'worker', 'bank']) {
+      expect(serviceNames, `service ${name}`).toContain(name);
+    }
+  });
+
+  it('points every address in the environment at a service that exists', () => {
+    const referenced = new Set<string>();
+    for (const [serviceName, service] of Object.entries(services)) {
+      for (const [key, value] of Object.entries(environmentOf(service))) {
+        for (const host of hostsIn(key, value)) {
+          referenced.add(host);
+          expect(serviceNames, `${serviceName}.${key}=${value} names host "${host}"`).toContain(host);
+        }
+      }
+      const commandLine = `${textOf(service.entrypoint)} ${textOf(service.command)}`;
+      for (const [, address] of commandLine.matchAll(/--address[\s=]+(\S+)/g)) {
+        const [host = ''] = hostsIn('', address ?? '');
+        expect(serviceNames, `${serviceName} command names host "${host}"`).toContain(host);
+      }
+    }
+    // Guards the parsing itself: these links must have been found, or the check above proved nothing.
+    expect([...referenced]).toEqual(expect.arrayContaining(['postgres', 'temporal', 'bank', 'api']));
+  });
+
+  it('depends only on services that exist, and starts the api after migrations succeed', () => {
+    for (const [serviceName, service] of Object.entries(services)) {
+      for (const target of Object.keys(dependenciesOf(service))) {
+        expect(serviceNames, `${serviceName} depends on ${target}`).toContain(target);
+      }
+    }
+    expect(dependenciesOf(services.api).migrate).toBe('service_completed_successfully');
+    expect(dependenciesOf(services.worker).migrate).toBe('service_completed_successfully');
+  });
+
+  it('publishes the shop on 3000 and the Temporal UI on 8080', () => {
+    expect(publishedPorts(services.api)).toContainEqual({ published: '3000', target: '3000' });
+    expect(publishedPorts(services['temporal-ui'])).toContainEqual({ published: '8080', target: '8080' });
+  });
+
+  it('runs two worker replicas', () => {
+    expect(services.worker.deploy?.replicas).toBe(2);
+  });
+
+  it('health-checks every long-running service others wait on', () => {
+    for (const name of ['api', 'worker', 'bank', 'postgres', 'temporal']) {
+      const healthcheck = services[name]!.healthcheck;
+      expect(healthcheck?.disable, `${name} healthcheck disabled`).not.toBe(true);
+      expect(textOf(healthcheck?.test), `${name} healthcheck`).toMatch(/\S/);
+      expect(textOf(healthcheck?.test), `${name} healthcheck`).not.toMatch(/^NONE\b/);
+    }
+  });
+
+  it('registers every search attribute the workflows use, with its type', () => {
+    const setup = Object.values(services).find((service) =>
+      textOf(service.command).includes('search-attribute create'),
+    );
+    expect(setup, 'a service that registers search attributes').toBeDefined();
+    const script = textOf(setup?.command);
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) {
+      expect(script).toMatch(new RegExp(`--name\\s+${name}\\s+--type\\s+${type}\\b`));
+    }
+    // The api and workers must not start before the attributes exist, or the first upsert fails.
+    const setupName = Object.keys(services).find((name) => services[name] === setup);
+    for (const name of ['api', 'worker']) {
+      expect(dependenciesOf(services[name]!)[setupName ?? ''], `${name} waits for ${setupName}`).toBe(
+        'service_completed_successfully',
+      );
+    }
+  });
+});
+
+describe('Dockerfile', () => {
+  const path = root + 'Dockerfile';
+
+  it('exists, health-checks the process and runs it as a non-root user', () => {
+    expect(existsSync(path)).toBe(true);
+    const dockerfile = readFileSync(path, 'utf8');
+    // Only the last stage ends up in the image.
+    const finalStage = dockerfile.split(/^FROM\s/m).at(-1) ?? '';
+    expect(finalStage).toMatch(/^HEALTHCHECK\s+/m);
+    const users = [...finalStage.matchAll(/^USER\s+(\S+)/gm)].map(([, user]) => user);
+    expect(users.length, 'USER in the final stage').toBeGreaterThan(0);
+    expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+  });
+});
+
+describe('.env.example', () => {
+  const example = readProjectFile('.env.example');
+  const documents = (name: string) => new RegExp(`^#?\\s*${name}=`, 'm').test(example);
+
+  it('documents every variable src/config.ts reads', () => {
+    const configSource = readProjectFile('src/config.ts');
+    const names = [...configSource.matchAll(/env,\s*'([A-Z0-9_]+)'/g)].map(([, name]) => name!);
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((name) => !documents(name))).toEqual([]);
+  });
+
+  it('documents every variable docker-compose.yml substitutes or hands to our processes', () => {
+    const substituted = [...composeSource.matchAll(/\$\{(\w+)/g)].map(([, name]) => name!);
+    const ours = ['migrate', 'api', 'worker', 'bank'].flatMap((name) => Object.keys(environmentOf(services[name]!)));
+    const names = [...new Set([...substituted, ...ours])];
+    expect(names.filter((name) => !documents(name))).toEqual([]);
+  });
+});

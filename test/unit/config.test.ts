@@ -1,0 +1,26 @@
+// The config module: defaults that run the embedded stack, and clear errors for bad values.
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded stack', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.temporal.address).toBeUndefined();
+    expect(config.temporal.uiPort).toBe(8233);
+    expect(config.paymentTimeoutMs).toBe(600_000);
+  });
+
+  it('reads overrides and splits the webhook secrets for rotation', () => {
+    const config = loadConfig({ PORT: '8080', DATABASE_URL: 'postgres://x/y', BANK_WEBHOOK_SECRETS: 'new, old' });
+    expect(config.port).toBe(8080);
+    expect(config.databaseUrl).toBe('postgres://x/y');
+    expect(config.bank.webhookSecrets).toEqual(['new', 'old']);
+  });
+
+  it('names the variable that is malformed', () => {
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(/PORT/);
+    expect(() => loadConfig({ PAYMENT_TIMEOUT_MS: '-1' })).toThrow(/PAYMENT_TIMEOUT_MS/);
+  });
+});

@@ -1,0 +1,39 @@
+// Test layers: pure unit tests, workflow tests on the time-skipping server, integration tests on the real stack.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    // Once per run for every layer: the workflow bundle and the Temporal binaries.
+    globalSetup: ['test/support/setup-run.ts'],
+    // Two cores: more parallel files only add contention on the shared servers.
+    maxWorkers: 2,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'workflows',
+          include: ['test/workflows/**/*.test.ts'],
+          setupFiles: ['test/support/quiet-runtime.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          setupFiles: ['test/support/quiet-runtime.ts'],
+          globalSetup: ['test/support/setup-integration.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});

@@ -1,0 +1,20 @@
+// Worker process entry point: connects to Postgres and Temporal and runs until SIGTERM or SIGINT.
+import { loadConfig } from '../src/config.js';
+import { createDb } from '../src/db/knex.js';
+import { createWorker } from '../src/worker.js';
+
+const config = loadConfig();
+if (!config.databaseUrl) {
+  console.error('DATABASE_URL is not set. Run the whole stack with `npm start`, or point DATABASE_URL at Postgres.');
+  process.exit(1);
+}
+const db = createDb(config.databaseUrl);
+const { worker, connection } = await createWorker({ config, db });
+process.stdout.write(`${JSON.stringify({ ready: true, taskQueue: config.temporal.taskQueue })}\n`);
+try {
+  // The SDK's runtime shuts the worker down on SIGTERM/SIGINT, letting running activities finish.
+  await worker.run();
+} finally {
+  await connection.close();
+  await db.destroy();
+}
