@@ -1,4 +1,4 @@
-// Test layers: pure unit tests, workflow tests on the time-skipping server, integration tests on the real stack.
+// Test layers: pure unit tests, workflow tests on the time-skipping server, integration tests on the real stack, pages in a browser.
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -31,6 +31,17 @@ export default defineConfig({
           setupFiles: ['test/support/quiet-runtime.ts'],
           globalSetup: ['test/support/setup-integration.ts'],
           testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          // The pages in a real browser (Debian chromium) against the real stack.
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          setupFiles: ['test/support/quiet-runtime.ts'],
+          globalSetup: ['test/support/setup-integration.ts'],
+          testTimeout: 120_000,
           hookTimeout: 180_000,
         },
       },

@@ -1,14 +1,22 @@
 // Builds every activity from its dependencies, so tests can hand in a real test database or fakes.
 import type { Knex } from 'knex';
+import type { BankClient } from '../src/bank/client.js';
+import { createInventoryActivities } from './inventory.js';
 import { createOrderActivities } from './orders.js';
+import { createPaymentActivities } from './payments.js';
+import { createSlotActivities } from './slots.js';
 
 export interface ActivityDeps {
   db: Knex;
+  bank: BankClient;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createOrderActivities(deps.db),
+    ...createInventoryActivities(deps.db),
+    ...createSlotActivities(deps.db),
+    ...createPaymentActivities(deps.bank),
   };
 }
 

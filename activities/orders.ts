@@ -1,7 +1,17 @@
-// Activities that keep the order read model and its event stream in step with the workflow.
+// Activities that keep the order read model, its deliveries and their event streams in step with the workflows.
 import type { Knex } from 'knex';
 import { appendEvent, streams } from '../src/events/log.js';
-import type { OrderInput, OrderReason, OrderStatus } from '../workflows/messages.js';
+import type { DeliveryStatus, OrderInput, OrderReason, OrderStatus } from '../workflows/messages.js';
+
+export interface OrderStatusChange {
+  orderId: string;
+  status: OrderStatus;
+  reason?: OrderReason | null;
+  totalCents?: number;
+  chargeId?: string;
+  /** Exact line amounts from the stock reservation. */
+  lineAmounts?: { productId: string; amountCents: number }[];
+}
 
 export function createOrderActivities(db: Knex) {
   return {
@@ -15,6 +25,7 @@ export function createOrderActivities(db: Knex) {
             customer_id: input.customerId,
             location_id: input.locationId,
             slot_id: input.slotId,
+            slot_starts_at: input.slotStartsAt,
             status: 'placed',
             total_cents: totalCents,
             address: input.address,
@@ -30,16 +41,48 @@ export function createOrderActivities(db: Knex) {
       });
     },
 
-    /** Moves the read model to `status` and appends the change; repeating the same change is a no-op. */
-    async recordOrderStatus(orderId: string, status: OrderStatus, reason: OrderReason | null): Promise<void> {
+    /** Moves the read model to a status and appends the change; repeating the same change is a no-op. */
+    async recordOrderStatus(change: OrderStatusChange): Promise<void> {
+      const { orderId, status } = change;
+      const reason = change.reason ?? null;
       await db.transaction(async (trx) => {
         const updated = await trx('orders')
           .where({ id: orderId })
           .andWhereNot({ status })
-          .update({ status, reason, updated_at: trx.fn.now() })
-          .returning('location_id');
+          .update({
+            status,
+            reason,
+            updated_at: trx.fn.now(),
+            ...(change.totalCents === undefined ? {} : { total_cents: change.totalCents }),
+            ...(change.chargeId === undefined ? {} : { charge_id: change.chargeId }),
+          })
+          .returning<{ location_id: string; total_cents: number }[]>(['location_id', 'total_cents']);
         if (updated.length === 0) return;
-        await appendEvent(trx, streams.order(orderId), 'order.status', { orderId, status, reason });
+        for (const line of change.lineAmounts ?? []) {
+          await trx('order_lines')
+            .where({ order_id: orderId, product_id: line.productId })
+            .update({ unit_price_cents: trx.raw('round(?::numeric / quantity)', [line.amountCents]) });
+        }
+        const payload = { orderId, status, reason, totalCents: updated[0]!.total_cents };
+        await appendEvent(trx, streams.order(orderId), 'order.status', payload);
+        await appendEvent(trx, streams.location(updated[0]!.location_id), 'order.status', payload);
+      });
+    },
+
+    /** Keeps the delivery row and the streams of the order, its location and its driver current. */
+    async recordDeliveryStatus(input: { orderId: string; locationId: string; status: DeliveryStatus; driverId: string | null }): Promise<void> {
+      await db.transaction(async (trx) => {
+        const changed = await trx('deliveries')
+          .insert({ order_id: input.orderId, location_id: input.locationId, status: input.status, driver_id: input.driverId })
+          .onConflict('order_id')
+          .merge({ status: input.status, driver_id: input.driverId, updated_at: trx.fn.now() })
+          .whereRaw('deliveries.status IS DISTINCT FROM ? OR deliveries.driver_id IS DISTINCT FROM ?', [input.status, input.driverId])
+          .returning('order_id');
+        if (changed.length === 0) return;
+        const payload = { orderId: input.orderId, deliveryStatus: input.status, driverId: input.driverId };
+        await appendEvent(trx, streams.order(input.orderId), 'delivery.status', payload);
+        await appendEvent(trx, streams.location(input.locationId), 'delivery.status', payload);
+        if (input.driverId) await appendEvent(trx, streams.driver(input.driverId), 'delivery.status', payload);
       });
     },
   };

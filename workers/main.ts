@@ -1,4 +1,6 @@
 // Worker process entry point: connects to Postgres and Temporal and runs until SIGTERM or SIGINT.
+import { connectClient } from '../src/temporal.js';
+import { ensureSchedules } from '../src/schedules.js';
 import { loadConfig } from '../src/config.js';
 import { createDb } from '../src/db/knex.js';
 import { createWorker } from '../src/worker.js';
@@ -10,6 +12,9 @@ if (!config.databaseUrl) {
 }
 const db = createDb(config.databaseUrl);
 const { worker, connection } = await createWorker({ config, db });
+const client = await connectClient(config);
+await ensureSchedules(client, config.temporal.taskQueue);
+await client.connection.close();
 process.stdout.write(`${JSON.stringify({ ready: true, taskQueue: config.temporal.taskQueue })}\n`);
 try {
   // The SDK's runtime shuts the worker down on SIGTERM/SIGINT, letting running activities finish.

@@ -1,2 +1,4 @@
 // Every workflow the worker registers.
 export { orderWorkflow } from './order.js';
+export { deliveryWorkflow } from './delivery.js';
+export { slotWorkflow, slotPlannerWorkflow } from './slot.js';

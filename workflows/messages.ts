@@ -1,4 +1,4 @@
-// Messages of the order workflow, defined once for the workflow and every client that talks to it.
+// Messages of the order and delivery workflows, defined once for the workflows and every client that talks to them.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
@@ -25,9 +25,12 @@ export type OrderReason =
 
 export const TERMINAL_STATUSES: readonly OrderStatus[] = ['completed', 'rejected', 'payment_failed', 'cancelled'];
 
+export type DeliveryStatus = 'pending' | 'assigned' | 'picked_up' | 'delivered';
+
 export interface OrderLineInput {
   productId: string;
   quantity: number;
+  /** The catalogue price when the order was placed; the reservation fixes the amount actually charged. */
   unitPriceCents: number;
 }
 
@@ -35,9 +38,14 @@ export interface OrderInput {
   orderId: string;
   customerId: string;
   locationId: string;
-  slotId: string | null;
+  slotId: string;
+  /** The slot's start and end (ISO UTC): stock must stay fresh until the end. */
+  slotStartsAt: string;
+  slotEndsAt: string;
   lines: OrderLineInput[];
   address: { lat: number; lng: number; line1: string };
+  /** The customer's account at the bank. */
+  bankAccountId: string;
   /** How long the order waits for the bank's answer before it gives up. */
   paymentTimeoutMs: number;
 }
@@ -46,6 +54,11 @@ export interface OrderState {
   orderId: string;
   status: OrderStatus;
   reason: OrderReason | null;
+  totalCents: number | null;
+  chargeId: string | null;
+  /** Set while a compensation step keeps failing, so operators see it. */
+  compensationError: string | null;
+  delivery: { status: DeliveryStatus; driverId: string | null } | null;
 }
 
 export interface BankChargeResult {
@@ -53,13 +66,57 @@ export interface BankChargeResult {
   outcome: 'approved' | 'insufficient_funds' | 'declined';
 }
 
+export interface DeliveryInput {
+  orderId: string;
+  locationId: string;
+  /** The order workflow to tell about assignment and pickup. */
+  orderWorkflowId: string;
+}
+
+export interface DeliveryState {
+  orderId: string;
+  status: DeliveryStatus;
+  driverId: string | null;
+}
+
+export interface DeliveryProgress {
+  status: DeliveryStatus;
+  driverId: string | null;
+}
+
+/** Error types the update validators throw; the API maps them to HTTP statuses. */
+export const REFUSAL = {
+  invalidTransition: 'InvalidTransition',
+  wrongDriver: 'WrongDriver',
+} as const;
+
 /** The bank's answer about the order's charge, delivered by the webhook. */
 export const bankChargeResultSignal = defineSignal<[BankChargeResult]>('bankChargeResult');
 
 /** Returns once placement is decided: held (awaiting payment) or refused. Used with update-with-start. */
 export const placementUpdate = defineUpdate<OrderState>('placement');
 
+/** The customer cancels; allowed until prepping starts. Returns once compensation is done. */
+export const cancelUpdate = defineUpdate<OrderState>('cancel');
+
+/** The shop owner moves the order through prep. */
+export const prepUpdate = defineUpdate<OrderState, [{ status: 'prepping' | 'prepped' }]>('prep');
+
 export const orderStateQuery = defineQuery<OrderState>('orderState');
+
+/** The slot's workflow tells an order still waiting for payment that ordering for its slot has closed. */
+export const slotClosedSignal = defineSignal('slotClosed');
+
+/** The owner moved the slot's cutoff; the slot's workflow re-reads it and moves its timer. */
+export const cutoffMovedSignal = defineSignal('cutoffMoved');
+
+/** The delivery workflow tells its order about assignment and pickup. */
+export const deliveryProgressSignal = defineSignal<[DeliveryProgress]>('deliveryProgress');
+
+export const assignUpdate = defineUpdate<DeliveryState, [{ driverId: string }]>('assign');
+export const pickupUpdate = defineUpdate<DeliveryState, [{ driverId: string }]>('pickup');
+export const completeUpdate = defineUpdate<DeliveryState, [{ driverId: string }]>('complete');
+export const deliveryStateQuery = defineQuery<DeliveryState>('deliveryState');
 
 /** Search attributes operators filter on in the Web UI; the dev server and compose setup register the same names. */
 export const searchAttributes = {

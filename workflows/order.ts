@@ -1,16 +1,31 @@
-// The order workflow: one durable process per order, from placement to a terminal status.
+// The order workflow: one durable process per order, from placement through payment, prep and delivery to a terminal status.
 import {
+  ApplicationFailure,
+  CancellationScope,
+  ParentClosePolicy,
   allHandlersFinished,
   condition,
+  proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
+  startChild,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { OrderStatusChange } from '../activities/orders.js';
+import { deliveryWorkflow } from './delivery.js';
 import {
+  REFUSAL,
+  TERMINAL_STATUSES,
   bankChargeResultSignal,
+  cancelUpdate,
+  deliveryProgressSignal,
   orderStateQuery,
   placementUpdate,
+  prepUpdate,
+  slotClosedSignal,
   searchAttributes,
   type BankChargeResult,
   type OrderInput,
@@ -19,45 +34,194 @@ import {
   type OrderStatus,
 } from './messages.js';
 
-// Short database writes run as local activities: they cost no extra history events.
-const { recordOrderPlaced, recordOrderStatus } = proxyLocalActivities<Activities>({
+// Short database writes run as local activities: they add no scheduled/started/completed events to the history.
+const db = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
 });
 
+// Calls to the bank cross the network and may take a while: ordinary activities with their own timeouts.
+const bank = proxyActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['BankRequestRefused'] },
+});
+
+/** Compensation retries a few times quickly, then reports itself failing and keeps going. */
+const undo = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 5 },
+});
+const undoBank = proxyActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 5 },
+});
+
 export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
-  const state: OrderState = { orderId: input.orderId, status: 'placed', reason: null };
+  const state: OrderState = {
+    orderId: input.orderId,
+    status: 'placed',
+    reason: null,
+    totalCents: null,
+    chargeId: null,
+    compensationError: null,
+    delivery: null,
+  };
+  // The status the read model already shows: updates answer only once the API can read what they did.
+  let recorded: OrderStatus = 'placed';
   let charge: BankChargeResult | undefined;
+  let cancelRequested = false;
+  let slotClosed = false;
+  const compensations: { name: string; run: () => Promise<void> }[] = [];
 
   setHandler(orderStateQuery, () => state);
   setHandler(bankChargeResultSignal, (result) => {
-    // The bank may deliver its answer more than once; the first one decides.
-    charge ??= result;
+    // The bank may deliver its answer more than once; the first answer for our charge decides.
+    if (charge === undefined && (state.chargeId === null || result.chargeId === state.chargeId)) charge = result;
   });
   setHandler(placementUpdate, async () => {
-    await condition(() => state.status !== 'placed');
+    await condition(() => recorded !== 'placed' && recorded === state.status);
     return state;
   });
+  setHandler(
+    cancelUpdate,
+    async () => {
+      cancelRequested = true;
+      // A placement that fails on its own first ends the order just the same.
+      await condition(() => TERMINAL_STATUSES.includes(recorded));
+      return state;
+    },
+    {
+      validator: () => {
+        if (!['placed', 'awaiting_payment', 'confirmed'].includes(state.status) || cancelRequested) {
+          throw refusal(`An order that is ${state.status} can no longer be cancelled`);
+        }
+      },
+    },
+  );
+  setHandler(
+    prepUpdate,
+    async ({ status }) => {
+      await moveTo(status);
+      return state;
+    },
+    {
+      validator: ({ status }) => {
+        const from: OrderStatus = status === 'prepping' ? 'confirmed' : 'prepping';
+        if (state.status !== from || cancelRequested) {
+          throw refusal(`Only a ${from} order can move to ${status}; this one is ${state.status}`);
+        }
+      },
+    },
+  );
+  setHandler(slotClosedSignal, () => {
+    slotClosed = true;
+  });
+  setHandler(deliveryProgressSignal, (progress) => {
+    state.delivery = progress;
+    if (progress.driverId) upsertSearchAttributes([{ key: searchAttributes.driverId, value: progress.driverId }]);
+  });
 
-  async function moveTo(status: OrderStatus, reason: OrderReason | null = null): Promise<void> {
+  async function moveTo(status: OrderStatus, extra: Omit<OrderStatusChange, 'orderId' | 'status'> = {}): Promise<void> {
     state.status = status;
-    state.reason = reason;
+    state.reason = extra.reason ?? null;
     upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: status }]);
-    await recordOrderStatus(input.orderId, status, reason);
+    await db.recordOrderStatus({ orderId: input.orderId, status, ...extra });
+    recorded = status;
   }
 
-  await recordOrderPlaced(input);
-  await moveTo('awaiting_payment');
-
-  const answered = await condition(() => charge !== undefined, input.paymentTimeoutMs);
-  if (!answered || !charge) {
-    await moveTo('payment_failed', 'payment_timeout');
-  } else if (charge.outcome === 'approved') {
-    await moveTo('confirmed');
-  } else {
-    await moveTo('payment_failed', charge.outcome);
+  /** Undoes every completed step in reverse order; never cancelled, never gives up. */
+  async function compensate(): Promise<void> {
+    await CancellationScope.nonCancellable(async () => {
+      for (const step of compensations.reverse()) {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await step.run();
+            break;
+          } catch (err) {
+            state.compensationError = `${step.name}: ${err instanceof Error ? err.message : String(err)}`;
+            upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: 'compensation_failing' }]);
+            await sleep(Math.min(60_000, 1_000 * 2 ** Math.min(attempt, 6)));
+          }
+        }
+      }
+      compensations.length = 0;
+      if (state.compensationError !== null) {
+        state.compensationError = null;
+        upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: state.status }]);
+      }
+    });
   }
 
+  async function fail(status: 'rejected' | 'payment_failed' | 'cancelled', reason: OrderReason): Promise<OrderState> {
+    await compensate();
+    await moveTo(status, { reason });
+    await condition(allHandlersFinished);
+    return state;
+  }
+
+  await db.recordOrderPlaced(input);
+
+  const stock = await db.reserveStock({
+    orderId: input.orderId,
+    locationId: input.locationId,
+    lines: input.lines.map(({ productId, quantity }) => ({ productId, quantity })),
+    deliverBy: input.slotEndsAt,
+  });
+  if (stock.status === 'out_of_stock') return fail('rejected', 'out_of_stock');
+  compensations.push({ name: 'releaseStock', run: () => undo.releaseStock(input.orderId) });
+  const totalCents = stock.lines.reduce((sum, line) => sum + line.amountCents, 0);
+  state.totalCents = totalCents;
+
+  const slot = await db.reserveSlot({ orderId: input.orderId, slotId: input.slotId });
+  if (slot.status !== 'reserved') return fail('rejected', slot.status);
+  compensations.push({ name: 'releaseSlot', run: () => undo.releaseSlot({ orderId: input.orderId }) });
+  const cutoffAt = Date.parse(slot.cutoffAt);
+
+  const { chargeId } = await bank.requestCharge({ orderId: input.orderId, accountId: input.bankAccountId, amountCents: totalCents });
+  state.chargeId = chargeId;
+  compensations.push({ name: 'voidCharge', run: () => undoBank.voidCharge({ chargeId }) });
+  await moveTo('awaiting_payment', {
+    totalCents,
+    chargeId,
+    lineAmounts: stock.lines.map(({ productId, amountCents }) => ({ productId, amountCents })),
+  });
+
+  // The bank has until the payment timeout, and never past the slot's cutoff.
+  const untilCutoffMs = cutoffAt - Date.now();
+  const settled = await condition(() => charge !== undefined || cancelRequested || slotClosed, Math.max(0, Math.min(input.paymentTimeoutMs, untilCutoffMs)));
+  if (cancelRequested) return fail('cancelled', 'customer_cancelled');
+  if (!charge) return fail('payment_failed', slotClosed || (!settled && untilCutoffMs < input.paymentTimeoutMs) ? 'slot_closed' : 'payment_timeout');
+  if (charge.outcome !== 'approved') return fail('payment_failed', charge.outcome);
+  await moveTo('confirmed');
+
+  await condition(() => state.status === 'prepped' || cancelRequested);
+  if (cancelRequested) return fail('cancelled', 'customer_cancelled');
+
+  const delivery = await startChild(deliveryWorkflow, {
+    workflowId: `delivery-${input.orderId}`,
+    args: [{ orderId: input.orderId, locationId: input.locationId, orderWorkflowId: workflowInfo().workflowId }],
+    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+  });
+  state.delivery = { status: 'pending', driverId: null };
+  let delivered = false;
+  const deliveryDone = delivery.result().then((result) => {
+    state.delivery = { status: result.status, driverId: result.driverId };
+    delivered = true;
+  });
+
+  await condition(() => delivered || state.delivery?.status === 'picked_up');
+  // The food has left the shop: its units are sold for good.
+  await db.commitStock(input.orderId);
+  await moveTo('out_for_delivery');
+  await deliveryDone;
+
+  // Delivered: the slot's capacity is free for others again.
+  await db.releaseSlot({ orderId: input.orderId });
+  await moveTo('completed');
   await condition(allHandlersFinished);
   return state;
+}
+
+function refusal(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: REFUSAL.invalidTransition, nonRetryable: true });
 }

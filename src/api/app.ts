@@ -1,4 +1,5 @@
 // The whole HTTP API as one Fastify instance: infrastructure plugins, then services, then routes.
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -6,11 +7,21 @@ import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
+import { createEventFanout } from '../events/fanout.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin from './plugins/errors.js';
 import repositoriesPlugin from './plugins/repositories.js';
+import liveStreamsPlugin, { type LiveStreamOptions } from './plugins/sse.js';
+import staticPlugin from './plugins/static.js';
+import availabilityRoutes from './routes/availability.js';
+import catalogRoutes from './routes/catalog.js';
+import deliveryRoutes from './routes/deliveries.js';
 import healthRoutes from './routes/health.js';
 import orderRoutes from './routes/orders.js';
+import sessionRoutes from './routes/session.js';
+import slotRoutes from './routes/slots.js';
+import streamRoutes from './routes/streams.js';
+import webhookRoutes from './routes/webhooks.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,6 +35,8 @@ export interface AppDeps {
   db: Knex;
   temporal: Client;
   logger?: FastifyServerOptions['logger'];
+  /** Live streams: a fan-out to share (the app builds its own LISTEN connection from config.databaseUrl otherwise) and stream limits. */
+  live?: Partial<LiveStreamOptions>;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -48,10 +61,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(repositoriesPlugin, { db: deps.db });
+  await app.register(cookie, { secret: deps.config.cookieSecret, hook: 'onRequest' });
   await app.register(authPlugin);
+  // One LISTEN connection per process, opened when the first stream does; closed after preClose has ended the streams.
+  const fanout = deps.live?.fanout ?? createEventFanout({ databaseUrl: deps.config.databaseUrl, db: deps.db, log: app.log });
+  if (!deps.live?.fanout) app.addHook('onClose', () => fanout.close());
+  await app.register(liveStreamsPlugin, { ...deps.live, fanout });
 
   await app.register(healthRoutes);
   await app.register(orderRoutes);
+  await app.register(catalogRoutes);
+  await app.register(availabilityRoutes);
+  await app.register(webhookRoutes);
+  await app.register(deliveryRoutes);
+  await app.register(slotRoutes);
+  await app.register(sessionRoutes);
+  await app.register(streamRoutes);
+  await app.register(staticPlugin);
 
   return app;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { hashToken, newToken } from '../auth/tokens.js';
+import { createInventoryRepository } from './repositories/inventory.js';
 import type { Role } from './repositories/users.js';
 
 export const DEMO_USERS = ['customer', 'customer2', 'owner', 'driver', 'driver2', 'operator'] as const;
@@ -61,7 +62,39 @@ export async function seedDemo(db: Knex, demo: DemoData): Promise<string[]> {
     const existing = new Set((await trx('products').select<{ name: string }[]>('name')).map((p) => p.name));
     const missing = DEMO_PRODUCTS.filter((p) => !existing.has(p.name));
     if (missing.length > 0) await trx('products').insert(missing);
+    await ensureDemoTemplates(trx, demo.locationId);
     const rows = await trx('products').whereIn('name', DEMO_PRODUCTS.map((p) => p.name)).orderBy('name').select<{ id: string }[]>('id');
+    // Fresh stock at the demo location on every start, so a newcomer can order right away.
+    await createInventoryRepository(trx).topUpFreshStock(demo.locationId, rows.map((r) => r.id), new Date());
     return rows.map((r) => r.id);
   });
+}
+
+/** The demo location delivers every hour of every day, so a newcomer can order whenever they try. */
+async function ensureDemoTemplates(db: Knex, locationId: string): Promise<void> {
+  if (await db('slot_templates').where({ location_id: locationId }).first('id')) return;
+  const templates = [];
+  for (let weekday = 1; weekday <= 7; weekday++) {
+    for (let hour = 0; hour < 24; hour++) {
+      const hh = String(hour).padStart(2, '0');
+      templates.push({ location_id: locationId, weekday, start: `${hh}:00`, end: hour === 23 ? '23:59' : `${String(hour + 1).padStart(2, '0')}:00`, capacity: 10, cutoff_minutes: 10 });
+    }
+  }
+  await db('slot_templates').insert(templates);
+}
+
+/** Hourly slots from the current hour for two days, so a newcomer can order at any hour. */
+export async function ensureUpcomingSlots(db: Knex, locationId: string, now: Date, opts = { hours: 48, capacity: 10, cutoffMinutes: 15 }): Promise<void> {
+  const firstHour = Math.ceil(now.getTime() / 3_600_000) * 3_600_000;
+  const slots = Array.from({ length: opts.hours }, (_, i) => {
+    const startsAt = new Date(firstHour + i * 3_600_000);
+    return {
+      location_id: locationId,
+      starts_at: startsAt,
+      ends_at: new Date(startsAt.getTime() + 3_600_000),
+      capacity: opts.capacity,
+      cutoff_at: new Date(startsAt.getTime() - opts.cutoffMinutes * 60_000),
+    };
+  });
+  await db('slots').insert(slots).onConflict(['location_id', 'starts_at']).ignore();
 }

@@ -2,9 +2,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createBankClient } from '../bank/client.js';
 import { loadConfig } from '../config.js';
 import { createDb } from '../db/knex.js';
 import { loadOrCreateDemoData, seedDemo } from '../db/seed.js';
+import { ensureDemoBankAccounts } from './bank-accounts.js';
 import { assertPortFree } from './ports.js';
 import { spawnTs, type TsChild } from './processes.js';
 import { startInfrastructure, type Infrastructure } from './stack.js';
@@ -36,6 +38,8 @@ process.on('SIGTERM', () => void shutdown(0));
 
 try {
   await assertPortFree(config.port, 'PORT', 'the API');
+  // BANK_URL names a standalone bank; otherwise the stack runs its own on BANK_PORT.
+  if (!config.bank.url) await assertPortFree(config.bank.port, 'BANK_PORT', 'the bank');
   say(`data in ${config.dataDir}, logs in ${logDir}`);
   infrastructure = await startInfrastructure({
     config,
@@ -54,12 +58,23 @@ try {
   const productIds = await seedDemo(db, demo);
   await db.destroy();
 
+  const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+  const bankUrl = config.bank.url ?? `http://127.0.0.1:${config.bank.port}`;
   const env = {
     ...process.env,
     DATABASE_URL: infrastructure.databaseUrl,
     TEMPORAL_ADDRESS: infrastructure.temporalAddress,
     BANK_DATABASE_URL: infrastructure.bankDatabaseUrl,
+    ...(config.bank.url ? {} : { BANK_URL: bankUrl }),
   };
+  const bank = config.bank.url
+    ? undefined
+    : spawnTs('bank', path.join(root, 'src/bank/server.ts'), {
+        env: { ...env, BANK_PORT: String(config.bank.port), WEBHOOK_URL: `${apiUrl}/v1/webhooks/bank` },
+        logFile: path.join(logDir, 'bank.log'),
+      });
+  // First in, last out: the bank stops after the worker that calls it.
+  if (bank) children.push(bank);
   const worker = spawnTs('worker', path.join(root, 'workers/main.ts'), { env, logFile: path.join(logDir, 'worker.log') });
   const api = spawnTs('api', path.join(root, 'src/server.ts'), { env, logFile: path.join(logDir, 'api.log') });
   children.push(worker, api);
@@ -70,11 +85,17 @@ try {
       void shutdown(1);
     });
   }
-  await Promise.all([worker.ready(120_000), api.ready(60_000)]);
+  await Promise.all([worker.ready(120_000), api.ready(60_000), bank?.ready(60_000)]);
 
-  const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
   const readyz = await fetch(`${apiUrl}/readyz`);
   if (!readyz.ok) throw new Error(`the API is up but not ready: ${await readyz.text()}`);
+
+  const appDb = createDb(infrastructure.databaseUrl, { max: 2 });
+  try {
+    await ensureDemoBankAccounts(appDb, createBankClient(bankUrl), demo);
+  } finally {
+    await appDb.destroy();
+  }
 
   const tokens = Object.entries(demo.users).map(([name, u]) => `    ${name.padEnd(10)} ${u.token}`).join('\n');
   console.log(`
@@ -84,6 +105,7 @@ Ready in ${elapsed()}.
   API docs       ${apiUrl}/docs
   Health         ${apiUrl}/readyz
   Temporal UI    ${infrastructure.temporalUiUrl ?? '(external Temporal: use its own UI)'}
+  Bank           ${bankUrl}${config.bank.url ? ' (standalone, from BANK_URL)' : ''}
   Demo location  ${demo.locationId}
   Demo tokens (also in ${path.join(config.dataDir, 'demo.json')}):
 ${tokens}

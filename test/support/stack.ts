@@ -9,7 +9,9 @@ import { hashToken, newToken } from '../../src/auth/tokens.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
 import type { Role } from '../../src/db/repositories/users.js';
+import type { BankClient } from '../../src/bank/client.js';
 import { createWorker } from '../../src/worker.js';
+import { startTestBank } from './bank.js';
 import './context.js';
 
 export interface TestStack {
@@ -18,6 +20,7 @@ export interface TestStack {
   client: Client;
   config: Config;
   worker: Worker;
+  bank: BankClient;
   /** Sends a request to the API; JSON in and out. */
   api(method: string, url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
   stop(): Promise<void>;
@@ -34,13 +37,15 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     ...overrides,
   });
   const db = createDb(config.databaseUrl!);
-  const { worker, connection: workerConnection } = await createWorker({ config, db, workflowBundle: { codePath: inject('workflowBundlePath') } });
-  const running = worker.run();
   const connection = await Connection.connect({ address: config.temporal.address! });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const app = await buildApp({ config, db, temporal: client, logger: { level: 'warn' } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  // The bank answers charges through the API's signed webhook, as in production.
+  const bank = await startTestBank({ webhookUrl: `${baseUrl}/v1/webhooks/bank`, webhookSecret: config.bank.webhookSecrets[0]! });
+  const { worker, connection: workerConnection } = await createWorker({ config, db, bank: bank.client, workflowBundle: { codePath: inject('workflowBundlePath') } });
+  const running = worker.run();
 
   return {
     baseUrl,
@@ -48,6 +53,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     client,
     config,
     worker,
+    bank: bank.client,
     async api(method, url, opts = {}) {
       const headers: Record<string, string> = { ...opts.headers };
       if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -67,9 +73,10 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
       return { status: res.status, body, headers: res.headers };
     },
     async stop() {
-      await app.close();
       worker.shutdown();
       await running;
+      await bank.stop();
+      await app.close();
       await workerConnection.close();
       await connection.close();
       await db.destroy();
@@ -99,4 +106,37 @@ export async function createProduct(db: Knex, fields: Partial<{ name: string; pr
     .insert({ name: 'Test bun', price_cents: 300, shelf_life_minutes: 600, ...fields })
     .returning<{ id: string }[]>('id');
   return row!.id;
+}
+
+/** A customer with a bank account holding `balanceCents`; `behavior` makes the bank decline or stay silent. */
+export async function createCustomer(stack: TestStack, opts: { balanceCents?: number; behavior?: 'normal' | 'decline' | 'silent' } = {}): Promise<{ id: string; token: string; accountId: string }> {
+  const user = await createUser(stack.db, 'customer');
+  const account = await stack.bank.createAccount({ holderName: `Customer ${user.id}`, balanceCents: opts.balanceCents ?? 100_000, behavior: opts.behavior ?? 'normal', decisionDelayMs: 0 });
+  await stack.db('users').where({ id: user.id }).update({ bank_account_id: account.id });
+  return { ...user, accountId: account.id };
+}
+
+/** An open slot starting `startsInMs` from now, one hour long. */
+export async function createSlot(db: Knex, locationId: string, opts: { startsInMs?: number; capacity?: number; cutoffBeforeMs?: number } = {}): Promise<string> {
+  const startsAt = new Date(Date.now() + (opts.startsInMs ?? 3 * 3_600_000));
+  const [row] = await db('slots')
+    .insert({
+      location_id: locationId,
+      starts_at: startsAt,
+      ends_at: new Date(startsAt.getTime() + 3_600_000),
+      capacity: opts.capacity ?? 10,
+      cutoff_at: new Date(startsAt.getTime() - (opts.cutoffBeforeMs ?? 15 * 60_000)),
+    })
+    .returning<{ id: string }[]>('id');
+  return row!.id;
+}
+
+/** Polls until `ok` holds or the time is up, and returns the last value either way for the assertion to judge. */
+export async function eventually<T>(fn: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -1,9 +1,10 @@
-// Resolves the caller from `Authorization: Bearer <token>` and offers route guards by role.
+// Resolves the caller from `Authorization: Bearer <token>` (or the pages' session cookie) and offers route guards by role.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hashToken } from '../../auth/tokens.js';
 import type { Role, User } from '../../db/repositories/users.js';
 import { forbidden, unauthorized } from '../errors.js';
+import { requireCsrfHeader, sessionTokenHash } from '../session-cookie.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,7 +21,15 @@ export default fp(async (app: FastifyInstance) => {
 
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
-    if (!header) return;
+    if (!header) {
+      // Pages carry a session cookie instead; an explicit header always wins over it.
+      const tokenHash = sessionTokenHash(request);
+      const sessionUser = tokenHash ? await app.repos.users.findByTokenHash(tokenHash) : undefined;
+      if (!sessionUser) return;
+      requireCsrfHeader(request);
+      request.user = sessionUser;
+      return;
+    }
     const match = /^Bearer\s+(\S{1,200})$/i.exec(header);
     if (!match) throw unauthorized('The Authorization header must be "Bearer <token>"');
     const user = await app.repos.users.findByTokenHash(hashToken(match[1]!));
@@ -32,4 +41,4 @@ export default fp(async (app: FastifyInstance) => {
     if (!request.user) throw unauthorized();
     if (!roles.includes(request.user.role)) throw forbidden(`This needs the ${roles.join(' or ')} role`);
   });
-}, { name: 'auth', dependencies: ['repositories'] });
+}, { name: 'auth', dependencies: ['repositories', '@fastify/cookie'] });

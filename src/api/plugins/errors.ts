@@ -20,7 +20,7 @@ export default fp(async (app: FastifyInstance) => {
       return reply.code(400).send({
         error: 'validation_failed',
         message: err.message,
-        details: err.validation.map((v) => ({ field: `${err.validationContext ?? ''}${v.instancePath}`, message: v.message })),
+        details: err.validation.map((v) => ({ field: `/${err.validationContext ?? 'request'}${v.instancePath}`, message: v.message })),
       });
     }
     const status = err.statusCode ?? 500;

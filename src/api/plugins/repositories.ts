@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import { createCatalogRepository } from '../../db/repositories/catalog.js';
+import { createDeliveryRepository } from '../../db/repositories/deliveries.js';
 import { createOrderRepository } from '../../db/repositories/orders.js';
 import { createUserRepository } from '../../db/repositories/users.js';
 
@@ -11,6 +12,7 @@ function createRepositories(db: Knex) {
     users: createUserRepository(db),
     orders: createOrderRepository(db),
     catalog: createCatalogRepository(db),
+    deliveries: createDeliveryRepository(db),
   };
 }
 

@@ -3,10 +3,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Type, type Static } from 'typebox';
-import { placementUpdate, searchAttributes, type OrderInput } from '../../../workflows/messages.js';
+import { cancelUpdate, placementUpdate, prepUpdate, searchAttributes, type OrderInput } from '../../../workflows/messages.js';
 import type { orderWorkflow } from '../../../workflows/order.js';
 import type { User } from '../../db/repositories/users.js';
 import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
+import { sendUpdate } from '../workflow-updates.js';
 import { Cents, ErrorBody, Latitude, Longitude, Uuid } from '../schemas.js';
 
 export const MAX_LINES_PER_ORDER = 50;
@@ -14,7 +15,7 @@ export const MAX_QUANTITY_PER_LINE = 100;
 
 const OrderBody = Type.Object({
   locationId: Uuid,
-  slotId: Type.Optional(Type.Union([Uuid, Type.Null()])),
+  slotId: Uuid,
   items: Type.Array(Type.Object({
     productId: Uuid,
     quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY_PER_LINE }),
@@ -54,14 +55,14 @@ function requestHash(body: OrderBody): string {
   // Key order and item order do not change what was asked for.
   const canonical = {
     locationId: body.locationId,
-    slotId: body.slotId ?? null,
+    slotId: body.slotId,
     items: [...body.items].sort((a, b) => a.productId.localeCompare(b.productId)).map((i) => [i.productId, i.quantity]),
     address: [body.address.lat, body.address.lng, body.address.line1],
   };
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
 
-function canRead(user: User, order: { customerId: string; locationId: string }): boolean {
+function canRead(user: User, order: { customerId: string; locationId: string; driverId: string | null }): boolean {
   switch (user.role) {
     case 'operator':
       return true;
@@ -69,8 +70,8 @@ function canRead(user: User, order: { customerId: string; locationId: string }):
       return order.customerId === user.id;
     case 'owner':
       return user.locationIds.includes(order.locationId);
-    default:
-      return false;
+    case 'driver':
+      return order.driverId === user.id;
   }
 }
 
@@ -114,6 +115,12 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!(await app.repos.catalog.locationExists(body.locationId))) {
       throw unprocessable('unknown_location', `Location ${body.locationId} does not exist`);
     }
+    const slot = await app.repos.catalog.findSlot(body.slotId);
+    if (!slot || slot.locationId !== body.locationId) {
+      throw unprocessable('unknown_slot', `Slot ${body.slotId} is not a slot of location ${body.locationId}`);
+    }
+    const bankAccountId = await app.repos.users.bankAccountOf(customer.id);
+    if (!bankAccountId) throw unprocessable('no_bank_account', 'Link a bank account before ordering');
     const prices = await app.repos.catalog.pricesFor(productIds);
     const unknown = productIds.filter((id) => !prices.has(id));
     if (unknown.length > 0) {
@@ -124,7 +131,10 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       orderId,
       customerId: customer.id,
       locationId: body.locationId,
-      slotId: body.slotId ?? null,
+      slotId: body.slotId,
+      slotStartsAt: slot.startsAt,
+      slotEndsAt: slot.endsAt,
+      bankAccountId,
       lines: body.items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPriceCents: prices.get(i.productId)! })),
       address: body.address,
       paymentTimeoutMs: app.config.paymentTimeoutMs,
@@ -140,6 +150,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         { key: searchAttributes.orderStatus, value: 'placed' },
         { key: searchAttributes.locationId, value: body.locationId },
         { key: searchAttributes.customerId, value: customer.id },
+        { key: searchAttributes.slotStart, value: new Date(slot.startsAt) },
       ],
     });
     let state;
@@ -158,7 +169,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/v1/orders/:id', {
-    preHandler: app.requireRole('customer', 'owner', 'operator'),
+    preHandler: app.requireRole('customer', 'owner', 'driver', 'operator'),
     schema: {
       tags: ['orders'],
       summary: 'An order with its lines and timeline',
@@ -173,6 +184,39 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const view = await app.repos.orders.findView(request.params.id);
     if (!view) throw notFound('Order');
     return view;
+  });
+
+  app.post('/v1/orders/:id/cancel', {
+    preHandler: app.requireRole('customer'),
+    schema: {
+      tags: ['orders'],
+      summary: 'Cancel an order before prep starts; a captured charge is refunded',
+      security: [{ bearer: [] }],
+      params: IdParams,
+      response: { 200: Order, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (request) => {
+    const ownership = await app.repos.orders.findOwnership(request.params.id);
+    if (!ownership || ownership.customerId !== request.user!.id) throw notFound('Order');
+    await sendUpdate(app.temporal, `order-${request.params.id}`, cancelUpdate, undefined, 'Order');
+    return (await app.repos.orders.findView(request.params.id))!;
+  });
+
+  app.post('/v1/orders/:id/prep', {
+    preHandler: app.requireRole('owner'),
+    schema: {
+      tags: ['orders'],
+      summary: 'The shop moves a paid order to prepping, then prepped',
+      security: [{ bearer: [] }],
+      params: IdParams,
+      body: Type.Object({ status: Type.Union([Type.Literal('prepping'), Type.Literal('prepped')]) }, { additionalProperties: false }),
+      response: { 200: Order, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (request) => {
+    const ownership = await app.repos.orders.findOwnership(request.params.id);
+    if (!ownership || !request.user!.locationIds.includes(ownership.locationId)) throw notFound('Order');
+    await sendUpdate(app.temporal, `order-${request.params.id}`, prepUpdate, { status: request.body.status }, 'Order');
+    return (await app.repos.orders.findView(request.params.id))!;
   });
 };
 

@@ -1,6 +1,10 @@
 // The ordered list of migrations, imported statically so they run the same under tsx, vitest and a build.
 import type { Knex } from 'knex';
 import * as m001 from './001_foundation.js';
+import * as m002 from './002_inventory.js';
+import * as m003 from './003_bank.js';
+import * as m004 from './004_slots_deliveries.js';
+import * as m005 from './005_slot_templates.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -9,4 +13,8 @@ interface Migration {
 
 export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['001_foundation', m001],
+  ['002_inventory', m002],
+  ['003_bank', m003],
+  ['004_slots_deliveries', m004],
+  ['005_slot_templates', m005],
 ];

@@ -7,6 +7,11 @@ export function createCatalogRepository(db: Knex) {
       return (await db('locations').where({ id: locationId }).first('id')) !== undefined;
     },
 
+    async findSlot(slotId: string): Promise<{ id: string; locationId: string; startsAt: string; endsAt: string } | undefined> {
+      const row = await db('slots').where({ id: slotId }).first<{ id: string; location_id: string; starts_at: Date; ends_at: Date } | undefined>('id', 'location_id', 'starts_at', 'ends_at');
+      return row && { id: row.id, locationId: row.location_id, startsAt: row.starts_at.toISOString(), endsAt: row.ends_at.toISOString() };
+    },
+
     async pricesFor(productIds: string[]): Promise<Map<string, number>> {
       const rows = await db('products').whereIn('id', productIds).select<{ id: string; price_cents: number }[]>('id', 'price_cents');
       return new Map(rows.map((r) => [r.id, r.price_cents]));

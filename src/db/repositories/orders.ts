@@ -32,9 +32,13 @@ interface OrderRow {
 
 export function createOrderRepository(db: Knex) {
   return {
-    async findOwnership(orderId: string): Promise<{ customerId: string; locationId: string } | undefined> {
-      const row = await db('orders').where({ id: orderId }).first<{ customer_id: string; location_id: string } | undefined>('customer_id', 'location_id');
-      return row && { customerId: row.customer_id, locationId: row.location_id };
+    /** Who may see an order: its customer, its location's owners and the driver assigned to it. */
+    async findOwnership(orderId: string): Promise<{ customerId: string; locationId: string; driverId: string | null } | undefined> {
+      const row = await db('orders as o')
+        .leftJoin('deliveries as d', 'd.order_id', 'o.id')
+        .where('o.id', orderId)
+        .first<{ customer_id: string; location_id: string; driver_id: string | null } | undefined>('o.customer_id', 'o.location_id', 'd.driver_id');
+      return row && { customerId: row.customer_id, locationId: row.location_id, driverId: row.driver_id };
     },
 
     async findView(orderId: string): Promise<OrderView | undefined> {

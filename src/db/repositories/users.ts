@@ -28,6 +28,15 @@ export function createUserRepository(db: Knex) {
       return { id: row.id, name: row.name, role: row.role, locationIds: row.location_ids.filter((x): x is string => x !== null) };
     },
 
+    async bankAccountOf(userId: string): Promise<string | null> {
+      const row = await db('users').where({ id: userId }).first<{ bank_account_id: string | null } | undefined>('bank_account_id');
+      return row?.bank_account_id ?? null;
+    },
+
+    async isDriver(userId: string): Promise<boolean> {
+      return (await db('users').where({ id: userId, role: 'driver' }).first('id')) !== undefined;
+    },
+
     async create(user: { id?: string; name: string; role: Role; tokenHash: string }, trx?: Knex.Transaction): Promise<string> {
       const [row] = await (trx ?? db)('users')
         .insert({ ...(user.id ? { id: user.id } : {}), name: user.name, role: user.role, token_hash: user.tokenHash })

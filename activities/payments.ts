@@ -1,0 +1,39 @@
+// Payment activities: ask the bank for a charge, and undo it (void if pending, refund if captured).
+import { ApplicationFailure } from '@temporalio/activity';
+import type { BankClient } from '../src/bank/client.js';
+
+export function createPaymentActivities(bank: BankClient) {
+  return {
+    /** Idempotent through the bank's idempotency key: a retry returns the same charge. */
+    async requestCharge(input: { orderId: string; accountId: string; amountCents: number }): Promise<{ chargeId: string }> {
+      try {
+        const charge = await bank.requestCharge({
+          idempotencyKey: `order-${input.orderId}`,
+          accountId: input.accountId,
+          amountCents: input.amountCents,
+          reference: input.orderId,
+        });
+        return { chargeId: charge.chargeId };
+      } catch (err) {
+        throw asFailure(err);
+      }
+    },
+
+    async voidCharge(input: { chargeId: string }): Promise<void> {
+      try {
+        await bank.voidCharge(input.chargeId);
+      } catch (err) {
+        throw asFailure(err);
+      }
+    },
+  };
+}
+
+/** The bank refusing the request itself (4xx) will not change on retry; anything else might. */
+function asFailure(err: unknown): unknown {
+  const status = (err as { status?: number }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    return ApplicationFailure.nonRetryable((err as Error).message, 'BankRequestRefused');
+  }
+  return err;
+}

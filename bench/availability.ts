@@ -1,0 +1,237 @@
+// `npm run bench -- availability [--scale 1] [--duration 30] [--concurrency 8] [--reservations-per-s 50] [--search-share 0.2]`:
+// loads a synthetic country (10,000 locations, 100,000 products, 5,000,000 stock lots at scale 1), then measures
+// GET /v1/availability from random customer points over HTTP while orders reserve stock in the background, and
+// /healthz on the same server under the same load as the baseline.
+import { parseArgs } from 'node:util';
+import type { Knex } from 'knex';
+import { checkInventoryInvariants } from '../src/db/invariants.js';
+import { runHttpLoad, type HttpLoadResult } from './support/http-load.js';
+import { startLightStack } from './support/light-stack.js';
+import { progressBar } from './support/progress.js';
+import { startReservationLoad } from './support/reservation-load.js';
+import { percentile, round } from './support/stack.js';
+
+interface Options {
+  scale: number;
+  durationS: number;
+  warmupS: number;
+  concurrency: number;
+  reservationsPerS: number;
+  searchShare: number;
+}
+
+function parse(args: string[]): Options {
+  const { values } = parseArgs({
+    args,
+    strict: false,
+    options: {
+      scale: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      concurrency: { type: 'string' },
+      'reservations-per-s': { type: 'string' },
+      'search-share': { type: 'string' },
+    },
+  });
+  const number = (name: string, fallback: number, ok: (n: number) => boolean) => {
+    const raw = values[name];
+    const value = typeof raw === 'string' ? Number(raw) : fallback;
+    if (!Number.isFinite(value) || !ok(value)) throw new Error(`--${name} ${String(raw)} is out of range`);
+    return value;
+  };
+  return {
+    scale: number('scale', 1, (n) => n > 0 && n <= 4),
+    durationS: number('duration', 30, (n) => n > 0),
+    warmupS: number('warmup', 5, (n) => n >= 0),
+    concurrency: number('concurrency', 8, (n) => Number.isInteger(n) && n > 0),
+    reservationsPerS: number('reservations-per-s', 50, (n) => n > 0),
+    searchShare: number('search-share', 0.2, (n) => n >= 0 && n <= 1),
+  };
+}
+
+// The synthetic country: locations spread evenly over a box whose area grows with the scale, so the number of
+// locations reaching a customer (about a dozen) is the same at every scale. At scale 1 the box is roughly Great Britain.
+const CENTRE = { lat: 52.5, lng: -1.75 };
+const SPAN = { lat: 5, lng: 6.5 };
+const FLAVOURS = ['Butter', 'Almond', 'Seeded', 'Rye', 'Spelt', 'Honey', 'Lemon', 'Cherry', 'Walnut', 'Cinnamon', 'Cardamom', 'Sesame', 'Poppy', 'Olive', 'Garlic', 'Cheese', 'Chocolate', 'Vanilla', 'Maple', 'Pecan'];
+const BAKES = ['croissant', 'loaf', 'bun', 'tart', 'bagel', 'roll', 'scone', 'muffin', 'brioche', 'focaccia', 'pretzel', 'danish', 'baguette', 'cake', 'cookie', 'pie', 'twist', 'bar', 'slice', 'wrap'];
+
+const sqlArray = (words: string[]) => `(ARRAY[${words.map((w) => `'${w}'`).join(',')}])`;
+// Product n's name, computable from n alone so lots can carry it without a join.
+const productName = (n: string) => `${sqlArray(FLAVOURS)}[1 + ${n} % ${FLAVOURS.length}] || ' ' || ${sqlArray(BAKES)}[1 + (${n} / ${FLAVOURS.length}) % ${BAKES.length}] || ' ' || ${n}`;
+// A uniform pseudo-random integer in [0, 2^31) from n and a salt.
+const hash = (n: string, salt: number) => `(hashint8(${n} + ${salt})::bigint & 2147483647)`;
+
+interface Sizes {
+  locations: number;
+  products: number;
+  lots: number;
+}
+
+/** Drops the lot table's secondary indexes for the bulk load and returns the statements that rebuild them. */
+async function dropStockIndexes(db: Knex): Promise<string[]> {
+  const { rows } = await db.raw<{ rows: { indexname: string; indexdef: string }[] }>(
+    `SELECT indexname, indexdef FROM pg_indexes
+     WHERE tablename = 'stock_lots' AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'stock_lots'::regclass)`,
+  );
+  for (const row of rows) await db.raw(`DROP INDEX ${row.indexname}`);
+  return rows.map((r) => r.indexdef);
+}
+
+async function loadDataset(db: Knex, sizes: Sizes, scale: number): Promise<number> {
+  const started = Date.now();
+  const span = { lat: SPAN.lat * Math.sqrt(scale), lng: SPAN.lng * Math.sqrt(scale) };
+  // Bulk rows come straight from generate_series; triggers and foreign-key checks are skipped for them
+  // (session_replication_role), so the loader supplies the product name the trigger would have copied.
+  const bulk = (sql: string) => db.transaction(async (trx) => {
+    await trx.raw('SET LOCAL session_replication_role = replica');
+    await trx.raw(sql);
+  });
+
+  const catalog = progressBar('catalog   ', sizes.products + sizes.locations);
+  await bulk(`
+    INSERT INTO products (id, name, description, price_cents, shelf_life_minutes, eod_discount_percent)
+    SELECT md5('product:' || n)::uuid, ${productName('n')}, 'Baked for the benchmark', 100 + ${hash('n', 1)} % 1900, 120 + ${hash('n', 2)} % 2880, (n % 6) * 10
+    FROM generate_series(0, ${sizes.products - 1}) n`);
+  catalog.update(sizes.products, 'products');
+  await bulk(`
+    INSERT INTO locations (id, name, kind, lat, lng, delivery_radius_m)
+    SELECT md5('location:' || n)::uuid, 'Location ' || n, (ARRAY['bakery','kitchen','dc'])[1 + n % 3],
+           ${CENTRE.lat - span.lat / 2} + ${span.lat} * (${hash('n', 3)} / 2147483648.0),
+           ${CENTRE.lng - span.lng / 2} + ${span.lng} * (${hash('n', 4)} / 2147483648.0),
+           5000 + ${hash('n', 5)} % 7000
+    FROM generate_series(0, ${sizes.locations - 1}) n`);
+  catalog.finish('products and locations');
+
+  const indexes = await dropStockIndexes(db);
+  const chunk = Math.max(1, Math.min(100_000, Math.ceil(sizes.lots / 20)));
+  const chunks = Math.ceil(sizes.lots / chunk);
+  const lots = progressBar('stock lots', sizes.lots);
+  let loaded = 0;
+  let nextChunk = 0;
+  // Lot i: location i mod L (lots of one location are spread over the table, as if received over time), a random
+  // product, 1-50 units, expiring between 100 minutes ago (not yet swept) and 31 hours from now; its end-of-day
+  // discount opens 30 minutes before expiry.
+  const loadChunk = async (c: number) => {
+    const from = c * chunk;
+    const to = Math.min(sizes.lots, from + chunk) - 1;
+    await bulk(`
+      INSERT INTO stock_lots (location_id, product_id, product_name, quantity, available, free_units, produced_at, expires_at, discount_from)
+      SELECT md5('location:' || (i % ${sizes.locations}))::uuid, md5('product:' || p)::uuid, ${productName('p')},
+             q, q, int4multirange(int4range(0, q)), least(now(), e - (120 + h % 2400) * interval '1 minute'), e, e - interval '30 minutes'
+      FROM (
+        SELECT i, ${hash('i', 6)} % ${sizes.products} AS p, (1 + ${hash('i', 7)} % 50)::int AS q,
+               now() + ((${hash('i', 8)} % 2000) - 100) * interval '1 minute' AS e, ${hash('i', 9)} AS h
+        FROM generate_series(${from}, ${to}) i
+      ) g`);
+    loaded += to - from + 1;
+    lots.update(loaded);
+  };
+  // Two loaders, one per core.
+  await Promise.all([0, 1].map(async () => {
+    while (nextChunk < chunks) await loadChunk(nextChunk++);
+  }));
+  lots.finish();
+
+  const rebuild = progressBar('indexes   ', indexes.length + 1);
+  await db.transaction(async (trx) => {
+    await trx.raw("SET LOCAL maintenance_work_mem = '1GB'");
+    await trx.raw('SET LOCAL max_parallel_maintenance_workers = 2');
+    for (const [i, definition] of indexes.entries()) {
+      await trx.raw(definition);
+      rebuild.update(i + 1, definition.match(/INDEX (\S+)/)?.[1]);
+    }
+  });
+  // VACUUM marks pages all-visible, so the availability query answers from the index alone.
+  for (const table of ['stock_lots', 'products', 'locations']) await db.raw(`VACUUM (ANALYZE) ${table}`);
+  rebuild.finish('vacuumed and analysed');
+  return (Date.now() - started) / 1000;
+}
+
+function randomPoint(scale: number): { lat: number; lng: number } {
+  const span = { lat: SPAN.lat * Math.sqrt(scale), lng: SPAN.lng * Math.sqrt(scale) };
+  return { lat: round(CENTRE.lat - span.lat / 2 + Math.random() * span.lat, 5), lng: round(CENTRE.lng - span.lng / 2 + Math.random() * span.lng, 5) };
+}
+
+function summarise(load: HttpLoadResult) {
+  const sorted = [...load.latencies].sort((a, b) => a - b);
+  return {
+    p50: round(percentile(sorted, 50), 2),
+    p99: round(percentile(sorted, 99), 2),
+    max: round(sorted.at(-1) ?? NaN, 2),
+    rps: round(load.latencies.length / load.seconds),
+    requests: load.latencies.length,
+    non200: Object.entries(load.statuses).filter(([status]) => status !== '200').reduce((sum, [, n]) => sum + n, 0) + load.errors,
+  };
+}
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const opts = parse(args);
+  const sizes: Sizes = { locations: Math.round(10_000 * opts.scale), products: Math.round(100_000 * opts.scale), lots: Math.round(5_000_000 * opts.scale) };
+  console.error(`availability: ${sizes.locations.toLocaleString('en-US')} locations, ${sizes.products.toLocaleString('en-US')} products, ${sizes.lots.toLocaleString('en-US')} stock lots; starting Postgres and Temporal…`);
+  const stack = await startLightStack({ api: true, poolMax: 10 });
+  try {
+    const loadSeconds = await loadDataset(stack.db, sizes, opts.scale);
+    console.error(`loaded in ${round(loadSeconds)} s`);
+
+    // Customers at random points; a share of them search for a kind of bake.
+    const paths = Array.from({ length: 20_000 }, () => {
+      const point = randomPoint(opts.scale);
+      const search = Math.random() < opts.searchShare ? `&q=${BAKES[Math.floor(Math.random() * BAKES.length)]}` : '';
+      return `/v1/availability?lat=${point.lat}&lng=${point.lng}${search}`;
+    });
+    const sample = await Promise.all(paths.slice(0, 200).map(async (path) => (await fetch(`${stack.baseUrl}${path}`)).json() as Promise<{ items: { locations: unknown[] }[] }>));
+    const nearby = paths.slice(0, 200).map((path) => new URL(path, stack.baseUrl!).searchParams);
+    const nearbyCounts = await Promise.all(nearby.map(async (q) => ((await (await fetch(`${stack.baseUrl}/v1/locations?lat=${q.get('lat')}&lng=${q.get('lng')}`)).json()) as { items: unknown[] }).items.length));
+
+    const { rows: candidates } = await stack.db.raw<{ rows: { locationId: string; productId: string }[] }>(
+      `SELECT location_id AS "locationId", product_id AS "productId" FROM stock_lots TABLESAMPLE SYSTEM (1)
+       WHERE available > 0 AND expires_at > now() + interval '2 hours' LIMIT 5000`,
+    );
+    const background = startReservationLoad({ databaseUrl: stack.databaseUrl, candidates, perSecond: opts.reservationsPerS });
+    console.error(`measuring GET /v1/availability for ${opts.durationS} s at concurrency ${opts.concurrency} (after ${opts.warmupS} s warm-up), ${opts.reservationsPerS} reservations/s in the background…`);
+    const availability = summarise(await runHttpLoad({ baseUrl: stack.baseUrl!, paths, concurrency: opts.concurrency, warmupMs: opts.warmupS * 1000, durationMs: opts.durationS * 1000 }));
+    console.error(`measuring the baseline GET /healthz the same way…`);
+    const baseline = summarise(await runHttpLoad({ baseUrl: stack.baseUrl!, paths: ['/healthz'], concurrency: opts.concurrency, warmupMs: Math.min(2, opts.warmupS) * 1000, durationMs: opts.durationS * 1000 }));
+    const reservations = await background.stop();
+
+    const checkStarted = Date.now();
+    const violations = await checkInventoryInvariants(stack.db);
+    const checkSeconds = (Date.now() - checkStarted) / 1000;
+    for (const violation of violations) console.error(`invariant violated: ${violation}`);
+
+    const result = {
+      bench: 'availability',
+      p50_ms: availability.p50,
+      p99_ms: availability.p99,
+      max_ms: availability.max,
+      rps: availability.rps,
+      baseline_p50_ms: baseline.p50,
+      baseline_p99_ms: baseline.p99,
+      baseline_rps: baseline.rps,
+      ratio: round(availability.rps / baseline.rps, 3),
+      p99_target_ms: 20,
+      p99_met: availability.p99 <= 20,
+      locations: sizes.locations,
+      products: sizes.products,
+      stock_rows: sizes.lots,
+      load_s: round(loadSeconds),
+      concurrency: opts.concurrency,
+      duration_s: opts.durationS,
+      search_share: opts.searchShare,
+      requests: availability.requests,
+      non_200: availability.non200 + baseline.non200,
+      avg_nearby_locations: round(nearbyCounts.reduce((a, b) => a + b, 0) / nearbyCounts.length, 1),
+      avg_products_per_page: round(sample.reduce((a, b) => a + b.items.length, 0) / sample.length, 1),
+      background_reservations_per_s: round(reservations.reserved / reservations.seconds, 1),
+      background_out_of_stock: reservations.outOfStock,
+      background_errors: reservations.errors,
+      invariant_violations: violations.length,
+      invariant_check_s: round(checkSeconds, 1),
+    };
+    console.log(`GET /v1/availability p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, ${result.rps} req/s; /healthz p50 ${result.baseline_p50_ms} ms, p99 ${result.baseline_p99_ms} ms, ${result.baseline_rps} req/s (throughput ratio ${result.ratio}); loaded ${result.stock_rows.toLocaleString('en-US')} lots in ${result.load_s} s; ${result.invariant_violations} invariant violations`);
+    return result;
+  } finally {
+    await stack.stop();
+  }
+}

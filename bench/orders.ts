@@ -1,0 +1,185 @@
+// `npm run bench -- orders`: orders end to end over HTTP (bank approves, a simulated owner and driver act), against a bare workflow of the same shape.
+import { fileURLToPath } from 'node:url';
+import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { hashToken, newToken } from '../src/auth/tokens.js';
+import { ensureUpcomingSlots } from '../src/db/seed.js';
+import { checkInventoryInvariants } from '../src/db/invariants.js';
+import { baselineOrder, paidSignal, placedUpdate, stepUpdate } from './workflows/baseline.js';
+import { percentile, pool, round, startBenchStack, type BenchStack } from './support/stack.js';
+
+interface Options {
+  orders: number;
+  concurrency: number;
+}
+
+function parse(args: string[]): Options {
+  const value = (name: string, fallback: number) => {
+    const at = args.indexOf(`--${name}`);
+    const parsed = at >= 0 ? Number(args[at + 1]) : fallback;
+    if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`--${name} must be a positive integer`);
+    return parsed;
+  };
+  return { orders: value('orders', 200), concurrency: value('concurrency', 20) };
+}
+
+async function user(stack: BenchStack, role: string, locationId?: string): Promise<{ id: string; token: string }> {
+  const token = newToken(`bench_${role}`);
+  const [row] = await stack.db('users').insert({ name: `Bench ${role}`, role, token_hash: hashToken(token) }).returning<{ id: string }[]>('id');
+  if (locationId) await stack.db('location_owners').insert({ user_id: row!.id, location_id: locationId });
+  return { id: row!.id, token };
+}
+
+async function http(stack: BenchStack, method: string, url: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${stack.baseUrl}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function measureOrders(stack: BenchStack, opts: Options) {
+  const [location] = await stack.db('locations')
+    .insert({ name: 'Bench bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 8000 })
+    .returning<{ id: string }[]>('id');
+  const locationId = location!.id;
+  const [product] = await stack.db('products').insert({ name: 'Bench bun', price_cents: 300, shelf_life_minutes: 1440 }).returning<{ id: string }[]>('id');
+  const owner = await user(stack, 'owner', locationId);
+  const driver = await user(stack, 'driver');
+  const stocked = await http(stack, 'POST', `/v1/locations/${locationId}/stock`, owner.token, { productId: product!.id, quantity: opts.orders * 2 });
+  if (stocked.status !== 201) throw new Error(`could not receive stock: ${JSON.stringify(stocked.body)}`);
+  await ensureUpcomingSlots(stack.db, locationId, new Date(Date.now() + 3_600_000), { hours: 2, capacity: opts.orders, cutoffMinutes: 15 });
+  const slot = await stack.db('slots').where({ location_id: locationId }).orderBy('starts_at').first<{ id: string }>('id');
+  const customers = await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      const customer = await user(stack, 'customer');
+      const account = await stack.bank.createAccount({ holderName: 'Bench', balanceCents: 10_000_000, decisionDelayMs: 0 });
+      await stack.db('users').where({ id: customer.id }).update({ bank_account_id: account.id });
+      return customer;
+    }),
+  );
+  const statusOf = async (id: string, wanted: string) => {
+    const row = await stack.db('orders').where({ id }).first<{ status: string } | undefined>('status');
+    return row?.status === wanted ? true : undefined;
+  };
+
+  const confirmedMs: number[] = [];
+  const completedMs: number[] = [];
+  const orderIds: string[] = [];
+  const started = performance.now();
+  await pool(opts.orders, opts.concurrency, async (i) => {
+    const customer = customers[i % customers.length]!;
+    const t0 = performance.now();
+    const placed = await http(stack, 'POST', '/v1/orders', customer.token, {
+      locationId,
+      slotId: slot!.id,
+      items: [{ productId: product!.id, quantity: 1 }],
+      address: { lat: 51.5, lng: -0.1, line1: 'Bench Street' },
+    });
+    if (placed.status !== 201) throw new Error(`order refused: ${JSON.stringify(placed.body)}`);
+    const id = placed.body.id as string;
+    orderIds.push(id);
+    await until(() => statusOf(id, 'confirmed'), 'confirmed');
+    confirmedMs.push(performance.now() - t0);
+    await http(stack, 'POST', `/v1/orders/${id}/prep`, owner.token, { status: 'prepping' });
+    await http(stack, 'POST', `/v1/orders/${id}/prep`, owner.token, { status: 'prepped' });
+    await until(async () => ((await stack.db('deliveries').where({ order_id: id }).first('order_id')) ? true : undefined), 'delivery');
+    for (const [url, token, body] of [
+      [`/v1/deliveries/${id}/assign`, owner.token, { driverId: driver.id }],
+      [`/v1/deliveries/${id}/pickup`, driver.token, undefined],
+      [`/v1/deliveries/${id}/complete`, driver.token, undefined],
+    ] as const) {
+      const res = await http(stack, 'POST', url, token, body);
+      if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    }
+    await until(() => statusOf(id, 'completed'), 'completed');
+    completedMs.push(performance.now() - t0);
+  });
+  const seconds = (performance.now() - started) / 1000;
+
+  // History events: the engine's cost of an order, measured on a sample.
+  const sample = orderIds.slice(0, 10);
+  let events = 0;
+  for (const id of sample) {
+    for (const workflowId of [`order-${id}`, `delivery-${id}`]) {
+      events += (await stack.client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
+    }
+  }
+  return { seconds, confirmedMs: confirmedMs.sort((a, b) => a - b), completedMs: completedMs.sort((a, b) => a - b), eventsPerOrder: events / sample.length };
+}
+
+async function measureBaseline(stack: BenchStack, opts: Options) {
+  const taskQueue = 'bench-baseline';
+  const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows/baseline.ts', import.meta.url)), logger: new DefaultLogger('ERROR') });
+  const worker = await Worker.create({ connection: stack.workerConnection, taskQueue, workflowBundle: { code }, activities: { async noop() {} } });
+  const completedMs: number[] = [];
+  const started = performance.now();
+  await worker.runUntil(async () => {
+    await pool(opts.orders, opts.concurrency, async (i) => {
+      const t0 = performance.now();
+      const workflowId = `baseline-${i}-${Date.now()}`;
+      const op = new WithStartWorkflowOperation(baselineOrder, { workflowId, taskQueue, workflowIdConflictPolicy: 'FAIL' });
+      await stack.client.workflow.executeUpdateWithStart(placedUpdate, { startWorkflowOperation: op });
+      const order = stack.client.workflow.getHandle(workflowId);
+      await order.signal(paidSignal);
+      await order.executeUpdate(stepUpdate, { args: ['prepping'] });
+      await order.executeUpdate(stepUpdate, { args: ['prepped'] });
+      const delivery = stack.client.workflow.getHandle(`${workflowId}-delivery`);
+      for (const step of ['assigned', 'picked_up', 'delivered']) {
+        await until(async () => {
+          try {
+            return await delivery.executeUpdate(stepUpdate, { args: [step] });
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError) return undefined;
+            throw err;
+          }
+        }, `baseline ${step}`);
+      }
+      await order.result();
+      completedMs.push(performance.now() - t0);
+    });
+  });
+  return { seconds: (performance.now() - started) / 1000, completedMs: completedMs.sort((a, b) => a - b) };
+}
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const opts = parse(args);
+  console.error(`orders: ${opts.orders} orders at concurrency ${opts.concurrency}; starting the stack…`);
+  const stack = await startBenchStack();
+  try {
+    const baseline = await measureBaseline(stack, opts);
+    console.error(`baseline: ${round(opts.orders / baseline.seconds)} workflows/s`);
+    const ours = await measureOrders(stack, opts);
+    const violations = await checkInventoryInvariants(stack.db);
+    const result = {
+      bench: 'orders',
+      orders: opts.orders,
+      concurrency: opts.concurrency,
+      orders_per_s: round(opts.orders / ours.seconds),
+      confirmed_p50_ms: round(percentile(ours.confirmedMs, 50)),
+      confirmed_p99_ms: round(percentile(ours.confirmedMs, 99)),
+      completed_p50_ms: round(percentile(ours.completedMs, 50)),
+      completed_p99_ms: round(percentile(ours.completedMs, 99)),
+      history_events_per_order: round(ours.eventsPerOrder),
+      baseline_per_s: round(opts.orders / baseline.seconds),
+      baseline_completed_p50_ms: round(percentile(baseline.completedMs, 50)),
+      ratio: round(baseline.seconds / ours.seconds, 2),
+      invariant_violations: violations.length,
+    };
+    console.log(`orders/s ${result.orders_per_s} vs baseline ${result.baseline_per_s} (ratio ${result.ratio}); POST→confirmed p50 ${result.confirmed_p50_ms} ms p99 ${result.confirmed_p99_ms} ms; POST→completed p50 ${result.completed_p50_ms} ms p99 ${result.completed_p99_ms} ms; ${result.history_events_per_order} history events per order`);
+    return result;
+  } finally {
+    await stack.stop();
+  }
+}

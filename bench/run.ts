@@ -1,0 +1,43 @@
+// `npm run bench -- <name> [--flags]` runs bench/<name>.ts's `run(args)`; with no name, every known benchmark in turn.
+// Each benchmark's result is written to bench/results/<name>.json and printed as the last line of stdout, one JSON object.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+type Bench = { run(args: string[]): Promise<Record<string, unknown>> };
+
+const BENCHES: Record<string, () => Promise<Bench>> = {
+  availability: () => import('./availability.js'),
+  contention: () => import('./contention.js'),
+  orders: () => import('./orders.js'),
+};
+
+const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const named = argv[0] !== undefined && !argv[0].startsWith('-');
+  const names = named ? [argv[0]!] : Object.keys(BENCHES);
+  const args = named ? argv.slice(1) : argv;
+  const unknown = names.filter((name) => !(name in BENCHES));
+  if (unknown.length > 0) {
+    console.error(`Unknown benchmark "${unknown.join(', ')}". Known: ${Object.keys(BENCHES).join(', ')}.`);
+    process.exit(2);
+  }
+  fs.mkdirSync(resultsDir, { recursive: true });
+  for (const name of names) {
+    const bench = await BENCHES[name]!();
+    const result = await bench.run(args);
+    fs.writeFileSync(path.join(resultsDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    console.log(JSON.stringify(result));
+  }
+}
+
+try {
+  await main();
+  // Pools and native handles of the finished stacks must not keep the process alive.
+  process.exit(0);
+} catch (err) {
+  console.error(err);
+  process.exit(1);
+}

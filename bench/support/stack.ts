@@ -1,0 +1,100 @@
+// The real stack for benchmarks: its own Temporal dev server and Postgres on free ports, the bank, a worker and the API over HTTP.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import type { Knex } from 'knex';
+import { buildApp } from '../../src/api/app.js';
+import { buildBankApp } from '../../src/bank/app.js';
+import { createBankClient, type BankClient } from '../../src/bank/client.js';
+import { migrateBank } from '../../src/bank/migrate.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createDb } from '../../src/db/knex.js';
+import { freePort } from '../../src/dev/ports.js';
+import { startInfrastructure, type Infrastructure } from '../../src/dev/stack.js';
+import { createWorker, workflowsPath } from '../../src/worker.js';
+
+export interface BenchStack {
+  config: Config;
+  db: Knex;
+  infra: Infrastructure;
+  client: Client;
+  baseUrl: string;
+  bank: BankClient;
+  worker: Worker;
+  workerConnection: NativeConnection;
+  stop(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+export async function startBenchStack(opts: { workflows?: boolean; apiPoolMax?: number } = {}): Promise<BenchStack> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    runtimeInstalled = true;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'food-bench-'));
+  // Postgres runs as its own unprivileged user when we are root, and must reach its data directory.
+  fs.chmodSync(dir, 0o755);
+  const base = loadConfig({ ...process.env, DATABASE_URL: '', TEMPORAL_ADDRESS: '', LOG_LEVEL: 'error' });
+  const infra = await startInfrastructure({ config: base, pgDataDir: path.join(dir, 'pg'), pgPort: await freePort(), temporalPort: await freePort(), logDir: dir });
+  const config = loadConfig({ ...process.env, DATABASE_URL: infra.databaseUrl, TEMPORAL_ADDRESS: infra.temporalAddress, LOG_LEVEL: 'error' });
+  const db = createDb(infra.databaseUrl, { max: opts.apiPoolMax ?? 20 });
+  const connection = await Connection.connect({ address: infra.temporalAddress });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const app: FastifyInstance = await buildApp({ config, db, temporal: client, logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+
+  const bankDb = createDb(infra.bankDatabaseUrl, { max: 10 });
+  await migrateBank(bankDb);
+  const bankApp = await buildBankApp({ db: bankDb, webhookUrl: `${baseUrl}/v1/webhooks/bank`, webhookSecret: config.bank.webhookSecrets[0]!, logger: false, pollIntervalMs: 20 });
+  await bankApp.listen({ port: 0, host: '127.0.0.1' });
+  const bank = createBankClient(`http://127.0.0.1:${(bankApp.server.address() as { port: number }).port}`);
+
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
+  const { worker, connection: workerConnection } = await createWorker({ config, db, bank, workflowBundle: { code } });
+  const running = worker.run();
+
+  return {
+    config,
+    db,
+    infra,
+    client,
+    baseUrl,
+    bank,
+    worker,
+    workerConnection,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await bankApp.close();
+      await app.close();
+      await workerConnection.close();
+      await connection.close();
+      await bankDb.destroy();
+      await db.destroy();
+      await infra.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** Runs `task` for every index with at most `concurrency` in flight. */
+export async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}

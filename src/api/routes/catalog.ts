@@ -1,0 +1,187 @@
+// The catalog: operators and owners create products, operators create locations, owners receive stock lots at their locations.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { createInventoryRepository } from '../../db/repositories/inventory.js';
+import { MAX_DELIVERY_RADIUS_M } from '../../domain/geo.js';
+import { forbidden, notFound, unprocessable } from '../errors.js';
+import { Cents, ErrorBody, Latitude, Longitude, Uuid } from '../schemas.js';
+
+/** One delivery or production run; a bigger number is a typing mistake, not a lot. */
+export const MAX_LOT_QUANTITY = 100_000;
+export const MAX_PRICE_CENTS = 1_000_000;
+/** Clocks differ a little; a lot "produced" further in the future than this is a mistake. */
+const CLOCK_SKEW_MS = 60_000;
+const MAX_SHELF_LIFE_MINUTES = 366 * 24 * 60;
+
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+const Timestamp = Type.String({ format: 'date-time', maxLength: 40 });
+const LocalTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', examples: ['07:30'] });
+const LocationKind = Type.Union([Type.Literal('bakery'), Type.Literal('kitchen'), Type.Literal('dc')]);
+
+const ProductBody = Type.Object({
+  name: Name,
+  description: Type.Optional(Type.String({ maxLength: 2000 })),
+  priceCents: Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS }),
+  shelfLifeMinutes: Type.Integer({ minimum: 1, maximum: MAX_SHELF_LIFE_MINUTES }),
+  eodDiscountPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+}, { additionalProperties: false });
+
+const Product = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  description: Type.String(),
+  priceCents: Cents,
+  shelfLifeMinutes: Type.Integer(),
+  eodDiscountPercent: Type.Integer(),
+  createdAt: Timestamp,
+});
+
+const LocationBody = Type.Object({
+  name: Name,
+  kind: LocationKind,
+  lat: Latitude,
+  lng: Longitude,
+  /** The 1-hour delivery bound, as the distance a courier covers in that hour. */
+  deliveryRadiusM: Type.Integer({ minimum: 1, maximum: MAX_DELIVERY_RADIUS_M }),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, examples: ['Europe/London'] })),
+  opensAt: Type.Optional(LocalTime),
+  closesAt: Type.Optional(LocalTime),
+  ownerIds: Type.Optional(Type.Array(Uuid, { maxItems: 20, uniqueItems: true })),
+}, { additionalProperties: false });
+
+const Location = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  kind: LocationKind,
+  lat: Type.Number(),
+  lng: Type.Number(),
+  deliveryRadiusM: Type.Integer(),
+  timezone: Type.String(),
+  opensAt: Type.String(),
+  closesAt: Type.String(),
+  ownerIds: Type.Array(Uuid),
+  createdAt: Timestamp,
+});
+
+const StockBody = Type.Object({
+  productId: Uuid,
+  quantity: Type.Integer({ minimum: 1, maximum: MAX_LOT_QUANTITY }),
+  producedAt: Type.Optional(Timestamp),
+  expiresAt: Type.Optional(Timestamp),
+}, { additionalProperties: false });
+
+const Lot = Type.Object({
+  id: Type.Integer(),
+  locationId: Uuid,
+  productId: Uuid,
+  quantity: Type.Integer(),
+  available: Type.Integer(),
+  reserved: Type.Integer(),
+  sold: Type.Integer(),
+  discarded: Type.Integer(),
+  producedAt: Timestamp,
+  expiresAt: Timestamp,
+  discountFrom: Type.Union([Timestamp, Type.Null()]),
+});
+
+const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const inventory = createInventoryRepository(app.db);
+
+  app.post('/v1/products', {
+    preHandler: app.requireRole('operator', 'owner'),
+    schema: {
+      tags: ['catalog'],
+      summary: 'Add a product to the catalog',
+      security: [{ bearer: [] }],
+      body: ProductBody,
+      response: { 201: Product, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+    },
+  }, async (request, reply) => {
+    const body = request.body;
+    const product = await inventory.createProduct({
+      name: body.name.trim(),
+      description: body.description ?? '',
+      priceCents: body.priceCents,
+      shelfLifeMinutes: body.shelfLifeMinutes,
+      eodDiscountPercent: body.eodDiscountPercent ?? 0,
+    });
+    return reply.code(201).send(product);
+  });
+
+  app.post('/v1/locations', {
+    preHandler: app.requireRole('operator'),
+    schema: {
+      tags: ['catalog'],
+      summary: 'Open a location (bakery, kitchen or distribution centre) with its 1-hour delivery radius',
+      security: [{ bearer: [] }],
+      body: LocationBody,
+      response: { 201: Location, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
+    },
+  }, async (request, reply) => {
+    const body = request.body;
+    const timezone = body.timezone ?? 'UTC';
+    if (!(await inventory.isKnownTimezone(timezone))) {
+      throw unprocessable('unknown_timezone', `"${timezone}" is not a known IANA time zone`);
+    }
+    const ownerIds = body.ownerIds ?? [];
+    const owners = await inventory.ownersAmong(ownerIds);
+    const notOwners = ownerIds.filter((id) => !owners.has(id));
+    if (notOwners.length > 0) {
+      throw unprocessable('unknown_owner', `Not an owner: ${notOwners.join(', ')}`, { userIds: notOwners });
+    }
+    const location = await inventory.createLocation({
+      name: body.name.trim(),
+      kind: body.kind,
+      lat: body.lat,
+      lng: body.lng,
+      deliveryRadiusM: body.deliveryRadiusM,
+      timezone,
+      opensAt: body.opensAt ?? '00:00',
+      closesAt: body.closesAt ?? '23:59',
+      ownerIds,
+    });
+    return reply.code(201).send(location);
+  });
+
+  app.post('/v1/locations/:id/stock', {
+    preHandler: app.requireRole('owner', 'operator'),
+    schema: {
+      tags: ['catalog'],
+      summary: 'Receive a lot (one production run or delivery) of a product at a location',
+      security: [{ bearer: [] }],
+      params: Type.Object({ id: Uuid }),
+      body: StockBody,
+      response: { 201: Lot, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+    },
+  }, async (request, reply) => {
+    const user = request.user!;
+    const locationId = request.params.id;
+    if (user.role === 'owner' && !user.locationIds.includes(locationId)) {
+      throw forbidden('Only the owners of this location may receive stock here');
+    }
+    const now = new Date();
+    const producedAt = request.body.producedAt === undefined ? undefined : new Date(request.body.producedAt);
+    const expiresAt = request.body.expiresAt === undefined ? undefined : new Date(request.body.expiresAt);
+    if (producedAt && producedAt.getTime() > now.getTime() + CLOCK_SKEW_MS) {
+      throw unprocessable('produced_in_future', 'producedAt is in the future: receive a lot once it exists');
+    }
+    if (expiresAt && expiresAt.getTime() > now.getTime() + MAX_SHELF_LIFE_MINUTES * 60_000) {
+      throw unprocessable('expiry_too_far', 'expiresAt is more than a year away');
+    }
+    const result = await inventory.receiveLot({ locationId, productId: request.body.productId, quantity: request.body.quantity, producedAt, expiresAt }, now);
+    switch (result.status) {
+      case 'received':
+        return reply.code(201).send(result.lot);
+      case 'unknown_location':
+        throw notFound('Location');
+      case 'unknown_product':
+        throw unprocessable('unknown_product', `Product ${request.body.productId} does not exist`);
+      case 'already_expired':
+        throw unprocessable('already_expired', `This lot expired at ${result.expiresAt}; there is nothing to sell`);
+      case 'expires_before_produced':
+        throw unprocessable('expires_before_produced', 'expiresAt must be after producedAt');
+    }
+  });
+};
+
+export default catalogRoutes;

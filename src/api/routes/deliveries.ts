@@ -1,0 +1,75 @@
+// Deliveries: owners assign drivers, drivers pick up and complete, through updates on the delivery workflow.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { assignUpdate, completeUpdate, pickupUpdate } from '../../../workflows/messages.js';
+import { notFound, unprocessable } from '../errors.js';
+import { ErrorBody, Uuid } from '../schemas.js';
+import { sendUpdate } from '../workflow-updates.js';
+
+const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('assigned'), Type.Literal('picked_up'), Type.Literal('delivered')]);
+const Delivery = Type.Object({
+  orderId: Uuid,
+  locationId: Uuid,
+  driverId: Type.Union([Uuid, Type.Null()]),
+  status: Type.String({ examples: ['assigned'] }),
+  slotStartsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  address: Type.Object({ lat: Type.Number(), lng: Type.Number(), line1: Type.String() }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+const DeliveryState = Type.Object({ orderId: Uuid, status: Type.String(), driverId: Type.Union([Uuid, Type.Null()]) });
+const IdParams = Type.Object({ id: Uuid });
+
+const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/v1/deliveries', {
+    preHandler: app.requireRole('owner', 'driver', 'operator'),
+    schema: {
+      tags: ['deliveries'],
+      summary: "Deliveries of the owner's locations, or the driver's own",
+      security: [{ bearer: [] }],
+      querystring: Type.Object({ status: Type.Optional(DeliveryStatus), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ deliveries: Type.Array(Delivery) }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+    },
+  }, async (request) => {
+    const user = request.user!;
+    const scope = user.role === 'owner' ? { locationIds: user.locationIds } : user.role === 'driver' ? { driverId: user.id } : {};
+    return { deliveries: await app.repos.deliveries.list({ ...scope, status: request.query.status, limit: request.query.limit }) };
+  });
+
+  app.post('/v1/deliveries/:id/assign', {
+    preHandler: app.requireRole('owner'),
+    schema: {
+      tags: ['deliveries'],
+      summary: 'Assign a driver to a prepped order',
+      security: [{ bearer: [] }],
+      params: IdParams,
+      body: Type.Object({ driverId: Uuid }, { additionalProperties: false }),
+      response: { 200: DeliveryState, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+    },
+  }, async (request) => {
+    const delivery = await app.repos.deliveries.find(request.params.id);
+    if (!delivery || !request.user!.locationIds.includes(delivery.locationId)) throw notFound('Delivery');
+    if (!(await app.repos.users.isDriver(request.body.driverId))) throw unprocessable('unknown_driver', `No driver ${request.body.driverId}`);
+    return sendUpdate(app.temporal, `delivery-${request.params.id}`, assignUpdate, { driverId: request.body.driverId }, 'Delivery');
+  });
+
+  for (const [action, update, summary] of [
+    ['pickup', pickupUpdate, 'The assigned driver picks the order up'],
+    ['complete', completeUpdate, 'The assigned driver hands the order over'],
+  ] as const) {
+    app.post(`/v1/deliveries/:id/${action}`, {
+      preHandler: app.requireRole('driver'),
+      schema: {
+        tags: ['deliveries'],
+        summary,
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 200: DeliveryState, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    }, async (request) => {
+      if (!(await app.repos.deliveries.find(request.params.id))) throw notFound('Delivery');
+      return sendUpdate(app.temporal, `delivery-${request.params.id}`, update, { driverId: request.user!.id }, 'Delivery');
+    });
+  }
+};
+
+export default deliveryRoutes;

@@ -1,0 +1,154 @@
+// Delivery slots: the public view with remaining capacity, and the owner's weekly plan and adjustments.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { Type } from 'typebox';
+import { cutoffMovedSignal } from '../../../workflows/messages.js';
+import { templateProblems } from '../../domain/slots.js';
+import { SLOT_PLANNER_SCHEDULE_ID } from '../../schedules.js';
+import { badRequest, conflict, notFound } from '../errors.js';
+import { ErrorBody, Uuid } from '../schemas.js';
+
+const Time = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', examples: ['09:00'] });
+const Template = Type.Object({
+  weekday: Type.Integer({ minimum: 1, maximum: 7, description: 'ISO weekday, 1 = Monday' }),
+  start: Time,
+  end: Time,
+  capacity: Type.Integer({ minimum: 1, maximum: 10_000 }),
+  cutoffMinutes: Type.Integer({ minimum: 0, maximum: 7 * 24 * 60 }),
+}, { additionalProperties: false });
+const Slot = Type.Object({
+  id: Uuid,
+  locationId: Uuid,
+  startsAt: Type.String({ format: 'date-time' }),
+  endsAt: Type.String({ format: 'date-time' }),
+  capacity: Type.Integer(),
+  reserved: Type.Integer(),
+  remaining: Type.Integer(),
+  cutoffAt: Type.String({ format: 'date-time' }),
+  status: Type.String({ examples: ['open'] }),
+});
+const LocationParams = Type.Object({ id: Uuid });
+
+interface SlotRow {
+  id: string;
+  location_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  capacity: number;
+  reserved: number;
+  cutoff_at: Date;
+  status: string;
+}
+
+const toSlot = (r: SlotRow) => ({
+  id: r.id,
+  locationId: r.location_id,
+  startsAt: r.starts_at.toISOString(),
+  endsAt: r.ends_at.toISOString(),
+  capacity: r.capacity,
+  reserved: r.reserved,
+  remaining: r.capacity - r.reserved,
+  cutoffAt: r.cutoff_at.toISOString(),
+  status: r.status,
+});
+
+const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/v1/locations/:id/slots', {
+    schema: {
+      tags: ['slots'],
+      summary: 'Slots of a location with capacity, remaining, cutoff and status',
+      params: LocationParams,
+      querystring: Type.Object({
+        from: Type.Optional(Type.String({ format: 'date-time' })),
+        to: Type.Optional(Type.String({ format: 'date-time' })),
+      }, { additionalProperties: false }),
+      response: { 200: Type.Object({ slots: Type.Array(Slot) }), 400: ErrorBody, 404: ErrorBody },
+    },
+  }, async (request) => {
+    if (!(await app.repos.catalog.locationExists(request.params.id))) throw notFound('Location');
+    const from = request.query.from ? new Date(request.query.from) : new Date();
+    const to = request.query.to ? new Date(request.query.to) : new Date(from.getTime() + 7 * 86_400_000);
+    if (to <= from) throw badRequest('validation_failed', 'to must be after from', [{ field: '/querystring/to', message: 'must be after from' }]);
+    if (to.getTime() - from.getTime() > 31 * 86_400_000) throw badRequest('validation_failed', 'at most 31 days at once', [{ field: '/querystring/to', message: 'at most 31 days after from' }]);
+    const rows = await app.db('slots')
+      .where('location_id', request.params.id)
+      .andWhere('ends_at', '>', from)
+      .andWhere('starts_at', '<', to)
+      .orderBy('starts_at')
+      .limit(500)
+      .select<SlotRow[]>();
+    return { slots: rows.map(toSlot) };
+  });
+
+  app.put('/v1/locations/:id/slot-templates', {
+    preHandler: app.requireRole('owner'),
+    schema: {
+      tags: ['slots'],
+      summary: "Replace the location's weekly slot plan; slots for the coming days follow from it",
+      security: [{ bearer: [] }],
+      params: LocationParams,
+      body: Type.Array(Template, { maxItems: 500 }),
+      response: { 200: Type.Object({ templates: Type.Array(Template) }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+    },
+  }, async (request) => {
+    const locationId = request.params.id;
+    if (!request.user!.locationIds.includes(locationId)) throw notFound('Location');
+    const problems = templateProblems(request.body);
+    if (problems.length > 0) {
+      throw badRequest('validation_failed', `body${problems[0]!.field} ${problems[0]!.message}`, problems.map((p) => ({ field: `/body${p.field}`, message: p.message })));
+    }
+    await app.db.transaction(async (trx) => {
+      await trx('slot_templates').where({ location_id: locationId }).delete();
+      if (request.body.length > 0) {
+        await trx('slot_templates').insert(request.body.map((t) => ({ location_id: locationId, weekday: t.weekday, start: t.start, end: t.end, capacity: t.capacity, cutoff_minutes: t.cutoffMinutes })));
+      }
+    });
+    // New templates should not wait for the nightly run to become slots.
+    await app.temporal.schedule.getHandle(SLOT_PLANNER_SCHEDULE_ID).trigger().catch((err: Error) => request.log.warn({ err }, 'could not trigger the slot planner'));
+    return { templates: request.body };
+  });
+
+  app.patch('/v1/locations/:id/slots/:slotId', {
+    preHandler: app.requireRole('owner'),
+    schema: {
+      tags: ['slots'],
+      summary: "Change one slot's capacity or move its cutoff",
+      security: [{ bearer: [] }],
+      params: Type.Object({ id: Uuid, slotId: Uuid }),
+      body: Type.Object({
+        capacity: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+        cutoffAt: Type.Optional(Type.String({ format: 'date-time' })),
+      }, { additionalProperties: false, minProperties: 1 }),
+      response: { 200: Slot, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (request) => {
+    const { id: locationId, slotId } = request.params;
+    if (!request.user!.locationIds.includes(locationId)) throw notFound('Slot');
+    const updated = await app.db.transaction(async (trx) => {
+      const slot = await trx('slots').where({ id: slotId, location_id: locationId }).forUpdate().first<SlotRow | undefined>();
+      if (!slot) throw notFound('Slot');
+      if (slot.status !== 'open') throw conflict('slot_closed', `The slot is ${slot.status}`);
+      const { capacity, cutoffAt } = request.body;
+      if (capacity !== undefined && capacity < slot.reserved) {
+        throw badRequest('validation_failed', `capacity ${capacity} is below the ${slot.reserved} already reserved`, [{ field: '/body/capacity', message: `must be at least ${slot.reserved}` }]);
+      }
+      if (cutoffAt !== undefined && new Date(cutoffAt) > slot.starts_at) {
+        throw badRequest('validation_failed', 'the cutoff cannot be after the slot starts', [{ field: '/body/cutoffAt', message: 'must not be after startsAt' }]);
+      }
+      const [row] = await trx('slots')
+        .where({ id: slotId })
+        .update({ ...(capacity === undefined ? {} : { capacity }), ...(cutoffAt === undefined ? {} : { cutoff_at: new Date(cutoffAt) }) })
+        .returning<SlotRow[]>('*');
+      return row!;
+    });
+    if (request.body.cutoffAt !== undefined) {
+      await app.temporal.workflow.getHandle(`slot-${slotId}`).signal(cutoffMovedSignal).catch((err: unknown) => {
+        // A slot made outside the planner has no workflow; its cutoff still holds for new orders.
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      });
+    }
+    return toSlot(updated);
+  });
+};
+
+export default slotRoutes;

@@ -1,0 +1,177 @@
+// The live streams (SSE), one per audience, each shaping the event log into what that audience may see.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { User } from '../../db/repositories/users.js';
+import type { EventRecord } from '../../events/log.js';
+import { streams } from '../../events/log.js';
+import { boardNumber, boardSnapshot, boardState, dashboardSnapshot, slotsSnapshot } from '../../events/snapshots.js';
+import { notFound } from '../errors.js';
+import { ErrorBody, Uuid } from '../schemas.js';
+
+const EventStream = Type.String({ description: 'text/event-stream: `id`, `event` and one JSON `data` line per event; resume with Last-Event-ID' });
+const LastEventIdHeaders = Type.Object({
+  'last-event-id': Type.Optional(Type.String({ description: 'The id of the last event received; the stream resumes right after it' })),
+});
+const Named = Type.Object({ id: Uuid, name: Type.String() });
+const Dashboard = Type.Object({
+  locations: Type.Array(Named),
+  drivers: Type.Array(Named),
+  orders: Type.Array(Type.Object({
+    id: Uuid,
+    number: Type.String({ examples: ['3F2A'] }),
+    locationId: Uuid,
+    status: Type.String(),
+    totalCents: Type.Integer(),
+    slotStartsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    items: Type.Array(Type.Object({ name: Type.String(), quantity: Type.Integer() })),
+    delivery: Type.Union([Type.Object({ status: Type.String(), driverId: Type.Union([Uuid, Type.Null()]) }), Type.Null()]),
+  })),
+});
+const streamErrors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody };
+
+function canFollowOrder(user: User, order: { customerId: string; locationId: string }): boolean {
+  switch (user.role) {
+    case 'operator':
+      return true;
+    case 'customer':
+      return order.customerId === user.id;
+    case 'owner':
+      return user.locationIds.includes(order.locationId);
+    case 'driver':
+      return false;
+  }
+}
+
+/** Status and delivery events as the order's own people see them, with the order's short number. */
+const withNumber = (event: EventRecord) => {
+  const orderId = typeof event.payload.orderId === 'string' ? event.payload.orderId : '';
+  return { type: event.type, data: { ...event.payload, number: boardNumber(orderId), at: event.createdAt } };
+};
+
+const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  async function requireLocation(locationId: string): Promise<void> {
+    if (!(await app.repos.catalog.locationExists(locationId))) throw notFound('Location');
+  }
+
+  app.get('/v1/orders/:id/events', {
+    preHandler: app.requireRole('customer', 'owner', 'operator'),
+    schema: {
+      tags: ['live'],
+      summary: "An order's events as they happen, from the start (its customer, its location's owners, operators)",
+      security: [{ bearer: [] }],
+      produces: ['text/event-stream'],
+      params: Type.Object({ id: Uuid }),
+      headers: LastEventIdHeaders,
+      response: { 200: EventStream, ...streamErrors },
+    },
+  }, async (request, reply) => {
+    const ownership = await app.repos.orders.findOwnership(request.params.id);
+    // Someone else's order answers exactly like a missing one, so ids cannot be probed.
+    if (!ownership || !canFollowOrder(request.user!, ownership)) throw notFound('Order');
+    await app.liveStreams.open(request, reply, {
+      streams: [streams.order(request.params.id)],
+      project: withNumber,
+    });
+  });
+
+  app.get('/v1/dashboard', {
+    preHandler: app.requireRole('owner'),
+    schema: {
+      tags: ['live'],
+      summary: "The owner's dashboard now: active orders of their locations, deliveries and drivers (the stream carries changes)",
+      security: [{ bearer: [] }],
+      response: { 200: Dashboard, 401: ErrorBody, 403: ErrorBody },
+    },
+  }, async (request) => dashboardSnapshot(app.db, request.user!.locationIds));
+
+  app.get('/v1/dashboard/events', {
+    preHandler: app.requireRole('owner'),
+    schema: {
+      tags: ['live'],
+      summary: "The owner's dashboard live: orders to prep and deliveries to assign at the owner's locations",
+      security: [{ bearer: [] }],
+      produces: ['text/event-stream'],
+      headers: LastEventIdHeaders,
+      response: { 200: EventStream, ...streamErrors },
+    },
+  }, async (request, reply) => {
+    const locationIds = request.user!.locationIds;
+    await app.liveStreams.open(request, reply, {
+      streams: locationIds.map(streams.location),
+      types: ['order.status', 'delivery.status'],
+      project: withNumber,
+      snapshot: () => dashboardSnapshot(app.db, locationIds),
+    });
+  });
+
+  app.get('/v1/driver/events', {
+    preHandler: app.requireRole('driver'),
+    schema: {
+      tags: ['live'],
+      summary: "A driver's own deliveries live",
+      security: [{ bearer: [] }],
+      produces: ['text/event-stream'],
+      headers: LastEventIdHeaders,
+      response: { 200: EventStream, ...streamErrors },
+    },
+  }, async (request, reply) => {
+    const driverId = request.user!.id;
+    await app.liveStreams.open(request, reply, {
+      streams: [streams.driver(driverId)],
+      types: ['delivery.status'],
+      project: withNumber,
+      snapshot: async () => {
+        const deliveries = await app.repos.deliveries.list({ driverId, limit: 100 });
+        return { deliveries: deliveries.map((d) => ({ ...d, number: boardNumber(d.orderId) })) };
+      },
+    });
+  });
+
+  app.get('/v1/locations/:id/slots/events', {
+    schema: {
+      tags: ['live'],
+      summary: "A location's slots live: remaining capacity as others order, and slots closing at cutoff (public)",
+      produces: ['text/event-stream'],
+      params: Type.Object({ id: Uuid }),
+      headers: LastEventIdHeaders,
+      response: { 200: EventStream, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+    },
+  }, async (request, reply) => {
+    await requireLocation(request.params.id);
+    await app.liveStreams.open(request, reply, {
+      streams: [streams.location(request.params.id)],
+      types: ['slot.capacity'],
+      // Copy the public fields only, so whatever else an activity adds to the payload stays inside.
+      project: ({ payload: p }) => ({
+        type: 'slot',
+        data: { slotId: p.slotId, capacity: p.capacity, reserved: p.reserved, remaining: p.remaining, status: p.status },
+      }),
+      snapshot: () => slotsSnapshot(app.db, request.params.id),
+    });
+  });
+
+  app.get('/v1/board/:locationId/events', {
+    schema: {
+      tags: ['live'],
+      summary: 'The public order board of a location: short order numbers ready or out for delivery, no personal data',
+      produces: ['text/event-stream'],
+      params: Type.Object({ locationId: Uuid }),
+      headers: LastEventIdHeaders,
+      response: { 200: EventStream, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+    },
+  }, async (request, reply) => {
+    await requireLocation(request.params.locationId);
+    await app.liveStreams.open(request, reply, {
+      streams: [streams.location(request.params.locationId)],
+      types: ['order.status'],
+      project: ({ payload }) => {
+        const state = typeof payload.status === 'string' ? boardState(payload.status) : null;
+        if (!state || typeof payload.orderId !== 'string') return null;
+        return { type: 'board', data: { number: boardNumber(payload.orderId), state } };
+      },
+      snapshot: () => boardSnapshot(app.db, request.params.locationId),
+    });
+  });
+};
+
+export default streamRoutes;

@@ -1,0 +1,140 @@
+// The bank's background loop: decides charges whose delay has passed and delivers the webhook outbox, all from the database so a restart loses nothing.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Ledger, OutboxDelivery } from './ledger.js';
+import { signWebhook, SIGNATURE_HEADER } from './signature.js';
+
+export interface ProcessorOptions {
+  ledger: Ledger;
+  webhookUrl: string;
+  /** The bank signs with one secret; the receiver may accept several while it rotates. */
+  webhookSecret: string;
+  log: FastifyBaseLogger;
+  /** How often the database is asked for due decisions and deliveries. */
+  pollIntervalMs?: number;
+  /** First retry delay of a failed delivery; it doubles per attempt up to retryMaxMs. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  deliveryTimeoutMs?: number;
+}
+
+export interface BankProcessor {
+  start(): void;
+  /** Stops polling and waits for the pass in progress. */
+  stop(): Promise<void>;
+  /** Runs a pass now instead of at the next poll, e.g. right after a change that has an event to deliver. */
+  wake(): void;
+  /** One pass: every due decision, then one batch of due deliveries. */
+  runOnce(): Promise<{ decided: number; delivered: number; failed: number }>;
+}
+
+const MAX_DECISIONS_PER_PASS = 200;
+const DELIVERIES_PER_PASS = 20;
+
+export function createBankProcessor(opts: ProcessorOptions): BankProcessor {
+  const pollIntervalMs = opts.pollIntervalMs ?? 250;
+  const retryBaseMs = opts.retryBaseMs ?? 1_000;
+  const retryMaxMs = opts.retryMaxMs ?? 5 * 60_000;
+  // Short enough that a draining bank (10 s grace) finishes the attempts in flight.
+  const deliveryTimeoutMs = opts.deliveryTimeoutMs ?? 5_000;
+  // Longer than one delivery can take, so a claimed event is not claimed twice while it is in flight.
+  const leaseMs = deliveryTimeoutMs * 3;
+  const { ledger, log } = opts;
+
+  let running = false;
+  let timer: NodeJS.Timeout | undefined;
+  let pass: Promise<unknown> | undefined;
+  let wakeRequested = false;
+
+  function retryDelay(attempts: number): number {
+    const exponential = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(attempts - 1, 30));
+    // Jitter spreads retries out after an outage, so the receiver is not hit by all of them at once.
+    return Math.round(exponential * (0.5 + Math.random() * 0.5));
+  }
+
+  async function deliver(delivery: OutboxDelivery): Promise<boolean> {
+    const body = JSON.stringify(delivery.event);
+    // Signed at each attempt, so a retry after a long outage is not refused as stale.
+    const signature = signWebhook(opts.webhookSecret, Math.floor(Date.now() / 1000), body);
+    let error: string;
+    try {
+      const res = await fetch(opts.webhookUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature, 'user-agent': 'demo-bank/1' },
+        body,
+        signal: AbortSignal.timeout(deliveryTimeoutMs),
+      });
+      // The body is not needed, but must be consumed to free the connection.
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) {
+        await ledger.markDelivered(delivery.eventId);
+        return true;
+      }
+      error = `HTTP ${res.status}`;
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    const retryInMs = retryDelay(delivery.attempts);
+    log.warn({ eventId: delivery.eventId, type: delivery.event.type, attempts: delivery.attempts, error, retryInMs }, 'webhook delivery failed; will retry');
+    await ledger.markDeliveryFailed(delivery.eventId, error, retryInMs);
+    return false;
+  }
+
+  async function runOnce() {
+    let decided = 0;
+    while (decided < MAX_DECISIONS_PER_PASS && (await ledger.decideNextDueCharge())) decided++;
+    const due = await ledger.claimDueDeliveries(DELIVERIES_PER_PASS, leaseMs);
+    const results = await Promise.all(
+      due.map((delivery) =>
+        deliver(delivery).catch((err: unknown) => {
+          // Bookkeeping failed (the database is away): the lease runs out and the event is sent again.
+          log.error({ err, eventId: delivery.eventId }, 'could not record a webhook delivery attempt');
+          return false;
+        }),
+      ),
+    );
+    const delivered = results.filter(Boolean).length;
+    return { decided, delivered, failed: results.length - delivered };
+  }
+
+  function schedule(delayMs: number): void {
+    clearTimeout(timer);
+    timer = setTimeout(() => void tick(), delayMs);
+    timer.unref?.();
+  }
+
+  async function tick(): Promise<void> {
+    if (!running || pass) return;
+    wakeRequested = false;
+    let busy = false;
+    pass = runOnce().then(
+      (result) => {
+        // A full batch means more may be waiting: go again at once rather than after a poll interval.
+        busy = result.decided >= MAX_DECISIONS_PER_PASS || result.delivered + result.failed >= DELIVERIES_PER_PASS;
+      },
+      (err: unknown) => log.error({ err }, 'bank processing pass failed; retrying at the next poll'),
+    );
+    await pass;
+    pass = undefined;
+    if (running) schedule(busy || wakeRequested ? 0 : pollIntervalMs);
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      // The first pass runs at once: whatever fell due while the bank was down is handled on start.
+      schedule(0);
+    },
+    async stop() {
+      running = false;
+      clearTimeout(timer);
+      await pass;
+    },
+    wake() {
+      if (!running) return;
+      if (pass) wakeRequested = true;
+      else schedule(0);
+    },
+    runOnce,
+  };
+}

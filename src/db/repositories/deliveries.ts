@@ -1,0 +1,44 @@
+// The deliveries read model: what an owner has to assign and what a driver has to carry.
+import type { Knex } from 'knex';
+
+export interface DeliveryView {
+  orderId: string;
+  locationId: string;
+  driverId: string | null;
+  status: string;
+  slotStartsAt: string | null;
+  address: { lat: number; lng: number; line1: string };
+  updatedAt: string;
+}
+
+export function createDeliveryRepository(db: Knex) {
+  return {
+    async find(orderId: string): Promise<{ orderId: string; locationId: string; driverId: string | null; status: string } | undefined> {
+      const row = await db('deliveries').where({ order_id: orderId }).first<{ order_id: string; location_id: string; driver_id: string | null; status: string } | undefined>();
+      return row && { orderId: row.order_id, locationId: row.location_id, driverId: row.driver_id, status: row.status };
+    },
+
+    async list(filter: { locationIds?: string[]; driverId?: string; status?: string; limit: number }): Promise<DeliveryView[]> {
+      const query = db('deliveries as d')
+        .join('orders as o', 'o.id', 'd.order_id')
+        .select<{ order_id: string; location_id: string; driver_id: string | null; status: string; slot_starts_at: Date | null; address: DeliveryView['address']; updated_at: Date }[]>(
+          'd.order_id', 'd.location_id', 'd.driver_id', 'd.status', 'o.slot_starts_at', 'o.address', 'd.updated_at',
+        )
+        .orderBy([{ column: 'o.slot_starts_at', order: 'asc' }, { column: 'd.order_id', order: 'asc' }])
+        .limit(filter.limit);
+      if (filter.locationIds) query.whereIn('d.location_id', filter.locationIds);
+      if (filter.driverId) query.where('d.driver_id', filter.driverId);
+      if (filter.status) query.where('d.status', filter.status);
+      const rows = await query;
+      return rows.map((r) => ({
+        orderId: r.order_id,
+        locationId: r.location_id,
+        driverId: r.driver_id,
+        status: r.status,
+        slotStartsAt: r.slot_starts_at?.toISOString() ?? null,
+        address: r.address,
+        updatedAt: r.updated_at.toISOString(),
+      }));
+    },
+  };
+}

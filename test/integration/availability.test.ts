@@ -1,0 +1,352 @@
+// Catalog and availability over HTTP on the real stack: creating products, locations and lots, and the nearby union customers see.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInventoryActivities } from '../../activities/inventory.js';
+import { checkInventoryInvariants } from '../../src/db/invariants.js';
+import { haversineMeters } from '../../src/domain/geo.js';
+import { createLocation, createProduct, createUser, startTestStack, type TestStack } from '../support/stack.js';
+
+let stack: TestStack;
+let operator: { id: string; token: string };
+let owner: { id: string; token: string };
+let otherOwner: { id: string; token: string };
+let customer: { id: string; token: string };
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();
+
+/** A random patch of the South Pacific, so no other test's locations reach it. */
+function quietArea(): { lat: number; lng: number } {
+  return { lat: -55 + Math.random() * 40, lng: -170 + Math.random() * 70 };
+}
+
+/** The point `metres` north of `from`. */
+function north(from: { lat: number; lng: number }, metres: number) {
+  return { lat: from.lat + metres / 111_195, lng: from.lng };
+}
+
+const count = async (table: string) => Number((await stack.db(table).count<{ count: number }[]>('* as count'))[0]!.count);
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  operator = await createUser(stack.db, 'operator');
+  owner = await createUser(stack.db, 'owner');
+  otherOwner = await createUser(stack.db, 'owner');
+  customer = await createUser(stack.db, 'customer');
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function receive(locationId: string, body: Record<string, unknown>, token = operator.token) {
+  const res = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token, body });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { id: number; discountFrom: string | null; expiresAt: string; producedAt: string };
+}
+
+const availability = (query: Record<string, string | number>) =>
+  stack.api('GET', `/v1/availability?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))}`);
+
+describe('POST /v1/products', () => {
+  it('lets operators and owners add products, and no one else', async () => {
+    const body = { name: 'Rye sourdough', description: 'Dark', priceCents: 650, shelfLifeMinutes: 2880, eodDiscountPercent: 30 };
+    const created = await stack.api('POST', '/v1/products', { token: operator.token, body });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject(body);
+    expect((await stack.api('POST', '/v1/products', { token: owner.token, body: { ...body, description: undefined } })).body).toMatchObject({ description: '', eodDiscountPercent: 30 });
+    expect((await stack.api('POST', '/v1/products', { token: customer.token, body })).status).toBe(403);
+    expect((await stack.api('POST', '/v1/products', { body })).status).toBe(401);
+  });
+
+  it('refuses bad products with a 4xx and writes nothing', async () => {
+    const good = { name: 'Bun', priceCents: 100, shelfLifeMinutes: 60 };
+    const before = await count('products');
+    const bad: unknown[] = [
+      { ...good, name: '' },
+      { ...good, name: '   ' },
+      { ...good, name: 'x'.repeat(201) },
+      { ...good, priceCents: -1 },
+      { ...good, priceCents: 1.5 },
+      { ...good, priceCents: 100_000_000 },
+      { ...good, shelfLifeMinutes: 0 },
+      { ...good, eodDiscountPercent: 101 },
+      { ...good, colour: 'brown' },
+      { name: 'Bun', priceCents: 100 },
+      '{"name":',
+    ];
+    for (const body of bad) {
+      const res = await stack.api('POST', '/v1/products', { token: operator.token, body });
+      expect({ body, status: res.status }).toEqual({ body, status: 400 });
+      expect(res.body).toMatchObject({ error: expect.any(String), message: expect.any(String) });
+    }
+    expect(await count('products')).toBe(before);
+  });
+});
+
+describe('POST /v1/locations', () => {
+  it('lets operators open a location with its owners, who may then receive stock there', async () => {
+    const at = quietArea();
+    const res = await stack.api('POST', '/v1/locations', {
+      token: operator.token,
+      body: { name: 'Harbour kitchen', kind: 'kitchen', ...at, deliveryRadiusM: 6000, timezone: 'Pacific/Auckland', opensAt: '07:00', closesAt: '21:30', ownerIds: [owner.id] },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ name: 'Harbour kitchen', kind: 'kitchen', deliveryRadiusM: 6000, timezone: 'Pacific/Auckland', opensAt: '07:00', closesAt: '21:30', ownerIds: [owner.id] });
+    const productId = await createProduct(stack.db);
+    expect((await stack.api('POST', `/v1/locations/${res.body.id}/stock`, { token: owner.token, body: { productId, quantity: 3 } })).status).toBe(201);
+    expect((await stack.api('POST', '/v1/locations', { token: owner.token, body: { name: 'Mine', kind: 'bakery', ...at, deliveryRadiusM: 100 } })).status).toBe(403);
+  });
+
+  it('refuses bad locations with a 4xx and writes nothing', async () => {
+    const good = { name: 'Corner bakery', kind: 'bakery', lat: -40, lng: -120, deliveryRadiusM: 5000 };
+    const before = await count('locations');
+    const cases: [unknown, number, string][] = [
+      [{ ...good, lat: 91 }, 400, 'validation_failed'],
+      [{ ...good, lat: -90.01 }, 400, 'validation_failed'],
+      [{ ...good, lng: 180.5 }, 400, 'validation_failed'],
+      [{ ...good, lng: 'east' }, 400, 'validation_failed'],
+      [{ ...good, deliveryRadiusM: 0 }, 400, 'validation_failed'],
+      [{ ...good, deliveryRadiusM: 50_001 }, 400, 'validation_failed'],
+      [{ ...good, kind: 'store' }, 400, 'validation_failed'],
+      [{ ...good, closesAt: '24:00' }, 400, 'validation_failed'],
+      [{ ...good, timezone: 'Mars/Olympus_Mons' }, 422, 'unknown_timezone'],
+      [{ ...good, ownerIds: [customer.id] }, 422, 'unknown_owner'],
+      [{ ...good, ownerIds: [randomUUID()] }, 422, 'unknown_owner'],
+      [{ ...good, ownerIds: [owner.id, owner.id] }, 400, 'validation_failed'],
+    ];
+    for (const [body, status, error] of cases) {
+      const res = await stack.api('POST', '/v1/locations', { token: operator.token, body });
+      expect({ body, status: res.status, error: res.body.error }).toEqual({ body, status, error });
+      expect(typeof res.body.message).toBe('string');
+    }
+    expect(await count('locations')).toBe(before);
+  });
+});
+
+describe('POST /v1/locations/:id/stock', () => {
+  it('receives a lot for the owners of the location and operators, with the shelf life as the default expiry', async () => {
+    const locationId = await createLocation(stack.db, quietArea());
+    await stack.db('location_owners').insert({ user_id: owner.id, location_id: locationId });
+    const productId = await createProduct(stack.db, { name: 'Shelf-life bun', shelf_life_minutes: 90 });
+    const lot = await receive(locationId, { productId, quantity: 12 }, owner.token);
+    expect(lot).toMatchObject({ locationId, productId, quantity: 12, available: 12, reserved: 0, sold: 0, discarded: 0 });
+    expect(Date.parse(lot.expiresAt) - Date.parse(lot.producedAt)).toBe(90 * MINUTE);
+    expect((await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: operator.token, body: { productId, quantity: 1 } })).status).toBe(201);
+    expect((await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: otherOwner.token, body: { productId, quantity: 1 } })).status).toBe(403);
+    expect((await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: customer.token, body: { productId, quantity: 1 } })).status).toBe(403);
+    expect((await stack.api('POST', `/v1/locations/${locationId}/stock`, { body: { productId, quantity: 1 } })).status).toBe(401);
+  });
+
+  it('refuses bad lots with a 4xx and writes nothing', async () => {
+    const locationId = await createLocation(stack.db, quietArea());
+    const productId = await createProduct(stack.db, { name: 'Refused bun' });
+    const before = await count('stock_lots');
+    const cases: [string, unknown, number, string][] = [
+      [locationId, { productId, quantity: 0 }, 400, 'validation_failed'],
+      [locationId, { productId, quantity: -5 }, 400, 'validation_failed'],
+      [locationId, { productId, quantity: 2.5 }, 400, 'validation_failed'],
+      [locationId, { productId, quantity: 100_001 }, 400, 'validation_failed'],
+      [locationId, { productId, quantity: 1e15 }, 400, 'validation_failed'],
+      [locationId, { productId: 'bun', quantity: 1 }, 400, 'validation_failed'],
+      [locationId, { productId, quantity: 1, producedAt: 'this morning' }, 400, 'validation_failed'],
+      [locationId, { productId, quantity: 1, colour: 'gold' }, 400, 'validation_failed'],
+      [locationId, { productId: randomUUID(), quantity: 1 }, 422, 'unknown_product'],
+      [locationId, { productId, quantity: 1, expiresAt: iso(-MINUTE) }, 422, 'already_expired'],
+      [locationId, { productId, quantity: 1, producedAt: iso(-HOUR), expiresAt: iso(-2 * HOUR) }, 422, 'already_expired'],
+      [locationId, { productId, quantity: 1, producedAt: iso(50_000), expiresAt: iso(30_000) }, 422, 'expires_before_produced'],
+      [locationId, { productId, quantity: 1, producedAt: iso(HOUR) }, 422, 'produced_in_future'],
+      [locationId, { productId, quantity: 1, expiresAt: iso(400 * 24 * HOUR) }, 422, 'expiry_too_far'],
+      [randomUUID(), { productId, quantity: 1 }, 404, 'not_found'],
+      ['not-a-location', { productId, quantity: 1 }, 400, 'validation_failed'],
+    ];
+    for (const [id, body, status, error] of cases) {
+      const res = await stack.api('POST', `/v1/locations/${id}/stock`, { token: operator.token, body });
+      expect({ body, status: res.status, error: res.body.error }).toEqual({ body, status, error });
+      expect(typeof res.body.message).toBe('string');
+    }
+    expect(await count('stock_lots')).toBe(before);
+  });
+
+  it('opens the end-of-day discount half an hour before expiry or before the location closes, in its own time zone', async () => {
+    const productId = await createProduct(stack.db, { name: 'Window bun', shelf_life_minutes: 600 });
+    const producedAt = Date.now() - HOUR;
+    // The first instant after production whose UTC wall clock reads hh:mm.
+    const nextUtc = (hh: number, mm: number) => {
+      const day = new Date(producedAt);
+      let at = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), hh, mm);
+      while (at <= producedAt) at += 24 * HOUR;
+      return at;
+    };
+    // Kolkata is UTC+05:30 all year: closing at 22:00 there is 16:30 UTC.
+    const kolkata = (await stack.api('POST', '/v1/locations', { token: operator.token, body: { name: 'Kolkata kitchen', kind: 'kitchen', ...quietArea(), deliveryRadiusM: 3000, timezone: 'Asia/Kolkata', closesAt: '22:00' } })).body;
+    const longLived = await receive(kolkata.id, { productId, quantity: 1, producedAt: new Date(producedAt).toISOString(), expiresAt: iso(72 * HOUR) });
+    expect(Date.parse(longLived.discountFrom!)).toBe(Math.max(producedAt, nextUtc(16, 30) - 30 * MINUTE));
+    const shortLived = await receive(kolkata.id, { productId, quantity: 1, producedAt: new Date(producedAt).toISOString(), expiresAt: iso(20 * MINUTE) });
+    expect(Date.parse(shortLived.discountFrom!)).toBe(Math.max(producedAt, Math.min(Date.parse(shortLived.expiresAt), nextUtc(16, 30)) - 30 * MINUTE));
+  });
+});
+
+describe('GET /v1/locations', () => {
+  it('lists the locations whose delivery area covers the point, nearest first', async () => {
+    const home = quietArea();
+    const near = await createLocation(stack.db, { name: 'Near', ...north(home, 2000), delivery_radius_m: 5000 });
+    const far = await createLocation(stack.db, { name: 'Far but wide', ...north(home, -7000), delivery_radius_m: 10_000 });
+    await createLocation(stack.db, { name: 'Far and narrow', ...north(home, 7000), delivery_radius_m: 5000 });
+    const res = await stack.api('GET', `/v1/locations?lat=${home.lat}&lng=${home.lng}`);
+    expect(res.status).toBe(200);
+    expect(res.body.items.map((l: { id: string }) => l.id)).toEqual([near, far]);
+    expect(res.body.items[0].distanceM).toBe(Math.round(haversineMeters(home, north(home, 2000))));
+  });
+
+  it('reaches across the antimeridian', async () => {
+    const fiji = { lat: -16.5 - Math.random(), lng: 179.99 };
+    const id = await createLocation(stack.db, { name: 'Dateline bakery', ...fiji, delivery_radius_m: 5000 });
+    const res = await stack.api('GET', `/v1/locations?lat=${fiji.lat}&lng=-179.99`);
+    expect(res.body.items.map((l: { id: string }) => l.id)).toContain(id);
+  });
+
+  it('refuses points off the globe', async () => {
+    for (const query of ['lat=91&lng=0', 'lat=0&lng=-181', 'lat=north&lng=0', 'lat=10', 'lat=1&lng=1&radius=5']) {
+      const res = await stack.api('GET', `/v1/locations?${query}`);
+      expect({ query, status: res.status }).toEqual({ query, status: 400 });
+      expect(res.body).toMatchObject({ error: 'validation_failed', message: expect.any(String) });
+    }
+  });
+});
+
+describe('GET /v1/availability', () => {
+  it('is the union of fresh stock across every location that delivers there, with a per-location breakdown', async () => {
+    const home = quietArea();
+    const a = await createLocation(stack.db, { name: 'A', ...north(home, 1000), delivery_radius_m: 5000 });
+    const b = await createLocation(stack.db, { name: 'B', ...north(home, -3000), delivery_radius_m: 8000 });
+    const c = await createLocation(stack.db, { name: 'C out of reach', ...north(home, 9000), delivery_radius_m: 5000 });
+    const bread = await createProduct(stack.db, { name: 'Union bread', price_cents: 500 });
+    const tart = await createProduct(stack.db, { name: 'Union tart', price_cents: 450 });
+    const pie = await createProduct(stack.db, { name: 'Union pie' });
+    await receive(a, { productId: bread, quantity: 3 });
+    await receive(b, { productId: bread, quantity: 4 });
+    await receive(b, { productId: tart, quantity: 2 });
+    await receive(c, { productId: pie, quantity: 9 });
+    // Expired stock never shows, even before the sweep discards it.
+    await stack.db('stock_lots').insert({ location_id: a, product_id: tart, product_name: '', quantity: 5, available: 5, free_units: '{[0,5)}', produced_at: iso(-5 * HOUR), expires_at: iso(-MINUTE) });
+
+    const res = await availability({ lat: home.lat, lng: home.lng });
+    expect(res.status).toBe(200);
+    expect(res.body.nextCursor).toBeNull();
+    expect(res.body.items.map((i: { name: string }) => i.name)).toEqual(['Union bread', 'Union tart']);
+    const [breadItem, tartItem] = res.body.items;
+    expect(breadItem).toMatchObject({ productId: bread, available: 7, discountedAvailable: 0, priceCents: 500, priceInEffectCents: 500 });
+    expect(breadItem.locations.map((l: { locationId: string; available: number }) => [l.locationId, l.available])).toEqual([[a, 3], [b, 4]]);
+    expect(tartItem).toMatchObject({ productId: tart, available: 2, locations: [{ locationId: b, available: 2 }] });
+
+    // A reservation takes units out of the union at once.
+    const orderId = randomUUID();
+    await createInventoryActivities(stack.db).reserveStock({ orderId, locationId: b, lines: [{ productId: bread, quantity: 4 }], deliverBy: iso(HOUR) });
+    const after = await availability({ lat: home.lat, lng: home.lng });
+    expect(after.body.items[0]).toMatchObject({ productId: bread, available: 3, locations: [{ locationId: a, available: 3 }] });
+    expect(await checkInventoryInvariants(stack.db)).toEqual([]);
+  });
+
+  it('counts only stock still fresh at deliverBy, when asked', async () => {
+    const home = quietArea();
+    const location = await createLocation(stack.db, { ...home, delivery_radius_m: 2000 });
+    const salad = await createProduct(stack.db, { name: 'Wilting salad' });
+    await receive(location, { productId: salad, quantity: 2, expiresAt: iso(30 * MINUTE) });
+    await receive(location, { productId: salad, quantity: 5, expiresAt: iso(3 * HOUR) });
+    expect((await availability({ ...home })).body.items[0].available).toBe(7);
+    expect((await availability({ ...home, deliverBy: iso(HOUR) })).body.items[0].available).toBe(5);
+    expect((await availability({ ...home, deliverBy: iso(4 * HOUR) })).body.items).toEqual([]);
+  });
+
+  it('shows the discounted price for units whose lot is in its discount window', async () => {
+    const home = quietArea();
+    const location = await createLocation(stack.db, { ...home, delivery_radius_m: 2000 });
+    const croissant = await createProduct(stack.db, { name: 'Evening croissant', price_cents: 325, eod_discount_percent: 40 });
+    // The window opens 30 minutes before expiry: open for the first lot, hours away for the second.
+    const closing = await receive(location, { productId: croissant, quantity: 2, producedAt: iso(-2 * HOUR), expiresAt: iso(20 * MINUTE) });
+    const later = await receive(location, { productId: croissant, quantity: 3, producedAt: iso(-HOUR), expiresAt: iso(3 * HOUR) });
+    expect(Date.parse(closing.discountFrom!)).toBeLessThan(Date.now());
+    expect(Date.parse(later.discountFrom!)).toBeGreaterThan(Date.now());
+
+    const item = (await availability({ ...home })).body.items[0];
+    expect(item).toMatchObject({ priceCents: 325, discountedPriceCents: 195, priceInEffectCents: 195, available: 5, discountedAvailable: 2 });
+    expect(item.locations[0]).toMatchObject({ available: 5, discountedAvailable: 2, priceInEffectCents: 195 });
+
+    // The lot timer opens the second lot's window early; a customer pays what the availability said.
+    await createInventoryActivities(stack.db).discountLot(later.id);
+    expect((await availability({ ...home })).body.items[0]).toMatchObject({ discountedAvailable: 5, priceInEffectCents: 195 });
+    const reserved = await createInventoryActivities(stack.db).reserveStock({ orderId: randomUUID(), locationId: location, lines: [{ productId: croissant, quantity: 3 }], deliverBy: iso(10 * MINUTE) });
+    expect(reserved).toEqual({ status: 'reserved', lines: [{ productId: croissant, quantity: 3, amountCents: 3 * 195 }] });
+  });
+
+  it('pages through products in name order with a cursor that stays stable when stock changes', async () => {
+    const home = quietArea();
+    const location = await createLocation(stack.db, { ...home, delivery_radius_m: 2000 });
+    const tag = randomUUID().slice(0, 8);
+    const names = ['Apricot', 'Brioche', 'Challah', 'Danish', 'Eclair', 'Focaccia', 'Gingerbread'].map((n) => `${n} ${tag}`);
+    for (const name of names) await receive(location, { productId: await createProduct(stack.db, { name }), quantity: 1 });
+
+    const first = await availability({ ...home, limit: 3 });
+    expect(first.body.items.map((i: { name: string }) => i.name)).toEqual(names.slice(0, 3));
+    // New stock before the cursor does not shift what comes next; stock after it shows up in its place.
+    await receive(location, { productId: await createProduct(stack.db, { name: `Almond ${tag}` }), quantity: 1 });
+    await receive(location, { productId: await createProduct(stack.db, { name: `Doughnut ${tag}` }), quantity: 1 });
+    const second = await availability({ ...home, limit: 3, cursor: first.body.nextCursor });
+    expect(second.body.items.map((i: { name: string }) => i.name)).toEqual([names[3], `Doughnut ${tag}`, names[4]]);
+    const third = await availability({ ...home, limit: 3, cursor: second.body.nextCursor });
+    expect(third.body.items.map((i: { name: string }) => i.name)).toEqual(names.slice(5));
+    expect(third.body.nextCursor).toBeNull();
+    // The same cursor gives the same page again.
+    expect((await availability({ ...home, limit: 3, cursor: first.body.nextCursor })).body).toEqual(second.body);
+  });
+
+  it('finds products by the words of their name', async () => {
+    const home = quietArea();
+    const location = await createLocation(stack.db, { ...home, delivery_radius_m: 2000 });
+    for (const name of ['Butter croissant', 'Almond croissant', 'Seeded rye', '100% rye']) {
+      await receive(location, { productId: await createProduct(stack.db, { name }), quantity: 1 });
+    }
+    const names = async (q: string) => (await availability({ ...home, q })).body.items.map((i: { name: string }) => i.name);
+    expect(await names('CROISS')).toEqual(['Almond croissant', 'Butter croissant']);
+    expect(await names('croissant  butter')).toEqual(['Butter croissant']);
+    expect(await names('100%')).toEqual(['100% rye']);
+    expect(await names('%')).toEqual(['100% rye']);
+    expect(await names('_')).toEqual([]);
+    expect(await names('   ')).toHaveLength(4);
+  });
+
+  it('answers nearby nothing with an empty page', async () => {
+    const res = await availability({ ...quietArea() });
+    expect(res.body).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('refuses bad queries with a 400 naming the problem', async () => {
+    const ok = { lat: -30, lng: -120 };
+    const garbage = Buffer.from('{"not":"a cursor"}').toString('base64url');
+    const badUuid = Buffer.from(JSON.stringify(['Bun', 'nope'])).toString('base64url');
+    const cases: [Record<string, string | number>, string][] = [
+      [{ ...ok, lat: 90.5 }, 'validation_failed'],
+      [{ ...ok, lng: -200 }, 'validation_failed'],
+      [{ ...ok, lat: 'abc' }, 'validation_failed'],
+      [{ lat: -30 }, 'validation_failed'],
+      [{ ...ok, limit: 0 }, 'validation_failed'],
+      [{ ...ok, limit: 101 }, 'validation_failed'],
+      [{ ...ok, limit: 2.5 }, 'validation_failed'],
+      [{ ...ok, cursor: 'not a cursor!' }, 'validation_failed'],
+      [{ ...ok, cursor: garbage }, 'invalid_cursor'],
+      [{ ...ok, cursor: badUuid }, 'invalid_cursor'],
+      [{ ...ok, cursor: 'abc' }, 'invalid_cursor'],
+      [{ ...ok, q: 'x'.repeat(101) }, 'validation_failed'],
+      [{ ...ok, q: 'a b c d e f g h i' }, 'too_many_words'],
+      [{ ...ok, deliverBy: 'soon' }, 'validation_failed'],
+      [{ ...ok, sort: 'price' }, 'validation_failed'],
+    ];
+    for (const [query, error] of cases) {
+      const res = await availability(query);
+      expect({ query, status: res.status, error: res.body.error }).toEqual({ query, status: 400, error });
+      expect(typeof res.body.message).toBe('string');
+    }
+  });
+});

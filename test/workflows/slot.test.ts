@@ -1,0 +1,74 @@
+// Slot timers on the time-skipping server: closing at the cutoff, following a moved cutoff, finishing after the end.
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import type { Activities } from '../../activities/index.js';
+import { cutoffMovedSignal } from '../../workflows/messages.js';
+import type { slotWorkflow } from '../../workflows/slot.js';
+import { createTimeSkippingEnv } from '../support/time-skipping.js';
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function runSlot(times: { cutoffInMs: number; endInMs: number }, whileRunning: (workflowId: string, times: { cutoffAt: string }) => Promise<void> = async () => {}) {
+  const t0 = await env.currentTimeMs();
+  const current = { cutoffAt: new Date(t0 + times.cutoffInMs).toISOString(), endsAt: new Date(t0 + times.endInMs).toISOString(), status: 'open' };
+  const calls: [string, number][] = [];
+  const activities: Partial<Activities> = {
+    async slotTimes() {
+      return { ...current };
+    },
+    async closeSlot() {
+      calls.push(['closeSlot', (await env.currentTimeMs()) - t0]);
+      return { awaitingPaymentOrderIds: ['no-such-order'] };
+    },
+    async finishSlot() {
+      calls.push(['finishSlot', (await env.currentTimeMs()) - t0]);
+    },
+  };
+  const taskQueue = `slot-${crypto.randomUUID()}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities });
+  await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start<typeof slotWorkflow>('slotWorkflow', { taskQueue, workflowId: `slot-${crypto.randomUUID()}`, args: [{ slotId: 'slot-1' }] });
+    await whileRunning(handle.workflowId, current);
+    await handle.result();
+  });
+  return calls;
+}
+
+describe('slotWorkflow', () => {
+  it('closes the slot at its cutoff and finishes it after it ends', async () => {
+    const calls = await runSlot({ cutoffInMs: 30 * 60_000, endInMs: 2 * 3_600_000 });
+    expect(calls.map(([name]) => name)).toEqual(['closeSlot', 'finishSlot']);
+    expect(calls[0]![1]).toBeGreaterThanOrEqual(30 * 60_000);
+    expect(calls[0]![1]).toBeLessThan(31 * 60_000);
+    expect(calls[1]![1]).toBeGreaterThanOrEqual(2 * 3_600_000);
+  });
+
+  it('follows a cutoff the owner moved earlier', async () => {
+    const calls = await runSlot({ cutoffInMs: 60 * 60_000, endInMs: 3 * 3_600_000 }, async (workflowId, times) => {
+      times.cutoffAt = new Date((await env.currentTimeMs()) + 10 * 60_000).toISOString();
+      await env.client.workflow.getHandle(workflowId).signal(cutoffMovedSignal);
+    });
+    expect(calls[0]![0]).toBe('closeSlot');
+    expect(calls[0]![1]).toBeGreaterThanOrEqual(10 * 60_000);
+    expect(calls[0]![1]).toBeLessThan(11 * 60_000);
+  });
+
+  it('follows a cutoff the owner moved later', async () => {
+    const calls = await runSlot({ cutoffInMs: 10 * 60_000, endInMs: 3 * 3_600_000 }, async (workflowId, times) => {
+      times.cutoffAt = new Date((await env.currentTimeMs()) + 45 * 60_000).toISOString();
+      await env.client.workflow.getHandle(workflowId).signal(cutoffMovedSignal);
+    });
+    expect(calls[0]![1]).toBeGreaterThanOrEqual(45 * 60_000);
+    expect(calls[0]![1]).toBeLessThan(46 * 60_000);
+  });
+});

@@ -1,0 +1,92 @@
+// The delivery workflow, a child of its order: the owner assigns a driver, who picks the order up and completes it.
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  getExternalWorkflowHandle,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import {
+  REFUSAL,
+  assignUpdate,
+  completeUpdate,
+  deliveryProgressSignal,
+  deliveryStateQuery,
+  pickupUpdate,
+  searchAttributes,
+  type DeliveryInput,
+  type DeliveryState,
+  type DeliveryStatus,
+} from './messages.js';
+
+const db = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
+});
+
+export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryState> {
+  const state: DeliveryState = { orderId: input.orderId, status: 'pending', driverId: null };
+  const order = getExternalWorkflowHandle(input.orderWorkflowId);
+
+  async function moveTo(status: DeliveryStatus, driverId: string | null, tellOrder: boolean): Promise<DeliveryState> {
+    state.status = status;
+    state.driverId = driverId;
+    await db.recordDeliveryStatus({ orderId: input.orderId, locationId: input.locationId, status, driverId });
+    if (tellOrder) await order.signal(deliveryProgressSignal, { status, driverId });
+    return state;
+  }
+
+  function requireStatus(expected: DeliveryStatus, action: string): void {
+    if (state.status !== expected) {
+      throw ApplicationFailure.create({
+        type: REFUSAL.invalidTransition,
+        message: `Cannot ${action}: the delivery is ${state.status}, not ${expected}`,
+        nonRetryable: true,
+      });
+    }
+  }
+
+  function requireDriver(driverId: string): void {
+    if (state.driverId !== driverId) {
+      throw ApplicationFailure.create({ type: REFUSAL.wrongDriver, message: 'This delivery is assigned to another driver', nonRetryable: true });
+    }
+  }
+
+  setHandler(deliveryStateQuery, () => state);
+  setHandler(
+    assignUpdate,
+    async ({ driverId }) => {
+      upsertSearchAttributes([{ key: searchAttributes.driverId, value: driverId }]);
+      return moveTo('assigned', driverId, true);
+    },
+    { validator: (_assignment) => requireStatus('pending', 'assign a driver') },
+  );
+  setHandler(
+    pickupUpdate,
+    async ({ driverId }) => moveTo('picked_up', driverId, true),
+    {
+      validator: ({ driverId }) => {
+        requireStatus('assigned', 'pick up');
+        requireDriver(driverId);
+      },
+    },
+  );
+  setHandler(
+    completeUpdate,
+    async ({ driverId }) => moveTo('delivered', driverId, false),
+    {
+      validator: ({ driverId }) => {
+        requireStatus('picked_up', 'complete');
+        requireDriver(driverId);
+      },
+    },
+  );
+
+  await db.recordDeliveryStatus({ orderId: input.orderId, locationId: input.locationId, status: 'pending', driverId: null });
+  await condition(() => state.status === 'delivered');
+  await condition(allHandlersFinished);
+  return state;
+}

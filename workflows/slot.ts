@@ -1,0 +1,59 @@
+// Slot workflows: each slot closes itself at its cutoff (even a moved one) and finishes after it ends; a planner creates slots from templates.
+import {
+  ParentClosePolicy,
+  condition,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  sleep,
+  startChild,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { cutoffMovedSignal, slotClosedSignal } from './messages.js';
+
+const slots = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+export async function slotWorkflow(input: { slotId: string }): Promise<void> {
+  let times = await slots.slotTimes(input.slotId);
+  if (!times) return;
+  let moved = false;
+  setHandler(cutoffMovedSignal, () => {
+    moved = true;
+  });
+
+  // The database holds the cutoff; a move only tells us to read it again.
+  while (times && times.status === 'open' && Date.parse(times.cutoffAt) > Date.now()) {
+    moved = false;
+    if (await condition(() => moved, Date.parse(times.cutoffAt) - Date.now())) times = await slots.slotTimes(input.slotId);
+  }
+  if (!times) return;
+
+  const { awaitingPaymentOrderIds } = await slots.closeSlot(input.slotId);
+  for (const orderId of awaitingPaymentOrderIds) {
+    try {
+      await getExternalWorkflowHandle(`order-${orderId}`).signal(slotClosedSignal);
+    } catch {
+      // The order ended on its own meanwhile: nothing to tell.
+    }
+  }
+
+  const untilEnd = Date.parse(times.endsAt) - Date.now();
+  if (untilEnd > 0) await sleep(untilEnd);
+  await slots.finishSlot(input.slotId);
+}
+
+/** Run daily by a Schedule: creates the coming days' slots and starts a workflow for each new one. */
+export async function slotPlannerWorkflow(input: { daysAhead: number }): Promise<number> {
+  const created = await slots.createSlotsFromTemplates({ daysAhead: input.daysAhead });
+  for (const slot of created) {
+    await startChild(slotWorkflow, {
+      workflowId: `slot-${slot.slotId}`,
+      args: [{ slotId: slot.slotId }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+  }
+  return created.length;
+}
