@@ -45,6 +45,14 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        test: {
+          // Its own processes, killed and restarted: the worker, Temporal, Postgres and the API.
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          testTimeout: 300_000,
+        },
+      },
     ],
   },
 });

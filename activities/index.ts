@@ -4,6 +4,7 @@ import type { BankClient } from '../src/bank/client.js';
 import { createInventoryActivities } from './inventory.js';
 import { createOrderActivities } from './orders.js';
 import { createPaymentActivities } from './payments.js';
+import { createProductionActivities } from './production.js';
 import { createSlotActivities } from './slots.js';
 
 export interface ActivityDeps {
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOrderActivities(deps.db),
     ...createInventoryActivities(deps.db),
     ...createSlotActivities(deps.db),
+    ...createProductionActivities(deps.db),
     ...createPaymentActivities(deps.bank),
   };
 }

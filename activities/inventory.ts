@@ -1,14 +1,18 @@
 // Stock activities for the order saga and the lot timers: reserve concrete units all-or-nothing, release, commit, discount, discard.
 //
-// Locking: a reservation first claims the order's row in stock_reservations (a retry of the same order waits there,
-// then reads the answer), then locks every candidate lot it may take from in lot id order. Release and commit lock
-// the order's row, then its lots in the same id order, so no two transactions ever wait on each other in a cycle.
-// Lots are locked without SKIP LOCKED: a buyer waits for a busy lot rather than wrongly answering "out of stock".
+// Reserving: read the fresh lots without locking, plan oldest-first in TypeScript, then apply the plan in one
+// statement that claims the order, locks the planned lots in lot id order, checks each still holds the planned
+// units at the planned price, and takes its lowest free units. If another order got there first the statement
+// aborts as a whole and the reservation re-plans from a fresh read, so buyers never wait on each other across a
+// network round trip and never see "out of stock" while the units they need are free.
+// The claim is the order's row in stock_reservations: a retry of the same order finds it (or waits on it while the
+// first attempt commits) and answers as the first attempt did.
+// Release and commit lock the order's row, then its lots in the same id order, so no two transactions wait in a cycle.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { appendEvent, streams } from '../src/events/log.js';
-import { priceInEffectCents } from '../src/domain/pricing.js';
-import { allocateOldestFirst, formatUnitRanges, lowestUnits, parseUnitRanges } from '../src/domain/stock.js';
+import { isDiscountedAt, priceInEffectCents } from '../src/domain/pricing.js';
+import { allocateOldestFirst } from '../src/domain/stock.js';
 
 export interface StockLine {
   productId: string;
@@ -57,13 +61,14 @@ export const STOCK_FAILURES = {
 const MAX_LINE_QUANTITY = 1_000_000;
 const DISCARD_BATCH = 1_000;
 
-interface LockedLot {
-  id: number;
+interface CandidateLotRow {
+  claim: string | null;
+  /** Null on the single row that says there are no lots. */
+  id: number | null;
   product_id: string;
   produced_at: Date;
   expires_at: Date;
   available: number;
-  free_units: string;
   discount_from: Date | null;
   price_cents: number;
   eod_discount_percent: number;
@@ -86,6 +91,65 @@ function validate(input: ReserveStockInput): Date {
     seen.add(line.productId);
   }
   return deliverBy;
+}
+
+// The order's claim if it has one; otherwise every fresh lot its products have at the location, as committed now.
+// One snapshot for both: a claim not yet visible means the units it holds still look free.
+const CLAIM_OR_CANDIDATE_LOTS = `
+  SELECT r.status AS claim, s.*
+  FROM (SELECT 1) AS one
+  LEFT JOIN stock_reservations r ON r.order_id = ?
+  LEFT JOIN LATERAL (
+    SELECT s.id, s.product_id, s.produced_at, s.expires_at, s.available, s.discount_from, p.price_cents, p.eod_discount_percent
+    FROM stock_lots s JOIN products p ON p.id = s.product_id
+    WHERE s.location_id = ? AND s.product_id = ANY(?::uuid[]) AND s.available > 0 AND s.expires_at > ?
+  ) s ON r.order_id IS NULL`;
+
+// Claims the order and, only when this call created the claim, takes the planned units. `stale` aborts the whole
+// statement when a planned lot no longer has the units, or its discount started since it was read.
+const CLAIM_AND_TAKE = `
+  WITH claim AS (
+    INSERT INTO stock_reservations (order_id, location_id, deliver_by, status, out_of_stock_product_ids)
+    VALUES (?, ?, ?, ?, ?::uuid[])
+    ON CONFLICT (order_id) DO NOTHING
+    RETURNING order_id
+  ), planned AS (
+    SELECT * FROM unnest(?::bigint[], ?::uuid[], ?::int[], ?::int[], ?::boolean[]) WITH ORDINALITY
+      AS t(lot_id, product_id, quantity, unit_price_cents, discounted, position)
+    WHERE EXISTS (SELECT 1 FROM claim)
+  ), locked AS (
+    SELECT s.id, s.free_units FROM stock_lots s JOIN planned t ON t.lot_id = s.id
+    WHERE s.available >= t.quantity AND coalesce(s.discount_from <= ?, false) = t.discounted
+    ORDER BY s.id
+    FOR NO KEY UPDATE OF s
+  ), taken AS (
+    SELECT t.*, stock_lowest_units(l.free_units, t.quantity) AS units FROM planned t JOIN locked l ON l.id = t.lot_id
+  ), lots AS (
+    UPDATE stock_lots s
+    SET available = s.available - t.quantity, reserved = s.reserved + t.quantity, free_units = s.free_units - t.units
+    FROM taken t WHERE s.id = t.lot_id
+    RETURNING s.id
+  ), allocations AS (
+    INSERT INTO stock_allocations (order_id, lot_id, product_id, units, quantity, unit_price_cents, state)
+    SELECT claim.order_id, t.lot_id, t.product_id, t.units, t.quantity, t.unit_price_cents, 'reserved'
+    FROM taken t CROSS JOIN claim
+    ORDER BY t.position
+    RETURNING lot_id
+  )
+  SELECT EXISTS (SELECT 1 FROM claim) AS claimed,
+         CASE WHEN (SELECT count(*) FROM lots) < (SELECT count(*) FROM planned) THEN stock_plan_is_stale() ELSE false END AS stale`;
+
+/** Postgres error code raised by stock_plan_is_stale(). */
+const STALE_PLAN = 'SR001';
+/** Each re-plan means another order took units meanwhile; this many in a row means something is wrong. */
+const MAX_PLANS = 100;
+
+/** A retry's answer: what the first call for this order decided. */
+async function previousAnswer(trx: Knex.Transaction, input: ReserveStockInput): Promise<ReserveStockResult> {
+  const previous = await trx('stock_reservations').where({ order_id: input.orderId }).first<{ status: string; out_of_stock_product_ids: string[] }>('status', 'out_of_stock_product_ids');
+  if (previous.status === 'out_of_stock') return { status: 'out_of_stock', productIds: previous.out_of_stock_product_ids };
+  if (previous.status === 'released') throw refuse(STOCK_FAILURES.released, `Stock for order ${input.orderId} was already released`);
+  return { status: 'reserved', lines: await heldLines(trx, input) };
 }
 
 /** The lines an order already holds, in the order it asked for them. */
@@ -114,32 +178,14 @@ export function createInventoryActivities(db: Knex) {
      */
     async reserveStock(input: ReserveStockInput): Promise<ReserveStockResult> {
       const deliverBy = validate(input);
-      return db.transaction(async (trx) => {
-        const claimed = await trx('stock_reservations')
-          .insert({ order_id: input.orderId, location_id: input.locationId, deliver_by: deliverBy, status: 'reserved' })
-          .onConflict('order_id')
-          .ignore()
-          .returning('order_id');
-        if (claimed.length === 0) {
-          // A retry: the first attempt has committed (a concurrent one made this insert wait), so answer as it did.
-          const previous = await trx('stock_reservations').where({ order_id: input.orderId }).first<{ status: string; out_of_stock_product_ids: string[] }>('status', 'out_of_stock_product_ids');
-          if (previous.status === 'out_of_stock') return { status: 'out_of_stock', productIds: previous.out_of_stock_product_ids };
-          if (previous.status === 'released') throw refuse(STOCK_FAILURES.released, `Stock for order ${input.orderId} was already released`);
-          return { status: 'reserved', lines: await heldLines(trx, input) };
-        }
-
+      const productIds = input.lines.map((l) => l.productId);
+      for (let attempt = 1; ; attempt++) {
         const now = new Date();
         const freshAt = new Date(Math.max(now.getTime(), deliverBy.getTime()));
-        const productIds = input.lines.map((l) => l.productId);
-        const { rows: lots } = await trx.raw<{ rows: LockedLot[] }>(
-          `SELECT s.id, s.product_id, s.produced_at, s.expires_at, s.available, s.free_units::text AS free_units, s.discount_from,
-                  p.price_cents, p.eod_discount_percent
-           FROM stock_lots s JOIN products p ON p.id = s.product_id
-           WHERE s.location_id = ? AND s.product_id = ANY(?::uuid[]) AND s.available > 0 AND s.expires_at > ?
-           ORDER BY s.id
-           FOR NO KEY UPDATE OF s`,
-          [input.locationId, productIds, freshAt],
-        );
+        const { rows } = await db.raw<{ rows: CandidateLotRow[] }>(CLAIM_OR_CANDIDATE_LOTS, [input.orderId, input.locationId, productIds, freshAt]).options({ name: 'claim_or_candidate_lots' });
+        // A retry, or a release that came first: answer from what is recorded.
+        if (rows[0]?.claim) return db.transaction((trx) => previousAnswer(trx, input));
+        const lots = rows.filter((r): r is CandidateLotRow & { id: number } => r.id !== null);
 
         const plan = input.lines.map((line) => ({
           line,
@@ -150,57 +196,48 @@ export function createInventoryActivities(db: Knex) {
           ),
         }));
         const short = plan.filter((p) => p.taken === null).map((p) => p.line.productId);
-        if (short.length > 0) {
-          await trx('stock_reservations').where({ order_id: input.orderId }).update({ status: 'out_of_stock', out_of_stock_product_ids: short, updated_at: now });
-          return { status: 'out_of_stock', productIds: short };
-        }
+        // Out of stock needs no record: nothing is held, and an earlier attempt of this order that holds units would
+        // show in the snapshot, as its claim or as those units still free. Only when "now" (not deliverBy) decided
+        // freshness could a retry see fewer fresh lots than the attempt before it, so then the answer is recorded.
+        if (short.length > 0 && freshAt.getTime() === deliverBy.getTime()) return { status: 'out_of_stock', productIds: short };
+        const takes = short.length > 0 ? [] : plan.flatMap(({ taken }) => taken!.map(({ lot, quantity }) => ({
+          lotId: lot.id,
+          productId: lot.product_id,
+          quantity,
+          unitPriceCents: priceInEffectCents({ priceCents: lot.price_cents, eodDiscountPercent: lot.eod_discount_percent }, lot.discount_from, now),
+          discounted: isDiscountedAt(lot.discount_from, now),
+        })));
 
-        const allocations = plan.flatMap(({ taken }) =>
-          taken!.map(({ lot, quantity }) => ({
-            lotId: lot.id,
-            productId: lot.product_id,
-            units: formatUnitRanges(lowestUnits(parseUnitRanges(lot.free_units), quantity)),
-            quantity,
-            unitPriceCents: priceInEffectCents({ priceCents: lot.price_cents, eodDiscountPercent: lot.eod_discount_percent }, lot.discount_from, now),
-          })),
-        );
-        const { rows: applied } = await trx.raw<{ rows: { lot_id: number }[] }>(
-          `WITH taken AS (
-             SELECT * FROM unnest(?::bigint[], ?::uuid[], ?::int4multirange[], ?::int[], ?::int[]) WITH ORDINALITY
-               AS t(lot_id, product_id, units, quantity, unit_price_cents, position)
-           ), lots AS (
-             UPDATE stock_lots s
-             SET available = s.available - t.quantity, reserved = s.reserved + t.quantity, free_units = s.free_units - t.units
-             FROM taken t
-             WHERE s.id = t.lot_id AND s.free_units @> t.units
-             RETURNING s.id
-           )
-           INSERT INTO stock_allocations (order_id, lot_id, product_id, units, quantity, unit_price_cents, state)
-           SELECT ?, t.lot_id, t.product_id, t.units, t.quantity, t.unit_price_cents, 'reserved'
-           FROM taken t JOIN lots ON lots.id = t.lot_id
-           ORDER BY t.position
-           RETURNING lot_id`,
-          [
-            allocations.map((a) => a.lotId),
-            allocations.map((a) => a.productId),
-            allocations.map((a) => a.units),
-            allocations.map((a) => a.quantity),
-            allocations.map((a) => a.unitPriceCents),
+        let claimed: boolean;
+        try {
+          const { rows } = await db.raw<{ rows: { claimed: boolean }[] }>(CLAIM_AND_TAKE, [
             input.orderId,
-          ],
-        );
-        // The lots are locked, so their free units cannot have changed since we read them.
-        if (applied.length !== allocations.length) throw new Error(`Order ${input.orderId}: ${allocations.length - applied.length} lots changed under their lock`);
-
+            input.locationId,
+            deliverBy,
+            short.length > 0 ? 'out_of_stock' : 'reserved',
+            short,
+            takes.map((t) => t.lotId),
+            takes.map((t) => t.productId),
+            takes.map((t) => t.quantity),
+            takes.map((t) => t.unitPriceCents),
+            takes.map((t) => t.discounted),
+            now,
+          ]).options({ name: 'claim_and_take' });
+          claimed = rows[0]!.claimed;
+        } catch (err) {
+          if ((err as { code?: string }).code === STALE_PLAN && attempt < MAX_PLANS) continue;
+          throw err;
+        }
+        if (!claimed) return db.transaction((trx) => previousAnswer(trx, input));
+        if (short.length > 0) return { status: 'out_of_stock', productIds: short };
         return {
           status: 'reserved',
-          lines: plan.map(({ line }) => ({
-            productId: line.productId,
-            quantity: line.quantity,
-            amountCents: allocations.filter((a) => a.productId === line.productId).reduce((sum, a) => sum + a.quantity * a.unitPriceCents, 0),
-          })),
+          lines: input.lines.map((line) => {
+            const mine = takes.filter((t) => t.productId === line.productId);
+            return { productId: line.productId, quantity: line.quantity, amountCents: mine.reduce((sum, t) => sum + t.quantity * t.unitPriceCents, 0) };
+          }),
         };
-      });
+      }
     },
 
     /**
@@ -314,17 +351,24 @@ export function createInventoryActivities(db: Knex) {
       let lots = 0;
       let units = 0;
       for (;;) {
-        const { rows } = await db.raw<{ rows: { units: number }[] }>(
-          `WITH due AS (
-             SELECT id, available FROM stock_lots WHERE expires_at <= now() AND available > 0
-             ORDER BY id LIMIT ? FOR NO KEY UPDATE SKIP LOCKED
-           )
-           UPDATE stock_lots s SET discarded = s.discarded + s.available, discarded_units = s.discarded_units + s.free_units,
-                  available = 0, free_units = '{}'
-           FROM due WHERE s.id = due.id
-           RETURNING due.available AS units`,
-          [DISCARD_BATCH],
-        );
+        // Each discard is announced in the same transaction, so live views drop the units the moment they go.
+        const rows = await db.transaction(async (trx) => {
+          const { rows } = await trx.raw<{ rows: { id: number; location_id: string; product_id: string; units: number }[] }>(
+            `WITH due AS (
+               SELECT id, available FROM stock_lots WHERE expires_at <= now() AND available > 0
+               ORDER BY id LIMIT ? FOR NO KEY UPDATE SKIP LOCKED
+             )
+             UPDATE stock_lots s SET discarded = s.discarded + s.available, discarded_units = s.discarded_units + s.free_units,
+                    available = 0, free_units = '{}'
+             FROM due WHERE s.id = due.id
+             RETURNING s.id, s.location_id, s.product_id, due.available AS units`,
+            [DISCARD_BATCH],
+          );
+          for (const r of rows) {
+            await appendEvent(trx, streams.location(r.location_id), 'stock.discarded', { lotId: r.id, productId: r.product_id, units: r.units });
+          }
+          return rows;
+        });
         lots += rows.length;
         units += rows.reduce((sum, r) => sum + r.units, 0);
         if (rows.length < DISCARD_BATCH) return { lots, units };

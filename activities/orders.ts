@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { appendEvent, streams } from '../src/events/log.js';
 import type { DeliveryStatus, OrderInput, OrderReason, OrderStatus } from '../workflows/messages.js';
+import { logOrder } from './log.js';
 
 export interface OrderStatusChange {
   orderId: string;
@@ -39,6 +40,8 @@ export function createOrderActivities(db: Knex) {
         );
         await appendEvent(trx, streams.order(input.orderId), 'order.placed', { orderId: input.orderId, status: 'placed', totalCents });
       });
+      // After the commit, so the line never claims what a rollback undid (a retry logs it again).
+      logOrder('info', input.orderId, 'order recorded', { status: 'placed', customerId: input.customerId, locationId: input.locationId });
     },
 
     /** Moves the read model to a status and appends the change; repeating the same change is a no-op. */
@@ -67,6 +70,7 @@ export function createOrderActivities(db: Knex) {
         await appendEvent(trx, streams.order(orderId), 'order.status', payload);
         await appendEvent(trx, streams.location(updated[0]!.location_id), 'order.status', payload);
       });
+      logOrder('info', orderId, 'order status recorded', { status, reason });
     },
 
     /** Keeps the delivery row and the streams of the order, its location and its driver current. */
@@ -84,6 +88,7 @@ export function createOrderActivities(db: Knex) {
         await appendEvent(trx, streams.location(input.locationId), 'delivery.status', payload);
         if (input.driverId) await appendEvent(trx, streams.driver(input.driverId), 'delivery.status', payload);
       });
+      logOrder('info', input.orderId, 'delivery status recorded', { deliveryStatus: input.status, driverId: input.driverId });
     },
   };
 }

@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   availability: () => import('./availability.js'),
   contention: () => import('./contention.js'),
   orders: () => import('./orders.js'),
+  sse: () => import('./sse.js'),
 };
 
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -40,6 +40,22 @@ export interface Config {
   };
   paymentTimeoutMs: number;
   cookieSecret: string;
+  /** Browser origins allowed to call the API cross-origin (CORS); empty keeps CORS closed. */
+  corsOrigins: string[];
+  /** Requests per minute before 429; 0 turns a limit off. */
+  rateLimits: {
+    /** POST /v1/session, per client IP. */
+    loginPerMinute: number;
+    /** POST /v1/orders, per customer. */
+    ordersPerMinute: number;
+  };
+  /** Prometheus endpoints of the worker process, on HOST; 0 turns one off. */
+  workerMetrics: {
+    /** The Temporal SDK's own exporter: task latencies, slots, sticky cache, polls. */
+    sdkPort: number;
+    /** Our metrics beside it (bank latency, process), from prom-client. */
+    appPort: number;
+  };
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -55,6 +71,21 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 function str(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw === '' ? undefined : raw;
+}
+
+/** A comma-separated list of origins (`scheme://host[:port]`) or `*`; a typo must fail loudly, not silently block a site. */
+function origins(env: NodeJS.ProcessEnv, name: string): string[] {
+  const list = (str(env, name) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const origin of list) {
+    let valid = origin === '*';
+    try {
+      valid ||= new URL(origin).origin === origin;
+    } catch {
+      // not a URL
+    }
+    if (!valid) throw new Error(`${name} must list origins like https://shop.example or *, got "${origin}"`);
+  }
+  return list;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -92,5 +123,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     paymentTimeoutMs: int(env, 'PAYMENT_TIMEOUT_MS', 10 * 60 * 1000),
     cookieSecret: str(env, 'COOKIE_SECRET') ?? 'dev-cookie-secret-change-me-in-production-0123456789',
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
+    rateLimits: {
+      loginPerMinute: int(env, 'RATE_LIMIT_LOGIN_PER_MINUTE', 10),
+      ordersPerMinute: int(env, 'RATE_LIMIT_ORDERS_PER_MINUTE', 60),
+    },
+    workerMetrics: {
+      sdkPort: int(env, 'WORKER_METRICS_PORT', 9464),
+      appPort: int(env, 'WORKER_APP_METRICS_PORT', 9465),
+    },
   };
 }

@@ -1,10 +1,13 @@
-// Temporal Schedules the system runs on: creating the coming days' slots; created once, idempotently, when a worker starts.
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+// Temporal Schedules the system runs on: creating the coming days' slots and discarding stale stock, created once, idempotently, when a worker starts; and the owners' production plans.
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import type { endOfDayWorkflow, productionRunWorkflow, staleSweepWorkflow } from '../workflows/lot.js';
 import type { slotPlannerWorkflow } from '../workflows/slot.js';
 
 export const SLOT_PLANNER_SCHEDULE_ID = 'slot-planner';
 /** Two days ahead keeps at least a full day of slots open between the nightly runs. */
 export const SLOT_DAYS_AHEAD = 2;
+export const STALE_SWEEP_SCHEDULE_ID = 'stale-sweep';
+export const END_OF_DAY_SCHEDULE_ID = 'end-of-day';
 
 export async function ensureSchedules(client: Client, taskQueue: string): Promise<void> {
   try {
@@ -18,5 +21,70 @@ export async function ensureSchedules(client: Client, taskQueue: string): Promis
     });
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+  const sweeps = [
+    // Lot timers discard on time; this catches lots whose timer never started (Temporal was down when they arrived) or ran late.
+    { scheduleId: STALE_SWEEP_SCHEDULE_ID, workflowType: 'staleSweepWorkflow' satisfies (typeof staleSweepWorkflow)['name'] },
+    // Locations close at different local times, so the end-of-day discard runs every half hour and each run throws out
+    // the leftovers of the locations that have closed since; it only touches lots made before their location's last closing.
+    { scheduleId: END_OF_DAY_SCHEDULE_ID, workflowType: 'endOfDayWorkflow' satisfies (typeof endOfDayWorkflow)['name'], every: '30 minutes' },
+  ];
+  for (const sweep of sweeps) {
+    try {
+      await client.schedule.create({
+        scheduleId: sweep.scheduleId,
+        spec: { intervals: [{ every: sweep.every ?? '15 minutes' }] },
+        action: { type: 'startWorkflow', workflowType: sweep.workflowType, taskQueue, args: [] },
+        // A missed sweep is covered by the next one; running all the missed ones after an outage would add nothing.
+        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '15 minutes' },
+      });
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    }
+  }
+}
+
+export const productionScheduleId = (locationId: string, productId: string) => `production-${locationId}-${productId}`;
+
+export interface ProductionPlan {
+  locationId: string;
+  productId: string;
+  everyMinutes: number;
+  quantity: number;
+}
+
+/** Creates the plan's Schedule, or changes the interval and quantity of the one that exists. */
+export async function putProductionSchedule(client: Client, taskQueue: string, plan: ProductionPlan): Promise<void> {
+  const scheduleId = productionScheduleId(plan.locationId, plan.productId);
+  const spec = { intervals: [{ every: `${plan.everyMinutes} minutes` }] };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'productionRunWorkflow' satisfies (typeof productionRunWorkflow)['name'],
+    workflowId: scheduleId,
+    taskQueue,
+    args: [{ locationId: plan.locationId, productId: plan.productId, quantity: plan.quantity }],
+  };
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec,
+      action,
+      // Bakes missed while the system was down are not made up later in a burst.
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+    });
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action }));
+  }
+}
+
+/** Stops the plan; false when there was none. */
+export async function deleteProductionSchedule(client: Client, locationId: string, productId: string): Promise<boolean> {
+  try {
+    await client.schedule.getHandle(productionScheduleId(locationId, productId)).delete();
+    return true;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return false;
+    throw err;
   }
 }

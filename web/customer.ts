@@ -154,7 +154,6 @@ async function chooseLocation(locationId: string): Promise<void> {
       renderSlots();
     },
   });
-  $('#live').hidden = false;
   const { items } = await api<{ items: AvailabilityItem[] }>('GET', `/v1/availability?lat=${state.point.lat}&lng=${state.point.lng}&limit=100`);
   state.products = items.filter((item) => item.locations.some((l) => l.locationId === locationId && l.available > 0));
   renderProducts();
@@ -274,7 +273,6 @@ async function placeOrder(button: HTMLButtonElement, items: { productId: string;
 // ---- following ------------------------------------------------------------------------------------------
 
 function track(orderId: string): void {
-  $('#live').hidden = false;
   const status = h('p', { class: 'status', id: 'status' }, '…');
   const reason = h('p', { class: 'muted', id: 'reason' });
   const number = h('span', { class: 'number', id: 'number' });

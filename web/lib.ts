@@ -146,6 +146,7 @@ export function follow(url: string, handlers: LiveHandlers): () => void {
   let retry: number | undefined;
   const setState = (state: 'live' | 'connecting' | 'offline') => {
     if (!indicator) return;
+    indicator.hidden = false;
     indicator.dataset.state = state;
     indicator.textContent = state === 'live' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Offline';
   };

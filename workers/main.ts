@@ -3,6 +3,7 @@ import { connectClient } from '../src/temporal.js';
 import { ensureSchedules } from '../src/schedules.js';
 import { loadConfig } from '../src/config.js';
 import { createDb } from '../src/db/knex.js';
+import { installWorkerTelemetry } from '../src/metrics/worker.js';
 import { createWorker } from '../src/worker.js';
 
 const config = loadConfig();
@@ -10,16 +11,20 @@ if (!config.databaseUrl) {
   console.error('DATABASE_URL is not set. Run the whole stack with `npm start`, or point DATABASE_URL at Postgres.');
   process.exit(1);
 }
+// Before anything Temporal: the Runtime (logger, metrics exporter) is fixed once the first connection exists.
+const telemetry = await installWorkerTelemetry(config);
 const db = createDb(config.databaseUrl);
 const { worker, connection } = await createWorker({ config, db });
 const client = await connectClient(config);
 await ensureSchedules(client, config.temporal.taskQueue);
 await client.connection.close();
-process.stdout.write(`${JSON.stringify({ ready: true, taskQueue: config.temporal.taskQueue })}\n`);
+process.stdout.write(`${JSON.stringify({ ready: true, taskQueue: config.temporal.taskQueue, metrics: telemetry.endpoints })}\n`);
 try {
-  // The SDK's runtime shuts the worker down on SIGTERM/SIGINT, letting running activities finish.
+  // The SDK's runtime shuts the worker down on SIGTERM/SIGINT: it stops polling, lets running activities
+  // finish for up to shutdownGraceTime (src/worker.ts), then cancels what is left and run() resolves.
   await worker.run();
 } finally {
   await connection.close();
   await db.destroy();
+  await telemetry.close();
 }

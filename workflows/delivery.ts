@@ -60,7 +60,8 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     assignUpdate,
     async ({ driverId }) => {
       upsertSearchAttributes([{ key: searchAttributes.driverId, value: driverId }]);
-      return moveTo('assigned', driverId, true);
+      // The order learns its driver at pickup; one signal fewer keeps both histories short.
+      return moveTo('assigned', driverId, false);
     },
     { validator: (_assignment) => requireStatus('pending', 'assign a driver') },
   );

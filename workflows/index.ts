@@ -2,3 +2,4 @@
 export { orderWorkflow } from './order.js';
 export { deliveryWorkflow } from './delivery.js';
 export { slotWorkflow, slotPlannerWorkflow } from './slot.js';
+export { lotWorkflow, productionRunWorkflow, endOfDayWorkflow, staleSweepWorkflow } from './lot.js';

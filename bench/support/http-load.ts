@@ -16,6 +16,8 @@ export interface HttpLoadJob {
 export interface HttpLoadResult {
   /** Milliseconds, in completion order. */
   latencies: number[];
+  /** For each latency, the index in `paths` of the request it measures. */
+  pathIndexes: number[];
   seconds: number;
   statuses: Record<string, number>;
   errors: number;
@@ -50,6 +52,7 @@ async function drive(job: HttpLoadJob): Promise<HttpLoadResult> {
   const url = new URL(job.baseUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency });
   const latencies: number[] = [];
+  const pathIndexes: number[] = [];
   const statuses: Record<string, number> = {};
   let errors = 0;
   const measureFrom = performance.now() + job.warmupMs;
@@ -57,12 +60,14 @@ async function drive(job: HttpLoadJob): Promise<HttpLoadResult> {
   await Promise.all(Array.from({ length: job.concurrency }, async (_, user) => {
     let i = Math.floor((user * job.paths.length) / job.concurrency);
     while (performance.now() < end) {
-      const path = job.paths[i++ % job.paths.length]!;
+      const index = i++ % job.paths.length;
+      const path = job.paths[index]!;
       const started = performance.now();
       try {
         const status = await get(agent, url, path);
         if (started >= measureFrom) {
           latencies.push(performance.now() - started);
+          pathIndexes.push(index);
           statuses[status] = (statuses[status] ?? 0) + 1;
         }
       } catch {
@@ -71,7 +76,7 @@ async function drive(job: HttpLoadJob): Promise<HttpLoadResult> {
     }
   }));
   agent.destroy();
-  return { latencies, seconds: job.durationMs / 1000, statuses, errors };
+  return { latencies, pathIndexes, seconds: job.durationMs / 1000, statuses, errors };
 }
 
 if (process.send && process.argv[1] === fileURLToPath(import.meta.url)) {

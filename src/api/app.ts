@@ -8,9 +8,13 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { createEventFanout } from '../events/fanout.js';
+import { addOperationExamples } from './openapi-examples.js';
 import authPlugin from './plugins/auth.js';
-import errorsPlugin from './plugins/errors.js';
+import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
+import logContextPlugin from './plugins/log-context.js';
+import metricsPlugin, { type MetricsOptions } from './plugins/metrics.js';
 import repositoriesPlugin from './plugins/repositories.js';
+import securityPlugin, { strictDateTimeFormat } from './plugins/security.js';
 import liveStreamsPlugin, { type LiveStreamOptions } from './plugins/sse.js';
 import staticPlugin from './plugins/static.js';
 import availabilityRoutes from './routes/availability.js';
@@ -18,6 +22,7 @@ import catalogRoutes from './routes/catalog.js';
 import deliveryRoutes from './routes/deliveries.js';
 import healthRoutes from './routes/health.js';
 import orderRoutes from './routes/orders.js';
+import productionRoutes from './routes/production.js';
 import sessionRoutes from './routes/session.js';
 import slotRoutes from './routes/slots.js';
 import streamRoutes from './routes/streams.js';
@@ -37,6 +42,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Live streams: a fan-out to share (the app builds its own LISTEN connection from config.databaseUrl otherwise) and stream limits. */
   live?: Partial<LiveStreamOptions>;
+  /** How /metrics counts orders by status (tests turn the cache off). */
+  metrics?: Pick<MetricsOptions, 'ordersByStatusCacheMs'>;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -45,21 +52,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    frameworkErrors,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false }, onCreate: strictDateTimeFormat },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('config', deps.config);
   app.decorate('temporal', deps.temporal);
 
   await app.register(errorsPlugin);
+  // Before every route (docs included), so its headers, CORS and limits reach them all, and before auth, so a CORS preflight needs no token.
+  await app.register(securityPlugin, { corsOrigins: deps.config.corsOrigins, rateLimits: deps.config.rateLimits });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Durable food ordering and delivery API', version: '1.0.0' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
+    transformObject: addOperationExamples,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  await app.register(logContextPlugin);
   await app.register(repositoriesPlugin, { db: deps.db });
   await app.register(cookie, { secret: deps.config.cookieSecret, hook: 'onRequest' });
   await app.register(authPlugin);
@@ -67,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const fanout = deps.live?.fanout ?? createEventFanout({ databaseUrl: deps.config.databaseUrl, db: deps.db, log: app.log });
   if (!deps.live?.fanout) app.addHook('onClose', () => fanout.close());
   await app.register(liveStreamsPlugin, { ...deps.live, fanout });
+  await app.register(metricsPlugin, { ...deps.metrics, fanout });
 
   await app.register(healthRoutes);
   await app.register(orderRoutes);
@@ -75,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(webhookRoutes);
   await app.register(deliveryRoutes);
   await app.register(slotRoutes);
+  await app.register(productionRoutes);
   await app.register(sessionRoutes);
   await app.register(streamRoutes);
   await app.register(staticPlugin);

@@ -22,14 +22,14 @@ export async function sendUpdate<Ret, Arg>(
 }
 
 function toApiError(err: unknown, what: string): unknown {
+  // A finished workflow takes no more updates (the server says NOT_FOUND): the action simply came too late.
+  if (err instanceof Error && /already completed/i.test(err.message)) {
+    return conflict('invalid_transition', `This ${what.toLowerCase()} is already finished`);
+  }
   if (err instanceof WorkflowNotFoundError) return notFound(what);
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
     if (err.cause.type === REFUSAL.wrongDriver) return forbidden(err.cause.message);
     if (err.cause.type === REFUSAL.invalidTransition) return conflict('invalid_transition', err.cause.message);
-  }
-  // A finished workflow takes no more updates: the action came too late.
-  if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
-    return conflict('invalid_transition', `This ${what.toLowerCase()} is already finished`);
   }
   return err;
 }

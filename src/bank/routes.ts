@@ -79,6 +79,8 @@ const bankRoutes: FastifyPluginAsyncTypebox<BankRoutesOptions> = async (app, { l
     },
   }, async (request, reply) => {
     const { charge, created } = await ledger.requestCharge(request.body);
+    // The reference is the merchant's order id: the field that ties bank lines to the order's other logs.
+    request.log.info({ reference: charge.reference, chargeId: charge.id, amountCents: charge.amountCents, status: charge.status, created }, 'charge requested');
     if (created) processor.wake();
     return reply.code(202).send({ chargeId: charge.id, status: charge.status });
   });
@@ -95,6 +97,7 @@ const bankRoutes: FastifyPluginAsyncTypebox<BankRoutesOptions> = async (app, { l
     },
   }, async (request) => {
     const charge = await ledger.voidCharge(request.params.id);
+    request.log.info({ reference: charge.reference, chargeId: charge.id, status: charge.status }, 'charge voided');
     processor.wake();
     return charge;
   });
@@ -107,6 +110,7 @@ const bankRoutes: FastifyPluginAsyncTypebox<BankRoutesOptions> = async (app, { l
     },
   }, async (request) => {
     const charge = await ledger.refundCharge(request.params.id);
+    request.log.info({ reference: charge.reference, chargeId: charge.id, status: charge.status }, 'charge refunded');
     processor.wake();
     return charge;
   });

@@ -80,10 +80,10 @@ const RULES: { name: string; sql: string }[] = [
              OR (r.status IN ('released', 'out_of_stock') AND a.state <> 'released')`,
   },
   {
-    name: 'lots carry their product name',
-    sql: `SELECT format('lot %s: product name %L, the product is called %L', s.id, s.product_name, p.name) AS violation
+    name: 'lots sort under their product name',
+    sql: `SELECT format('lot %s: sort key %L, the product is called %L', s.id, s.product_sort_key, p.name) AS violation
           FROM stock_lots s JOIN products p ON p.id = s.product_id
-          WHERE s.product_name <> p.name`,
+          WHERE s.product_sort_key <> lower(p.name)`,
   },
 ];
 

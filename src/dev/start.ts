@@ -91,8 +91,15 @@ try {
   if (!readyz.ok) throw new Error(`the API is up but not ready: ${await readyz.text()}`);
 
   const appDb = createDb(infrastructure.databaseUrl, { max: 2 });
+  let demoSlotId: string | undefined;
   try {
     await ensureDemoBankAccounts(appDb, createBankClient(bankUrl), demo);
+    // The worker's slot planner creates the demo slots from their templates right after it starts.
+    for (let i = 0; i < 100 && !demoSlotId; i++) {
+      const slot = await appDb('slots').where({ location_id: demo.locationId, status: 'open' }).andWhere('cutoff_at', '>', new Date()).orderBy('starts_at').first<{ id: string } | undefined>('id');
+      demoSlotId = slot?.id;
+      if (!demoSlotId) await new Promise((r) => setTimeout(r, 200));
+    }
   } finally {
     await appDb.destroy();
   }
@@ -103,6 +110,10 @@ Ready in ${elapsed()}.
 
   API            ${apiUrl}
   API docs       ${apiUrl}/docs
+  Customer page  ${apiUrl}/order  (log in with a demo token below)
+  Owner page     ${apiUrl}/owner
+  Driver page    ${apiUrl}/driver
+  Order board    ${apiUrl}/board/${demo.locationId}
   Health         ${apiUrl}/readyz
   Temporal UI    ${infrastructure.temporalUiUrl ?? '(external Temporal: use its own UI)'}
   Bank           ${bankUrl}${config.bank.url ? ' (standalone, from BANK_URL)' : ''}
@@ -112,7 +123,7 @@ ${tokens}
 
 Place an order as the demo customer:
   curl -s -X POST ${apiUrl}/v1/orders -H 'Authorization: Bearer ${demo.users.customer.token}' -H 'Content-Type: application/json' \\
-    -d '${JSON.stringify({ locationId: demo.locationId, items: [{ productId: productIds[0], quantity: 2 }], address: { lat: 51.52, lng: -0.07, line1: '1 Brick Lane' } })}'
+    -d '${JSON.stringify({ locationId: demo.locationId, slotId: demoSlotId ?? '<a slot id from GET /v1/locations/:id/slots>', items: [{ productId: productIds[0], quantity: 2 }], address: { lat: 51.52, lng: -0.07, line1: '1 Brick Lane' } })}'
 
 Press Ctrl-C to stop everything.
 `);

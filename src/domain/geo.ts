@@ -16,7 +16,10 @@ export interface LatLng {
 
 const radians = (degrees: number) => (degrees * Math.PI) / 180;
 
-/** Great-circle distance in metres (haversine, stable for short distances). */
+/**
+ * Great-circle distance in metres (haversine, stable for short distances). The database's geo_distance_m() is the
+ * same formula, so the nearby union can be decided inside the query that serves it; a test holds the two equal.
+ */
 export function haversineMeters(a: LatLng, b: LatLng): number {
   const dLat = radians(b.lat - a.lat);
   const dLng = radians(b.lng - a.lng);

@@ -1,4 +1,4 @@
-// Stock rules: which lots may serve an order, oldest fresh lot first, and which numbered units of a lot an order receives.
+// Stock rules: which lots may serve an order, and in which order: oldest fresh lot first.
 
 /** A lot is fresh at `at` while `at` is before its expiry; it must still be fresh when the order is delivered. */
 export function isFreshAt(expiresAt: Date, at: Date): boolean {
@@ -29,43 +29,4 @@ export function allocateOldestFirst<L extends CandidateLot>(lots: L[], quantity:
     missing -= take;
   }
   return missing === 0 ? taken : null;
-}
-
-/**
- * A set of unit numbers as sorted, disjoint, non-adjacent half-open ranges [start, end): the shape of
- * Postgres's int4multirange, whose text form is `{[0,3),[5,9)}`.
- */
-export type UnitRanges = [start: number, end: number][];
-
-export function parseUnitRanges(text: string): UnitRanges {
-  const ranges: UnitRanges = [];
-  for (const match of text.matchAll(/([[(])(-?\d+),(-?\d+)([\])])/g)) {
-    // Postgres normalises integer ranges to [a,b), but read any bracket style correctly.
-    const start = Number(match[2]) + (match[1] === '(' ? 1 : 0);
-    const end = Number(match[3]) + (match[4] === ']' ? 1 : 0);
-    if (end > start) ranges.push([start, end]);
-  }
-  return ranges;
-}
-
-export function formatUnitRanges(ranges: UnitRanges): string {
-  return `{${ranges.map(([start, end]) => `[${start},${end})`).join(',')}}`;
-}
-
-export function countUnits(ranges: UnitRanges): number {
-  return ranges.reduce((sum, [start, end]) => sum + end - start, 0);
-}
-
-/** The `count` lowest-numbered units of `free`, so a lot hands out its units in order. */
-export function lowestUnits(free: UnitRanges, count: number): UnitRanges {
-  const taken: UnitRanges = [];
-  let missing = count;
-  for (const [start, end] of free) {
-    if (missing === 0) break;
-    const take = Math.min(missing, end - start);
-    taken.push([start, start + take]);
-    missing -= take;
-  }
-  if (missing > 0) throw new Error(`Only ${count - missing} free units, ${count} asked for`);
-  return taken;
 }

@@ -55,12 +55,15 @@ export interface FanoutOptions {
    */
   gapGraceMs?: number;
   reconnectDelayMs?: number;
+  /** How the LISTEN connection names itself in pg_stat_activity. */
+  applicationName?: string;
 }
 
 const silent: FanoutLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 // Enough to recognise late commits of recently skipped ids; older skips are forgotten.
 const MAX_REMEMBERED_SKIPS = 10_000;
 const CATCH_UP_PAGE = 5_000;
+const STARTUP_LOOKBACK = 1_000;
 
 interface Subscriber extends EventSubscriber {
   streams: readonly string[];
@@ -84,8 +87,8 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
 
   // Every id at or below the watermark is settled: delivered, or a hole given up on. -1 until first connected.
   let watermark = -1;
-  /** Ids above the watermark that committed (their stream), or holes given up on (null); they settle in id order. */
-  const heard = new Map<number, string | null>();
+  /** Ids above the watermark known to have committed, with their streams; they settle in id order. */
+  const heard = new Map<number, string>();
   const skipped = new Set<number>();
   let skippedTotal = 0;
   let lateTotal = 0;
@@ -112,7 +115,7 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
     for (let next = heard.get(watermark + 1); next !== undefined; next = heard.get(watermark + 1)) {
       heard.delete(watermark + 1);
       watermark += 1;
-      if (next !== null) settled.push({ id: watermark, stream: next });
+      settled.push({ id: watermark, stream: next });
     }
     if (settled.length > 0) deliver(settled, false);
     if (heard.size === 0) {
@@ -121,6 +124,12 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
     } else if (!gapTimer) {
       gapTimer = setTimeout(() => void giveUpOnHole(), gapGraceMs);
     }
+  }
+
+  /** Remembers missing ids in [from, to) so a late commit of one is recognised; only the newest are kept. */
+  function remember(from: number, to: number): void {
+    for (let id = Math.max(from, to - MAX_REMEMBERED_SKIPS); id < to; id++) skipped.add(id);
+    while (skipped.size > MAX_REMEMBERED_SKIPS) skipped.delete(skipped.values().next().value!);
   }
 
   function lowestHeard(): number {
@@ -144,14 +153,15 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
     } catch (err) {
       log.warn({ err }, 'could not check a hole in the event ids; skipping it');
     }
+    if (closed) return;
+    // Every id between the watermark and the lowest heard one is missing; jump over them.
+    // (Notifications that arrived during the check may have closed the hole already.)
     const upTo = lowestHeard();
-    for (let id = watermark + 1; id < upTo; id++) {
-      if (heard.has(id)) continue;
-      heard.set(id, null);
-      skipped.add(id);
-      skippedTotal += 1;
+    if (Number.isFinite(upTo) && upTo > watermark + 1) {
+      skippedTotal += upTo - watermark - 1;
+      remember(watermark + 1, upTo);
+      watermark = upTo - 1;
     }
-    while (skipped.size > MAX_REMEMBERED_SKIPS) skipped.delete(skipped.values().next().value!);
     advance();
   }
 
@@ -191,7 +201,7 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
   }
 
   async function connect(): Promise<void> {
-    const listener = new pg.Client({ connectionString: options.databaseUrl, application_name: 'events-listener', keepAlive: true });
+    const listener = new pg.Client({ connectionString: options.databaseUrl, application_name: options.applicationName ?? 'events-listener', keepAlive: true });
     listener.on('notification', (message) => {
       if (message.channel !== EVENTS_CHANNEL || !message.payload) return;
       let head: { id?: unknown; stream?: unknown };
@@ -225,6 +235,9 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
       await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
       if (watermark < 0) {
         const latest = await latestEventId(db);
+        // Ids below the latest that are not in the table may belong to transactions still in flight: remember them as late.
+        const recent = new Set((await readEventHeads(db, Math.max(0, latest - STARTUP_LOOKBACK), latest, STARTUP_LOOKBACK)).map((r) => r.id));
+        for (let id = Math.max(1, latest - STARTUP_LOOKBACK + 1); id <= latest; id++) if (!recent.has(id) && !heard.has(id)) skipped.add(id);
         for (const id of heard.keys()) if (id <= latest) heard.delete(id);
         watermark = latest;
       } else {

@@ -94,6 +94,8 @@ it('shows every change live on the customer, owner, driver and board pages, with
 
   // The owner preps it on the dashboard.
   await ownerPage.goto(`${stack.baseUrl}/owner`);
+  await ownerPage.locator('#login').waitFor();
+  await screenshot(ownerPage, 'owner-login');
   await logIn(ownerPage, owner.token);
   const ownerCard = ownerPage.locator(`[data-order-id="${orderId}"]`);
   await ownerPage.locator(`#to-prep [data-order-id="${orderId}"]`).waitFor({ timeout: STEP_MS });

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInventoryActivities } from '../../activities/inventory.js';
 import { checkInventoryInvariants } from '../../src/db/invariants.js';
+import { createInventoryRepository } from '../../src/db/repositories/inventory.js';
+import { DEMO_LOCATION, seedDemo, type DemoData } from '../../src/db/seed.js';
 import { haversineMeters } from '../../src/domain/geo.js';
 import { createLocation, createProduct, createUser, startTestStack, type TestStack } from '../support/stack.js';
 
@@ -26,7 +28,8 @@ function north(from: { lat: number; lng: number }, metres: number) {
   return { lat: from.lat + metres / 111_195, lng: from.lng };
 }
 
-const count = async (table: string) => Number((await stack.db(table).count<{ count: number }[]>('* as count'))[0]!.count);
+/** Rows in `table` matching `where`: other test files write to the same tables at the same time. */
+const count = async (table: string, where: Record<string, unknown>) => Number((await stack.db(table).where(where).count<{ count: number }[]>('* as count'))[0]!.count);
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -61,8 +64,9 @@ describe('POST /v1/products', () => {
   });
 
   it('refuses bad products with a 4xx and writes nothing', async () => {
-    const good = { name: 'Bun', priceCents: 100, shelfLifeMinutes: 60 };
-    const before = await count('products');
+    const good = { name: `Refused bun ${randomUUID()}`, priceCents: 100, shelfLifeMinutes: 60 };
+    const names = ['', '   ', 'x'.repeat(201), good.name];
+    const before = await stack.db('products').whereIn('name', names).count<{ count: number }[]>('* as count');
     const bad: unknown[] = [
       { ...good, name: '' },
       { ...good, name: '   ' },
@@ -73,15 +77,15 @@ describe('POST /v1/products', () => {
       { ...good, shelfLifeMinutes: 0 },
       { ...good, eodDiscountPercent: 101 },
       { ...good, colour: 'brown' },
-      { name: 'Bun', priceCents: 100 },
-      '{"name":',
+      { name: good.name, priceCents: 100 },
+      `{"name":"${good.name}",`,
     ];
     for (const body of bad) {
       const res = await stack.api('POST', '/v1/products', { token: operator.token, body });
       expect({ body, status: res.status }).toEqual({ body, status: 400 });
       expect(res.body).toMatchObject({ error: expect.any(String), message: expect.any(String) });
     }
-    expect(await count('products')).toBe(before);
+    expect(await stack.db('products').whereIn('name', names).count<{ count: number }[]>('* as count')).toEqual(before);
   });
 });
 
@@ -100,8 +104,7 @@ describe('POST /v1/locations', () => {
   });
 
   it('refuses bad locations with a 4xx and writes nothing', async () => {
-    const good = { name: 'Corner bakery', kind: 'bakery', lat: -40, lng: -120, deliveryRadiusM: 5000 };
-    const before = await count('locations');
+    const good = { name: `Refused bakery ${randomUUID()}`, kind: 'bakery', lat: -40, lng: -120, deliveryRadiusM: 5000 };
     const cases: [unknown, number, string][] = [
       [{ ...good, lat: 91 }, 400, 'validation_failed'],
       [{ ...good, lat: -90.01 }, 400, 'validation_failed'],
@@ -121,7 +124,7 @@ describe('POST /v1/locations', () => {
       expect({ body, status: res.status, error: res.body.error }).toEqual({ body, status, error });
       expect(typeof res.body.message).toBe('string');
     }
-    expect(await count('locations')).toBe(before);
+    expect(await count('locations', { name: good.name })).toBe(0);
   });
 });
 
@@ -142,7 +145,7 @@ describe('POST /v1/locations/:id/stock', () => {
   it('refuses bad lots with a 4xx and writes nothing', async () => {
     const locationId = await createLocation(stack.db, quietArea());
     const productId = await createProduct(stack.db, { name: 'Refused bun' });
-    const before = await count('stock_lots');
+
     const cases: [string, unknown, number, string][] = [
       [locationId, { productId, quantity: 0 }, 400, 'validation_failed'],
       [locationId, { productId, quantity: -5 }, 400, 'validation_failed'],
@@ -166,7 +169,7 @@ describe('POST /v1/locations/:id/stock', () => {
       expect({ body, status: res.status, error: res.body.error }).toEqual({ body, status, error });
       expect(typeof res.body.message).toBe('string');
     }
-    expect(await count('stock_lots')).toBe(before);
+    expect(await count('stock_lots', { product_id: productId })).toBe(0);
   });
 
   it('opens the end-of-day discount half an hour before expiry or before the location closes, in its own time zone', async () => {
@@ -185,6 +188,28 @@ describe('POST /v1/locations/:id/stock', () => {
     expect(Date.parse(longLived.discountFrom!)).toBe(Math.max(producedAt, nextUtc(16, 30) - 30 * MINUTE));
     const shortLived = await receive(kolkata.id, { productId, quantity: 1, producedAt: new Date(producedAt).toISOString(), expiresAt: iso(20 * MINUTE) });
     expect(Date.parse(shortLived.discountFrom!)).toBe(Math.max(producedAt, Math.min(Date.parse(shortLived.expiresAt), nextUtc(16, 30)) - 30 * MINUTE));
+  });
+});
+
+describe('the demo seed', () => {
+  it('stocks the demo location on every start, topping up only what runs low', async () => {
+    const demo: DemoData = {
+      locationId: randomUUID(),
+      users: Object.fromEntries(['customer', 'customer2', 'owner', 'driver', 'driver2', 'operator'].map((name) => [name, { id: randomUUID(), token: `demo_${randomUUID()}` }])) as DemoData['users'],
+    };
+    const productIds = await seedDemo(stack.db, demo);
+    const fresh = async () => createInventoryRepository(stack.db).freshUnits(demo.locationId, productIds, new Date(Date.now() + HOUR));
+    expect([...(await fresh()).values()].every((units) => units >= 50)).toBe(true);
+    expect((await fresh()).size).toBe(productIds.length);
+    const lots = await count('stock_lots', { location_id: demo.locationId });
+    await seedDemo(stack.db, demo);
+    expect(await count('stock_lots', { location_id: demo.locationId })).toBe(lots);
+
+    // A customer next door sees it.
+    const res = await availability({ lat: DEMO_LOCATION.lat, lng: DEMO_LOCATION.lng, q: 'sourdough loaf', limit: 100 });
+    const sourdough = res.body.items.filter((i: { locations: { locationId: string }[] }) => i.locations.some((l) => l.locationId === demo.locationId));
+    expect(sourdough).toHaveLength(1);
+    expect(sourdough[0].locations.find((l: { locationId: string }) => l.locationId === demo.locationId).available).toBeGreaterThanOrEqual(50);
   });
 });
 
@@ -230,7 +255,7 @@ describe('GET /v1/availability', () => {
     await receive(b, { productId: tart, quantity: 2 });
     await receive(c, { productId: pie, quantity: 9 });
     // Expired stock never shows, even before the sweep discards it.
-    await stack.db('stock_lots').insert({ location_id: a, product_id: tart, product_name: '', quantity: 5, available: 5, free_units: '{[0,5)}', produced_at: iso(-5 * HOUR), expires_at: iso(-MINUTE) });
+    await stack.db('stock_lots').insert({ location_id: a, product_id: tart, quantity: 5, available: 5, free_units: '{[0,5)}', produced_at: iso(-5 * HOUR), expires_at: iso(-MINUTE) });
 
     const res = await availability({ lat: home.lat, lng: home.lng });
     expect(res.status).toBe(200);
@@ -317,9 +342,13 @@ describe('GET /v1/availability', () => {
     expect(await names('   ')).toHaveLength(4);
   });
 
-  it('answers nearby nothing with an empty page', async () => {
-    const res = await availability({ ...quietArea() });
-    expect(res.body).toEqual({ items: [], nextCursor: null });
+  it('answers nearby nothing with an empty page, even at the oddest valid coordinates', async () => {
+    expect((await availability({ ...quietArea() })).body).toEqual({ items: [], nextCursor: null });
+    for (const [lat, lng] of [[1e-320, -1e-320], [90, 180], [-90, -180], [0, 0]]) {
+      const res = await availability({ lat: lat!, lng: lng! });
+      expect({ lat, lng, status: res.status }).toEqual({ lat, lng, status: 200 });
+      expect((await stack.api('GET', `/v1/locations?lat=${lat}&lng=${lng}`)).status).toBe(200);
+    }
   });
 
   it('refuses bad queries with a 400 naming the problem', async () => {

@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import { createInventoryActivities, STOCK_FAILURES, type ReserveStockResult } from '../../activities/inventory.js';
 import { checkInventoryInvariants } from '../../src/db/invariants.js';
 import { createDb } from '../../src/db/knex.js';
+import { haversineMeters } from '../../src/domain/geo.js';
 import { createLocation, createProduct } from '../support/stack.js';
 import '../support/context.js';
 
@@ -31,7 +32,6 @@ async function addLot(fields: { locationId: string; productId: string; quantity:
     .insert({
       location_id: fields.locationId,
       product_id: fields.productId,
-      product_name: '',
       quantity: fields.quantity,
       available: fields.quantity,
       free_units: `{[0,${fields.quantity})}`,
@@ -317,6 +317,40 @@ describe('concurrency', () => {
       if (demand.every((d, p) => d <= supply[p]!)) expect(outcomes.map((o) => o.result.status)).toEqual(buyers.map(() => 'reserved'));
       expect(await checkInventoryInvariants(db)).toEqual([]);
     }), { numRuns: 25 });
+  });
+});
+
+describe('geo in the database', () => {
+  it('measures distances exactly as the domain haversine does, and its delivery-area prefilter never misses (property)', async () => {
+    const lat = fc.double({ min: -89.9, max: 89.9, noNaN: true });
+    const lng = fc.double({ min: -180, max: 180, noNaN: true });
+    await fc.assert(fc.asyncProperty(lat, lng, lat, lng, fc.integer({ min: 1, max: 50_000 }), async (lat1, lng1, lat2, lng2, radius) => {
+      // Points within about two radii of the location, where the prefilter's answer matters.
+      const near = { lat: lat1 + ((lat2 / 90) * radius * 2) / 111_195, lng: lng1 + ((lng2 / 180) * radius * 2) / 111_195 };
+      if (Math.abs(near.lat) > 90 || Math.abs(near.lng) > 180) return;
+      const { rows } = await db.raw<{ rows: { distance: number; candidate: boolean }[] }>(
+        'SELECT geo_distance_m(?, ?, ?, ?) AS distance, geo_delivery_area(?, ?, ?) @> geo_point(?, ?) AS candidate',
+        [lat1, lng1, near.lat, near.lng, lat1, lng1, radius, near.lat, near.lng],
+      );
+      const expected = haversineMeters({ lat: lat1, lng: lng1 }, near);
+      expect(Math.abs(rows[0]!.distance - expected)).toBeLessThan(1e-6);
+      if (expected <= radius) expect(rows[0]!.candidate).toBe(true);
+    }), { numRuns: 200 });
+  });
+});
+
+describe('stock_lowest_units', () => {
+  it('hands out exactly the lowest free unit numbers of any free set (property)', async () => {
+    const freeSet = fc.uniqueArray(fc.integer({ min: 0, max: 80 }), { maxLength: 40 }).map((units) => units.sort((a, b) => a - b));
+    await fc.assert(fc.asyncProperty(freeSet, fc.nat(), async (units, n) => {
+      const wanted = units.length === 0 ? 0 : n % (units.length + 1);
+      const free = `{${units.map((u) => `[${u},${u + 1})`).join(',')}}`;
+      const { rows } = await db.raw<{ rows: { taken: string; expected: string }[] }>(
+        `SELECT stock_lowest_units(?::int4multirange, ?)::text AS taken, (SELECT coalesce(range_agg(int4range(u, u + 1)), '{}')::text FROM unnest(?::int[]) AS u) AS expected`,
+        [free, wanted, units.slice(0, wanted)],
+      );
+      expect(rows[0]!.taken).toBe(rows[0]!.expected);
+    }), { numRuns: 60 });
   });
 });
 

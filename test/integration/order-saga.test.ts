@@ -167,6 +167,10 @@ describe('the order saga', () => {
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ status: 'cancelled', reason: 'customer_cancelled' });
     histories.keep('cancelled_before_payment', `order-${placed.body.id}`);
+    // The order's workflow has finished: a second cancel is too late, not a missing order.
+    const again = await stack.api('POST', `/v1/orders/${placed.body.id}/cancel`, { token: customer.token });
+    expect(again.status).toBe(409);
+    expect(again.body.error).toBe('invalid_transition');
     expect(await slotReserved(slotId)).toBe(0);
     expect((await stack.bank.getAccount(customer.accountId)).heldCents).toBe(0);
     await expectInvariants();

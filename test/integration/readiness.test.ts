@@ -38,6 +38,13 @@ it('answers 503 naming Postgres and Temporal when both are unreachable, and stay
   expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
 });
 
+it('answers requests that need the database with 503 and Retry-After while it is unreachable', async () => {
+  const res = await app.inject({ method: 'GET', url: `/v1/locations/${crypto.randomUUID()}/slots` });
+  expect(res.statusCode).toBe(503);
+  expect(res.headers['retry-after']).toBe('1');
+  expect(res.json()).toMatchObject({ error: 'temporarily_unavailable' });
+});
+
 it('names only the part that is down', async () => {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
   const db = createDb(inject('databaseUrl'));

@@ -228,8 +228,8 @@ describe('flow control and lifecycle', () => {
     board.close();
   });
 
-  it('ends every open stream on shutdown, so the process closes promptly', async () => {
-    const app = await buildApp({ config: stack.config, db: stack.db, temporal: stack.client, logger: false });
+  it('turns streams away past its limit, and ends every open stream on shutdown so the process closes promptly', async () => {
+    const app = await buildApp({ config: stack.config, db: stack.db, temporal: stack.client, logger: false, live: { maxStreams: 3 } });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     const { customer, orderId, locationId } = await orderFixture();
@@ -239,6 +239,9 @@ describe('flow control and lifecycle', () => {
       openSse(`${base}/v1/locations/${locationId}/slots/events`),
     ]);
     await eventually(async () => app.liveStreams.stats().open, (n) => n === 3);
+    const refused = await openSse(`${base}/v1/board/${locationId}/events`);
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toBe('too_many_streams');
     const started = Date.now();
     await app.close();
     expect(Date.now() - started).toBeLessThan(2_000);

@@ -1,4 +1,4 @@
-// A small Server-Sent Events client for tests and benchmarks: reads a stream with fetch, parses it, and lets a test wait for events.
+// A small Server-Sent Events client for tests: reads a stream with fetch, parses it, and lets a test wait for events; plus a client that never reads.
 import net from 'node:net';
 
 export interface SseEvent {

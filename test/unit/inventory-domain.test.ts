@@ -1,9 +1,9 @@
-// The pure stock rules: delivery distance, the price in effect and its discount window, oldest-first allocation and unit ranges.
+// The pure stock rules: delivery distance, the price in effect and its discount window, and oldest-first allocation.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deliversTo, haversineMeters } from '../../src/domain/geo.js';
 import { discountedPriceCents, endOfDayDiscountFrom, priceInEffectCents } from '../../src/domain/pricing.js';
-import { allocateOldestFirst, countUnits, formatUnitRanges, isFreshAt, lowestUnits, parseUnitRanges, type UnitRanges } from '../../src/domain/stock.js';
+import { allocateOldestFirst, isFreshAt } from '../../src/domain/stock.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -95,35 +95,5 @@ describe('allocation', () => {
           && taken.every((t) => t.quantity > 0 && t.quantity <= t.lot.available);
       },
     ));
-  });
-});
-
-describe('unit ranges', () => {
-  it('reads and writes the int4multirange text form', () => {
-    expect(parseUnitRanges('{}')).toEqual([]);
-    expect(parseUnitRanges('{[0,3),[5,9)}')).toEqual([[0, 3], [5, 9]]);
-    expect(parseUnitRanges('{[0,2],(4,6)}')).toEqual([[0, 3], [5, 6]]);
-    expect(formatUnitRanges([[0, 3], [5, 9]])).toBe('{[0,3),[5,9)}');
-    expect(countUnits([[0, 3], [5, 9]])).toBe(7);
-  });
-
-  it('hands out the lowest free units', () => {
-    expect(lowestUnits([[2, 4], [6, 10]], 3)).toEqual([[2, 4], [6, 7]]);
-    expect(() => lowestUnits([[0, 2]], 3)).toThrow();
-  });
-
-  it('takes exactly the lowest units of any free set', () => {
-    const freeSet = fc.uniqueArray(fc.integer({ min: 0, max: 60 }), { maxLength: 40 }).map((units) => units.sort((a, b) => a - b));
-    fc.assert(fc.property(freeSet, fc.nat(), (units, n) => {
-      const ranges: UnitRanges = [];
-      for (const u of units) {
-        const last = ranges.at(-1);
-        if (last && last[1] === u) last[1] = u + 1;
-        else ranges.push([u, u + 1]);
-      }
-      const count = units.length === 0 ? 0 : n % (units.length + 1);
-      const taken = lowestUnits(ranges, count).flatMap(([s, e]) => Array.from({ length: e - s }, (_, i) => s + i));
-      return JSON.stringify(taken) === JSON.stringify(units.slice(0, count)) && parseUnitRanges(formatUnitRanges(ranges)).length === ranges.length;
-    }));
   });
 });

@@ -12,6 +12,11 @@ export interface LiveMessage {
 }
 
 export interface LiveStreamSpec {
+  /**
+   * Streams of one audience shape every event the same way, so an event going to a thousand of them
+   * is projected and serialised once.
+   */
+  audience: string;
   streams: readonly string[];
   /** Event types this audience reads; resuming reads only these from the table. All types when absent. */
   types?: readonly string[];
@@ -34,6 +39,8 @@ export interface LiveStreamOptions {
   maxReplayEvents?: number;
   /** How long a new stream waits for the LISTEN connection before answering 503. */
   readyTimeoutMs?: number;
+  /** Open streams one process serves; past it new ones get 503 and go to another replica. */
+  maxStreams?: number;
 }
 
 export interface LiveStreamStats {
@@ -52,6 +59,8 @@ declare module 'fastify' {
 }
 
 const LAST_EVENT_ID = /^\d{1,15}$/;
+// The fan-out hands every subscriber the same event object, so frames can hang off it until it is collected.
+const framed = new WeakMap<EventRecord, Map<string, string | null>>();
 const REPLAY_PAGE = 500;
 
 function frame(id: number, type: string, data: unknown): string {
@@ -87,6 +96,7 @@ export default fp(async (app: FastifyInstance, opts: LiveStreamOptions) => {
   const maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
   const maxReplayEvents = opts.maxReplayEvents ?? 1_000;
   const readyTimeoutMs = opts.readyTimeoutMs ?? 5_000;
+  const maxStreams = opts.maxStreams ?? 20_000;
   const open = new Set<LiveConnection>();
   let droppedSlowClients = 0;
 
@@ -98,6 +108,10 @@ export default fp(async (app: FastifyInstance, opts: LiveStreamOptions) => {
 
   async function openStream(request: FastifyRequest, reply: FastifyReply, spec: LiveStreamSpec): Promise<void> {
     const lastEventId = parseLastEventId(request.headers['last-event-id']);
+    if (open.size >= maxStreams) {
+      reply.header('retry-after', '5');
+      throw new ApiError(503, 'too_many_streams', 'This server has as many live streams open as it can serve; try again shortly');
+    }
     try {
       await withTimeout(fanout.ready(), readyTimeoutMs);
     } catch (err) {
@@ -136,8 +150,15 @@ export default fp(async (app: FastifyInstance, opts: LiveStreamOptions) => {
     }
     const send = (event: EventRecord) => {
       if (typeFilter && !typeFilter.has(event.type)) return;
-      const message = spec.project(event);
-      if (message) connection.write(frame(event.id, message.type, message.data));
+      let frames = framed.get(event);
+      if (!frames) framed.set(event, (frames = new Map()));
+      let chunk = frames.get(spec.audience);
+      if (chunk === undefined) {
+        const message = spec.project(event);
+        chunk = message ? frame(event.id, message.type, message.data) : null;
+        frames.set(spec.audience, chunk);
+      }
+      if (chunk !== null) connection.write(chunk);
     };
 
     const subscription = fanout.subscribe(spec.streams, {

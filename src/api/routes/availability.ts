@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { createInventoryRepository, type AvailabilityKey } from '../../db/repositories/inventory.js';
 import { badRequest } from '../errors.js';
+import { isStorableText } from '../plugins/security.js';
 import { Cents, ErrorBody, Latitude, Longitude, Uuid } from '../schemas.js';
 
 const MAX_SEARCH_WORDS = 8;
@@ -42,18 +43,19 @@ const AvailabilityItem = Type.Object({
   })),
 });
 
-/** The cursor is the last product's sort key, opaque to clients: base64url of `[name, productId]`. */
-export function encodeCursor(key: AvailabilityKey): string {
-  return Buffer.from(JSON.stringify([key.name, key.productId])).toString('base64url');
+/** The cursor is the last product's sort key, opaque to clients: base64url of `[sortKey, productId]`. */
+function encodeCursor(key: AvailabilityKey): string {
+  return Buffer.from(JSON.stringify([key.sortKey, key.productId])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): AvailabilityKey | undefined {
+function decodeCursor(cursor: string): AvailabilityKey | undefined {
   try {
     const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (!Array.isArray(decoded) || decoded.length !== 2) return undefined;
-    const [name, productId] = decoded as unknown[];
-    if (typeof name !== 'string' || name.length > 200 || typeof productId !== 'string' || !UUID.test(productId)) return undefined;
-    return { name, productId };
+    const [sortKey, productId] = decoded as unknown[];
+    // The cursor is opaque but client-held: a sort key Postgres cannot compare would fail the query.
+    if (typeof sortKey !== 'string' || sortKey.length > 400 || !isStorableText(sortKey) || typeof productId !== 'string' || !UUID.test(productId)) return undefined;
+    return { sortKey, productId };
   } catch {
     return undefined;
   }
@@ -96,8 +98,7 @@ const availabilityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const now = new Date();
     const freshAt = deliverBy === undefined ? now : new Date(Math.max(now.getTime(), Date.parse(deliverBy)));
 
-    const locations = await inventory.locationsDeliveringTo({ lat, lng });
-    const page = await inventory.availabilityPage({ locations, freshAt, now, words, after, limit });
+    const page = await inventory.availabilityPage({ point: { lat, lng }, freshAt, now, words, after, limit });
     return { items: page.items, nextCursor: page.hasMore && page.last ? encodeCursor(page.last) : null };
   });
 };

@@ -1,6 +1,7 @@
 // The catalog: operators and owners create products, operators create locations, owners receive stock lots at their locations.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { lotWorkflow } from '../../../workflows/lot.js';
 import { createInventoryRepository } from '../../db/repositories/inventory.js';
 import { MAX_DELIVERY_RADIUS_M } from '../../domain/geo.js';
 import { forbidden, notFound, unprocessable } from '../errors.js';
@@ -170,8 +171,15 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const result = await inventory.receiveLot({ locationId, productId: request.body.productId, quantity: request.body.quantity, producedAt, expiresAt }, now);
     switch (result.status) {
-      case 'received':
-        return reply.code(201).send(result.lot);
+      case 'received': {
+        const { lot } = result;
+        // The lot's discount and expiry timers. The stock is already received, so a Temporal outage must not fail the
+        // request: the 15-minute stale sweep discards the lot if its timer never starts.
+        await app.temporal.workflow
+          .start<typeof lotWorkflow>('lotWorkflow', { workflowId: `lot-${lot.id}`, taskQueue: app.config.temporal.taskQueue, args: [{ lotId: lot.id, discountAt: lot.discountFrom, expiresAt: lot.expiresAt }] })
+          .catch((err: unknown) => request.log.warn({ err, lotId: lot.id }, 'could not start the lot workflow'));
+        return reply.code(201).send(lot);
+      }
       case 'unknown_location':
         throw notFound('Location');
       case 'unknown_product':

@@ -66,7 +66,10 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: DeliveryState, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       },
     }, async (request) => {
-      if (!(await app.repos.deliveries.find(request.params.id))) throw notFound('Delivery');
+      const delivery = await app.repos.deliveries.find(request.params.id);
+      // Another driver's delivery (or one not assigned yet) answers like a missing one, so ids cannot be probed.
+      // The read model holds the driver before the assign update returns; the workflow still checks it.
+      if (!delivery || delivery.driverId !== request.user!.id) throw notFound('Delivery');
       return sendUpdate(app.temporal, `delivery-${request.params.id}`, update, { driverId: request.user!.id }, 'Delivery');
     });
   }

@@ -7,6 +7,7 @@ import { cancelUpdate, placementUpdate, prepUpdate, searchAttributes, type Order
 import type { orderWorkflow } from '../../../workflows/order.js';
 import type { User } from '../../db/repositories/users.js';
 import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
+import { logOrderOf } from '../plugins/log-context.js';
 import { sendUpdate } from '../workflow-updates.js';
 import { Cents, ErrorBody, Latitude, Longitude, Uuid } from '../schemas.js';
 
@@ -94,24 +95,6 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       throw badRequest('duplicate_lines', 'Each product may appear only once in items; add up the quantities instead');
     }
 
-    let orderId: string = randomUUID();
-    const key = request.headers['idempotency-key'];
-    if (key) {
-      const hash = requestHash(body);
-      const claim = await app.repos.orders.claimIdempotencyKey(customer.id, key, hash, orderId);
-      if (claim.requestHash !== hash) {
-        throw unprocessable('idempotency_key_reused', 'This Idempotency-Key was already used for a different request');
-      }
-      orderId = claim.orderId;
-      if (!claim.fresh) {
-        const existing = await app.repos.orders.findView(orderId);
-        if (existing && existing.status !== 'placed') {
-          reply.header('idempotent-replayed', 'true');
-          return reply.code(201).send(existing);
-        }
-      }
-    }
-
     if (!(await app.repos.catalog.locationExists(body.locationId))) {
       throw unprocessable('unknown_location', `Location ${body.locationId} does not exist`);
     }
@@ -126,6 +109,28 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (unknown.length > 0) {
       throw unprocessable('unknown_product', `Unknown product: ${unknown.join(', ')}`, { productIds: unknown });
     }
+
+    // The key is claimed only for a request that can be placed: a refused one must leave no row behind.
+    let orderId: string = randomUUID();
+    const key = request.headers['idempotency-key'];
+    if (key) {
+      const hash = requestHash(body);
+      const claim = await app.repos.orders.claimIdempotencyKey(customer.id, key, hash, orderId);
+      if (claim.requestHash !== hash) {
+        throw unprocessable('idempotency_key_reused', 'This Idempotency-Key was already used for a different request');
+      }
+      orderId = claim.orderId;
+      if (!claim.fresh) {
+        logOrderOf(request, reply, orderId);
+        const existing = await app.repos.orders.findView(orderId);
+        if (existing && existing.status !== 'placed') {
+          reply.header('idempotent-replayed', 'true');
+          return reply.code(201).send(existing);
+        }
+      }
+    }
+
+    logOrderOf(request, reply, orderId);
 
     const input: OrderInput = {
       orderId,
@@ -163,6 +168,8 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const view = await app.repos.orders.findView(orderId);
     if (!view) throw new Error(`Order ${orderId} has no read model after placement`);
     if (state?.status === 'rejected') {
+      app.metrics.orderRefused(state.reason ?? 'rejected');
+      request.log.info({ reason: state.reason }, 'order refused at placement');
       throw conflict(state.reason ?? 'rejected', `The order was refused: ${state.reason}`, { orderId });
     }
     return reply.code(201).send(view);

@@ -59,8 +59,8 @@ const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Slots of a location with capacity, remaining, cutoff and status',
       params: LocationParams,
       querystring: Type.Object({
-        from: Type.Optional(Type.String({ format: 'date-time' })),
-        to: Type.Optional(Type.String({ format: 'date-time' })),
+        from: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
+        to: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
       }, { additionalProperties: false }),
       response: { 200: Type.Object({ slots: Type.Array(Slot) }), 400: ErrorBody, 404: ErrorBody },
     },
@@ -117,7 +117,7 @@ const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: Type.Object({ id: Uuid, slotId: Uuid }),
       body: Type.Object({
         capacity: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
-        cutoffAt: Type.Optional(Type.String({ format: 'date-time' })),
+        cutoffAt: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
       }, { additionalProperties: false, minProperties: 1 }),
       response: { 200: Slot, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
     },

@@ -69,6 +69,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // Someone else's order answers exactly like a missing one, so ids cannot be probed.
     if (!ownership || !canFollowOrder(request.user!, ownership)) throw notFound('Order');
     await app.liveStreams.open(request, reply, {
+      audience: 'order',
       streams: [streams.order(request.params.id)],
       project: withNumber,
     });
@@ -97,6 +98,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const locationIds = request.user!.locationIds;
     await app.liveStreams.open(request, reply, {
+      audience: 'dashboard',
       streams: locationIds.map(streams.location),
       types: ['order.status', 'delivery.status'],
       project: withNumber,
@@ -117,6 +119,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const driverId = request.user!.id;
     await app.liveStreams.open(request, reply, {
+      audience: 'driver',
       streams: [streams.driver(driverId)],
       types: ['delivery.status'],
       project: withNumber,
@@ -139,6 +142,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     await requireLocation(request.params.id);
     await app.liveStreams.open(request, reply, {
+      audience: 'slots',
       streams: [streams.location(request.params.id)],
       types: ['slot.capacity'],
       // Copy the public fields only, so whatever else an activity adds to the payload stays inside.
@@ -162,6 +166,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     await requireLocation(request.params.locationId);
     await app.liveStreams.open(request, reply, {
+      audience: 'board',
       streams: [streams.location(request.params.locationId)],
       types: ['order.status'],
       project: ({ payload }) => {

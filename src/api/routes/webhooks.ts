@@ -6,6 +6,7 @@ import { Compile } from 'typebox/compile';
 import { bankChargeResultSignal, type BankChargeResult } from '../../../workflows/messages.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../bank/signature.js';
 import { ApiError, badRequest } from '../errors.js';
+import { findUnstorableText } from '../plugins/security.js';
 import { ErrorBody } from '../schemas.js';
 
 // Loose on purpose beyond what we use: a new field or event type from the bank must not bounce its webhook.
@@ -64,6 +65,10 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const [first] = bankEvent.Errors(event);
       throw badRequest('validation_failed', `The bank event is malformed${first ? `: ${first.instancePath || '/'} ${first.message}` : ''}`);
     }
+    // Parsed here, not by Fastify, so the app's check for text Postgres cannot store must be repeated: such an
+    // event would fail its insert and be answered 503, and the bank would retry it forever.
+    const unstorable = findUnstorableText(event, '');
+    if (unstorable !== undefined) throw badRequest('validation_failed', `The bank event is malformed: ${unstorable || '/'} holds text that cannot be stored`);
 
     const outcome = OUTCOME_OF[event.type];
     const workflowId = `order-${event.data.reference}`;

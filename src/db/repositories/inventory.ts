@@ -1,9 +1,8 @@
 // The catalog and its stock as the API reads and writes them: products, locations, received lots, and the nearby availability union.
 import type { Knex } from 'knex';
 import { appendEvent, streams } from '../../events/log.js';
-import { haversineMeters, type LatLng } from '../../domain/geo.js';
+import type { LatLng } from '../../domain/geo.js';
 import { discountedPriceCents, endOfDayDiscountFrom } from '../../domain/pricing.js';
-import { formatUnitRanges } from '../../domain/stock.js';
 
 export type LocationKind = 'bakery' | 'kitchen' | 'dc';
 
@@ -79,9 +78,9 @@ export interface AvailabilityItem {
   }[];
 }
 
-/** Where a page of availability ends: the last product's name and id, in the database's name order. */
+/** Where a page of availability ends: the last product's sort key (its name in lower case) and id. */
 export interface AvailabilityKey {
-  name: string;
+  sortKey: string;
   productId: string;
 }
 
@@ -154,7 +153,7 @@ const locationView = (r: LocationRow, ownerIds: string[]): LocationView => ({
   createdAt: r.created_at.toISOString(),
 });
 
-export const lotView = (r: LotRow): LotView => ({
+const lotView = (r: LotRow): LotView => ({
   id: r.id,
   locationId: r.location_id,
   productId: r.product_id,
@@ -171,6 +170,64 @@ export const lotView = (r: LotRow): LotView => ({
 /** `%`, `_` and `\` in a search word match themselves, not patterns. */
 const likePattern = (word: string) => `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+// The hot queries below run as named prepared statements: each connection plans them once, not on every request.
+
+// The locations that deliver to :lat, :lng. The GiST index finds those whose area's bounding cube holds the point,
+// haversine decides. (Plain parameters, not subqueries, so Postgres inlines the geo functions.)
+const DELIVERING_TO = `
+  SELECT id, name, kind, lat, lng, delivery_radius_m, geo_distance_m(:lat, :lng, lat, lng) AS distance_m
+  FROM locations
+  WHERE geo_delivery_area(lat, lng, delivery_radius_m) @> geo_point(:lat, :lng)
+    AND geo_distance_m(:lat, :lng, lat, lng) <= delivery_radius_m`;
+
+const LOCATIONS_DELIVERING_TO = `${DELIVERING_TO} ORDER BY distance_m, id`;
+
+// One page of the union of the nearby locations' fresh stock, in one round trip. Each location contributes at most
+// one page of its own products (a product on the union's page is on every stocking location's own page), so the work
+// is bounded by locations × page size, however much stock they hold.
+const AVAILABILITY_PAGE = `
+  WITH nearby AS MATERIALIZED (${DELIVERING_TO})
+  SELECT page.location_id, nearby.name AS location_name, nearby.distance_m,
+         page.product_id, page.product_sort_key, page.available, page.discounted,
+         p.name, p.description, p.price_cents, p.eod_discount_percent
+  FROM (
+    SELECT hits.*, dense_rank() OVER (ORDER BY hits.product_sort_key, hits.product_id) AS rank
+    FROM nearby AS l
+    CROSS JOIN LATERAL (
+      SELECT l.id AS location_id, s.product_sort_key, s.product_id,
+             sum(s.available)::int AS available,
+             coalesce(sum(s.available) FILTER (WHERE s.discount_from <= :now), 0)::int AS discounted
+      FROM stock_lots s
+      WHERE s.location_id = l.id AND s.available > 0 AND s.expires_at > :freshAt
+        AND (s.product_sort_key, s.product_id) > (:afterKey, :afterId::uuid)
+        AND s.product_sort_key LIKE ALL (ARRAY(SELECT lower(w) FROM unnest(:patterns::text[]) AS w))
+      GROUP BY s.product_sort_key, s.product_id
+      ORDER BY s.product_sort_key, s.product_id
+      LIMIT :pageSize
+    ) hits
+  ) page
+  JOIN nearby ON nearby.id = page.location_id
+  JOIN products p ON p.id = page.product_id
+  WHERE page.rank <= :pageSize
+  ORDER BY page.rank, nearby.distance_m, page.location_id`;
+
+/** Sorts before every product: the empty key is the least text, the nil uuid the least id. */
+const BEFORE_EVERY_PRODUCT: AvailabilityKey = { sortKey: '', productId: '00000000-0000-0000-0000-000000000000' };
+
+interface AvailabilityRow {
+  location_id: string;
+  location_name: string;
+  distance_m: number;
+  product_id: string;
+  product_sort_key: string;
+  available: number;
+  discounted: number;
+  name: string;
+  description: string;
+  price_cents: number;
+  eod_discount_percent: number;
+}
+
 export function createInventoryRepository(db: Knex) {
   const repository = {
     async createProduct(input: { name: string; description: string; priceCents: number; shelfLifeMinutes: number; eodDiscountPercent: number }): Promise<ProductView> {
@@ -184,11 +241,6 @@ export function createInventoryRepository(db: Knex) {
         })
         .returning<ProductRow[]>('*');
       return productView(row!);
-    },
-
-    async findProduct(productId: string): Promise<ProductView | undefined> {
-      const row = await db('products').where({ id: productId }).first<ProductRow | undefined>();
-      return row && productView(row);
     },
 
     async isKnownTimezone(timezone: string): Promise<boolean> {
@@ -235,10 +287,6 @@ export function createInventoryRepository(db: Knex) {
       });
     },
 
-    async locationExists(locationId: string): Promise<boolean> {
-      return (await db('locations').where({ id: locationId }).first('id')) !== undefined;
-    },
-
     /**
      * Receives one lot: producedAt defaults to now, expiresAt to producedAt plus the product's shelf life, and the
      * end-of-day discount starts half an hour before the lot stops selling (expiry or the location's closing).
@@ -267,11 +315,10 @@ export function createInventoryRepository(db: Knex) {
         .insert({
           location_id: input.locationId,
           product_id: input.productId,
-          // The trigger copies the current name; the column is NOT NULL, so give it a placeholder.
-          product_name: '',
           quantity: input.quantity,
           available: input.quantity,
-          free_units: formatUnitRanges([[0, input.quantity]]),
+          // Units 0..quantity-1, all free.
+          free_units: trx.raw('int4multirange(int4range(0, ?))', [input.quantity]),
           produced_at: producedAt,
           expires_at: expiresAt,
           discount_from: discountFrom,
@@ -282,7 +329,7 @@ export function createInventoryRepository(db: Knex) {
       return { status: 'received', lot };
     },
 
-    /** Fresh units available now per product at one location. */
+    /** Available units per product at one location that are still fresh at `at`. */
     async freshUnits(locationId: string, productIds: string[], at: Date, trx: Knex | Knex.Transaction = db): Promise<Map<string, number>> {
       const rows = await trx('stock_lots')
         .where({ location_id: locationId })
@@ -312,89 +359,41 @@ export function createInventoryRepository(db: Knex) {
 
     /** Locations whose delivery area covers `point`, nearest first. */
     async locationsDeliveringTo(point: LatLng): Promise<NearbyLocation[]> {
-      // The GiST index narrows to locations whose area's bounding cube holds the point; haversine decides.
-      const { rows } = await db.raw<{ rows: LocationRow[] }>(
-        `SELECT id, name, kind, lat, lng, delivery_radius_m FROM locations
-         WHERE geo_delivery_area(lat, lng, delivery_radius_m) @> geo_point(?, ?)`,
-        [point.lat, point.lng],
-      );
-      return rows
-        .map((r) => ({ id: r.id, name: r.name, kind: r.kind, lat: r.lat, lng: r.lng, deliveryRadiusM: r.delivery_radius_m, distanceM: Math.round(haversineMeters(point, r)) }))
-        .filter((l) => haversineMeters(point, l) <= l.deliveryRadiusM)
-        .sort((a, b) => a.distanceM - b.distanceM || a.id.localeCompare(b.id));
+      const { rows } = await db.raw<{ rows: (LocationRow & { distance_m: number })[] }>(LOCATIONS_DELIVERING_TO, { lat: point.lat, lng: point.lng }).options({ name: 'locations_delivering_to' });
+      return rows.map((r) => ({ id: r.id, name: r.name, kind: r.kind, lat: r.lat, lng: r.lng, deliveryRadiusM: r.delivery_radius_m, distanceM: Math.round(r.distance_m) }));
     },
 
-    /**
-     * One page of the union of fresh stock across `locations`, in product name order. Each location contributes at
-     * most one page of its own products (a product on the union's page is on every stocking location's own page),
-     * so the work is bounded by locations × page size, not by how much stock they hold.
-     */
+    /** One page of what can be delivered to `point`: the union of fresh stock across every location that reaches it. */
     async availabilityPage(opts: {
-      locations: NearbyLocation[];
+      point: LatLng;
       /** Lots must still be fresh at this moment. */
       freshAt: Date;
       now: Date;
+      /** Every word must appear in the product name, ignoring case. */
       words: string[];
       after: AvailabilityKey | undefined;
       limit: number;
     }): Promise<{ items: AvailabilityItem[]; last: AvailabilityKey | undefined; hasMore: boolean }> {
-      if (opts.locations.length === 0) return { items: [], last: undefined, hasMore: false };
-      const filters: string[] = [];
-      const bindings: Knex.RawBinding[] = [opts.locations.map((l) => l.id), opts.now, opts.freshAt];
-      if (opts.after) {
-        filters.push('AND (s.product_name, s.product_id) > (?, ?::uuid)');
-        bindings.push(opts.after.name, opts.after.productId);
-      }
-      for (const word of opts.words) {
-        filters.push('AND s.product_name ILIKE ?');
-        bindings.push(likePattern(word));
-      }
-      bindings.push(opts.limit + 1, opts.limit + 1);
-      const { rows } = await db.raw<{ rows: {
-        location_id: string;
-        product_id: string;
-        product_name: string;
-        available: number;
-        discounted: number;
-        name: string;
-        description: string;
-        price_cents: number;
-        eod_discount_percent: number;
-      }[] }>(
-        `WITH hits AS (
-           SELECT l.location_id, x.product_name, x.product_id, x.available, x.discounted
-           FROM unnest(?::uuid[]) AS l(location_id)
-           CROSS JOIN LATERAL (
-             SELECT s.product_name, s.product_id,
-                    sum(s.available)::int AS available,
-                    coalesce(sum(s.available) FILTER (WHERE s.discount_from <= ?), 0)::int AS discounted
-             FROM stock_lots s
-             WHERE s.location_id = l.location_id AND s.available > 0 AND s.expires_at > ?
-               ${filters.join('\n               ')}
-             GROUP BY s.product_name, s.product_id
-             ORDER BY s.product_name, s.product_id
-             LIMIT ?
-           ) x
-         ), page AS (
-           SELECT DISTINCT product_name, product_id FROM hits ORDER BY product_name, product_id LIMIT ?
-         )
-         SELECT h.location_id, h.product_id, h.product_name, h.available, h.discounted,
-                p.name, p.description, p.price_cents, p.eod_discount_percent
-         FROM page
-         JOIN hits h ON h.product_name = page.product_name AND h.product_id = page.product_id
-         JOIN products p ON p.id = page.product_id
-         ORDER BY page.product_name, page.product_id`,
-        bindings,
-      );
+      const after = opts.after ?? BEFORE_EVERY_PRODUCT;
+      const { rows } = await db.raw<{ rows: AvailabilityRow[] }>(AVAILABILITY_PAGE, {
+        lat: opts.point.lat,
+        lng: opts.point.lng,
+        now: opts.now,
+        freshAt: opts.freshAt,
+        afterKey: after.sortKey,
+        afterId: after.productId,
+        patterns: opts.words.map(likePattern),
+        // One more than the page: whether it exists says whether there is a next page.
+        pageSize: opts.limit + 1,
+      }).options({ name: 'availability_page' });
 
-      const nearby = new Map(opts.locations.map((l) => [l.id, l]));
       const items: (AvailabilityItem & { key: AvailabilityKey })[] = [];
       for (const row of rows) {
         let item = items.at(-1);
         if (item?.productId !== row.product_id) {
           const product = { priceCents: row.price_cents, eodDiscountPercent: row.eod_discount_percent };
           item = {
-            key: { name: row.product_name, productId: row.product_id },
+            key: { sortKey: row.product_sort_key, productId: row.product_id },
             productId: row.product_id,
             name: row.name,
             description: row.description,
@@ -407,14 +406,13 @@ export function createInventoryRepository(db: Knex) {
           };
           items.push(item);
         }
-        const location = nearby.get(row.location_id)!;
         const priceInEffectCents = row.discounted > 0 ? item.discountedPriceCents : item.priceCents;
         item.available += row.available;
         item.discountedAvailable += row.discounted;
         item.priceInEffectCents = Math.min(item.priceInEffectCents, priceInEffectCents);
-        item.locations.push({ locationId: location.id, name: location.name, distanceM: location.distanceM, available: row.available, discountedAvailable: row.discounted, priceInEffectCents });
+        // Rows come nearest location first.
+        item.locations.push({ locationId: row.location_id, name: row.location_name, distanceM: Math.round(row.distance_m), available: row.available, discountedAvailable: row.discounted, priceInEffectCents });
       }
-      for (const item of items) item.locations.sort((a, b) => a.distanceM - b.distanceM || a.locationId.localeCompare(b.locationId));
       const hasMore = items.length > opts.limit;
       const page = items.slice(0, opts.limit);
       return { items: page.map(({ key: _key, ...item }) => item), last: page.at(-1)?.key, hasMore };

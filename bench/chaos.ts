@@ -1,0 +1,400 @@
+// `npm run chaos`: orders with mixed outcomes in flight while the worker is killed, Temporal, Postgres and the API restart; then every order is checked.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { hashToken, newToken } from '../src/auth/tokens.js';
+import { createBankClient } from '../src/bank/client.js';
+import { loadConfig } from '../src/config.js';
+import { createDb, withDatabase } from '../src/db/knex.js';
+import { migrateLatest } from '../src/db/migrate.js';
+import { checkInventoryInvariants } from '../src/db/invariants.js';
+import { freePort } from '../src/dev/ports.js';
+import { spawnTs, startEmbeddedPostgres, type TsChild } from '../src/dev/processes.js';
+import { findTemporalCli, startDevServer, type DevServer } from '../src/dev/temporal.js';
+import { openSse, type SseClient } from '../test/support/sse.js';
+
+type Scenario = 'delivered' | 'insufficient_funds' | 'declined' | 'bank_silent' | 'cancel_before_payment' | 'cancel_after_payment';
+const SCENARIOS: Scenario[] = ['delivered', 'insufficient_funds', 'declined', 'bank_silent', 'cancel_before_payment', 'cancel_after_payment', 'delivered'];
+const EXPECTED: Record<Scenario, { status: string; reason: string | null; money: 'captured' | 'returned' }> = {
+  delivered: { status: 'completed', reason: null, money: 'captured' },
+  insufficient_funds: { status: 'payment_failed', reason: 'insufficient_funds', money: 'returned' },
+  declined: { status: 'payment_failed', reason: 'declined', money: 'returned' },
+  bank_silent: { status: 'payment_failed', reason: 'payment_timeout', money: 'returned' },
+  cancel_before_payment: { status: 'cancelled', reason: 'customer_cancelled', money: 'returned' },
+  cancel_after_payment: { status: 'cancelled', reason: 'customer_cancelled', money: 'returned' },
+};
+/** The statuses each scenario passes through, in order, as its event stream must show them. */
+const PATH: Record<Scenario, string[]> = {
+  delivered: ['placed', 'awaiting_payment', 'confirmed', 'prepping', 'prepped', 'out_for_delivery', 'completed'],
+  insufficient_funds: ['placed', 'awaiting_payment', 'payment_failed'],
+  declined: ['placed', 'awaiting_payment', 'payment_failed'],
+  bank_silent: ['placed', 'awaiting_payment', 'payment_failed'],
+  cancel_before_payment: ['placed', 'awaiting_payment', 'cancelled'],
+  cancel_after_payment: ['placed', 'awaiting_payment', 'confirmed', 'cancelled'],
+};
+
+export interface ChaosOptions {
+  orders: number;
+  concurrency: number;
+  workerKills: number;
+  /** Upper bound for the whole run, after which unfinished orders count as lost. */
+  deadlineMs: number;
+  log?: (message: string) => void;
+}
+
+export interface ChaosResult {
+  bench: 'chaos';
+  orders: number;
+  lost: number;
+  inconsistent: number;
+  kills: number;
+  restarts: { temporal: number; postgres: number; api: number; worker: number };
+  problems: string[];
+  byScenario: Record<string, { orders: number; ok: number }>;
+  streams: { opened: number; reconnects: number; missing: number };
+  seconds: number;
+}
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Retries an action through outages: network errors and 5xx are tried again until the deadline. */
+async function persist<T>(what: string, deadline: number, action: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await action();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+      await sleep(Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)));
+    }
+  }
+}
+
+class Retryable extends Error {}
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
+  const log = opts.log ?? ((m: string) => console.error(`[chaos] ${m}`));
+  const started = Date.now();
+  const deadline = started + opts.deadlineMs;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'food-chaos-'));
+  fs.chmodSync(dir, 0o755);
+  const [pgPort, temporalPort, apiPort, bankPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const base = loadConfig({ ...process.env, DATABASE_URL: '', TEMPORAL_ADDRESS: '' });
+  const pgDir = path.join(dir, 'pg');
+  const temporalDb = path.join(dir, 'temporal.db');
+  const cli = await findTemporalCli(base);
+  const restarts = { temporal: 0, postgres: 0, api: 0, worker: 0 };
+  let kills = 0;
+
+  const startPostgres = () => startEmbeddedPostgres({ dataDir: pgDir, port: pgPort, databases: ['app', 'bank'], logFile: path.join(dir, 'postgres.log') });
+  const startTemporal = () => startDevServer({ cliPath: cli, port: temporalPort, dbFile: temporalDb, namespace: base.temporal.namespace, logFile: path.join(dir, 'temporal.log') });
+  let postgres = await startPostgres();
+  let temporal: DevServer = await startTemporal();
+  const databaseUrl = `${postgres.url}/app`;
+  const db: Knex = createDb(databaseUrl, { max: 5 });
+  await migrateLatest(db);
+
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    BANK_DATABASE_URL: withDatabase(databaseUrl, 'bank'),
+    TEMPORAL_ADDRESS: temporal.address,
+    PORT: String(apiPort),
+    BANK_PORT: String(bankPort),
+    BANK_URL: `http://127.0.0.1:${bankPort}`,
+    WEBHOOK_URL: `http://127.0.0.1:${apiPort}/v1/webhooks/bank`,
+    PAYMENT_TIMEOUT_MS: '20000',
+    LOG_LEVEL: 'warn',
+    // Chaos places many orders from one machine: rate limits are not what is under test.
+    RATE_LIMIT_ORDERS_PER_MINUTE: '100000',
+  };
+  const spawn = (name: string, entry: string) => spawnTs(name, path.join(root, entry), { env, logFile: path.join(dir, `${name}.log`) });
+  const processes: Record<'bank' | 'worker' | 'api', TsChild> = {
+    bank: spawn('bank', 'src/bank/server.ts'),
+    worker: spawn('worker', 'workers/main.ts'),
+    api: spawn('api', 'src/server.ts'),
+  };
+  await Promise.all(Object.values(processes).map((p) => p.ready(120_000)));
+  const api = `http://127.0.0.1:${apiPort}`;
+  const bank = createBankClient(env.BANK_URL);
+  log(`stack up in ${Math.round((Date.now() - started) / 1000)} s; logs in ${dir}`);
+
+  // The shop: one location with plenty of stock and slots, an owner, a driver.
+  const token = async (role: string, locationId?: string) => {
+    const value = newToken(`chaos_${role}`);
+    const [row] = await db('users').insert({ name: `Chaos ${role}`, role, token_hash: hashToken(value) }).returning<{ id: string }[]>('id');
+    if (locationId) await db('location_owners').insert({ user_id: row!.id, location_id: locationId });
+    return { id: row!.id, token: value };
+  };
+  const [location] = await db('locations').insert({ name: 'Chaos bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 8000 }).returning<{ id: string }[]>('id');
+  const locationId = location!.id;
+  const [product] = await db('products').insert({ name: 'Chaos bun', price_cents: 400, shelf_life_minutes: 1440 }).returning<{ id: string }[]>('id');
+  const owner = await token('owner', locationId);
+  const driver = await token('driver');
+  const stock = await fetch(`${api}/v1/locations/${locationId}/stock`, { method: 'POST', headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ productId: product!.id, quantity: opts.orders * 2 }) });
+  if (stock.status !== 201) throw new Error(`could not receive stock: ${stock.status} ${await stock.text()}`);
+  const slotStart = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 3_600_000);
+  const [slot] = await db('slots')
+    .insert({ location_id: locationId, starts_at: slotStart, ends_at: new Date(slotStart.getTime() + 3_600_000), capacity: opts.orders, cutoff_at: new Date(slotStart.getTime() - 5 * 60_000) })
+    .returning<{ id: string }[]>('id');
+
+  const request = async (method: string, url: string, auth: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${api}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${auth}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    if (res.status >= 500) throw new Retryable(`${method} ${url} answered ${res.status}: ${text.slice(0, 200)}`);
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
+  };
+  const statusOf = (orderId: string) => persist('read order', deadline, async () => (await db('orders').where({ id: orderId }).first<{ status: string }>('status'))?.status);
+  const waitFor = async (orderId: string, wanted: string[]) => {
+    for (;;) {
+      const status = await statusOf(orderId);
+      if (status && wanted.includes(status)) return status;
+      if (Date.now() > deadline) throw new Error(`order ${orderId} stuck at ${status}, waiting for ${wanted.join('/')}`);
+      await sleep(200);
+    }
+  };
+  /** An action that may already have happened before a restart: a 409 is fine once the order has moved past it. */
+  const act = async (what: string, orderId: string, send: () => Promise<{ status: number; body: Record<string, any> }>, done: () => Promise<boolean>) => {
+    await persist(what, deadline, async () => {
+      const res = await send();
+      // A retry after a lost answer may find the action done: the workflow then refuses it, or has finished.
+      if (res.status === 200 || ((res.status === 409 || res.status === 404) && (await done()))) return;
+      if (res.status === 404 || res.status === 409) throw new Retryable(`${what} for ${orderId}: ${res.status} ${JSON.stringify(res.body)}`);
+      throw new Error(`${what} for ${orderId}: ${res.status} ${JSON.stringify(res.body)}`);
+    });
+  };
+  const deliveryIs = async (orderId: string, statuses: string[]) => statuses.includes((await db('deliveries').where({ order_id: orderId }).first<{ status: string }>('status'))?.status ?? '');
+
+  const placed: { orderId: string; scenario: Scenario; customerToken: string }[] = [];
+  const failures: string[] = [];
+  const streams: { client: SseClient | undefined; orderId: string; token: string; ids: number[]; reconnects: number }[] = [];
+
+  async function driveOrder(i: number): Promise<void> {
+    const scenario = SCENARIOS[i % SCENARIOS.length]!;
+    const customer = await token('customer');
+    const balance = scenario === 'insufficient_funds' ? 100 : 1_000_000;
+    const behavior = scenario === 'declined' ? 'decline' : scenario === 'bank_silent' || scenario === 'cancel_before_payment' ? 'silent' : 'normal';
+    const account = await persist('open account', deadline, () => bank.createAccount({ holderName: `Chaos ${i}`, balanceCents: balance, behavior, decisionDelayMs: 200 }));
+    await persist('link account', deadline, () => db('users').where({ id: customer.id }).update({ bank_account_id: account.id }));
+    const idempotencyKey = randomUUID();
+    const res = await persist('place order', deadline, () =>
+      request('POST', '/v1/orders', customer.token, { locationId, slotId: slot!.id, items: [{ productId: product!.id, quantity: 1 }], address: { lat: 51.5, lng: -0.1, line1: `${i} Chaos Lane` } }, { 'idempotency-key': idempotencyKey }),
+    );
+    if (res.status !== 201) throw new Error(`order ${i} refused: ${res.status} ${JSON.stringify(res.body)}`);
+    const orderId = res.body.id as string;
+    placed.push({ orderId, scenario, customerToken: customer.token });
+    if (i % 10 === 0) streams.push({ client: undefined, orderId, token: customer.token, ids: [], reconnects: 0 });
+
+    const cancel = () => act('cancel', orderId, () => request('POST', `/v1/orders/${orderId}/cancel`, customer.token), async () => (await statusOf(orderId)) === 'cancelled');
+    if (scenario === 'cancel_before_payment') return cancel();
+    if (scenario !== 'delivered' && scenario !== 'cancel_after_payment') return;
+    await waitFor(orderId, ['confirmed']);
+    if (scenario === 'cancel_after_payment') return cancel();
+    const past = (statuses: string[]) => async () => statuses.includes((await statusOf(orderId)) ?? '');
+    await act('prepping', orderId, () => request('POST', `/v1/orders/${orderId}/prep`, owner.token, { status: 'prepping' }), past(['prepping', 'prepped', 'out_for_delivery', 'completed']));
+    await act('prepped', orderId, () => request('POST', `/v1/orders/${orderId}/prep`, owner.token, { status: 'prepped' }), past(['prepped', 'out_for_delivery', 'completed']));
+    await act('assign', orderId, () => request('POST', `/v1/deliveries/${orderId}/assign`, owner.token, { driverId: driver.id }), () => deliveryIs(orderId, ['assigned', 'picked_up', 'delivered']));
+    await act('pickup', orderId, () => request('POST', `/v1/deliveries/${orderId}/pickup`, driver.token), () => deliveryIs(orderId, ['picked_up', 'delivered']));
+    await act('complete', orderId, () => request('POST', `/v1/deliveries/${orderId}/complete`, driver.token), () => deliveryIs(orderId, ['delivered']));
+  }
+
+  /** Keeps a customer's order stream open across API restarts, resuming from the last id it saw. */
+  async function follow(stream: (typeof streams)[number]): Promise<void> {
+    while (Date.now() < deadline && !allDone) {
+      try {
+        const last = stream.ids.at(-1);
+        stream.client = await openSse(`${api}/v1/orders/${stream.orderId}/events`, {
+          headers: { authorization: `Bearer ${stream.token}`, ...(last === undefined ? {} : { 'last-event-id': String(last) }) },
+          onEvent: (e) => {
+            if (e.id !== undefined && /^\d+$/.test(e.id)) stream.ids.push(Number(e.id));
+          },
+        });
+        await stream.client.ended;
+        // An order's stream ends with the order; after that there is nothing more to follow.
+        const status = await db('orders').where({ id: stream.orderId }).first<{ status: string }>('status');
+        if (status && ['completed', 'payment_failed', 'cancelled', 'rejected'].includes(status.status)) return;
+      } catch {
+        // The API or the database is down: try again shortly.
+      }
+      if (allDone) return;
+      stream.reconnects++;
+      await sleep(300);
+    }
+  }
+
+  let allDone = false;
+  const restart = async (name: 'worker' | 'api', signal: 'SIGKILL' | 'SIGTERM') => {
+    const child = processes[name];
+    if (signal === 'SIGKILL') {
+      process.kill(-child.process.pid!, 'SIGKILL');
+      await child.exited;
+      kills++;
+    } else {
+      await child.stop();
+    }
+    await sleep(500 + Math.random() * 1_500);
+    processes[name] = spawn(name, name === 'worker' ? 'workers/main.ts' : 'src/server.ts');
+    await processes[name].ready(120_000);
+    restarts[name]++;
+    log(`${name} ${signal === 'SIGKILL' ? 'killed and restarted' : 'restarted'}`);
+  };
+
+  async function faults(): Promise<void> {
+    const plan: (() => Promise<void>)[] = [];
+    for (let k = 0; k < opts.workerKills; k++) plan.push(() => restart('worker', 'SIGKILL'));
+    plan.splice(1, 0, async () => {
+      await temporal.stop();
+      await sleep(1_000);
+      temporal = await startTemporal();
+      restarts.temporal++;
+      log('Temporal dev server restarted on its database file');
+    });
+    plan.splice(3, 0, async () => {
+      await postgres.child.stop();
+      await sleep(2_000);
+      postgres = await startPostgres();
+      restarts.postgres++;
+      log('Postgres restarted');
+    });
+    plan.splice(4, 0, () => restart('api', 'SIGTERM'));
+    for (const fault of plan) {
+      if (allDone) return;
+      await sleep(2_000 + Math.random() * 3_000);
+      await fault();
+    }
+  }
+
+  let next = 0;
+  const drivers = Array.from({ length: opts.concurrency }, async () => {
+    while (next < opts.orders) {
+      const i = next++;
+      try {
+        await driveOrder(i);
+      } catch (err) {
+        failures.push(`order ${i}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  });
+  const faulting = faults();
+  const following = (async () => {
+    // Streams are opened as orders appear; each is followed until the end.
+    const started: Promise<void>[] = [];
+    while (!allDone) {
+      for (const s of streams.slice(started.length)) started.push(follow(s));
+      await sleep(200);
+    }
+    await Promise.all(started);
+  })();
+  await Promise.all(drivers);
+  await faulting;
+  log(`all ${placed.length} orders placed and driven; waiting for terminal states`);
+
+  // Every order must reach the end its scenario leads to.
+  const problems = [...failures];
+  const byScenario: ChaosResult['byScenario'] = {};
+  let lost = 0;
+  let inconsistent = 0;
+  const terminal = ['completed', 'payment_failed', 'cancelled', 'rejected'];
+  for (const order of placed) {
+    const entry = (byScenario[order.scenario] ??= { orders: 0, ok: 0 });
+    entry.orders++;
+    try {
+      await waitFor(order.orderId, terminal);
+    } catch {
+      // reported below as lost
+    }
+    const row: { status: string; reason: string | null; charge_id: string | null } | undefined = await persist('read order', deadline + 60_000, () => db('orders').where({ id: order.orderId }).first('status', 'reason', 'charge_id'));
+    if (!row || !terminal.includes(row.status)) {
+      lost++;
+      problems.push(`${order.orderId} (${order.scenario}) did not finish: ${row?.status}`);
+      continue;
+    }
+    const expected = EXPECTED[order.scenario];
+    const charge = row.charge_id ? await persist('read charge', deadline + 60_000, () => bank.getCharge(row!.charge_id!)) : undefined;
+    const captured = charge?.status === 'approved';
+    const events = await db('events').where({ stream: `order:${order.orderId}`, type: 'order.status' }).orderBy('id').select<{ payload: { status: string } }[]>('payload');
+    const statuses = ['placed', ...events.map((e) => e.payload.status)];
+    const wrong: string[] = [];
+    if (row.status !== expected.status || row.reason !== expected.reason) wrong.push(`ended ${row.status}/${row.reason}, expected ${expected.status}/${expected.reason}`);
+    if ((expected.money === 'captured') !== captured) wrong.push(`charge ${charge?.status ?? 'missing'} does not agree with ${row.status}`);
+    if (JSON.stringify(statuses) !== JSON.stringify(PATH[order.scenario])) wrong.push(`stream shows ${statuses.join('→')}`);
+    if (wrong.length > 0) {
+      inconsistent++;
+      problems.push(`${order.orderId} (${order.scenario}): ${wrong.join('; ')}`);
+    } else {
+      entry.ok++;
+    }
+  }
+  allDone = true;
+  for (const s of streams) s.client?.close();
+  await following;
+
+  // A followed stream must have seen every event of its order exactly once, in order, across reconnects.
+  let missing = 0;
+  for (const s of streams) {
+    const expected = (await db('events').where({ stream: `order:${s.orderId}` }).orderBy('id').select<{ id: number }[]>('id')).map((e) => e.id);
+    const seen = s.ids.filter((id) => expected.includes(id));
+    if (JSON.stringify(seen) !== JSON.stringify(expected)) {
+      missing++;
+      problems.push(`stream of ${s.orderId} saw ${s.ids.join(',')} but the log has ${expected.join(',')}`);
+    }
+  }
+  const invariants = await checkInventoryInvariants(db);
+  const slotRow = await db('slots').where({ id: slot!.id }).first<{ reserved: number }>('reserved');
+  const holds = Number((await db('slot_holds').where({ slot_id: slot!.id }).count<{ count: number }[]>('* as count'))[0]!.count);
+  if (slotRow.reserved !== holds) invariants.push(`slot reserved ${slotRow.reserved} but ${holds} holds`);
+  if (holds !== 0) invariants.push(`${holds} slot holds remain after every order ended`);
+  if (invariants.length > 0) {
+    inconsistent += invariants.length;
+    problems.push(...invariants.map((v) => `invariant: ${v}`));
+  }
+
+  for (const name of ['api', 'worker', 'bank'] as const) await processes[name].stop();
+  await db.destroy();
+  await temporal.stop();
+  await postgres.child.stop();
+  if (problems.length === 0) fs.rmSync(dir, { recursive: true, force: true });
+
+  return {
+    bench: 'chaos',
+    orders: placed.length,
+    lost: lost + (opts.orders - placed.length),
+    inconsistent,
+    kills,
+    restarts,
+    problems,
+    byScenario,
+    streams: { opened: streams.length, reconnects: streams.reduce((n, s) => n + s.reconnects, 0), missing },
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+}
+
+function printSummary(result: ChaosResult): void {
+  console.log('\nscenario                 orders   ok');
+  for (const [name, { orders, ok }] of Object.entries(result.byScenario)) console.log(`${name.padEnd(24)} ${String(orders).padStart(6)} ${String(ok).padStart(4)}`);
+  console.log(`\nworker kills ${result.kills}; restarts: temporal ${result.restarts.temporal}, postgres ${result.restarts.postgres}, api ${result.restarts.api}, worker ${result.restarts.worker}`);
+  console.log(`streams followed ${result.streams.opened}, reconnects ${result.streams.reconnects}, with gaps ${result.streams.missing}`);
+  for (const problem of result.problems.slice(0, 20)) console.log(`problem: ${problem}`);
+  const { problems, byScenario, streams, ...line } = result;
+  void byScenario;
+  console.log(JSON.stringify({ ...line, problems: problems.length, stream_gaps: streams.missing }));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const args = process.argv.slice(2);
+  const value = (name: string, fallback: number) => {
+    const at = args.indexOf(`--${name}`);
+    return at >= 0 ? Number(args[at + 1]) : fallback;
+  };
+  const result = await runChaos({ orders: value('orders', 300), concurrency: value('concurrency', 24), workerKills: value('kills', 4), deadlineMs: value('deadline-s', 600) * 1000 });
+  printSummary(result);
+  process.exit(result.lost === 0 && result.inconsistent === 0 ? 0 : 1);
+}

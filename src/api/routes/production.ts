@@ -1,0 +1,65 @@
+// Production plans: an owner has a product baked at their location every so many minutes, as a Temporal Schedule per location and product.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { deleteProductionSchedule, productionScheduleId, putProductionSchedule } from '../../schedules.js';
+import { ApiError, notFound } from '../errors.js';
+import { ErrorBody, Uuid } from '../schemas.js';
+
+/** Once a day is the slowest plan that still makes sense; a bigger number is a mistake. */
+export const MAX_PRODUCTION_EVERY_MINUTES = 24 * 60;
+export const MAX_PRODUCTION_QUANTITY = 10_000;
+
+const Params = Type.Object({ id: Uuid, productId: Uuid });
+const PlanBody = Type.Object({
+  everyMinutes: Type.Integer({ minimum: 1, maximum: MAX_PRODUCTION_EVERY_MINUTES, description: 'Minutes between production runs' }),
+  quantity: Type.Integer({ minimum: 1, maximum: MAX_PRODUCTION_QUANTITY, description: 'Units per run' }),
+}, { additionalProperties: false });
+const Plan = Type.Object({
+  locationId: Uuid,
+  productId: Uuid,
+  everyMinutes: Type.Integer(),
+  quantity: Type.Integer(),
+  scheduleId: Type.String(),
+});
+
+const productionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.put('/v1/locations/:id/production/:productId', {
+    preHandler: app.requireRole('owner'),
+    schema: {
+      tags: ['production'],
+      summary: 'Bake a product at the location every so many minutes; replaces the plan for that product',
+      security: [{ bearer: [] }],
+      params: Params,
+      body: PlanBody,
+      response: { 200: Plan, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+    },
+  }, async (request) => {
+    const { id: locationId, productId } = request.params;
+    // Someone else's location answers like a missing one, as the other owner routes do.
+    if (!request.user!.locationIds.includes(locationId)) throw notFound('Location');
+    if (!(await app.db('products').where({ id: productId }).first('id'))) {
+      throw new ApiError(404, 'not_found', 'Product not found', [{ field: '/params/productId', message: 'no such product' }]);
+    }
+    const plan = { locationId, productId, everyMinutes: request.body.everyMinutes, quantity: request.body.quantity };
+    await putProductionSchedule(app.temporal, app.config.temporal.taskQueue, plan);
+    return { ...plan, scheduleId: productionScheduleId(locationId, productId) };
+  });
+
+  app.delete('/v1/locations/:id/production/:productId', {
+    preHandler: app.requireRole('owner'),
+    schema: {
+      tags: ['production'],
+      summary: 'Stop producing a product at the location; lots already made keep their timers',
+      security: [{ bearer: [] }],
+      params: Params,
+      response: { 204: Type.Null(), 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+    },
+  }, async (request, reply) => {
+    const { id: locationId, productId } = request.params;
+    if (!request.user!.locationIds.includes(locationId)) throw notFound('Location');
+    if (!(await deleteProductionSchedule(app.temporal, locationId, productId))) throw notFound('Production plan');
+    return reply.code(204).send(null);
+  });
+};
+
+export default productionRoutes;

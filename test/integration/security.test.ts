@@ -1,0 +1,168 @@
+// The API's outer defences on the real database: rate limits with Retry-After, security headers that leave the pages' own CSP alone, CORS closed unless configured, and refusals in the one error shape.
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createDb } from '../../src/db/knex.js';
+import { createUser } from '../support/stack.js';
+import '../support/context.js';
+
+let db: Knex;
+let connection: Connection;
+let client: Client;
+const apps: FastifyInstance[] = [];
+
+beforeAll(async () => {
+  db = createDb(inject('databaseUrl'));
+  connection = await Connection.connect({ address: inject('temporalAddress') });
+  client = new Client({ connection });
+});
+
+afterAll(async () => {
+  for (const app of apps) await app.close();
+  await connection?.close();
+  await db?.destroy();
+});
+
+/** An API on the shared test database with settings of its own; nothing here starts a workflow, so no worker is needed. */
+async function api(env: Record<string, string> = {}): Promise<FastifyInstance> {
+  const config = loadConfig({ ...process.env, DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), ...env });
+  const app = await buildApp({ config, db, temporal: client, logger: false });
+  await app.ready();
+  apps.push(app);
+  return app;
+}
+
+function expectErrorShape(body: unknown, error: string) {
+  expect(body).toEqual({ error, message: expect.any(String) });
+}
+
+// A body the schema refuses: the limit counts attempts, so no order (and no worker) is needed to reach it.
+const badOrder = { locationId: 'not-a-uuid' };
+
+describe('rate limits', () => {
+  it('limit orders per customer, with 429, Retry-After and the one error shape', async () => {
+    const app = await api({ RATE_LIMIT_ORDERS_PER_MINUTE: '3' });
+    const [alice, bob] = [await createUser(db, 'customer'), await createUser(db, 'customer')];
+    const place = (token: string) => app.inject({ method: 'POST', url: '/v1/orders', headers: { authorization: `Bearer ${token}` }, payload: badOrder });
+    for (let i = 0; i < 3; i++) expect((await place(alice.token)).statusCode).toBe(400);
+    const limited = await place(alice.token);
+    expect(limited.statusCode).toBe(429);
+    expectErrorShape(limited.json(), 'rate_limited');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    // Counted per customer, not per address: another customer from the same IP is not held back.
+    expect((await place(bob.token)).statusCode).toBe(400);
+    // Other routes are not limited by it.
+    expect((await app.inject({ method: 'GET', url: '/v1/orders/00000000-0000-4000-8000-000000000000', headers: { authorization: `Bearer ${alice.token}` } })).statusCode).toBe(404);
+  });
+
+  it('limit logins per address, whatever the token', async () => {
+    const app = await api({ RATE_LIMIT_LOGIN_PER_MINUTE: '2' });
+    const user = await createUser(db, 'driver');
+    const login = (token: string) => app.inject({ method: 'POST', url: '/v1/session', headers: { 'x-csrf': '1' }, payload: { token } });
+    expect((await login('guess-1')).statusCode).toBe(401);
+    expect((await login(user.token)).statusCode).toBe(200);
+    const limited = await login(user.token);
+    expect(limited.statusCode).toBe(429);
+    expectErrorShape(limited.json(), 'rate_limited');
+    expect(limited.headers['retry-after']).toBeDefined();
+    // Another address has its own budget.
+    expect((await app.inject({ method: 'POST', url: '/v1/session', remoteAddress: '10.1.2.3', headers: { 'x-csrf': '1' }, payload: { token: user.token } })).statusCode).toBe(200);
+  });
+
+  it('are off at 0', async () => {
+    const app = await api({ RATE_LIMIT_LOGIN_PER_MINUTE: '0' });
+    for (let i = 0; i < 15; i++) {
+      expect((await app.inject({ method: 'POST', url: '/v1/session', headers: { 'x-csrf': '1' }, payload: { token: 'nope' } })).statusCode).toBe(401);
+    }
+  });
+});
+
+describe('security headers', () => {
+  it('forbid JSON answers from loading or framing anything, and leave the pages their own CSP', async () => {
+    const app = await api();
+    const health = await app.inject({ url: '/healthz' });
+    expect(health.headers['content-security-policy']).toBe("default-src 'none';base-uri 'none';form-action 'none';frame-ancestors 'none'");
+    expect(health.headers['x-content-type-options']).toBe('nosniff');
+    expect(health.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(health.headers['referrer-policy']).toBe('no-referrer');
+    expect(health.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    // Errors carry them too.
+    expect((await app.inject({ url: '/nowhere' })).headers['content-security-policy']).toMatch(/default-src 'none'/);
+
+    const page = await app.inject({ url: '/order' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toBe(
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    const docs = await app.inject({ url: '/docs/' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.headers['content-security-policy']).toMatch(/script-src 'self'/);
+  });
+});
+
+describe('CORS', () => {
+  const preflight = (app: FastifyInstance, origin: string, headers = 'authorization,content-type') =>
+    app.inject({ method: 'OPTIONS', url: '/v1/orders', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': headers } });
+
+  it('is closed unless CORS_ORIGINS names origins', async () => {
+    const app = await api();
+    const res = await preflight(app, 'https://shop.example');
+    expect(res.statusCode).toBe(404);
+    expectErrorShape(res.json(), 'not_found');
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    expect((await app.inject({ url: '/healthz', headers: { origin: 'https://shop.example' } })).headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('admits only the configured origins, with bearer tokens and never the session cookie', async () => {
+    const app = await api({ CORS_ORIGINS: 'https://shop.example, http://localhost:5173' });
+    const allowed = await preflight(app, 'https://shop.example');
+    expect(allowed.statusCode).toBe(204);
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://shop.example');
+    expect(String(allowed.headers['access-control-allow-headers'])).toMatch(/authorization/);
+    expect(String(allowed.headers['access-control-allow-headers'])).not.toMatch(/x-csrf/);
+    expect(allowed.headers['access-control-allow-credentials']).toBeUndefined();
+    expect((await app.inject({ url: '/healthz', headers: { origin: 'https://evil.example' } })).headers['access-control-allow-origin']).toBeUndefined();
+    expect((await app.inject({ url: '/healthz', headers: { origin: 'http://localhost:5173' } })).headers['access-control-allow-origin']).toBe('http://localhost:5173');
+  });
+
+  it('refuses a malformed CORS_ORIGINS at start', () => {
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://shop.example/' })).toThrow(/CORS_ORIGINS/);
+    expect(() => loadConfig({ CORS_ORIGINS: 'shop.example' })).toThrow(/CORS_ORIGINS/);
+  });
+});
+
+describe('refusals keep the one error shape', () => {
+  it('for a body too large, a wrong content type, malformed JSON and text Postgres cannot store', async () => {
+    const app = await api();
+    const user = await createUser(db, 'operator');
+    const post = (payload: string, contentType: string) =>
+      app.inject({ method: 'POST', url: '/v1/products', headers: { authorization: `Bearer ${user.token}`, 'content-type': contentType }, payload });
+
+    const tooLarge = await post(JSON.stringify({ name: 'x'.repeat(70 * 1024) }), 'application/json');
+    expect(tooLarge.statusCode).toBe(413);
+    expectErrorShape(tooLarge.json(), 'body_too_large');
+
+    const wrongType = await post('<product/>', 'application/xml');
+    expect(wrongType.statusCode).toBe(415);
+    expectErrorShape(wrongType.json(), 'unsupported_media_type');
+
+    const malformed = await post('{"name": ', 'application/json');
+    expect(malformed.statusCode).toBe(400);
+    expectErrorShape(malformed.json(), 'invalid_json');
+
+    const nul = await post(JSON.stringify({ name: 'bun\u0000', priceCents: 1, shelfLifeMinutes: 1 }), 'application/json');
+    expect(nul.statusCode).toBe(400);
+    expect(nul.json()).toMatchObject({ error: 'validation_failed', details: [{ field: '/body/name' }] });
+    // JSON may escape half of a surrogate pair; jsonb refuses it.
+    const surrogate = await post('{"name": "bun\\ud800", "priceCents": 1, "shelfLifeMinutes": 1}', 'application/json');
+    expect(surrogate.statusCode).toBe(400);
+    expect(surrogate.json()).toMatchObject({ error: 'validation_failed', details: [{ field: '/body/name' }] });
+    expect((await app.inject({ url: '/v1/availability?lat=1&lng=1&q=%00' })).json()).toMatchObject({ details: [{ field: '/querystring/q' }] });
+    const leapSecond = await app.inject({ url: '/v1/availability?lat=1&lng=1&deliverBy=2016-12-31T23:59:60Z' });
+    expect(leapSecond.statusCode).toBe(400);
+  });
+});
