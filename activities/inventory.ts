@@ -324,7 +324,12 @@ export function createInventoryActivities(db: Knex) {
         if (changed) {
           await appendEvent(trx, streams.location(changed.location_id), 'stock.discounted', { lotId, productId: changed.product_id, discountFrom: now.toISOString() });
         }
-        const lot = await trx('stock_lots').where({ id: lotId }).first<{ discount_from: Date | null } | undefined>('discount_from');
+        const lot = await trx('stock_lots').where({ id: lotId }).first<{ discount_from: Date | null; location_id: string; product_id: string; available: number } | undefined>('discount_from', 'location_id', 'product_id', 'available');
+        // Lots are received with their discount time already set, so the price changes by itself; the lot timer's call
+        // at that moment is what tells the live views, as long as there is something left to sell at the new price.
+        if (!changed && lot?.discount_from && lot.discount_from <= now && lot.available > 0) {
+          await appendEvent(trx, streams.location(lot.location_id), 'stock.discounted', { lotId, productId: lot.product_id, discountFrom: lot.discount_from.toISOString() });
+        }
         return { lotId, discountFrom: lot?.discount_from?.toISOString() ?? null };
       });
     },

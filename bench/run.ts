@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeReport } from './report.js';
 
 type Bench = { run(args: string[]): Promise<Record<string, unknown>> };
 
@@ -26,11 +27,19 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   fs.mkdirSync(resultsDir, { recursive: true });
+  const results: Record<string, Record<string, unknown>> = {};
   for (const name of names) {
     const bench = await BENCHES[name]!();
     const result = await bench.run(args);
+    results[name] = result;
     fs.writeFileSync(path.join(resultsDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
-    console.log(JSON.stringify(result));
+    if (named) console.log(JSON.stringify(result));
+  }
+  if (!named) {
+    // The full run: a dated record, a chart and the readable summary, then one JSON line of the headline figures.
+    const report = writeReport(fileURLToPath(new URL('./', import.meta.url)), results);
+    console.error(`wrote ${report.json}, ${report.chart} and ${report.markdown}`);
+    console.log(JSON.stringify({ bench: 'all', ...Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.p99_ms ?? r.ratio ?? r.pass ?? null])) }));
   }
 }
 

@@ -49,8 +49,9 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     }
   }
 
+  /** Someone else's delivery is refused as such, whatever step it is at; an unassigned one is a matter of order. */
   function requireDriver(driverId: string): void {
-    if (state.driverId !== driverId) {
+    if (state.driverId !== null && state.driverId !== driverId) {
       throw ApplicationFailure.create({ type: REFUSAL.wrongDriver, message: 'This delivery is assigned to another driver', nonRetryable: true });
     }
   }
@@ -70,8 +71,8 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     async ({ driverId }) => moveTo('picked_up', driverId, true),
     {
       validator: ({ driverId }) => {
-        requireStatus('assigned', 'pick up');
         requireDriver(driverId);
+        requireStatus('assigned', 'pick up');
       },
     },
   );
@@ -80,8 +81,8 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     async ({ driverId }) => moveTo('delivered', driverId, false),
     {
       validator: ({ driverId }) => {
-        requireStatus('picked_up', 'complete');
         requireDriver(driverId);
+        requireStatus('picked_up', 'complete');
       },
     },
   );

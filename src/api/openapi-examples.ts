@@ -152,6 +152,10 @@ const OPERATIONS: Record<string, OperationExamples> = {
   },
   'GET /v1/locations/{id}/slots': { responses: { 200: { slots: [slot] } } },
   'PUT /v1/locations/{id}/slot-templates': { body: [template], responses: { 200: { templates: [template] } } },
+  'PUT /v1/locations/{id}/production/{productId}': {
+    body: { everyMinutes: 60, quantity: 24 },
+    responses: { 200: { locationId: LOCATION, productId: CROISSANT, everyMinutes: 60, quantity: 24, scheduleId: `production-${LOCATION}-${CROISSANT}` } },
+  },
   'PATCH /v1/locations/{id}/slots/{slotId}': {
     body: { capacity: 25 },
     responses: { 200: { ...slot, capacity: 25, remaining: 18 }, 409: { error: 'slot_closed', message: 'The slot is closed' } },

@@ -117,6 +117,13 @@ describe('reserveStock', () => {
     expect(await stock.reserveStock(input)).toEqual(results[0]);
     expect(await lot(lotId)).toMatchObject({ available: 7, reserved: 3 });
 
+    // A retry after the first attempt took the last units still gets its reservation, not "out of stock".
+    const lastUnits = await addLot({ locationId, productId: await createProduct(db, { name: 'Last buns', price_cents: 100 }), quantity: 2 });
+    const lastInput = { orderId: randomUUID(), locationId, lines: [{ productId: (await db('stock_lots').where({ id: lastUnits }).first()).product_id as string, quantity: 2 }], deliverBy: inHours(1).toISOString() };
+    const first = await stock.reserveStock(lastInput);
+    expect(first.status).toBe('reserved');
+    expect(await stock.reserveStock(lastInput)).toEqual(first);
+
     // The same order id asking for something else is a bug in the caller, not a second order.
     await expect(stock.reserveStock({ ...input, lines: [{ productId: bun, quantity: 4 }] })).rejects.toMatchObject({ type: STOCK_FAILURES.mismatch, nonRetryable: true });
     expect(await lot(lotId)).toMatchObject({ available: 7, reserved: 3 });

@@ -136,11 +136,11 @@ export const ROUTES: RouteSpec[] = [
     sample: (fx) => ({ path: `/v1/deliveries/${fx.orders.assign}/assign`, body: { driverId: fx.users.driver.id } }),
   },
   {
-    method: 'POST', url: '/v1/deliveries/:id/pickup', who: 'the assigned driver', access: signedIn({ driver: 200, otherDriver: 404 }),
+    method: 'POST', url: '/v1/deliveries/:id/pickup', who: 'the assigned driver', access: signedIn({ driver: 200, otherDriver: 403 }),
     sample: (fx) => ({ path: `/v1/deliveries/${fx.orders.deliver}/pickup` }),
   },
   {
-    method: 'POST', url: '/v1/deliveries/:id/complete', who: 'the assigned driver', access: signedIn({ driver: 200, otherDriver: 404 }),
+    method: 'POST', url: '/v1/deliveries/:id/complete', who: 'the assigned driver', access: signedIn({ driver: 200, otherDriver: 403 }),
     sample: (fx) => ({ path: `/v1/deliveries/${fx.orders.deliver}/complete` }),
   },
 

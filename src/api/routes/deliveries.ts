@@ -66,10 +66,9 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: DeliveryState, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       },
     }, async (request) => {
-      const delivery = await app.repos.deliveries.find(request.params.id);
-      // Another driver's delivery (or one not assigned yet) answers like a missing one, so ids cannot be probed.
-      // The read model holds the driver before the assign update returns; the workflow still checks it.
-      if (!delivery || delivery.driverId !== request.user!.id) throw notFound('Delivery');
+      // Deliveries are staff business: a driver learns that another driver holds one (403, as the API table says),
+      // and the workflow's validator decides both that and whether the step comes in order (409).
+      if (!(await app.repos.deliveries.find(request.params.id))) throw notFound('Delivery');
       return sendUpdate(app.temporal, `delivery-${request.params.id}`, update, { driverId: request.user!.id }, 'Delivery');
     });
   }

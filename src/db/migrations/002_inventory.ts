@@ -11,12 +11,12 @@ const tinyAsZero = (x: string) => `(CASE WHEN abs(${x}) < 1e-60 THEN 0 ELSE ${x}
 const halfChordSquared = (angle: string) => `(${tinyAsZero(`sin(${angle} / 2)`)} * ${tinyAsZero(`sin(${angle} / 2)`)})`;
 
 export async function up(knex: Knex): Promise<void> {
-  // The geo functions are plain SQL expressions and not STRICT, so Postgres inlines them into the queries.
   // cube gives a GiST-indexable 3D box (no PostGIS here); btree_gist lets one exclusion constraint mix = and &&.
   // Both are trusted extensions, so the database owner may create them.
   await knex.raw('CREATE EXTENSION IF NOT EXISTS cube');
   await knex.raw('CREATE EXTENSION IF NOT EXISTS btree_gist');
 
+  // The geo functions are single SQL expressions and not STRICT, so Postgres inlines them into the queries.
   // A point on the Earth's surface in Earth-centred metres. Working in 3D means no special cases at the poles or the antimeridian.
   await knex.raw(`
     CREATE FUNCTION geo_point(lat double precision, lng double precision) RETURNS cube
@@ -97,6 +97,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TRIGGER stock_lots_product_sort_key BEFORE INSERT OR UPDATE OF product_id ON stock_lots
     FOR EACH ROW EXECUTE FUNCTION stock_lots_copy_product_sort_key()`);
+  // Renames are rare, so scanning the lots for the product's is acceptable.
   await knex.raw(`
     CREATE FUNCTION products_rename_stock_lots() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -126,7 +127,8 @@ export async function up(knex: Knex): Promise<void> {
       RAISE EXCEPTION 'the stock changed since the reservation was planned' USING ERRCODE = 'SR001';
     END $$`);
 
-  // One row per order that asked for stock: it serialises retries of the same order and records the answer.
+  // The claim: one row per order that holds or held stock. Retries of the same order meet here and read the answer.
+  // A refusal is recorded only where a retry could answer differently; "out of stock" otherwise holds nothing.
   await knex.schema.createTable('stock_reservations', (t) => {
     t.uuid('order_id').primary();
     // Null for a release that arrived before any reservation (the tombstone that stops a late reservation).

@@ -1,0 +1,25 @@
+// The full benchmark run's report: a dated JSON record, a chart and a table with each figure beside its same-run baseline.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { writeReport } from '../../bench/report.js';
+
+it('writes the record, the chart and RESULTS.md with machine facts and baselines', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-report-'));
+  const results = {
+    availability: { bench: 'availability', p50_ms: 9.5, p99_ms: 18.2, baseline_p50_ms: 0.7, baseline_p99_ms: 4.1, rps: 300, baseline_rps: 3800, locations: 10000, stock_rows: 5000000 },
+    orders: { bench: 'orders', orders_per_s: 4.2, baseline_per_s: 6, ratio: 0.7, completed_p50_ms: 2000, completed_p99_ms: 5000, baseline_completed_p50_ms: 1500, history_events_per_order: 85 },
+  };
+  const report = writeReport(dir, results, new Date('2026-11-22T10:00:00Z'));
+  expect(JSON.parse(fs.readFileSync(report.json, 'utf8'))).toMatchObject({ machine: { cores: os.cpus().length }, results });
+  const chart = fs.readFileSync(report.chart, 'utf8');
+  expect(chart).toContain('<svg');
+  expect(chart).toContain('18.2 ms');
+  expect(chart).toContain('4.1 ms baseline');
+  const markdown = fs.readFileSync(report.markdown, 'utf8');
+  expect(markdown).toContain(`${os.cpus().length} cores`);
+  expect(markdown).toContain('| availability | p99 ms (p50 9.5) at 10000 locations, 5000000 stock rows | 18.2 | /healthz p99 4.1 |');
+  expect(markdown).toContain('| orders | orders/s;');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
