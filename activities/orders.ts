@@ -14,6 +14,32 @@ export interface OrderStatusChange {
   lineAmounts?: { productId: string; amountCents: number }[];
 }
 
+// A local activity can run again when a worker dies before its result is recorded; the workflow then
+// replays it after later steps already reached the database. Moving only forward keeps the read model
+// and the event stream from stepping back.
+const ORDER_RANK: Record<OrderStatus, number> = {
+  placed: 0,
+  awaiting_payment: 1,
+  confirmed: 2,
+  prepping: 3,
+  prepped: 4,
+  out_for_delivery: 5,
+  completed: 6,
+  rejected: 6,
+  payment_failed: 6,
+  cancelled: 6,
+};
+const DELIVERY_RANK: Record<DeliveryStatus, number> = { pending: 0, assigned: 1, picked_up: 2, delivered: 3 };
+
+/** The statuses an order may move to `status` from. */
+export function orderStatusesBefore(status: OrderStatus): OrderStatus[] {
+  return (Object.keys(ORDER_RANK) as OrderStatus[]).filter((s) => ORDER_RANK[s] < ORDER_RANK[status]);
+}
+
+export function deliveryStatusesBefore(status: DeliveryStatus): DeliveryStatus[] {
+  return (Object.keys(DELIVERY_RANK) as DeliveryStatus[]).filter((s) => DELIVERY_RANK[s] < DELIVERY_RANK[status]);
+}
+
 export function createOrderActivities(db: Knex) {
   return {
     /** Writes the order and its lines once; a retry finds them there and changes nothing. */
@@ -51,7 +77,7 @@ export function createOrderActivities(db: Knex) {
       await db.transaction(async (trx) => {
         const updated = await trx('orders')
           .where({ id: orderId })
-          .andWhereNot({ status })
+          .whereIn('status', orderStatusesBefore(status))
           .update({
             status,
             reason,
@@ -80,7 +106,7 @@ export function createOrderActivities(db: Knex) {
           .insert({ order_id: input.orderId, location_id: input.locationId, status: input.status, driver_id: input.driverId })
           .onConflict('order_id')
           .merge({ status: input.status, driver_id: input.driverId, updated_at: trx.fn.now() })
-          .whereRaw('deliveries.status IS DISTINCT FROM ? OR deliveries.driver_id IS DISTINCT FROM ?', [input.status, input.driverId])
+          .whereIn('deliveries.status', deliveryStatusesBefore(input.status))
           .returning('order_id');
         if (changed.length === 0) return;
         const payload = { orderId: input.orderId, deliveryStatus: input.status, driverId: input.driverId };

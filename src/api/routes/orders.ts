@@ -5,11 +5,11 @@ import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from
 import { Type, type Static } from 'typebox';
 import { cancelUpdate, placementUpdate, prepUpdate, searchAttributes, type OrderInput } from '../../../workflows/messages.js';
 import type { orderWorkflow } from '../../../workflows/order.js';
-import type { User } from '../../db/repositories/users.js';
 import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
 import { logOrderOf } from '../plugins/log-context.js';
 import { sendUpdate } from '../workflow-updates.js';
 import { Cents, ErrorBody, Latitude, Longitude, Uuid } from '../schemas.js';
+import { canSeeOrder } from '../../domain/access.js';
 
 export const MAX_LINES_PER_ORDER = 50;
 export const MAX_QUANTITY_PER_LINE = 100;
@@ -61,19 +61,6 @@ function requestHash(body: OrderBody): string {
     address: [body.address.lat, body.address.lng, body.address.line1],
   };
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
-}
-
-function canRead(user: User, order: { customerId: string; locationId: string; driverId: string | null }): boolean {
-  switch (user.role) {
-    case 'operator':
-      return true;
-    case 'customer':
-      return order.customerId === user.id;
-    case 'owner':
-      return user.locationIds.includes(order.locationId);
-    case 'driver':
-      return order.driverId === user.id;
-  }
 }
 
 const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -187,7 +174,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const ownership = await app.repos.orders.findOwnership(request.params.id);
     // Someone else's order answers exactly like a missing one, so ids cannot be probed.
-    if (!ownership || !canRead(request.user!, ownership)) throw notFound('Order');
+    if (!ownership || !canSeeOrder(request.user!, ownership)) throw notFound('Order');
     const view = await app.repos.orders.findView(request.params.id);
     if (!view) throw notFound('Order');
     return view;

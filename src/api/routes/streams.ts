@@ -1,12 +1,12 @@
 // The live streams (SSE), one per audience, each shaping the event log into what that audience may see.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { User } from '../../db/repositories/users.js';
 import type { EventRecord } from '../../events/log.js';
 import { streams } from '../../events/log.js';
 import { boardNumber, boardSnapshot, boardState, dashboardSnapshot, slotsSnapshot } from '../../events/snapshots.js';
 import { notFound } from '../errors.js';
 import { ErrorBody, Uuid } from '../schemas.js';
+import { canSeeOrder } from '../../domain/access.js';
 
 const EventStream = Type.String({ description: 'text/event-stream: `id`, `event` and one JSON `data` line per event; resume with Last-Event-ID' });
 const LastEventIdHeaders = Type.Object({
@@ -28,19 +28,6 @@ const Dashboard = Type.Object({
   })),
 });
 const streamErrors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody };
-
-function canFollowOrder(user: User, order: { customerId: string; locationId: string }): boolean {
-  switch (user.role) {
-    case 'operator':
-      return true;
-    case 'customer':
-      return order.customerId === user.id;
-    case 'owner':
-      return user.locationIds.includes(order.locationId);
-    case 'driver':
-      return false;
-  }
-}
 
 /** Status and delivery events as the order's own people see them, with the order's short number. */
 const withNumber = (event: EventRecord) => {
@@ -67,7 +54,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const ownership = await app.repos.orders.findOwnership(request.params.id);
     // Someone else's order answers exactly like a missing one, so ids cannot be probed.
-    if (!ownership || !canFollowOrder(request.user!, ownership)) throw notFound('Order');
+    if (!ownership || !canSeeOrder(request.user!, ownership)) throw notFound('Order');
     await app.liveStreams.open(request, reply, {
       audience: 'order',
       streams: [streams.order(request.params.id)],

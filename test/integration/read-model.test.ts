@@ -1,0 +1,42 @@
+// The order read model only moves forward: a local activity that runs again after a worker died cannot step it back.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import type { Knex } from 'knex';
+import { createOrderActivities } from '../../activities/orders.js';
+import { createDb } from '../../src/db/knex.js';
+import { createLocation, createProduct, createSlot, createUser } from '../support/stack.js';
+import '../support/context.js';
+
+let db: Knex;
+
+beforeAll(() => {
+  db = createDb(inject('databaseUrl'));
+});
+
+afterAll(async () => {
+  await db?.destroy();
+});
+
+it('ignores a replayed earlier status and a replayed earlier delivery step', async () => {
+  const activities = createOrderActivities(db);
+  const locationId = await createLocation(db);
+  const customer = await createUser(db, 'customer');
+  const driver = await createUser(db, 'driver');
+  const slotId = await createSlot(db, locationId);
+  const orderId = randomUUID();
+  await activities.recordOrderPlaced({
+    orderId, customerId: customer.id, locationId, slotId, slotStartsAt: new Date().toISOString(), slotEndsAt: new Date().toISOString(),
+    lines: [{ productId: await createProduct(db), quantity: 1, unitPriceCents: 100 }], address: { lat: 51.5, lng: -0.1, line1: 'x' }, bankAccountId: 'a', paymentTimeoutMs: 1,
+  });
+  for (const status of ['awaiting_payment', 'confirmed', 'awaiting_payment', 'confirmed', 'prepping'] as const) {
+    await activities.recordOrderStatus({ orderId, status });
+  }
+  for (const status of ['pending', 'assigned', 'pending', 'picked_up', 'assigned'] as const) {
+    await activities.recordDeliveryStatus({ orderId, locationId, status, driverId: status === 'pending' ? null : driver.id });
+  }
+  expect((await db('orders').where({ id: orderId }).first('status')).status).toBe('prepping');
+  expect((await db('deliveries').where({ order_id: orderId }).first('status', 'driver_id'))).toEqual({ status: 'picked_up', driver_id: driver.id });
+  const events = await db('events').where({ stream: `order:${orderId}` }).orderBy('id').select<{ type: string; payload: { status?: string; deliveryStatus?: string } }[]>('type', 'payload');
+  expect(events.map((e) => e.payload.status ?? e.payload.deliveryStatus)).toEqual(['placed', 'awaiting_payment', 'confirmed', 'prepping', 'pending', 'assigned', 'picked_up']);
+});
