@@ -1,4 +1,5 @@
 // Production activities: a scheduled run bakes a lot, and the end-of-day run throws out what is left after closing.
+import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { createInventoryRepository } from '../src/db/repositories/inventory.js';
 import { appendEvent, streams } from '../src/events/log.js';
@@ -42,7 +43,10 @@ export function createProductionActivities(db: Knex) {
     /** Bakes one lot exactly as receiving stock does, so expiry and the end-of-day discount follow the same rules. */
     async produceLot(input: ProduceLotInput): Promise<ProducedLot> {
       const now = new Date();
-      const result = await db.transaction((trx) => inventory.receiveLot({ ...input, producedAt: now }, now, trx));
+      // Keyed by the run's workflow: an activity retried after its commit finds the lot it already made.
+      const runId = Context.current().info.workflowExecution?.workflowId;
+      const sourceKey = runId === undefined ? undefined : `production:${runId}`;
+      const result = await db.transaction((trx) => inventory.receiveLot({ ...input, producedAt: now, sourceKey }, now, trx));
       if (result.status !== 'received') return null;
       return { lotId: result.lot.id, discountAt: result.lot.discountFrom, expiresAt: result.lot.expiresAt };
     },

@@ -40,3 +40,20 @@ it('ignores a replayed earlier status and a replayed earlier delivery step', asy
   const events = await db('events').where({ stream: `order:${orderId}` }).orderBy('id').select<{ type: string; payload: { status?: string; deliveryStatus?: string } }[]>('type', 'payload');
   expect(events.map((e) => e.payload.status ?? e.payload.deliveryStatus)).toEqual(['placed', 'awaiting_payment', 'confirmed', 'prepping', 'pending', 'assigned', 'picked_up']);
 });
+
+it('makes one lot per production run, however often the run retries its activity', async () => {
+  const { MockActivityEnvironment } = await import('@temporalio/testing');
+  const { createProductionActivities } = await import('../../activities/production.js');
+  const { produceLot } = createProductionActivities(db);
+  const locationId = await createLocation(db);
+  const productId = await createProduct(db);
+  const run = new MockActivityEnvironment({ workflowExecution: { workflowId: `production-run-${randomUUID()}`, runId: randomUUID() } });
+  const first = (await run.run(produceLot, { locationId, productId, quantity: 12 })) as { lotId: number } | null;
+  const retried = await run.run(produceLot, { locationId, productId, quantity: 12 });
+  expect(first).not.toBeNull();
+  expect(retried).toEqual(first);
+  expect(await db('stock_lots').where({ location_id: locationId }).count<{ count: number }[]>('* as count')).toEqual([{ count: 1 }]);
+  const other = new MockActivityEnvironment({ workflowExecution: { workflowId: `production-run-${randomUUID()}`, runId: randomUUID() } });
+  const another = (await other.run(produceLot, { locationId, productId, quantity: 12 })) as { lotId: number } | null;
+  expect(another?.lotId).not.toBe(first?.lotId);
+});

@@ -5,6 +5,7 @@ import * as m002 from './002_inventory.js';
 import * as m003 from './003_bank.js';
 import * as m004 from './004_slots_deliveries.js';
 import * as m005 from './005_slot_templates.js';
+import * as m006 from './006_lot_source_key.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -17,4 +18,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['003_bank', m003],
   ['004_slots_deliveries', m004],
   ['005_slot_templates', m005],
+  ['006_lot_source_key', m006],
 ];

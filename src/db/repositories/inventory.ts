@@ -292,10 +292,17 @@ export function createInventoryRepository(db: Knex) {
      * end-of-day discount starts half an hour before the lot stops selling (expiry or the location's closing).
      */
     async receiveLot(
-      input: { locationId: string; productId: string; quantity: number; producedAt?: Date; expiresAt?: Date },
+      input: { locationId: string; productId: string; quantity: number; producedAt?: Date; expiresAt?: Date; sourceKey?: string },
       now: Date,
       trx: Knex | Knex.Transaction = db,
     ): Promise<ReceiveLotResult> {
+      if (input.sourceKey !== undefined) {
+        // The same source (a production run) receives one lot however often it is retried.
+        const existing = await trx('stock_lots')
+          .where({ source_key: input.sourceKey })
+          .first<LotRow | undefined>(['id', 'location_id', 'product_id', 'quantity', 'available', 'reserved', 'sold', 'discarded', 'produced_at', 'expires_at', 'discount_from']);
+        if (existing) return { status: 'received', lot: lotView(existing) };
+      }
       const product = await trx('products').where({ id: input.productId }).first<{ shelf_life_minutes: number } | undefined>('shelf_life_minutes');
       if (!product) return { status: 'unknown_product' };
       const producedAt = input.producedAt ?? now;
@@ -322,6 +329,7 @@ export function createInventoryRepository(db: Knex) {
           produced_at: producedAt,
           expires_at: expiresAt,
           discount_from: discountFrom,
+          source_key: input.sourceKey ?? null,
         })
         .returning<LotRow[]>(['id', 'location_id', 'product_id', 'quantity', 'available', 'reserved', 'sold', 'discarded', 'produced_at', 'expires_at', 'discount_from']);
       const lot = lotView(row!);
