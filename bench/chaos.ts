@@ -15,6 +15,7 @@ import { freePort } from '../src/dev/ports.js';
 import { spawnTs, startEmbeddedPostgres, type TsChild } from '../src/dev/processes.js';
 import { findTemporalCli, startDevServer, type DevServer } from '../src/dev/temporal.js';
 import { openSse, type SseClient } from '../test/support/sse.js';
+import { numberFlag } from './support/args.js';
 
 type Scenario = 'delivered' | 'insufficient_funds' | 'declined' | 'bank_silent' | 'cancel_before_payment' | 'cancel_after_payment';
 const SCENARIOS: Scenario[] = ['delivered', 'insufficient_funds', 'declined', 'bank_silent', 'cancel_before_payment', 'cancel_after_payment', 'delivered'];
@@ -390,10 +391,7 @@ function printSummary(result: ChaosResult): void {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const args = process.argv.slice(2);
-  const value = (name: string, fallback: number) => {
-    const at = args.indexOf(`--${name}`);
-    return at >= 0 ? Number(args[at + 1]) : fallback;
-  };
+  const value = (name: string, fallback: number) => numberFlag(args, name, fallback);
   const result = await runChaos({ orders: value('orders', 300), concurrency: value('concurrency', 24), workerKills: value('kills', 4), deadlineMs: value('deadline-s', 600) * 1000 });
   printSummary(result);
   process.exit(result.lost === 0 && result.inconsistent === 0 ? 0 : 1);

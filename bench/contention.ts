@@ -4,12 +4,12 @@
 // A last round races multi-line baskets naming the same products in opposite orders (deadlock bait), then the
 // invariants are checked.
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { createInventoryActivities } from '../activities/inventory.js';
 import { checkInventoryInvariants } from '../src/db/invariants.js';
 import { startLightStack } from './support/light-stack.js';
 import { round } from './support/stack.js';
+import { numberFlag } from './support/args.js';
 
 interface Options {
   buyers: number;
@@ -19,13 +19,7 @@ interface Options {
 }
 
 function parse(args: string[]): Options {
-  const { values } = parseArgs({ args, strict: false, options: { buyers: { type: 'string' }, units: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' } } });
-  const int = (name: string, fallback: number) => {
-    const raw = values[name];
-    const value = typeof raw === 'string' ? Number(raw) : fallback;
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);
-    return value;
-  };
+  const int = (name: string, fallback: number) => numberFlag(args, name, fallback);
   return { buyers: int('buyers', 500), units: int('units', 50), rounds: int('rounds', 10), connections: int('connections', 50) };
 }
 

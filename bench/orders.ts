@@ -6,6 +6,7 @@ import { hashToken, newToken } from '../src/auth/tokens.js';
 import { ensureUpcomingSlots } from '../src/db/seed.js';
 import { checkInventoryInvariants } from '../src/db/invariants.js';
 import { baselineOrder, paidSignal, placedUpdate, stepUpdate } from './workflows/baseline.js';
+import { numberFlag } from './support/args.js';
 import { percentile, pool, round, startBenchStack, type BenchStack } from './support/stack.js';
 
 interface Options {
@@ -14,13 +15,7 @@ interface Options {
 }
 
 function parse(args: string[]): Options {
-  const value = (name: string, fallback: number) => {
-    const at = args.indexOf(`--${name}`);
-    const parsed = at >= 0 ? Number(args[at + 1]) : fallback;
-    if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`--${name} must be a positive integer`);
-    return parsed;
-  };
-  return { orders: value('orders', 200), concurrency: value('concurrency', 20) };
+  return { orders: numberFlag(args, 'orders', 200), concurrency: numberFlag(args, 'concurrency', 20) };
 }
 
 async function user(stack: BenchStack, role: string, locationId?: string): Promise<{ id: string; token: string }> {

@@ -20,6 +20,7 @@ import { freePort } from '../src/dev/ports.js';
 import { startEmbeddedPostgres } from '../src/dev/processes.js';
 import { appendEvent, streams } from '../src/events/log.js';
 import { percentile, pool, round } from './support/stack.js';
+import { numberFlag } from './support/args.js';
 
 interface Options {
   streams: number;
@@ -34,12 +35,7 @@ interface Options {
 }
 
 function parse(args: string[]): Options {
-  const value = (name: string, fallback: number) => {
-    const at = args.indexOf(`--${name}`);
-    const parsed = at >= 0 ? Number(args[at + 1]) : fallback;
-    if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`--${name} must be a positive integer`);
-    return parsed;
-  };
+  const value = (name: string, fallback: number) => numberFlag(args, name, fallback);
   return { streams: value('streams', 1_000), broadcastEvents: value('events', 50), broadcastRate: value('broadcast-rate', 20), rate: value('rate', 200), writers: value('writers', 8) };
 }
 
