@@ -1,7 +1,7 @@
 // Every route the API serves, who may call it (DESIGN.md's API table as statuses per caller), and a valid request for each: the authorization matrix and the fuzzer both read this one table.
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
-import { createCustomer, createLocation, createProduct, createSlot, createUser, eventually, type TestStack } from './stack.js';
+import { createCustomer, createLocation, createProduct, createSlot, createUser, eventually, readBody, type TestStack } from './stack.js';
 
 /** Who calls: nobody, or a user of a role, with "other" users of the same role who own nothing involved. */
 export const PRINCIPALS = ['anonymous', 'customer', 'otherCustomer', 'owner', 'otherOwner', 'driver', 'otherDriver', 'operator'] as const;
@@ -289,12 +289,5 @@ export async function send(stack: TestStack, route: RouteSpec, request: SampleRe
     controller.abort();
     return { status: res.status, body: undefined, headers: res.headers };
   }
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, body, headers: res.headers };
+  return { status: res.status, body: await readBody(res), headers: res.headers };
 }

@@ -63,14 +63,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
         headers,
         body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
       });
-      const text = await res.text();
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        // not JSON
-      }
-      return { status: res.status, body, headers: res.headers };
+      return { status: res.status, body: await readBody(res), headers: res.headers };
     },
     async stop() {
       worker.shutdown();
@@ -138,5 +131,15 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (value: T) => bool
     const value = await fn();
     if (ok(value) || Date.now() > deadline) return value;
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A response body as JSON when it is JSON, as text otherwise. */
+export async function readBody(res: Response): Promise<unknown> {
+  const text = await res.text();
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text;
   }
 }

@@ -256,17 +256,7 @@ export function createInventoryRepository(db: Knex) {
       return new Set(rows.map((r) => r.id));
     },
 
-    async createLocation(input: {
-      name: string;
-      kind: LocationKind;
-      lat: number;
-      lng: number;
-      deliveryRadiusM: number;
-      timezone: string;
-      opensAt: string;
-      closesAt: string;
-      ownerIds: string[];
-    }): Promise<LocationView> {
+    async createLocation(input: Omit<LocationView, 'id' | 'createdAt'>): Promise<LocationView> {
       return db.transaction(async (trx) => {
         const [row] = await trx('locations')
           .insert({
