@@ -91,7 +91,9 @@ describe('POST /v1/orders', () => {
   });
 
   it('refuses bad input with a 4xx naming the problem, and writes nothing', async () => {
-    const before = await stack.db('orders').count<{ count: number }[]>('* as count');
+    // Other test files share the database: count only this file's location.
+    const ordersHere = () => stack.db('orders').where({ location_id: locationId }).count<{ count: number }[]>('* as count');
+    const before = await ordersHere();
     const cases: [unknown, number, string][] = [
       [{ ...orderBody(), items: [{ productId: productA, quantity: 0 }] }, 400, 'validation_failed'],
       [{ ...orderBody(), items: [{ productId: productA, quantity: 1.5 }] }, 400, 'validation_failed'],
@@ -112,7 +114,7 @@ describe('POST /v1/orders', () => {
     }
     const quantity = await stack.api('POST', '/v1/orders', { token: customer.token, body: { ...orderBody(), items: [{ productId: productA, quantity: -3 }] } });
     expect(quantity.body.details[0].field).toContain('quantity');
-    expect(await stack.db('orders').count<{ count: number }[]>('* as count')).toEqual(before);
+    expect(await ordersHere()).toEqual(before);
   });
 
   it('needs a customer token', async () => {
