@@ -1,6 +1,7 @@
 // Builds every activity from its dependencies, so tests can hand in a real test database or fakes.
 import type { Knex } from 'knex';
 import type { BankClient } from '../src/bank/client.js';
+import { createDeliveryActivities } from './deliveries.js';
 import { createInventoryActivities } from './inventory.js';
 import { createOrderActivities } from './orders.js';
 import { createPaymentActivities } from './payments.js';
@@ -15,6 +16,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createOrderActivities(deps.db),
+    ...createDeliveryActivities(deps.db),
     ...createInventoryActivities(deps.db),
     ...createSlotActivities(deps.db),
     ...createProductionActivities(deps.db),

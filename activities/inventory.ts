@@ -170,6 +170,31 @@ async function heldLines(trx: Knex.Transaction, input: ReserveStockInput): Promi
   return lines;
 }
 
+/** Sells the order's reserved units for good inside `trx`; committing twice changes nothing. */
+export async function commitOrderStock(trx: Knex.Transaction, orderId: string): Promise<void> {
+  const reservation = await trx('stock_reservations').where({ order_id: orderId }).forUpdate().first<{ status: string } | undefined>('status');
+  if (reservation?.status === 'committed') return;
+  if (reservation?.status !== 'reserved') {
+    throw refuse(STOCK_FAILURES.nothingToCommit, `Order ${orderId} holds no stock to commit (${reservation?.status ?? 'never reserved'})`);
+  }
+  const allocations = await trx('stock_allocations')
+    .where({ order_id: orderId, state: 'reserved' })
+    .select<{ lot_id: number }[]>('lot_id');
+  await trx.raw(`SELECT id FROM stock_lots WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE`, [allocations.map((a) => a.lot_id)]);
+  await trx.raw(
+    `WITH sold AS (
+       UPDATE stock_allocations SET state = 'sold' WHERE order_id = ? AND state = 'reserved'
+       RETURNING lot_id, quantity
+     ), per_lot AS (
+       SELECT lot_id, sum(quantity)::int AS quantity FROM sold GROUP BY lot_id
+     )
+     UPDATE stock_lots s SET reserved = s.reserved - b.quantity, sold = s.sold + b.quantity
+     FROM per_lot b WHERE s.id = b.lot_id`,
+    [orderId],
+  );
+  await trx('stock_reservations').where({ order_id: orderId }).update({ status: 'committed', updated_at: new Date() });
+}
+
 export function createInventoryActivities(db: Knex) {
   return {
     /**
@@ -284,29 +309,7 @@ export function createInventoryActivities(db: Knex) {
 
     /** Turns the order's reserved units into sold ones. Idempotent; refuses an order whose stock is not held. */
     async commitStock(orderId: string): Promise<void> {
-      await db.transaction(async (trx) => {
-        const reservation = await trx('stock_reservations').where({ order_id: orderId }).forUpdate().first<{ status: string } | undefined>('status');
-        if (reservation?.status === 'committed') return;
-        if (reservation?.status !== 'reserved') {
-          throw refuse(STOCK_FAILURES.nothingToCommit, `Order ${orderId} holds no stock to commit (${reservation?.status ?? 'never reserved'})`);
-        }
-        const allocations = await trx('stock_allocations')
-          .where({ order_id: orderId, state: 'reserved' })
-          .select<{ lot_id: number }[]>('lot_id');
-        await trx.raw(`SELECT id FROM stock_lots WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE`, [allocations.map((a) => a.lot_id)]);
-        await trx.raw(
-          `WITH sold AS (
-             UPDATE stock_allocations SET state = 'sold' WHERE order_id = ? AND state = 'reserved'
-             RETURNING lot_id, quantity
-           ), per_lot AS (
-             SELECT lot_id, sum(quantity)::int AS quantity FROM sold GROUP BY lot_id
-           )
-           UPDATE stock_lots s SET reserved = s.reserved - b.quantity, sold = s.sold + b.quantity
-           FROM per_lot b WHERE s.id = b.lot_id`,
-          [orderId],
-        );
-        await trx('stock_reservations').where({ order_id: orderId }).update({ status: 'committed', updated_at: new Date() });
-      });
+      await db.transaction((trx) => commitOrderStock(trx, orderId));
     },
 
     /**

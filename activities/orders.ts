@@ -40,6 +40,54 @@ export function deliveryStatusesBefore(status: DeliveryStatus): DeliveryStatus[]
   return (Object.keys(DELIVERY_RANK) as DeliveryStatus[]).filter((s) => DELIVERY_RANK[s] < DELIVERY_RANK[status]);
 }
 
+export interface DeliveryStatusChange {
+  orderId: string;
+  locationId: string;
+  status: DeliveryStatus;
+  driverId: string | null;
+}
+
+/** Moves the order's read model forward inside `trx` and appends the change to its streams; a repeat is a no-op. */
+export async function writeOrderStatus(trx: Knex.Transaction, change: OrderStatusChange): Promise<void> {
+  const { orderId, status } = change;
+  const reason = change.reason ?? null;
+  const updated = await trx('orders')
+    .where({ id: orderId })
+    .whereIn('status', orderStatusesBefore(status))
+    .update({
+      status,
+      reason,
+      updated_at: trx.fn.now(),
+      ...(change.totalCents === undefined ? {} : { total_cents: change.totalCents }),
+      ...(change.chargeId === undefined ? {} : { charge_id: change.chargeId }),
+    })
+    .returning<{ location_id: string; total_cents: number }[]>(['location_id', 'total_cents']);
+  if (updated.length === 0) return;
+  for (const line of change.lineAmounts ?? []) {
+    await trx('order_lines')
+      .where({ order_id: orderId, product_id: line.productId })
+      .update({ unit_price_cents: trx.raw('round(?::numeric / quantity)', [line.amountCents]) });
+  }
+  const payload = { orderId, status, reason, totalCents: updated[0]!.total_cents };
+  await appendEvent(trx, streams.order(orderId), 'order.status', payload);
+  await appendEvent(trx, streams.location(updated[0]!.location_id), 'order.status', payload);
+}
+
+/** Moves the delivery row forward inside `trx` (creating it when pending) and appends the change to its streams. */
+export async function writeDeliveryStatus(trx: Knex.Transaction, input: DeliveryStatusChange): Promise<void> {
+  const changed = await trx('deliveries')
+    .insert({ order_id: input.orderId, location_id: input.locationId, status: input.status, driver_id: input.driverId })
+    .onConflict('order_id')
+    .merge({ status: input.status, driver_id: input.driverId, updated_at: trx.fn.now() })
+    .whereIn('deliveries.status', deliveryStatusesBefore(input.status))
+    .returning('order_id');
+  if (changed.length === 0) return;
+  const payload = { orderId: input.orderId, deliveryStatus: input.status, driverId: input.driverId };
+  await appendEvent(trx, streams.order(input.orderId), 'delivery.status', payload);
+  await appendEvent(trx, streams.location(input.locationId), 'delivery.status', payload);
+  if (input.driverId) await appendEvent(trx, streams.driver(input.driverId), 'delivery.status', payload);
+}
+
 export function createOrderActivities(db: Knex) {
   return {
     /** Writes the order and its lines once; a retry finds them there and changes nothing. */
@@ -72,48 +120,13 @@ export function createOrderActivities(db: Knex) {
 
     /** Moves the read model to a status and appends the change; repeating the same change is a no-op. */
     async recordOrderStatus(change: OrderStatusChange): Promise<void> {
-      const { orderId, status } = change;
-      const reason = change.reason ?? null;
-      await db.transaction(async (trx) => {
-        const updated = await trx('orders')
-          .where({ id: orderId })
-          .whereIn('status', orderStatusesBefore(status))
-          .update({
-            status,
-            reason,
-            updated_at: trx.fn.now(),
-            ...(change.totalCents === undefined ? {} : { total_cents: change.totalCents }),
-            ...(change.chargeId === undefined ? {} : { charge_id: change.chargeId }),
-          })
-          .returning<{ location_id: string; total_cents: number }[]>(['location_id', 'total_cents']);
-        if (updated.length === 0) return;
-        for (const line of change.lineAmounts ?? []) {
-          await trx('order_lines')
-            .where({ order_id: orderId, product_id: line.productId })
-            .update({ unit_price_cents: trx.raw('round(?::numeric / quantity)', [line.amountCents]) });
-        }
-        const payload = { orderId, status, reason, totalCents: updated[0]!.total_cents };
-        await appendEvent(trx, streams.order(orderId), 'order.status', payload);
-        await appendEvent(trx, streams.location(updated[0]!.location_id), 'order.status', payload);
-      });
-      logOrder('info', orderId, 'order status recorded', { status, reason });
+      await db.transaction((trx) => writeOrderStatus(trx, change));
+      logOrder('info', change.orderId, 'order status recorded', { status: change.status, reason: change.reason ?? null });
     },
 
     /** Keeps the delivery row and the streams of the order, its location and its driver current. */
-    async recordDeliveryStatus(input: { orderId: string; locationId: string; status: DeliveryStatus; driverId: string | null }): Promise<void> {
-      await db.transaction(async (trx) => {
-        const changed = await trx('deliveries')
-          .insert({ order_id: input.orderId, location_id: input.locationId, status: input.status, driver_id: input.driverId })
-          .onConflict('order_id')
-          .merge({ status: input.status, driver_id: input.driverId, updated_at: trx.fn.now() })
-          .whereIn('deliveries.status', deliveryStatusesBefore(input.status))
-          .returning('order_id');
-        if (changed.length === 0) return;
-        const payload = { orderId: input.orderId, deliveryStatus: input.status, driverId: input.driverId };
-        await appendEvent(trx, streams.order(input.orderId), 'delivery.status', payload);
-        await appendEvent(trx, streams.location(input.locationId), 'delivery.status', payload);
-        if (input.driverId) await appendEvent(trx, streams.driver(input.driverId), 'delivery.status', payload);
-      });
+    async recordDeliveryStatus(input: DeliveryStatusChange): Promise<void> {
+      await db.transaction((trx) => writeDeliveryStatus(trx, input));
       logOrder('info', input.orderId, 'delivery status recorded', { deliveryStatus: input.status, driverId: input.driverId });
     },
   };

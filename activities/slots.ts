@@ -27,6 +27,16 @@ async function announceSlot(trx: Knex.Transaction, slot: SlotRow, reserved: numb
   });
 }
 
+/** Gives an order's slot capacity back inside `trx`; a hold that is gone changes nothing. */
+export async function releaseSlotHold(trx: Knex.Transaction, orderId: string): Promise<void> {
+  const hold = await trx('slot_holds').where({ order_id: orderId }).first<{ slot_id: string } | undefined>('slot_id');
+  if (!hold) return;
+  const slot = await trx('slots').where({ id: hold.slot_id }).forUpdate().first<SlotRow>();
+  await trx('slot_holds').where({ order_id: orderId }).delete();
+  await trx('slots').where({ id: slot.id }).update({ reserved: slot.reserved - 1 });
+  await announceSlot(trx, slot, slot.reserved - 1);
+}
+
 export function createSlotActivities(db: Knex) {
   return {
     async reserveSlot(input: { orderId: string; slotId: string }): Promise<ReserveSlotResult> {
@@ -48,14 +58,7 @@ export function createSlotActivities(db: Knex) {
 
     /** Gives the order's capacity back; releasing a hold that is gone changes nothing. */
     async releaseSlot(input: { orderId: string }): Promise<void> {
-      await db.transaction(async (trx) => {
-        const hold = await trx('slot_holds').where({ order_id: input.orderId }).first<{ slot_id: string } | undefined>('slot_id');
-        if (!hold) return;
-        const slot = await trx('slots').where({ id: hold.slot_id }).forUpdate().first<SlotRow>();
-        await trx('slot_holds').where({ order_id: input.orderId }).delete();
-        await trx('slots').where({ id: slot.id }).update({ reserved: slot.reserved - 1 });
-        await announceSlot(trx, slot, slot.reserved - 1);
-      });
+      await db.transaction((trx) => releaseSlotHold(trx, input.orderId));
     },
 
     /** Creates the slots of the coming days from every location's templates; existing slots are left as they are. */

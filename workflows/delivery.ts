@@ -66,9 +66,19 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     },
     { validator: (_assignment) => requireStatus('pending', 'assign a driver') },
   );
+  /** One step for the delivery and its order; the order workflow only follows. */
+  async function moveWithOrder(status: 'picked_up' | 'delivered', driverId: string): Promise<DeliveryState> {
+    state.status = status;
+    state.driverId = driverId;
+    const step = { orderId: input.orderId, locationId: input.locationId, driverId };
+    if (status === 'picked_up') await db.recordPickup({ ...step, orderWorkflowId: input.orderWorkflowId });
+    else await db.recordDelivered(step);
+    return state;
+  }
+
   setHandler(
     pickupUpdate,
-    async ({ driverId }) => moveTo('picked_up', driverId, true),
+    async ({ driverId }) => (input.movesOrder ? moveWithOrder('picked_up', driverId) : moveTo('picked_up', driverId, true)),
     {
       validator: ({ driverId }) => {
         requireDriver(driverId);
@@ -78,7 +88,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   );
   setHandler(
     completeUpdate,
-    async ({ driverId }) => moveTo('delivered', driverId, false),
+    async ({ driverId }) => (input.movesOrder ? moveWithOrder('delivered', driverId) : moveTo('delivered', driverId, false)),
     {
       validator: ({ driverId }) => {
         requireDriver(driverId);

@@ -69,8 +69,13 @@ export interface BankChargeResult {
 export interface DeliveryInput {
   orderId: string;
   locationId: string;
-  /** The order workflow to tell about assignment and pickup. */
+  /** The order workflow to tell about pickup. */
   orderWorkflowId: string;
+  /**
+   * Set by orders that leave the rest of the order to their delivery: pickup sells the units and delivery frees the
+   * slot, each in the delivery's own step. Deliveries started without it keep their first behaviour on replay.
+   */
+  movesOrder?: boolean;
 }
 
 export interface DeliveryState {

@@ -5,6 +5,7 @@ import {
   ParentClosePolicy,
   allHandlersFinished,
   condition,
+  patched,
   proxyLocalActivities,
   setHandler,
   sleep,
@@ -112,8 +113,20 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
   setHandler(slotClosedSignal, () => {
     slotClosed = true;
   });
+  // Whether the delivery moves the order on at pickup and delivery, so this workflow only keeps its search attributes.
+  let deliveryMovesOrder = false;
   setHandler(deliveryProgressSignal, (progress) => {
     state.delivery = progress;
+    if (deliveryMovesOrder && progress.status === 'picked_up' && state.status === 'prepped') {
+      // Already in the read model: the delivery's pickup step wrote it.
+      state.status = 'out_for_delivery';
+      recorded = 'out_for_delivery';
+      upsertSearchAttributes([
+        { key: searchAttributes.orderStatus, value: state.status },
+        ...(progress.driverId ? [{ key: searchAttributes.driverId, value: progress.driverId }] : []),
+      ]);
+      return;
+    }
     if (progress.driverId) upsertSearchAttributes([{ key: searchAttributes.driverId, value: progress.driverId }]);
   });
 
@@ -193,9 +206,10 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
   await condition(() => state.status === 'prepped' || cancelRequested);
   if (cancelRequested) return fail('cancelled', 'customer_cancelled');
 
+  deliveryMovesOrder = patched('delivery-moves-order');
   const delivery = await startChild(deliveryWorkflow, {
     workflowId: `delivery-${input.orderId}`,
-    args: [{ orderId: input.orderId, locationId: input.locationId, orderWorkflowId: workflowInfo().workflowId }],
+    args: [{ orderId: input.orderId, locationId: input.locationId, orderWorkflowId: workflowInfo().workflowId, ...(deliveryMovesOrder ? { movesOrder: true } : {}) }],
     parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
   });
   state.delivery = { status: 'pending', driverId: null };
@@ -204,6 +218,16 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     state.delivery = { status: result.status, driverId: result.driverId };
     delivered = true;
   });
+
+  if (deliveryMovesOrder) {
+    // Pickup and delivery wrote the order's read model in the delivery's own steps; only the search attributes follow.
+    await deliveryDone;
+    state.status = 'completed';
+    recorded = 'completed';
+    upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: state.status }]);
+    await condition(allHandlersFinished);
+    return state;
+  }
 
   await condition(() => delivered || state.delivery?.status === 'picked_up');
   // The food has left the shop: its units are sold for good.
