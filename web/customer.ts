@@ -62,6 +62,7 @@ const REASONS: Record<string, string> = {
   declined: 'the bank declined',
   payment_timeout: 'the bank did not answer in time',
   customer_cancelled: 'you cancelled',
+  operator_cancelled: 'cancelled by the shop’s support',
 };
 const CANCELLABLE = new Set(['awaiting_payment', 'confirmed']);
 const FAILED = new Set(['rejected', 'payment_failed', 'cancelled']);

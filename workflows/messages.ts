@@ -21,7 +21,8 @@ export type OrderReason =
   | 'insufficient_funds'
   | 'declined'
   | 'payment_timeout'
-  | 'customer_cancelled';
+  | 'customer_cancelled'
+  | 'operator_cancelled';
 
 export const TERMINAL_STATUSES: readonly OrderStatus[] = ['completed', 'rejected', 'payment_failed', 'cancelled'];
 

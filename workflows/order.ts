@@ -5,6 +5,7 @@ import {
   ParentClosePolicy,
   allHandlersFinished,
   condition,
+  isCancellation,
   patched,
   proxyLocalActivities,
   setHandler,
@@ -168,78 +169,92 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     return state;
   }
 
-  await db.recordOrderPlaced(input);
+  async function run(): Promise<OrderState> {
+    await db.recordOrderPlaced(input);
 
-  const stock = await db.reserveStock({
-    orderId: input.orderId,
-    locationId: input.locationId,
-    lines: input.lines.map(({ productId, quantity }) => ({ productId, quantity })),
-    deliverBy: input.slotEndsAt,
-  });
-  if (stock.status === 'out_of_stock') return fail('rejected', 'out_of_stock');
-  compensations.push({ name: 'releaseStock', run: () => undo.releaseStock(input.orderId) });
-  const totalCents = stock.lines.reduce((sum, line) => sum + line.amountCents, 0);
-  state.totalCents = totalCents;
+    const stock = await db.reserveStock({
+      orderId: input.orderId,
+      locationId: input.locationId,
+      lines: input.lines.map(({ productId, quantity }) => ({ productId, quantity })),
+      deliverBy: input.slotEndsAt,
+    });
+    if (stock.status === 'out_of_stock') return fail('rejected', 'out_of_stock');
+    compensations.push({ name: 'releaseStock', run: () => undo.releaseStock(input.orderId) });
+    const totalCents = stock.lines.reduce((sum, line) => sum + line.amountCents, 0);
+    state.totalCents = totalCents;
 
-  const slot = await db.reserveSlot({ orderId: input.orderId, slotId: input.slotId });
-  if (slot.status !== 'reserved') return fail('rejected', slot.status);
-  compensations.push({ name: 'releaseSlot', run: () => undo.releaseSlot({ orderId: input.orderId }) });
-  const cutoffAt = Date.parse(slot.cutoffAt);
+    const slot = await db.reserveSlot({ orderId: input.orderId, slotId: input.slotId });
+    if (slot.status !== 'reserved') return fail('rejected', slot.status);
+    compensations.push({ name: 'releaseSlot', run: () => undo.releaseSlot({ orderId: input.orderId }) });
+    const cutoffAt = Date.parse(slot.cutoffAt);
 
-  const { chargeId } = await bank.requestCharge({ orderId: input.orderId, accountId: input.bankAccountId, amountCents: totalCents });
-  state.chargeId = chargeId;
-  compensations.push({ name: 'voidCharge', run: () => undo.voidCharge({ chargeId }) });
-  await moveTo('awaiting_payment', {
-    totalCents,
-    chargeId,
-    lineAmounts: stock.lines.map(({ productId, amountCents }) => ({ productId, amountCents })),
-  });
+    const { chargeId } = await bank.requestCharge({ orderId: input.orderId, accountId: input.bankAccountId, amountCents: totalCents });
+    state.chargeId = chargeId;
+    compensations.push({ name: 'voidCharge', run: () => undo.voidCharge({ chargeId }) });
+    await moveTo('awaiting_payment', {
+      totalCents,
+      chargeId,
+      lineAmounts: stock.lines.map(({ productId, amountCents }) => ({ productId, amountCents })),
+    });
 
-  // The bank has until the payment timeout, and never past the slot's cutoff.
-  const untilCutoffMs = cutoffAt - Date.now();
-  const settled = await condition(() => charge !== undefined || cancelRequested || slotClosed, Math.max(0, Math.min(input.paymentTimeoutMs, untilCutoffMs)));
-  if (cancelRequested) return fail('cancelled', 'customer_cancelled');
-  if (!charge) return fail('payment_failed', slotClosed || (!settled && untilCutoffMs < input.paymentTimeoutMs) ? 'slot_closed' : 'payment_timeout');
-  if (charge.outcome !== 'approved') return fail('payment_failed', charge.outcome);
-  await moveTo('confirmed');
+    // The bank has until the payment timeout, and never past the slot's cutoff.
+    const untilCutoffMs = cutoffAt - Date.now();
+    const settled = await condition(() => charge !== undefined || cancelRequested || slotClosed, Math.max(0, Math.min(input.paymentTimeoutMs, untilCutoffMs)));
+    if (cancelRequested) return fail('cancelled', 'customer_cancelled');
+    if (!charge) return fail('payment_failed', slotClosed || (!settled && untilCutoffMs < input.paymentTimeoutMs) ? 'slot_closed' : 'payment_timeout');
+    if (charge.outcome !== 'approved') return fail('payment_failed', charge.outcome);
+    await moveTo('confirmed');
 
-  await condition(() => state.status === 'prepped' || cancelRequested);
-  if (cancelRequested) return fail('cancelled', 'customer_cancelled');
+    await condition(() => state.status === 'prepped' || cancelRequested);
+    if (cancelRequested) return fail('cancelled', 'customer_cancelled');
 
-  deliveryMovesOrder = patched('delivery-moves-order');
-  const delivery = await startChild(deliveryWorkflow, {
-    workflowId: `delivery-${input.orderId}`,
-    args: [{ orderId: input.orderId, locationId: input.locationId, orderWorkflowId: workflowInfo().workflowId, ...(deliveryMovesOrder ? { movesOrder: true } : {}) }],
-    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-  });
-  state.delivery = { status: 'pending', driverId: null };
-  let delivered = false;
-  const deliveryDone = delivery.result().then((result) => {
-    state.delivery = { status: result.status, driverId: result.driverId };
-    delivered = true;
-  });
+    deliveryMovesOrder = patched('delivery-moves-order');
+    const delivery = await startChild(deliveryWorkflow, {
+      workflowId: `delivery-${input.orderId}`,
+      args: [{ orderId: input.orderId, locationId: input.locationId, orderWorkflowId: workflowInfo().workflowId, ...(deliveryMovesOrder ? { movesOrder: true } : {}) }],
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    });
+    state.delivery = { status: 'pending', driverId: null };
+    let delivered = false;
+    const deliveryDone = delivery.result().then((result) => {
+      state.delivery = { status: result.status, driverId: result.driverId };
+      delivered = true;
+    });
+    // Awaited below; a delivery cancelled with its order must not count as unhandled while the order waits elsewhere.
+    deliveryDone.catch(() => undefined);
 
-  if (deliveryMovesOrder) {
-    // Pickup and delivery wrote the order's read model in the delivery's own steps; only the search attributes follow.
+    if (deliveryMovesOrder) {
+      // Pickup and delivery wrote the order's read model in the delivery's own steps; only the search attributes follow.
+      await deliveryDone;
+      state.status = 'completed';
+      recorded = 'completed';
+      upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: state.status }]);
+      await condition(allHandlersFinished);
+      return state;
+    }
+
+    await condition(() => delivered || state.delivery?.status === 'picked_up');
+    // The food has left the shop: its units are sold for good.
+    await db.commitStock(input.orderId);
+    await moveTo('out_for_delivery');
     await deliveryDone;
-    state.status = 'completed';
-    recorded = 'completed';
-    upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: state.status }]);
+
+    // Delivered: the slot's capacity is free for others again.
+    await db.releaseSlot({ orderId: input.orderId });
+    await moveTo('completed');
     await condition(allHandlersFinished);
     return state;
   }
 
-  await condition(() => delivered || state.delivery?.status === 'picked_up');
-  // The food has left the shop: its units are sold for good.
-  await db.commitStock(input.orderId);
-  await moveTo('out_for_delivery');
-  await deliveryDone;
-
-  // Delivered: the slot's capacity is free for others again.
-  await db.releaseSlot({ orderId: input.orderId });
-  await moveTo('completed');
-  await condition(allHandlersFinished);
-  return state;
+  try {
+    return await run();
+  } catch (err) {
+    // An operator cancelled the workflow (Web UI or CLI): undo what the order holds, as a customer's cancel does,
+    // then end as cancelled so the Web UI shows what was done.
+    if (!isCancellation(err) || TERMINAL_STATUSES.includes(state.status)) throw err;
+    await CancellationScope.nonCancellable(() => fail('cancelled', 'operator_cancelled'));
+    throw err;
+  }
 }
 
 function refusal(message: string): ApplicationFailure {

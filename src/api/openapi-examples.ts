@@ -51,11 +51,19 @@ const deliveryState = (status: string) => ({ orderId: ORDER, status, driverId: D
 const sse = (frames: [id: number, event: string, data: unknown][]) =>
   `retry: 2000\n\n${frames.map(([id, event, data]) => `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join('')}`;
 
+/** Several answers under one status code (a 422 has several causes), each named by its error code. */
+class NamedExamples {
+  constructor(readonly byName: Record<string, unknown>) {}
+}
+const several = (byName: Record<string, unknown>) => new NamedExamples(byName);
+
 interface OperationExamples {
   body?: unknown;
   /** By status code; error codes not listed here get the generic example for their status. */
   responses: Record<string, unknown>;
 }
+
+const keyReused = { error: 'idempotency_key_reused', message: 'This Idempotency-Key was already used for a different request' };
 
 const OPERATIONS: Record<string, OperationExamples> = {
   'GET /metrics': {
@@ -89,7 +97,15 @@ const OPERATIONS: Record<string, OperationExamples> = {
     responses: {
       201: order,
       409: { error: 'out_of_stock', message: 'The order was refused: out_of_stock', details: { orderId: ORDER } },
-      422: { error: 'unknown_slot', message: `Slot ${SLOT} is not a slot of location ${LOCATION}` },
+      422: several({
+        unknown_slot: { error: 'unknown_slot', message: `Slot ${SLOT} is not a slot of location ${LOCATION}` },
+        outside_delivery_area: {
+          error: 'outside_delivery_area',
+          message: `The address is 9,214 m from location ${LOCATION}, which delivers only within 6,000 m`,
+          details: { distanceM: 9214, deliveryRadiusM: 6000 },
+        },
+        idempotency_key_reused: keyReused,
+      }),
     },
   },
   'GET /v1/orders/{id}': { responses: { 200: { ...order, status: 'confirmed', timeline: [...order.timeline, { id: 1050, type: 'order.status', status: 'confirmed', reason: null, at: '2025-03-14T11:02:08.015Z' }] } } },
@@ -129,7 +145,10 @@ const OPERATIONS: Record<string, OperationExamples> = {
     body: { productId: CROISSANT, quantity: 48 },
     responses: {
       201: { id: 7731, locationId: LOCATION, productId: CROISSANT, quantity: 48, available: 48, reserved: 0, sold: 0, discarded: 0, producedAt: '2025-03-14T06:30:00.000Z', expiresAt: '2025-03-15T06:30:00.000Z', discountFrom: '2025-03-14T17:00:00.000Z' },
-      422: { error: 'unknown_product', message: `Product ${CROISSANT} does not exist` },
+      422: several({
+        unknown_product: { error: 'unknown_product', message: `Product ${CROISSANT} does not exist` },
+        idempotency_key_reused: keyReused,
+      }),
     },
   },
   'GET /v1/availability': {
@@ -293,7 +312,12 @@ export const addOperationExamples: SwaggerTransformObject = (document) => {
         const example = known?.responses[status] ?? errorExample(status, path);
         if (example === undefined) continue;
         for (const media of Object.values(response.content ?? {})) {
-          if (media.example === undefined && media.examples === undefined) media.example = example;
+          if (media.example !== undefined || media.examples !== undefined) continue;
+          if (example instanceof NamedExamples) {
+            media.examples = Object.fromEntries(Object.entries(example.byName).map(([name, value]) => [name, { summary: name, value }]));
+          } else {
+            media.example = example;
+          }
         }
       }
     }

@@ -172,6 +172,75 @@ describe('POST /v1/locations/:id/stock', () => {
     expect(await count('stock_lots', { product_id: productId })).toBe(0);
   });
 
+  it('honours an Idempotency-Key: the same request answers with the same lot, another is refused, and keys are the caller\'s own', async () => {
+    const locationId = await createLocation(stack.db, quietArea());
+    const elsewhere = await createLocation(stack.db, quietArea());
+    const productId = await createProduct(stack.db, { name: 'Keyed bun' });
+    const [first, second] = [await createUser(stack.db, 'owner', { locationIds: [locationId, elsewhere] }), await createUser(stack.db, 'owner', { locationIds: [locationId] })];
+    const send = (token: string, body: Record<string, unknown>, key?: string, at = locationId) =>
+      stack.api('POST', `/v1/locations/${at}/stock`, { token, body, headers: key === undefined ? {} : { 'idempotency-key': key } });
+    const lots = () => count('stock_lots', { product_id: productId });
+    const body = { productId, quantity: 12 };
+    const key = randomUUID();
+
+    const received = await send(first.token, body, key);
+    expect(received.status).toBe(201);
+    expect(received.headers.get('idempotent-replayed')).toBeNull();
+    const again = await send(first.token, body, key);
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(received.body);
+    expect(await lots()).toBe(1);
+
+    for (const [other, at] of [[{ ...body, quantity: 13 }, locationId], [{ ...body, expiresAt: iso(HOUR) }, locationId], [body, elsewhere]] as const) {
+      const reused = await send(first.token, other, key, at);
+      expect({ other, at, status: reused.status, body: reused.body }).toEqual({ other, at, status: 422, body: { error: 'idempotency_key_reused', message: expect.any(String) } });
+    }
+    expect(await lots()).toBe(1);
+
+    // Another owner of the same location, and an operator, pick the same key for their own lots.
+    const theirs = await send(second.token, body, key);
+    const operators = await send(operator.token, body, key);
+    expect([theirs.status, operators.status]).toEqual([201, 201]);
+    expect(new Set([received.body.id, theirs.body.id, operators.body.id]).size).toBe(3);
+    expect(await lots()).toBe(3);
+
+    // Without the header every request is a lot of its own, as before.
+    expect((await send(first.token, body)).status).toBe(201);
+    expect((await send(first.token, body)).status).toBe(201);
+    expect(await lots()).toBe(5);
+  });
+
+  it('makes one lot for one Idempotency-Key however many retries race the first request', async () => {
+    const locationId = await createLocation(stack.db, quietArea());
+    const productId = await createProduct(stack.db, { name: 'Raced bun' });
+    const key = randomUUID();
+    const tries = await Promise.all(Array.from({ length: 8 }, () =>
+      stack.api('POST', `/v1/locations/${locationId}/stock`, { token: operator.token, body: { productId, quantity: 7 }, headers: { 'idempotency-key': key } })));
+    expect(tries.map((t) => t.status)).toEqual(tries.map(() => 201));
+    expect(new Set(tries.map((t) => t.body.id)).size).toBe(1);
+    expect(await count('stock_lots', { product_id: productId })).toBe(1);
+    expect(await count('lot_idempotency_keys', { user_id: operator.id, key })).toBe(1);
+    expect(await checkInventoryInvariants(stack.db)).toEqual([]);
+  });
+
+  it('refuses an Idempotency-Key that is empty, too long or not printable, and a refused lot claims no key', async () => {
+    const locationId = await createLocation(stack.db, quietArea());
+    const productId = await createProduct(stack.db, { name: 'Badly keyed bun' });
+    for (const key of ['', 'k'.repeat(201), 'caf\u00e9']) {
+      const res = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: operator.token, body: { productId, quantity: 1 }, headers: { 'idempotency-key': key } });
+      expect({ key, status: res.status, error: res.body.error }).toEqual({ key, status: 400, error: 'validation_failed' });
+    }
+    expect(await count('stock_lots', { product_id: productId })).toBe(0);
+
+    const key = randomUUID();
+    const expired = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: operator.token, body: { productId, quantity: 1, expiresAt: iso(-MINUTE) }, headers: { 'idempotency-key': key } });
+    expect(expired.body.error).toBe('already_expired');
+    expect(await count('lot_idempotency_keys', { user_id: operator.id, key })).toBe(0);
+    const fixed = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: operator.token, body: { productId, quantity: 1 }, headers: { 'idempotency-key': key } });
+    expect(fixed.status).toBe(201);
+  });
+
   it('opens the end-of-day discount half an hour before expiry or before the location closes, in its own time zone', async () => {
     const productId = await createProduct(stack.db, { name: 'Window bun', shelf_life_minutes: 600 });
     const producedAt = Date.now() - HOUR;

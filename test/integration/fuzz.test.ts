@@ -349,6 +349,7 @@ function knownEdgeCases(): [string, Partial<FuzzCase> & { path: string }, number
     ['POST /v1/orders', { principal: 'customer', path: '/v1/orders', body: json({ ...order, locationId: nobody }), headers: key() }, 422],
     ['POST /v1/orders', { principal: 'customer', path: '/v1/orders', body: json({ ...order, slotId: nobody }), headers: key() }, 422],
     ['POST /v1/orders', { principal: 'customer', path: '/v1/orders', body: json({ ...order, items: [{ productId: nobody, quantity: 1 }] }), headers: key() }, 422],
+    ['POST /v1/orders', { principal: 'customer', path: '/v1/orders', body: json({ ...order, address: { lat: 0, lng: 0, line1: 'Null Island' } }), headers: key() }, 422],
     ['POST /v1/orders', { principal: 'customer', path: '/v1/orders', body: json({ ...order, address: { ...order.address, line1: 'a\u0000b' } }), headers: key() }, 400],
     ['POST /v1/orders', { principal: 'customer', path: '/v1/orders', body: { contentType: 'application/json', text: JSON.stringify(order).replace('Edge Street', 'Edge \\udc00') }, headers: key() }, 400],
     ['POST /v1/orders', { principal: 'customer', path: '/v1/orders', body: json({ ...order, items: Array.from({ length: 51 }, () => ({ productId: nobody, quantity: 1 })) }) }, 400],
@@ -359,6 +360,8 @@ function knownEdgeCases(): [string, Partial<FuzzCase> & { path: string }, number
     ['GET /v1/locations/:id/slots', { path: `/v1/locations/${fx.locationId}/slots`, query: 'from=2024-02-30T00:00:00Z' }, 400],
     ['PATCH /v1/locations/:id/slots/:slotId', { principal: 'owner', path: `/v1/locations/${fx.locationId}/slots/${fx.slotId}`, body: json({ cutoffAt: leap }) }, 400],
     ['POST /v1/locations/:id/stock', { principal: 'owner', path: `/v1/locations/${fx.locationId}/stock`, body: json({ productId: fx.productId, quantity: 1, producedAt: leap }) }, 400],
+    // A refused lot must not leave its Idempotency-Key claimed either.
+    ['POST /v1/locations/:id/stock', { principal: 'owner', path: `/v1/locations/${fx.locationId}/stock`, body: json({ productId: nobody, quantity: 1 }), headers: key() }, 422],
     // Text Postgres cannot store, in a query, a cursor and a body.
     ['GET /v1/availability', { path: '/v1/availability', query: 'lat=51.5&lng=-0.1&q=%00' }, 400],
     ['GET /v1/availability', { path: '/v1/availability', query: `lat=51.5&lng=-0.1&cursor=${cursorOf(['\u0000', nobody])}` }, 400],

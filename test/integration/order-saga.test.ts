@@ -90,7 +90,10 @@ describe('the order saga', () => {
       expect.arrayContaining(['placed', 'awaiting_payment', 'confirmed', 'prepping', 'prepped', 'out_for_delivery', 'completed']),
     );
     expect(await slotReserved(slotId)).toBe(0);
-    const description = await stack.client.workflow.getHandle(`order-${id}`).describe();
+    // The read model shows completed as soon as the delivery's step commits; the workflow closes right after.
+    const handle = stack.client.workflow.getHandle(`order-${id}`);
+    expect((await handle.result()).status).toBe('completed');
+    const description = await handle.describe();
     expect(description.status.name).toBe('COMPLETED');
     expect(description.searchAttributes.DriverId).toEqual([driver.id]);
     histories.keep('completed', `order-${id}`);
@@ -187,6 +190,49 @@ describe('the order saga', () => {
     const charge = await stack.bank.getCharge(chargeId);
     expect(charge.status).toBe('refunded');
     expect((await stack.bank.getAccount(customer.accountId)).balanceCents).toBe(100_000);
+    await expectInvariants();
+  });
+
+  it('compensates when an operator cancels the workflow in Temporal, whether it awaits payment or its delivery started', async () => {
+    // Awaiting payment: the charge's hold is voided and the stock and slot go back.
+    const silent = await createCustomer(stack, { behavior: 'silent' });
+    const waitingSlot = await createSlot(stack.db, locationId);
+    const waiting = await place(silent, { slotId: waitingSlot });
+    expect(waiting.body.status).toBe('awaiting_payment');
+    await stack.client.workflow.getHandle(`order-${waiting.body.id}`).cancel();
+    const voided = await orderUntil(waiting.body.id, silent.token, 'cancelled');
+    expect(voided.reason).toBe('operator_cancelled');
+    histories.keep('operator_cancelled', `order-${waiting.body.id}`);
+    expect((await stack.client.workflow.getHandle(`order-${waiting.body.id}`).describe()).status.name).toBe('CANCELLED');
+    expect((await stack.bank.getAccount(silent.accountId)).heldCents).toBe(0);
+    expect(await slotReserved(waitingSlot)).toBe(0);
+    expect(await heldUnits(waiting.body.id)).toBe(0);
+
+    // Prepped with a driver assigned: the delivery is cancelled with its order and the captured charge refunded.
+    const customer = await createCustomer(stack);
+    const slotId = await createSlot(stack.db, locationId);
+    const placed = await place(customer, { slotId });
+    const id = placed.body.id as string;
+    await orderUntil(id, customer.token, 'confirmed');
+    for (const status of ['prepping', 'prepped']) {
+      expect((await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status } })).status).toBe(200);
+    }
+    await eventually(() => stack.api('GET', '/v1/deliveries?status=pending', { token: owner.token }), (r) => r.body.deliveries?.some((d: { orderId: string }) => d.orderId === id));
+    expect((await stack.api('POST', `/v1/deliveries/${id}/assign`, { token: owner.token, body: { driverId: driver.id } })).status).toBe(200);
+    await stack.client.workflow.getHandle(`order-${id}`).cancel();
+    const cancelled = await orderUntil(id, customer.token, 'cancelled');
+    expect(cancelled.reason).toBe('operator_cancelled');
+    histories.keep('operator_cancelled_in_delivery', `order-${id}`);
+    const { charge_id: chargeId } = await stack.db('orders').where({ id }).first('charge_id');
+    expect((await stack.bank.getCharge(chargeId)).status).toBe('refunded');
+    expect((await stack.bank.getAccount(customer.accountId)).balanceCents).toBe(100_000);
+    expect(await slotReserved(slotId)).toBe(0);
+    expect(await heldUnits(id)).toBe(0);
+    expect((await stack.client.workflow.getHandle(`delivery-${id}`).describe()).status.name).toBe('CANCELLED');
+    // The delivery is over: it leaves the driver's list and can no longer be picked up.
+    const mine = await stack.api('GET', '/v1/deliveries', { token: driver.token });
+    expect(mine.body.deliveries.map((d: { orderId: string }) => d.orderId)).not.toContain(id);
+    expect((await stack.api('POST', `/v1/deliveries/${id}/pickup`, { token: driver.token })).status).toBe(409);
     await expectInvariants();
   });
 

@@ -1,6 +1,7 @@
 // The first order slice end to end: HTTP → update-with-start → workflow → read model, on the real dev server and Postgres.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haversineMeters } from '../../src/domain/geo.js';
 import { createCustomer, createLocation, createProduct, createSlot, createUser, eventually, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -14,9 +15,18 @@ let owner: { id: string; token: string };
 let otherOwner: { id: string; token: string };
 let operator: { id: string; token: string };
 
+/** Where this file's location stands and how far it delivers. */
+const HERE = { lat: 51.5, lng: -0.1 };
+const RADIUS_M = 5000;
+
+/** The point `metres` north of `from`. */
+function north(from: { lat: number; lng: number }, metres: number) {
+  return { lat: from.lat + metres / 111_195, lng: from.lng };
+}
+
 beforeAll(async () => {
   stack = await startTestStack();
-  locationId = await createLocation(stack.db);
+  locationId = await createLocation(stack.db, { ...HERE, delivery_radius_m: RADIUS_M });
   productA = await createProduct(stack.db, { name: 'Croissant', price_cents: 325 });
   productB = await createProduct(stack.db, { name: 'Rye', price_cents: 575 });
   slotId = await createSlot(stack.db, locationId, { capacity: 100 });
@@ -94,6 +104,8 @@ describe('POST /v1/orders', () => {
     // Other test files share the database: count only this file's location.
     const ordersHere = () => stack.db('orders').where({ location_id: locationId }).count<{ count: number }[]>('* as count');
     const before = await ordersHere();
+    const paris = { lat: 48.8566, lng: 2.3522, line1: '1 Rue de Rivoli' };
+    const justOutside = { ...north(HERE, RADIUS_M + 1), line1: '2 Edge Road' };
     const cases: [unknown, number, string][] = [
       [{ ...orderBody(), items: [{ productId: productA, quantity: 0 }] }, 400, 'validation_failed'],
       [{ ...orderBody(), items: [{ productId: productA, quantity: 1.5 }] }, 400, 'validation_failed'],
@@ -104,6 +116,8 @@ describe('POST /v1/orders', () => {
       [orderBody([{ productId: randomUUID(), quantity: 1 }]), 422, 'unknown_product'],
       [{ ...orderBody(), locationId: randomUUID() }, 422, 'unknown_location'],
       [{ ...orderBody(), slotId: randomUUID() }, 422, 'unknown_slot'],
+      [{ ...orderBody(), address: paris }, 422, 'outside_delivery_area'],
+      [{ ...orderBody(), address: justOutside }, 422, 'outside_delivery_area'],
       [{ ...orderBody(), slotId: undefined }, 400, 'validation_failed'],
       ['{"locationId":', 400, 'invalid_json'],
     ];
@@ -114,7 +128,35 @@ describe('POST /v1/orders', () => {
     }
     const quantity = await stack.api('POST', '/v1/orders', { token: customer.token, body: { ...orderBody(), items: [{ productId: productA, quantity: -3 }] } });
     expect(quantity.body.details[0].field).toContain('quantity');
+
+    // The refusal says how far the address is and how far the location delivers; it leaves the Idempotency-Key unclaimed.
+    const key = randomUUID();
+    const far = await stack.api('POST', '/v1/orders', { token: customer.token, body: { ...orderBody(), address: paris }, headers: { 'idempotency-key': key } });
+    const distanceM = Math.ceil(haversineMeters(HERE, paris));
+    expect(distanceM).toBeGreaterThan(300_000);
+    expect(far.status).toBe(422);
+    expect(far.body).toEqual({
+      error: 'outside_delivery_area',
+      message: `The address is ${distanceM.toLocaleString('en')} m from location ${locationId}, which delivers only within 5,000 m`,
+      details: { distanceM, deliveryRadiusM: RADIUS_M },
+    });
+    expect(await stack.db('idempotency_keys').where({ customer_id: customer.id, key }).count<{ count: number }[]>('* as count')).toEqual([{ count: 0 }]);
     expect(await ordersHere()).toEqual(before);
+  });
+
+  it('takes an address right at the edge of the delivery area, which the nearby list also offers the location to', async () => {
+    const edge = { ...north(HERE, RADIUS_M - 1), line1: '3 Edge Road' };
+    const outside = north(HERE, RADIUS_M + 1);
+    expect(haversineMeters(HERE, edge)).toBeGreaterThan(RADIUS_M - 2);
+    expect(haversineMeters(HERE, edge)).toBeLessThanOrEqual(RADIUS_M);
+    // What the availability SQL offers at a point and what placement accepts there agree, on both sides of the edge.
+    const nearby = async (point: { lat: number; lng: number }) => (await stack.api('GET', `/v1/locations?lat=${point.lat}&lng=${point.lng}`)).body.items.map((l: { id: string }) => l.id);
+    expect(await nearby(edge)).toContain(locationId);
+    expect(await nearby(outside)).not.toContain(locationId);
+
+    const placed = await stack.api('POST', '/v1/orders', { token: customer.token, body: { ...orderBody([{ productId: productA, quantity: 1 }]), address: edge } });
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    expect(placed.body.address).toEqual(edge);
   });
 
   it('needs a customer token', async () => {

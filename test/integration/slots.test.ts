@@ -47,8 +47,12 @@ describe('slot templates', () => {
     const everyDay = [1, 2, 3, 4, 5, 6, 7].map((d) => template(d, '12:00', '13:00'));
     expect((await stack.api('PUT', `/v1/locations/${location}/slot-templates`, { token: planner.token, body: everyDay })).status).toBe(200);
     const run = () => stack.client.workflow.execute<typeof slotPlannerWorkflow>('slotPlannerWorkflow', { taskQueue: stack.config.temporal.taskQueue, workflowId: `planner-${crypto.randomUUID()}`, args: [{ daysAhead: 3 }] });
-    const created = await run();
-    expect(created).toBeGreaterThanOrEqual(2);
+    // The planner plans every location, and the schedule that saving a plan triggers may have planned this one
+    // already (other test files share the server): count this location's slots, not what one run created.
+    const slotsHere = async () => Number((await stack.db('slots').where({ location_id: location }).count<{ count: string }[]>('* as count'))[0]!.count);
+    await run();
+    const plannedHere = await slotsHere();
+    expect(plannedHere).toBeGreaterThanOrEqual(2);
     const slots = await stack.api('GET', `/v1/locations/${location}/slots`);
     expect(slots.status).toBe(200);
     const planned = slots.body.slots.filter((s: { capacity: number }) => s.capacity === 4);
@@ -57,7 +61,8 @@ describe('slot templates', () => {
     expect(Date.parse(planned[0].startsAt) - Date.parse(planned[0].cutoffAt)).toBe(30 * 60_000);
     const description = await stack.client.workflow.getHandle(`slot-${planned[0].id}`).describe();
     expect(description.status.name).toBe('RUNNING');
-    expect(await run()).toBe(0);
+    await run();
+    expect(await slotsHere()).toBe(plannedHere);
   });
 });
 
@@ -99,7 +104,7 @@ describe('a slot at its cutoff', () => {
 
     const moved = await stack.api('PATCH', `/v1/locations/${locationId}/slots/${slotId}`, { token: owner.token, body: { cutoffAt: new Date(Date.now() + 2_000).toISOString() } });
     expect(moved.status).toBe(200);
-    const status = await eventually(async () => (await stack.db('slots').where({ id: slotId }).first('status')).status, (s) => s === 'closed', 10_000);
+    const status = await eventually(async () => (await stack.db('slots').where({ id: slotId }).first('status')).status, (s) => s === 'closed', 30_000);
     expect(status).toBe('closed');
   });
 });

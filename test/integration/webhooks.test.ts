@@ -129,8 +129,8 @@ describe('the webhook endpoint', () => {
     const cases: [string, string | undefined, string][] = [
       ['wrong secret', signWebhook('guessed-secret', nowSec(), raw), raw],
       ['tampered body', signWebhook(NEW_SECRET, nowSec(), raw), tampered],
-      ['stale timestamp', signWebhook(NEW_SECRET, nowSec() - 301, raw), raw],
-      ['future timestamp', signWebhook(NEW_SECRET, nowSec() + 301, raw), raw],
+      ['stale timestamp', signWebhook(NEW_SECRET, nowSec() - 400, raw), raw],
+      ['future timestamp', signWebhook(NEW_SECRET, nowSec() + 400, raw), raw],
       ['no signature', undefined, raw],
       ['malformed signature', 'sha256=deadbeef', raw],
       ['timestamp swapped after signing', signWebhook(NEW_SECRET, nowSec() - 600, raw).replace(/^t=\d+/, `t=${nowSec()}`), raw],

@@ -13,7 +13,7 @@ const files = fs.existsSync(historiesDir) ? fs.readdirSync(historiesDir).filter(
 describe('recorded workflow histories', () => {
   it('exist for the paths of the order saga', () => {
     expect(files.map((f) => path.basename(f, '.json'))).toEqual(
-      expect.arrayContaining(['completed', 'delivery', 'out_of_stock', 'slot_full', 'insufficient_funds', 'declined', 'payment_timeout', 'cancelled_before_payment', 'cancelled_after_payment']),
+      expect.arrayContaining(['completed', 'delivery', 'out_of_stock', 'slot_full', 'insufficient_funds', 'declined', 'payment_timeout', 'cancelled_before_payment', 'cancelled_after_payment', 'operator_cancelled', 'operator_cancelled_in_delivery']),
     );
   });
 

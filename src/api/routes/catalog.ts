@@ -1,10 +1,12 @@
 // The catalog: operators and owners create products, operators create locations, owners receive stock lots at their locations.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Type, type Static } from 'typebox';
 import type { lotWorkflow } from '../../../workflows/lot.js';
 import { createInventoryRepository } from '../../db/repositories/inventory.js';
 import { MAX_DELIVERY_RADIUS_M } from '../../domain/geo.js';
 import { forbidden, notFound, unprocessable } from '../errors.js';
+import { IdempotencyHeaders, idempotencyKeyReused, requestDigest } from '../idempotency.js';
 import { Cents, ErrorBody, Latitude, Longitude, Uuid } from '../schemas.js';
 
 /** One delivery or production run; a bigger number is a typing mistake, not a lot. */
@@ -70,6 +72,13 @@ const StockBody = Type.Object({
   producedAt: Type.Optional(Timestamp),
   expiresAt: Type.Optional(Timestamp),
 }, { additionalProperties: false });
+type StockBody = Static<typeof StockBody>;
+
+/** What a stock request asks for: the same lot at the same location, however its times are spelled. */
+function stockRequestHash(locationId: string, body: StockBody): string {
+  const instant = (at: string | undefined) => (at === undefined ? null : new Date(at).toISOString());
+  return requestDigest({ locationId, productId: body.productId, quantity: body.quantity, producedAt: instant(body.producedAt), expiresAt: instant(body.expiresAt) });
+}
 
 const Lot = Type.Object({
   id: Type.Integer(),
@@ -151,6 +160,7 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Receive a lot (one production run or delivery) of a product at a location',
       security: [{ bearer: [] }],
       params: Type.Object({ id: Uuid }),
+      headers: IdempotencyHeaders,
       body: StockBody,
       response: { 201: Lot, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
     },
@@ -169,17 +179,34 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (expiresAt && expiresAt.getTime() > now.getTime() + MAX_SHELF_LIFE_MINUTES * 60_000) {
       throw unprocessable('expiry_too_far', 'expiresAt is more than a year away');
     }
-    const result = await inventory.receiveLot({ locationId, productId: request.body.productId, quantity: request.body.quantity, producedAt, expiresAt }, now);
+    const lotInput = { locationId, productId: request.body.productId, quantity: request.body.quantity, producedAt, expiresAt };
+    const key = request.headers['idempotency-key'];
+    const result = key === undefined
+      ? await inventory.receiveLot(lotInput, now)
+      : await inventory.receiveLotOnce({ userId: user.id, key, requestHash: stockRequestHash(locationId, request.body) }, lotInput, now);
     switch (result.status) {
-      case 'received': {
+      case 'received':
+      case 'replayed': {
         const { lot } = result;
+        if (result.status === 'replayed') reply.header('idempotent-replayed', 'true');
         // The lot's discount and expiry timers. The stock is already received, so a Temporal outage must not fail the
-        // request: the 15-minute stale sweep discards the lot if its timer never starts.
+        // request: the 15-minute stale sweep discards the lot if its timer never starts. A replay starts them too, in
+        // case the first request stopped short of it; one that already runs or ran is left alone.
         await app.temporal.workflow
-          .start<typeof lotWorkflow>('lotWorkflow', { workflowId: `lot-${lot.id}`, taskQueue: app.config.temporal.taskQueue, args: [{ lotId: lot.id, discountAt: lot.discountFrom, expiresAt: lot.expiresAt }] })
-          .catch((err: unknown) => request.log.warn({ err, lotId: lot.id }, 'could not start the lot workflow'));
+          .start<typeof lotWorkflow>('lotWorkflow', {
+            workflowId: `lot-${lot.id}`,
+            taskQueue: app.config.temporal.taskQueue,
+            args: [{ lotId: lot.id, discountAt: lot.discountFrom, expiresAt: lot.expiresAt }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          })
+          .catch((err: unknown) => {
+            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) request.log.warn({ err, lotId: lot.id }, 'could not start the lot workflow');
+          });
         return reply.code(201).send(lot);
       }
+      case 'idempotency_key_reused':
+        throw idempotencyKeyReused();
       case 'unknown_location':
         throw notFound('Location');
       case 'unknown_product':

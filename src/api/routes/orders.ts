@@ -1,15 +1,17 @@
 // Orders: placing one starts its workflow with update-with-start; reading one serves the read model.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Type, type Static } from 'typebox';
 import { cancelUpdate, placementUpdate, prepUpdate, searchAttributes, type OrderInput } from '../../../workflows/messages.js';
 import type { orderWorkflow } from '../../../workflows/order.js';
 import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
+import { IdempotencyHeaders, idempotencyKeyReused, requestDigest } from '../idempotency.js';
 import { logOrderOf } from '../plugins/log-context.js';
 import { sendUpdate } from '../workflow-updates.js';
 import { Cents, ErrorBody, Latitude, Longitude, Uuid } from '../schemas.js';
 import { canSeeOrder } from '../../domain/access.js';
+import { deliversTo, haversineMeters } from '../../domain/geo.js';
 
 export const MAX_LINES_PER_ORDER = 50;
 export const MAX_QUANTITY_PER_LINE = 100;
@@ -52,15 +54,16 @@ const Order = Type.Object({
 
 const IdParams = Type.Object({ id: Uuid });
 
+const metres = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
+
 function requestHash(body: OrderBody): string {
   // Key order and item order do not change what was asked for.
-  const canonical = {
+  return requestDigest({
     locationId: body.locationId,
     slotId: body.slotId,
     items: [...body.items].sort((a, b) => a.productId.localeCompare(b.productId)).map((i) => [i.productId, i.quantity]),
     address: [body.address.lat, body.address.lng, body.address.line1],
-  };
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+  });
 }
 
 const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -70,7 +73,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['orders'],
       summary: 'Place an order: returns once stock and slot are held, or refused',
       security: [{ bearer: [] }],
-      headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
+      headers: IdempotencyHeaders,
       body: OrderBody,
       response: { 201: Order, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 409: ErrorBody, 422: ErrorBody },
     },
@@ -82,8 +85,16 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       throw badRequest('duplicate_lines', 'Each product may appear only once in items; add up the quantities instead');
     }
 
-    if (!(await app.repos.catalog.locationExists(body.locationId))) {
-      throw unprocessable('unknown_location', `Location ${body.locationId} does not exist`);
+    const area = await app.repos.catalog.findDeliveryArea(body.locationId);
+    if (!area) throw unprocessable('unknown_location', `Location ${body.locationId} does not exist`);
+    if (!deliversTo(area, body.address)) {
+      // Rounded up, so an address just outside never reads as being at the radius.
+      const distanceM = Math.ceil(haversineMeters(area, body.address));
+      throw unprocessable(
+        'outside_delivery_area',
+        `The address is ${metres.format(distanceM)} m from location ${body.locationId}, which delivers only within ${metres.format(area.deliveryRadiusM)} m`,
+        { distanceM, deliveryRadiusM: area.deliveryRadiusM },
+      );
     }
     const slot = await app.repos.catalog.findSlot(body.slotId);
     if (!slot || slot.locationId !== body.locationId) {
@@ -104,7 +115,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const hash = requestHash(body);
       const claim = await app.repos.orders.claimIdempotencyKey(customer.id, key, hash, orderId);
       if (claim.requestHash !== hash) {
-        throw unprocessable('idempotency_key_reused', 'This Idempotency-Key was already used for a different request');
+        throw idempotencyKeyReused();
       }
       orderId = claim.orderId;
       if (!claim.fresh) {

@@ -6,6 +6,7 @@ import * as m003 from './003_bank.js';
 import * as m004 from './004_slots_deliveries.js';
 import * as m005 from './005_slot_templates.js';
 import * as m006 from './006_lot_source_key.js';
+import * as m007 from './007_lot_idempotency_keys.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -19,4 +20,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['004_slots_deliveries', m004],
   ['005_slot_templates', m005],
   ['006_lot_source_key', m006],
+  ['007_lot_idempotency_keys', m007],
 ];

@@ -1,10 +1,17 @@
 // Locations and products as the order path needs them.
 import type { Knex } from 'knex';
+import type { LatLng } from '../../domain/geo.js';
 
 export function createCatalogRepository(db: Knex) {
   return {
     async locationExists(locationId: string): Promise<boolean> {
       return (await db('locations').where({ id: locationId }).first('id')) !== undefined;
+    },
+
+    /** Where a location is and how far it delivers; undefined when there is no such location. */
+    async findDeliveryArea(locationId: string): Promise<(LatLng & { deliveryRadiusM: number }) | undefined> {
+      const row = await db('locations').where({ id: locationId }).first<{ lat: number; lng: number; delivery_radius_m: number } | undefined>('lat', 'lng', 'delivery_radius_m');
+      return row && { lat: row.lat, lng: row.lng, deliveryRadiusM: row.delivery_radius_m };
     },
 
     async findSlot(slotId: string): Promise<{ id: string; locationId: string; startsAt: string; endsAt: string } | undefined> {

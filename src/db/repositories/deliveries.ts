@@ -21,6 +21,8 @@ export function createDeliveryRepository(db: Knex) {
     async list(filter: { locationIds?: string[]; driverId?: string; status?: string; limit: number }): Promise<DeliveryView[]> {
       const query = db('deliveries as d')
         .join('orders as o', 'o.id', 'd.order_id')
+        // An order cancelled after its delivery started leaves no work for an owner or a driver.
+        .whereNot('o.status', 'cancelled')
         .select<{ order_id: string; location_id: string; driver_id: string | null; status: string; slot_starts_at: Date | null; address: DeliveryView['address']; updated_at: Date }[]>(
           'd.order_id', 'd.location_id', 'd.driver_id', 'd.status', 'o.slot_starts_at', 'o.address', 'd.updated_at',
         )

@@ -90,6 +90,19 @@ export type ReceiveLotResult =
   | { status: 'already_expired'; expiresAt: string }
   | { status: 'expires_before_produced' };
 
+/** Receiving under an Idempotency-Key: a new lot, the lot the key already received, or a refusal. */
+export type ReceiveLotOnceResult =
+  | ReceiveLotResult
+  | { status: 'replayed'; lot: LotView }
+  | { status: 'idempotency_key_reused' };
+
+/** A caller's Idempotency-Key and the digest of the request it comes with. */
+export interface LotIdempotencyKey {
+  userId: string;
+  key: string;
+  requestHash: string;
+}
+
 interface ProductRow {
   id: string;
   name: string;
@@ -136,6 +149,11 @@ const productView = (r: ProductRow): ProductView => ({
   eodDiscountPercent: r.eod_discount_percent,
   createdAt: r.created_at.toISOString(),
 });
+
+const LOT_COLUMNS = ['id', 'location_id', 'product_id', 'quantity', 'available', 'reserved', 'sold', 'discarded', 'produced_at', 'expires_at', 'discount_from'] as const;
+
+/** Thrown inside the receiving transaction when a racing request claimed the key first, so the lot rolls back. */
+class KeyClaimedMeanwhile extends Error {}
 
 const hhmm = (time: string) => time.slice(0, 5);
 
@@ -290,7 +308,7 @@ export function createInventoryRepository(db: Knex) {
         // The same source (a production run) receives one lot however often it is retried.
         const existing = await trx('stock_lots')
           .where({ source_key: input.sourceKey })
-          .first<LotRow | undefined>(['id', 'location_id', 'product_id', 'quantity', 'available', 'reserved', 'sold', 'discarded', 'produced_at', 'expires_at', 'discount_from']);
+          .first<LotRow | undefined>(LOT_COLUMNS);
         if (existing) return { status: 'received', lot: lotView(existing) };
       }
       const product = await trx('products').where({ id: input.productId }).first<{ shelf_life_minutes: number } | undefined>('shelf_life_minutes');
@@ -321,10 +339,52 @@ export function createInventoryRepository(db: Knex) {
           discount_from: discountFrom,
           source_key: input.sourceKey ?? null,
         })
-        .returning<LotRow[]>(['id', 'location_id', 'product_id', 'quantity', 'available', 'reserved', 'sold', 'discarded', 'produced_at', 'expires_at', 'discount_from']);
+        .returning<LotRow[]>(LOT_COLUMNS);
       const lot = lotView(row!);
       await appendEvent(trx, streams.location(input.locationId), 'stock.received', { lotId: lot.id, productId: lot.productId, quantity: lot.quantity, expiresAt: lot.expiresAt });
       return { status: 'received', lot };
+    },
+
+    /**
+     * Receives a lot under the caller's Idempotency-Key. The key is stored in the lot's own transaction and is unique
+     * per caller, so a retry, even one racing the first request, finds the lot already received instead of making a
+     * second; the same key with another request is refused. A refused lot claims no key.
+     */
+    async receiveLotOnce(
+      idempotency: LotIdempotencyKey,
+      input: { locationId: string; productId: string; quantity: number; producedAt?: Date; expiresAt?: Date },
+      now: Date,
+    ): Promise<ReceiveLotOnceResult> {
+      const earlier = async (): Promise<ReceiveLotOnceResult | undefined> => {
+        const row = await db('lot_idempotency_keys as k')
+          .join('stock_lots as s', 's.id', 'k.lot_id')
+          .where({ 'k.user_id': idempotency.userId, 'k.key': idempotency.key })
+          .first<(LotRow & { request_hash: string }) | undefined>(['k.request_hash', ...LOT_COLUMNS.map((c) => `s.${c}`)]);
+        if (!row) return undefined;
+        return row.request_hash === idempotency.requestHash ? { status: 'replayed', lot: lotView(row) } : { status: 'idempotency_key_reused' };
+      };
+
+      const before = await earlier();
+      if (before) return before;
+      try {
+        return await db.transaction(async (trx) => {
+          const result = await repository.receiveLot(input, now, trx);
+          if (result.status !== 'received') return result;
+          // Waits for a racing request that holds the same key until it commits (then claims nothing) or rolls back.
+          const claimed = await trx('lot_idempotency_keys')
+            .insert({ user_id: idempotency.userId, key: idempotency.key, request_hash: idempotency.requestHash, lot_id: result.lot.id })
+            .onConflict(['user_id', 'key'])
+            .ignore()
+            .returning('key');
+          if (claimed.length === 0) throw new KeyClaimedMeanwhile();
+          return result;
+        });
+      } catch (err) {
+        if (!(err instanceof KeyClaimedMeanwhile)) throw err;
+      }
+      const raced = await earlier();
+      if (!raced) throw new Error(`Idempotency-Key ${idempotency.key} of user ${idempotency.userId} vanished after a conflicting insert`);
+      return raced;
     },
 
     /** Available units per product at one location that are still fresh at `at`. */
