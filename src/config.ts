@@ -48,7 +48,14 @@ export interface Config {
     loginPerMinute: number;
     /** POST /v1/orders, per customer. */
     ordersPerMinute: number;
+    /** Where the counters live: this process alone, or Postgres, shared by every API replica. */
+    store: 'memory' | 'postgres';
   };
+  /**
+   * Which proxies in front of the API to believe about the client's address (X-Forwarded-For): false for none,
+   * true for any, a hop count, or a list of addresses and CIDR ranges. Rate limits per address need it behind a load balancer.
+   */
+  trustProxy: boolean | number | string[];
   /** Prometheus endpoints of the worker process, on HOST; 0 turns one off. */
   workerMetrics: {
     /** The Temporal SDK's own exporter: task latencies, slots, sticky cache, polls. */
@@ -71,6 +78,26 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 function str(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+/** `false` (default), `true`, a hop count, or a comma-separated list of proxy addresses and CIDR ranges. */
+function trustProxy(env: NodeJS.ProcessEnv, name: string): boolean | number | string[] {
+  const raw = str(env, name);
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const entry of list) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry)) throw new Error(`${name} must be true, false, a hop count or addresses and CIDR ranges, got "${entry}"`);
+  }
+  return list;
 }
 
 /** A comma-separated list of origins (`scheme://host[:port]`) or `*`; a typo must fail loudly, not silently block a site. */
@@ -127,7 +154,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits: {
       loginPerMinute: int(env, 'RATE_LIMIT_LOGIN_PER_MINUTE', 10),
       ordersPerMinute: int(env, 'RATE_LIMIT_ORDERS_PER_MINUTE', 60),
+      store: oneOf(env, 'RATE_LIMIT_STORE', ['memory', 'postgres'] as const, 'memory'),
     },
+    trustProxy: trustProxy(env, 'TRUST_PROXY'),
     workerMetrics: {
       sdkPort: int(env, 'WORKER_METRICS_PORT', 9464),
       appPort: int(env, 'WORKER_APP_METRICS_PORT', 9465),

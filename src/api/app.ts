@@ -46,10 +46,16 @@ export interface AppDeps {
   metrics?: Pick<MetricsOptions, 'ordersByStatusCacheMs'>;
 }
 
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? { level: deps.config.logLevel },
     bodyLimit: 64 * 1024,
+    // A hop count trusts that many proxies nearest the API, as proxy-addr counts them.
+    trustProxy: typeof deps.config.trustProxy === 'number' ? trustHops(deps.config.trustProxy) : deps.config.trustProxy,
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     frameworkErrors,
@@ -61,7 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(errorsPlugin);
   // Before every route (docs included), so its headers, CORS and limits reach them all, and before auth, so a CORS preflight needs no token.
-  await app.register(securityPlugin, { corsOrigins: deps.config.corsOrigins, rateLimits: deps.config.rateLimits });
+  await app.register(securityPlugin, { corsOrigins: deps.config.corsOrigins, rateLimits: deps.config.rateLimits, db: deps.db });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Durable food ordering and delivery API', version: '1.0.0' },

@@ -52,6 +52,13 @@ async function heldUnits(orderId: string): Promise<number> {
   return Number(row?.sum ?? 0);
 }
 
+/** Waits for the workflow to close and checks that it closed as cancelled. */
+async function expectCancelled(workflowId: string) {
+  const handle = stack.client.workflow.getHandle(workflowId);
+  await expect(handle.result()).rejects.toThrow();
+  expect((await handle.describe()).status.name).toBe('CANCELLED');
+}
+
 async function expectInvariants() {
   expect(await checkInventoryInvariants(stack.db)).toEqual([]);
 }
@@ -203,7 +210,8 @@ describe('the order saga', () => {
     const voided = await orderUntil(waiting.body.id, silent.token, 'cancelled');
     expect(voided.reason).toBe('operator_cancelled');
     histories.keep('operator_cancelled', `order-${waiting.body.id}`);
-    expect((await stack.client.workflow.getHandle(`order-${waiting.body.id}`).describe()).status.name).toBe('CANCELLED');
+    // The read model shows it as soon as compensation is recorded; the workflow closes right after.
+    await expectCancelled(`order-${waiting.body.id}`);
     expect((await stack.bank.getAccount(silent.accountId)).heldCents).toBe(0);
     expect(await slotReserved(waitingSlot)).toBe(0);
     expect(await heldUnits(waiting.body.id)).toBe(0);
@@ -228,7 +236,8 @@ describe('the order saga', () => {
     expect((await stack.bank.getAccount(customer.accountId)).balanceCents).toBe(100_000);
     expect(await slotReserved(slotId)).toBe(0);
     expect(await heldUnits(id)).toBe(0);
-    expect((await stack.client.workflow.getHandle(`delivery-${id}`).describe()).status.name).toBe('CANCELLED');
+    await expectCancelled(`order-${id}`);
+    await expectCancelled(`delivery-${id}`);
     // The delivery is over: it leaves the driver's list and can no longer be picked up.
     const mine = await stack.api('GET', '/v1/deliveries', { token: driver.token });
     expect(mine.body.deliveries.map((d: { orderId: string }) => d.orderId)).not.toContain(id);

@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { loadConfig } from '../../src/config.js';
+import { sweepRateLimitCounters } from '../../src/api/rate-limit-store.js';
 import { createDb } from '../../src/db/knex.js';
 import { createUser } from '../support/stack.js';
 import '../support/context.js';
@@ -71,6 +72,44 @@ describe('rate limits', () => {
     expect(limited.headers['retry-after']).toBeDefined();
     // Another address has its own budget.
     expect((await app.inject({ method: 'POST', url: '/v1/session', remoteAddress: '10.1.2.3', headers: { 'x-csrf': '1' }, payload: { token: user.token } })).statusCode).toBe(200);
+  });
+
+  it('share one budget across API replicas when the counters are in Postgres', async () => {
+    const env = { RATE_LIMIT_STORE: 'postgres', RATE_LIMIT_ORDERS_PER_MINUTE: '3' };
+    const [a, b] = [await api(env), await api(env)];
+    const alice = await createUser(db, 'customer');
+    const key = `POST /v1/orders|user:${alice.id}`;
+    const place = (app: FastifyInstance) => app.inject({ method: 'POST', url: '/v1/orders', headers: { authorization: `Bearer ${alice.token}` }, payload: badOrder });
+    for (const app of [a, b, a]) expect((await place(app)).statusCode).toBe(400);
+    // Each replica has seen fewer than three, yet together they have: the fourth is refused wherever it lands.
+    const limited = await place(b);
+    expect(limited.statusCode).toBe(429);
+    expectErrorShape(limited.json(), 'rate_limited');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(await db('rate_limit_counters').where({ key }).first('hits')).toEqual({ hits: 4 });
+
+    // An ended window starts again, and the sweep deletes ended windows.
+    const endWindow = () => db('rate_limit_counters').where({ key }).update({ window_ends_at: db.raw("now() - interval '1 second'") });
+    await endWindow();
+    expect((await place(a)).statusCode).toBe(400);
+    expect(await db('rate_limit_counters').where({ key }).first('hits')).toEqual({ hits: 1 });
+    await endWindow();
+    expect(await sweepRateLimitCounters(db)).toBeGreaterThanOrEqual(1);
+    expect(await db('rate_limit_counters').where({ key }).first()).toBeUndefined();
+  });
+
+  it('count each client behind a trusted proxy, and only behind one', async () => {
+    const behindProxy = await api({ RATE_LIMIT_LOGIN_PER_MINUTE: '1', TRUST_PROXY: '1' });
+    const login = (app: FastifyInstance, proxy: string, client: string) =>
+      app.inject({ method: 'POST', url: '/v1/session', remoteAddress: proxy, headers: { 'x-csrf': '1', 'x-forwarded-for': client }, payload: { token: 'nope' } });
+    expect((await login(behindProxy, '10.9.9.9', '203.0.113.5')).statusCode).toBe(401);
+    expect((await login(behindProxy, '10.9.9.9', '203.0.113.5')).statusCode).toBe(429);
+    expect((await login(behindProxy, '10.9.9.9', '203.0.113.6')).statusCode).toBe(401);
+    // Without TRUST_PROXY the header is the client's word, not evidence: every client of one address shares a budget.
+    const direct = await api({ RATE_LIMIT_LOGIN_PER_MINUTE: '1' });
+    expect((await login(direct, '10.9.9.8', '203.0.113.5')).statusCode).toBe(401);
+    expect((await login(direct, '10.9.9.8', '203.0.113.6')).statusCode).toBe(429);
   });
 
   it('are off at 0', async () => {

@@ -4,13 +4,20 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Knex } from 'knex';
 import { ApiError, badRequest } from '../errors.js';
+import { postgresRateLimitStore, sweepRateLimitCounters } from '../rate-limit-store.js';
 
 export interface SecurityOptions {
   /** Origins allowed to call the API from a browser on another site; empty closes CORS. */
   corsOrigins: string[];
-  rateLimits: { loginPerMinute: number; ordersPerMinute: number };
+  rateLimits: { loginPerMinute: number; ordersPerMinute: number; store: 'memory' | 'postgres' };
+  /** Holds the shared counters when `rateLimits.store` is postgres. */
+  db: Knex;
 }
+
+/** How often a replica deletes counters whose window has ended. */
+const SWEEP_EVERY_MS = 60_000;
 
 interface RateLimitRule {
   /** Requests per minute; 0 turns the limit off. */
@@ -126,7 +133,8 @@ export default fp(async (app: FastifyInstance, opts: SecurityOptions) => {
       const limiter = app.rateLimit({
         max: rule.perMinute,
         timeWindow: 60_000,
-        keyGenerator: (request: FastifyRequest) => (rule.keyBy === 'user' && request.user ? `user:${request.user.id}` : `ip:${request.ip}`),
+        // The route is part of the key, so routes never share a budget, whichever store holds the counters.
+        keyGenerator: (request: FastifyRequest) => `${key}|${rule.keyBy === 'user' && request.user ? `user:${request.user.id}` : `ip:${request.ip}`}`,
       });
       route.onRequest = [...(route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]), limiter];
     }
@@ -150,11 +158,23 @@ export default fp(async (app: FastifyInstance, opts: SecurityOptions) => {
     maxAge: 600,
   });
 
+  const shared = opts.rateLimits.store === 'postgres';
   await app.register(rateLimit, {
     global: false,
+    ...(shared ? { store: postgresRateLimitStore(opts.db) } : {}),
+    // A counter that cannot be read lets the request through: the route itself then answers 503 if the database is down.
+    skipOnError: true,
     errorResponseBuilder: (_request, context) =>
       new ApiError(429, 'rate_limited', `Too many requests: at most ${context.max} a minute. Retry in ${context.after}`),
   });
+
+  if (shared) {
+    const sweep = setInterval(() => {
+      sweepRateLimitCounters(opts.db).catch((err: unknown) => app.log.warn({ err }, 'could not sweep rate-limit counters'));
+    }, SWEEP_EVERY_MS);
+    sweep.unref();
+    app.addHook('onClose', async () => clearInterval(sweep));
+  }
 
   app.addHook('onReady', async () => {
     const missing = Object.keys(rules).filter((key) => !limited.has(key));

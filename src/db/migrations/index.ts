@@ -7,6 +7,7 @@ import * as m004 from './004_slots_deliveries.js';
 import * as m005 from './005_slot_templates.js';
 import * as m006 from './006_lot_source_key.js';
 import * as m007 from './007_lot_idempotency_keys.js';
+import * as m008 from './008_rate_limit_counters.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -21,4 +22,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['005_slot_templates', m005],
   ['006_lot_source_key', m006],
   ['007_lot_idempotency_keys', m007],
+  ['008_rate_limit_counters', m008],
 ];
