@@ -154,6 +154,19 @@ describe('orderWorkflow', () => {
     expect(calls.slice(-4)).toEqual(['voidCharge', 'releaseSlot', 'releaseStock', 'status:payment_failed:insufficient_funds']);
   });
 
+  it('undoes every step in reverse when an operator cancels the workflow, and ends cancelled', async () => {
+    let workflowId = '';
+    const { result, calls } = await run({}, async (id) => {
+      workflowId = id;
+      const handle = env.client.workflow.getHandle(id);
+      for (let i = 0; i < 50 && (await handle.query<OrderState>('orderState')).status !== 'awaiting_payment'; i++) await new Promise((r) => setTimeout(r, 50));
+      await handle.cancel();
+    });
+    expect(result).toBeUndefined();
+    expect(calls).toEqual([...HELD, 'voidCharge', 'releaseSlot', 'releaseStock', 'status:cancelled:operator_cancelled']);
+    expect((await env.client.workflow.getHandle(workflowId).describe()).status.name).toBe('CANCELLED');
+  });
+
   it('rejects out of stock without touching the slot or the bank', async () => {
     const { result, calls } = await run({ stock: 'out_of_stock' });
     expect(result).toMatchObject({ status: 'rejected', reason: 'out_of_stock' });
