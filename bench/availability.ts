@@ -1,7 +1,8 @@
-// `npm run bench -- availability [--scale 1] [--duration 30] [--concurrency 4] [--reservations-per-s 50] [--search-share 0.2]`:
+// `npm run bench -- availability [--scale 1] [--duration 30] [--concurrency 4] [--sweep 1,2] [--reservations-per-s 50] [--search-share 0.2]`:
 // loads a synthetic country (10,000 locations, 100,000 products, 5,000,000 stock lots at scale 1), then measures
 // GET /v1/availability from random customer points over HTTP while orders reserve stock in the background, and
-// /healthz on the same server under the same load as the baseline.
+// /healthz on the same server under the same load as the baseline. The sweep first measures lower concurrencies
+// (10 s each), so the report shows how latency grows with load, not only the figure at the headline concurrency.
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { checkInventoryInvariants } from '../src/db/invariants.js';
@@ -16,6 +17,8 @@ interface Options {
   durationS: number;
   warmupS: number;
   concurrency: number;
+  /** Lower concurrencies measured first, for the latency-against-load curve. */
+  sweep: number[];
   reservationsPerS: number;
   searchShare: number;
 }
@@ -29,6 +32,7 @@ function parse(args: string[]): Options {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       concurrency: { type: 'string' },
+      sweep: { type: 'string' },
       'reservations-per-s': { type: 'string' },
       'search-share': { type: 'string' },
     },
@@ -44,9 +48,18 @@ function parse(args: string[]): Options {
     durationS: number('duration', 30, (n) => n > 0),
     warmupS: number('warmup', 5, (n) => n >= 0),
     concurrency: number('concurrency', 4, (n) => Number.isInteger(n) && n > 0),
+    sweep: sweepList(values.sweep),
     reservationsPerS: number('reservations-per-s', 50, (n) => n > 0),
     searchShare: number('search-share', 0.2, (n) => n >= 0 && n <= 1),
   };
+}
+
+/** `--sweep 1,2` (the default), or `--sweep none`. */
+function sweepList(raw: unknown): number[] {
+  if (raw === 'none') return [];
+  const list = (typeof raw === 'string' ? raw : '1,2').split(',').map((s) => Number(s.trim()));
+  if (list.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--sweep ${String(raw)} must list positive whole concurrencies, or be none`);
+  return list;
 }
 
 // The synthetic country: locations spread evenly over a box whose area grows with the scale, so the number of
@@ -194,6 +207,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const background = startReservationLoad({ databaseUrl: stack.databaseUrl, candidates, perSecond: opts.reservationsPerS });
     console.error(`measuring GET /v1/availability for ${opts.durationS} s at concurrency ${opts.concurrency} (after ${opts.warmupS} s warm-up), ${opts.reservationsPerS} reservations/s in the background…`);
     const searches = new Set(paths.flatMap((path, k) => (path.includes('&q=') ? [k] : [])));
+    const sweep = [];
+    for (const concurrency of opts.sweep) {
+      const point = summarise(await runHttpLoad({ baseUrl: stack.baseUrl!, paths, concurrency, warmupMs: 2_000, durationMs: Math.min(10, opts.durationS) * 1000 }));
+      sweep.push({ concurrency, p50_ms: point.p50, p99_ms: point.p99, rps: point.rps, browse_p99_ms: point.p99Of((k) => !searches.has(k)), search_p99_ms: point.p99Of((k) => searches.has(k)) });
+      console.error(`  at concurrency ${concurrency}: p50 ${point.p50} ms, p99 ${point.p99} ms, ${point.rps} req/s`);
+    }
     const availability = summarise(await runHttpLoad({ baseUrl: stack.baseUrl!, paths, concurrency: opts.concurrency, warmupMs: opts.warmupS * 1000, durationMs: opts.durationS * 1000 }));
     console.error(`measuring the baseline GET /healthz the same way…`);
     const baseline = summarise(await runHttpLoad({ baseUrl: stack.baseUrl!, paths: ['/healthz'], concurrency: opts.concurrency, warmupMs: Math.min(2, opts.warmupS) * 1000, durationMs: opts.durationS * 1000 }));
@@ -222,6 +241,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       load_s: round(loadSeconds),
       concurrency: opts.concurrency,
       duration_s: opts.durationS,
+      sweep,
       search_share: opts.searchShare,
       browse_p99_ms: availability.p99Of((k) => !searches.has(k)),
       search_p99_ms: availability.p99Of((k) => searches.has(k)),

@@ -74,7 +74,11 @@ function summaryRows(name: string, r: Result): string[] {
   const v = (key: string) => (r[key] === undefined ? '' : String(r[key]));
   switch (name) {
     case 'availability':
-      return [`| availability | p99 ms (p50 ${v('p50_ms')}) at ${v('locations')} locations, ${v('stock_rows')} stock rows | ${v('p99_ms')} | /healthz p99 ${v('baseline_p99_ms')} | rps ${v('rps')} vs ${v('baseline_rps')} |`];
+    {
+      const sweep = Array.isArray(r.sweep) ? (r.sweep as Result[]) : [];
+      const curve = sweep.length === 0 ? '' : `; p99 ${sweep.map((p) => `${String(p.p99_ms)} ms at concurrency ${String(p.concurrency)}`).join(', ')}`;
+      return [`| availability | p99 ms (p50 ${v('p50_ms')}) at concurrency ${v('concurrency')}, ${v('locations')} locations, ${v('stock_rows')} stock rows${curve} | ${v('p99_ms')} | /healthz p99 ${v('baseline_p99_ms')} | rps ${v('rps')} vs ${v('baseline_rps')} |`];
+    }
     case 'contention':
       return [`| contention | reservations/s, ${v('buyers')} buyers for ${v('units')} units, exactly won: ${v('exactly_units_won')} | ${v('reservations_per_s')} | raw UPDATE ${v('raw_updates_per_s')}/s | ${v('ratio')} |`];
     case 'orders':
