@@ -205,14 +205,15 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
        WHERE available > 0 AND expires_at > now() + interval '2 hours' LIMIT 5000`,
     );
     const background = startReservationLoad({ databaseUrl: stack.databaseUrl, candidates, perSecond: opts.reservationsPerS });
-    console.error(`measuring GET /v1/availability for ${opts.durationS} s at concurrency ${opts.concurrency} (after ${opts.warmupS} s warm-up), ${opts.reservationsPerS} reservations/s in the background…`);
     const searches = new Set(paths.flatMap((path, k) => (path.includes('&q=') ? [k] : [])));
+    if (opts.sweep.length > 0) console.error(`sweeping concurrency ${opts.sweep.join(', ')} first (10 s each), ${opts.reservationsPerS} reservations/s in the background…`);
     const sweep = [];
     for (const concurrency of opts.sweep) {
       const point = summarise(await runHttpLoad({ baseUrl: stack.baseUrl!, paths, concurrency, warmupMs: 2_000, durationMs: Math.min(10, opts.durationS) * 1000 }));
       sweep.push({ concurrency, p50_ms: point.p50, p99_ms: point.p99, rps: point.rps, browse_p99_ms: point.p99Of((k) => !searches.has(k)), search_p99_ms: point.p99Of((k) => searches.has(k)) });
       console.error(`  at concurrency ${concurrency}: p50 ${point.p50} ms, p99 ${point.p99} ms, ${point.rps} req/s`);
     }
+    console.error(`measuring GET /v1/availability for ${opts.durationS} s at concurrency ${opts.concurrency} (after ${opts.warmupS} s warm-up), ${opts.reservationsPerS} reservations/s in the background…`);
     const availability = summarise(await runHttpLoad({ baseUrl: stack.baseUrl!, paths, concurrency: opts.concurrency, warmupMs: opts.warmupS * 1000, durationMs: opts.durationS * 1000 }));
     console.error(`measuring the baseline GET /healthz the same way…`);
     const baseline = summarise(await runHttpLoad({ baseUrl: stack.baseUrl!, paths: ['/healthz'], concurrency: opts.concurrency, warmupMs: Math.min(2, opts.warmupS) * 1000, durationMs: opts.durationS * 1000 }));
