@@ -170,6 +170,14 @@ async function heldLines(trx: Knex.Transaction, input: ReserveStockInput): Promi
   return lines;
 }
 
+/** Locks the lots the order holds units of, in lot id order, the order every stock transaction locks lots in. */
+async function lockHeldLots(trx: Knex.Transaction, orderId: string): Promise<void> {
+  const allocations = await trx('stock_allocations')
+    .where({ order_id: orderId, state: 'reserved' })
+    .select<{ lot_id: number }[]>('lot_id');
+  await trx.raw(`SELECT id FROM stock_lots WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE`, [allocations.map((a) => a.lot_id)]);
+}
+
 /** Sells the order's reserved units for good inside `trx`; committing twice changes nothing. */
 export async function commitOrderStock(trx: Knex.Transaction, orderId: string): Promise<void> {
   const reservation = await trx('stock_reservations').where({ order_id: orderId }).forUpdate().first<{ status: string } | undefined>('status');
@@ -177,10 +185,7 @@ export async function commitOrderStock(trx: Knex.Transaction, orderId: string): 
   if (reservation?.status !== 'reserved') {
     throw refuse(STOCK_FAILURES.nothingToCommit, `Order ${orderId} holds no stock to commit (${reservation?.status ?? 'never reserved'})`);
   }
-  const allocations = await trx('stock_allocations')
-    .where({ order_id: orderId, state: 'reserved' })
-    .select<{ lot_id: number }[]>('lot_id');
-  await trx.raw(`SELECT id FROM stock_lots WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE`, [allocations.map((a) => a.lot_id)]);
+  await lockHeldLots(trx, orderId);
   await trx.raw(
     `WITH sold AS (
        UPDATE stock_allocations SET state = 'sold' WHERE order_id = ? AND state = 'reserved'
@@ -282,10 +287,7 @@ export function createInventoryActivities(db: Knex) {
         if (reservation.created || reservation.status !== 'reserved') return;
 
         const now = new Date();
-        const allocations = await trx('stock_allocations')
-          .where({ order_id: orderId, state: 'reserved' })
-          .select<{ lot_id: number }[]>('lot_id');
-        await trx.raw(`SELECT id FROM stock_lots WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE`, [allocations.map((a) => a.lot_id)]);
+        await lockHeldLots(trx, orderId);
         await trx.raw(
           `WITH back AS (
              UPDATE stock_allocations SET state = 'released' WHERE order_id = ? AND state = 'reserved'
