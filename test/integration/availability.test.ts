@@ -49,6 +49,8 @@ async function receive(locationId: string, body: Record<string, unknown>, token 
   return res.body as { id: number; discountFrom: string | null; expiresAt: string; producedAt: string };
 }
 
+const inventory = (of: TestStack) => createInventoryRepository(of.db);
+
 const availability = (query: Record<string, string | number>) =>
   stack.api('GET', `/v1/availability?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))}`);
 
@@ -306,6 +308,54 @@ describe('GET /v1/locations', () => {
       const res = await stack.api('GET', `/v1/locations?${query}`);
       expect({ query, status: res.status }).toEqual({ query, status: 400 });
       expect(res.body).toMatchObject({ error: 'validation_failed', message: expect.any(String) });
+    }
+  });
+});
+
+describe('the two ways a page is read', () => {
+  it('give the same pages: the merge of ordered scans and the lateral query, browsing, searching and paging', async () => {
+    const area = quietArea();
+    const now = new Date();
+    const merged = createInventoryRepository(stack.db);
+    const lateral = createInventoryRepository(stack.db, { mergeMaxLocations: 0 });
+    const locations: string[] = [];
+    for (let i = 0; i < 6; i++) locations.push(await createLocation(stack.db, { ...north(area, i * 700), delivery_radius_m: 5000, name: `Merge ${i}` }));
+    const words = ['rye', 'seeded rye', 'spelt', 'honey bun', 'rye bun'];
+    const products: string[] = [];
+    for (let i = 0; i < 24; i++) products.push(await createProduct(stack.db, { name: `${words[i % words.length]} ${i}`, eod_discount_percent: (i % 3) * 10, shelf_life_minutes: 600 }));
+    // Lots of every age: some fresh for a day, some soon gone, some already in their discount window.
+    for (let i = 0; i < 90; i++) {
+      const expiresInMs = ((i * 37) % 20 + 1) * HOUR / 2;
+      await inventory(stack).receiveLot({
+        // A product reappears every 24 lots, each time at another location.
+        locationId: locations[(i + Math.floor(i / 24)) % locations.length]!,
+        productId: products[(i * 11) % products.length]!,
+        quantity: 1 + (i % 5),
+        producedAt: new Date(now.getTime() - HOUR),
+        expiresAt: new Date(now.getTime() + expiresInMs),
+      }, now);
+    }
+    const pages = async (repo: ReturnType<typeof createInventoryRepository>, query: { words: string[]; freshAt: Date; limit: number }) => {
+      const all = [];
+      let after;
+      for (let n = 0; n < 50; n++) {
+        const page = await repo.availabilityPage({ point: area, now, after, ...query });
+        all.push(page.items);
+        if (!page.hasMore) break;
+        after = page.last;
+      }
+      return all;
+    };
+    for (const query of [
+      { words: [], freshAt: now, limit: 5 },
+      { words: [], freshAt: new Date(now.getTime() + 3 * HOUR), limit: 7 },
+      { words: ['rye'], freshAt: now, limit: 3 },
+      { words: ['BUN', 'rye'], freshAt: now, limit: 2 },
+      { words: ['nothing-like-this'], freshAt: now, limit: 5 },
+    ]) {
+      const expected = await pages(lateral, query);
+      expect(await pages(merged, query), JSON.stringify(query.words)).toEqual(expected);
+      if (query.words.length === 0 && query.freshAt === now) expect(expected.flat().length).toBeGreaterThan(15);
     }
   });
 });

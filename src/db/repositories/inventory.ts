@@ -229,6 +229,41 @@ const AVAILABILITY_PAGE = `
   WHERE page.rank <= :pageSize
   ORDER BY page.rank, nearby.distance_m, page.location_id`;
 
+/** Up to this many nearby locations, a page is read as a merge (below); more fall back to the lateral query above. */
+const MERGE_MAX_LOCATIONS = 100;
+
+// One page of the union as a merge, for the k locations already known to deliver to the point: each location's fresh
+// lots come out of its index in name order, Postgres merges the k ordered scans and stops as soon as the page's
+// products are complete. A page so reads about one page of lots in all, and a search reads until it has found one
+// page of matches, where the lateral query reads a page (or, searching, nearly every lot) at each location.
+function mergedPageSql(k: number): string {
+  const branches = Array.from({ length: k }, (_, i) => `(
+      SELECT location_id, product_sort_key, product_id, available, discount_from FROM stock_lots
+      WHERE location_id = :loc${i}::uuid AND available > 0 AND expires_at > :freshAt
+        AND (product_sort_key, product_id) > (:afterKey, :afterId::uuid)
+        AND product_sort_key LIKE ALL (ARRAY(SELECT lower(w) FROM unnest(:patterns::text[]) AS w))
+      ORDER BY product_sort_key, product_id)`).join(' UNION ALL ');
+  return `
+  SELECT page.location_id, page.product_id, page.product_sort_key, page.rank, page.available, page.discounted,
+         p.name, p.description, p.price_cents, p.eod_discount_percent
+  FROM (
+    SELECT lots.location_id, lots.product_id, lots.product_sort_key, lots.rank::int AS rank,
+           sum(lots.available)::int AS available,
+           coalesce(sum(lots.available) FILTER (WHERE lots.discount_from <= :now), 0)::int AS discounted
+    FROM (
+      SELECT merged.*, dense_rank() OVER (ORDER BY merged.product_sort_key, merged.product_id) AS rank
+      FROM (${k === 1 ? branches : `${branches}
+      ORDER BY product_sort_key, product_id`}) merged
+    ) lots
+    WHERE lots.rank <= :pageSize
+    GROUP BY lots.location_id, lots.product_id, lots.product_sort_key, lots.rank
+  ) page
+  -- OFFSET 0 keeps this a lookup per row of the page, never a join over the whole catalogue.
+  CROSS JOIN LATERAL (SELECT name, description, price_cents, eod_discount_percent FROM products WHERE id = page.product_id OFFSET 0) p`;
+}
+
+const mergedPageSqls = new Map<number, string>();
+
 /** Sorts before every product: the empty key is the least text, the nil uuid the least id. */
 const BEFORE_EVERY_PRODUCT: AvailabilityKey = { sortKey: '', productId: '00000000-0000-0000-0000-000000000000' };
 
@@ -246,7 +281,8 @@ interface AvailabilityRow {
   eod_discount_percent: number;
 }
 
-export function createInventoryRepository(db: Knex) {
+export function createInventoryRepository(db: Knex, opts: { mergeMaxLocations?: number } = {}) {
+  const mergeMaxLocations = opts.mergeMaxLocations ?? MERGE_MAX_LOCATIONS;
   const repository = {
     async createProduct(input: { name: string; description: string; priceCents: number; shelfLifeMinutes: number; eodDiscountPercent: number }): Promise<ProductView> {
       const [row] = await db('products')
@@ -433,9 +469,7 @@ export function createInventoryRepository(db: Knex) {
       limit: number;
     }): Promise<{ items: AvailabilityItem[]; last: AvailabilityKey | undefined; hasMore: boolean }> {
       const after = opts.after ?? BEFORE_EVERY_PRODUCT;
-      const { rows } = await db.raw<{ rows: AvailabilityRow[] }>(AVAILABILITY_PAGE, {
-        lat: opts.point.lat,
-        lng: opts.point.lng,
+      const bindings = {
         now: opts.now,
         freshAt: opts.freshAt,
         afterKey: after.sortKey,
@@ -443,7 +477,26 @@ export function createInventoryRepository(db: Knex) {
         patterns: opts.words.map(likePattern),
         // One more than the page: whether it exists says whether there is a next page.
         pageSize: opts.limit + 1,
-      }).options({ name: 'availability_page' });
+      };
+      let rows: AvailabilityRow[];
+      const { rows: nearby } = await db.raw<{ rows: { id: string; name: string; distance_m: number }[] }>(LOCATIONS_DELIVERING_TO, { lat: opts.point.lat, lng: opts.point.lng }).options({ name: 'locations_delivering_to' });
+      if (nearby.length === 0) return { items: [], last: undefined, hasMore: false };
+      if (nearby.length <= mergeMaxLocations) {
+        const k = nearby.length;
+        let sql = mergedPageSqls.get(k);
+        if (sql === undefined) mergedPageSqls.set(k, (sql = mergedPageSql(k)));
+        const result = await db.raw<{ rows: (Omit<AvailabilityRow, 'location_name' | 'distance_m'> & { rank: number })[] }>(sql, {
+          ...bindings,
+          ...Object.fromEntries(nearby.map((l, i) => [`loc${i}`, l.id])),
+        }).options({ name: `availability_merge_${k}` });
+        const byId = new Map(nearby.map((l) => [l.id, l]));
+        // Within a product, nearest location first, as the lateral query orders them.
+        rows = result.rows
+          .map((r) => ({ ...r, location_name: byId.get(r.location_id)!.name, distance_m: byId.get(r.location_id)!.distance_m }))
+          .sort((a, b) => a.rank - b.rank || a.distance_m - b.distance_m || (a.location_id < b.location_id ? -1 : a.location_id > b.location_id ? 1 : 0));
+      } else {
+        ({ rows } = await db.raw<{ rows: AvailabilityRow[] }>(AVAILABILITY_PAGE, { ...bindings, lat: opts.point.lat, lng: opts.point.lng }).options({ name: 'availability_page' }));
+      }
 
       const items: (AvailabilityItem & { key: AvailabilityKey })[] = [];
       for (const row of rows) {
