@@ -5,6 +5,7 @@ import { buildApp } from './api/app.js';
 import { loadConfig } from './config.js';
 import { createDb } from './db/knex.js';
 import { temporalAddress, temporalConnectionOptions } from './temporal.js';
+import { stopWhenLauncherExits } from './dev/launcher.js';
 
 const config = loadConfig();
 if (!config.databaseUrl) {
@@ -16,6 +17,8 @@ const db = createDb(config.databaseUrl);
 const connection = Connection.lazy(temporalConnectionOptions(config, temporalAddress(config)));
 const temporal = new Client({ connection, namespace: config.temporal.namespace });
 const app = await buildApp({ config, db, temporal });
+// Started by `npm start`: shut down gracefully if the launcher dies without stopping us.
+stopWhenLauncherExits();
 
 closeWithGrace({ delay: 10_000 }, async ({ err }) => {
   if (err) app.log.error({ err }, 'closing after an error');

@@ -5,6 +5,7 @@ import { loadConfig } from '../src/config.js';
 import { createDb } from '../src/db/knex.js';
 import { installWorkerTelemetry } from '../src/metrics/worker.js';
 import { createWorker } from '../src/worker.js';
+import { stopWhenLauncherExits } from '../src/dev/launcher.js';
 
 const config = loadConfig();
 if (!config.databaseUrl) {
@@ -15,6 +16,8 @@ if (!config.databaseUrl) {
 const telemetry = await installWorkerTelemetry(config);
 const db = createDb(config.databaseUrl);
 const { worker, connection } = await createWorker({ config, db });
+// Started by `npm start`: shut down gracefully if the launcher dies without stopping us.
+stopWhenLauncherExits();
 const client = await connectClient(config);
 await ensureSchedules(client, config.temporal.taskQueue);
 await client.connection.close();

