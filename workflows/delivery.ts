@@ -4,11 +4,9 @@ import {
   allHandlersFinished,
   condition,
   getExternalWorkflowHandle,
-  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
 import {
   REFUSAL,
   assignUpdate,
@@ -21,11 +19,7 @@ import {
   type DeliveryState,
   type DeliveryStatus,
 } from './messages.js';
-
-const db = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
-});
+import { db } from './database.js';
 
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryState> {
   const state: DeliveryState = { orderId: input.orderId, status: 'pending', driverId: null };

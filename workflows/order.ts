@@ -34,12 +34,7 @@ import {
   type OrderState,
   type OrderStatus,
 } from './messages.js';
-
-// Short database writes run as local activities: they add no scheduled/started/completed events to the history.
-const db = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
-});
+import { db } from './database.js';
 
 // The bank only records the request and answers later by webhook, so the call is short: a local activity too,
 // which keeps the history of an order small (a marker instead of scheduled/started/completed and a task).

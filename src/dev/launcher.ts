@@ -2,7 +2,8 @@
 // and Postgres its data directory, from the next start.
 export const LAUNCHER_PID_ENV = 'LAUNCHER_PID';
 
-function exists(pid: number): boolean {
+/** Whether a process with this id exists, whoever owns it. */
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -20,6 +21,6 @@ export function stopWhenLauncherExits(env: NodeJS.ProcessEnv = process.env): voi
   const launcher = Number(env[LAUNCHER_PID_ENV]);
   if (!Number.isInteger(launcher) || launcher <= 0) return;
   setInterval(() => {
-    if (!exists(launcher)) process.kill(process.pid, 'SIGTERM');
+    if (!processExists(launcher)) process.kill(process.pid, 'SIGTERM');
   }, 1000).unref();
 }

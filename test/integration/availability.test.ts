@@ -49,8 +49,6 @@ async function receive(locationId: string, body: Record<string, unknown>, token 
   return res.body as { id: number; discountFrom: string | null; expiresAt: string; producedAt: string };
 }
 
-const inventory = (of: TestStack) => createInventoryRepository(of.db);
-
 const availability = (query: Record<string, string | number>) =>
   stack.api('GET', `/v1/availability?${new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))}`);
 
@@ -326,7 +324,7 @@ describe('the two ways a page is read', () => {
     // Lots of every age: some fresh for a day, some soon gone, some already in their discount window.
     for (let i = 0; i < 90; i++) {
       const expiresInMs = ((i * 37) % 20 + 1) * HOUR / 2;
-      await inventory(stack).receiveLot({
+      await merged.receiveLot({
         // A product reappears every 24 lots, each time at another location.
         locationId: locations[(i + Math.floor(i / 24)) % locations.length]!,
         productId: products[(i * 11) % products.length]!,

@@ -4,19 +4,11 @@ import { Connection } from '@temporalio/client';
 import { loadConfig, SEARCH_ATTRIBUTES } from '../../src/config.js';
 import { assertPortFree, freePort } from '../../src/dev/ports.js';
 import { findTemporalCli, startDevServer, type DevServer } from '../../src/dev/temporal.js';
+import { processExists } from '../../src/dev/launcher.js';
 
 // Values of temporal.api.enums.v1.IndexedValueType for the types we use.
 const KEYWORD = 2;
 const DATETIME = 6;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('Temporal dev server', () => {
   let server: DevServer | undefined;
@@ -55,7 +47,7 @@ describe('Temporal dev server', () => {
     expect(pid).toBeDefined();
     await server.stop();
     expect(server.process.exitCode !== null || server.process.signalCode !== null).toBe(true);
-    expect(isAlive(pid!)).toBe(false);
+    expect(processExists(pid!)).toBe(false);
     await expect(assertPortFree(port, 'TEMPORAL_PORT', 'Temporal dev server')).resolves.toBeUndefined();
   });
 });

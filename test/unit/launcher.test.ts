@@ -3,15 +3,7 @@ import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { processExists } from '../../src/dev/launcher.js';
 
 it('stops a launched process soon after its launcher is killed', { timeout: 30_000 }, async () => {
   const helper = fileURLToPath(new URL('../../src/dev/launcher.ts', import.meta.url));
@@ -26,16 +18,16 @@ it('stops a launched process soon after its launcher is killed', { timeout: 30_0
     setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
   const pid = Number(await new Promise<string>((resolve) => readline.createInterface({ input: launcher.stdout! }).once('line', resolve)));
   try {
-    expect(isAlive(pid)).toBe(true);
+    expect(processExists(pid)).toBe(true);
     // Give it time to start watching, then take the launcher away without a chance to clean up.
     await new Promise((r) => setTimeout(r, 3_000));
-    expect(isAlive(pid)).toBe(true);
+    expect(processExists(pid)).toBe(true);
     launcher.kill('SIGKILL');
     const deadline = Date.now() + 10_000;
-    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(isAlive(pid)).toBe(false);
+    while (processExists(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(processExists(pid)).toBe(false);
   } finally {
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    if (processExists(pid)) process.kill(pid, 'SIGKILL');
     launcher.kill('SIGKILL');
   }
 });

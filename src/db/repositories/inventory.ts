@@ -31,13 +31,7 @@ export interface LocationView {
   createdAt: string;
 }
 
-export interface NearbyLocation {
-  id: string;
-  name: string;
-  kind: LocationKind;
-  lat: number;
-  lng: number;
-  deliveryRadiusM: number;
+export interface NearbyLocation extends Pick<LocationView, 'id' | 'name' | 'kind' | 'lat' | 'lng' | 'deliveryRadiusM'> {
   distanceM: number;
 }
 
@@ -283,6 +277,9 @@ interface AvailabilityRow {
 
 export function createInventoryRepository(db: Knex, opts: { mergeMaxLocations?: number } = {}) {
   const mergeMaxLocations = opts.mergeMaxLocations ?? MERGE_MAX_LOCATIONS;
+  /** The locations that deliver to `point`, nearest first, as Postgres returns them. */
+  const nearbyRows = async (point: LatLng) =>
+    (await db.raw<{ rows: (LocationRow & { distance_m: number })[] }>(LOCATIONS_DELIVERING_TO, { lat: point.lat, lng: point.lng }).options({ name: 'locations_delivering_to' })).rows;
   const repository = {
     async createProduct(input: { name: string; description: string; priceCents: number; shelfLifeMinutes: number; eodDiscountPercent: number }): Promise<ProductView> {
       const [row] = await db('products')
@@ -453,7 +450,7 @@ export function createInventoryRepository(db: Knex, opts: { mergeMaxLocations?: 
 
     /** Locations whose delivery area covers `point`, nearest first. */
     async locationsDeliveringTo(point: LatLng): Promise<NearbyLocation[]> {
-      const { rows } = await db.raw<{ rows: (LocationRow & { distance_m: number })[] }>(LOCATIONS_DELIVERING_TO, { lat: point.lat, lng: point.lng }).options({ name: 'locations_delivering_to' });
+      const rows = await nearbyRows(point);
       return rows.map((r) => ({ id: r.id, name: r.name, kind: r.kind, lat: r.lat, lng: r.lng, deliveryRadiusM: r.delivery_radius_m, distanceM: Math.round(r.distance_m) }));
     },
 
@@ -479,7 +476,7 @@ export function createInventoryRepository(db: Knex, opts: { mergeMaxLocations?: 
         pageSize: opts.limit + 1,
       };
       let rows: AvailabilityRow[];
-      const { rows: nearby } = await db.raw<{ rows: { id: string; name: string; distance_m: number }[] }>(LOCATIONS_DELIVERING_TO, { lat: opts.point.lat, lng: opts.point.lng }).options({ name: 'locations_delivering_to' });
+      const nearby = await nearbyRows(opts.point);
       if (nearby.length === 0) return { items: [], last: undefined, hasMore: false };
       if (nearby.length <= mergeMaxLocations) {
         const k = nearby.length;
