@@ -180,7 +180,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
 
   async function driveOrder(i: number): Promise<void> {
     const scenario = SCENARIOS[i % SCENARIOS.length]!;
-    const customer = await token('customer');
+    // The harness's own writes meet the Postgres restart too: retried like every other step.
+    const customer = await persist('create customer', deadline, () => token('customer'));
     const balance = scenario === 'insufficient_funds' ? 100 : 1_000_000;
     const behavior = scenario === 'declined' ? 'decline' : scenario === 'bank_silent' || scenario === 'cancel_before_payment' ? 'silent' : 'normal';
     const account = await persist('open account', deadline, () => bank.createAccount({ holderName: `Chaos ${i}`, balanceCents: balance, behavior, decisionDelayMs: 200 }));
