@@ -6,6 +6,7 @@ import { createInventoryActivities } from './inventory.js';
 import { createOrderActivities } from './orders.js';
 import { createPaymentActivities } from './payments.js';
 import { createProductionActivities } from './production.js';
+import { createReconcileActivities } from './reconcile.js';
 import { createSlotActivities } from './slots.js';
 
 export interface ActivityDeps {
@@ -14,7 +15,7 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return {
+  const steps = {
     ...createOrderActivities(deps.db),
     ...createDeliveryActivities(deps.db),
     ...createInventoryActivities(deps.db),
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProductionActivities(deps.db),
     ...createPaymentActivities(deps.bank),
   };
+  return { ...steps, ...createReconcileActivities(deps.db, deps.bank, steps) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,6 +1,7 @@
 // Temporal Schedules the system runs on: creating the coming days' slots and discarding stale stock, created once, idempotently, when a worker starts; and the owners' production plans.
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { endOfDayWorkflow, productionRunWorkflow, staleSweepWorkflow } from '../workflows/lot.js';
+import type { orderReconcileWorkflow } from '../workflows/reconcile.js';
 import type { slotPlannerWorkflow } from '../workflows/slot.js';
 
 export const SLOT_PLANNER_SCHEDULE_ID = 'slot-planner';
@@ -8,6 +9,7 @@ export const SLOT_PLANNER_SCHEDULE_ID = 'slot-planner';
 export const SLOT_DAYS_AHEAD = 2;
 export const STALE_SWEEP_SCHEDULE_ID = 'stale-sweep';
 export const END_OF_DAY_SCHEDULE_ID = 'end-of-day';
+export const ORDER_RECONCILE_SCHEDULE_ID = 'order-reconcile';
 
 export async function ensureSchedules(client: Client, taskQueue: string): Promise<void> {
   try {
@@ -28,6 +30,8 @@ export async function ensureSchedules(client: Client, taskQueue: string): Promis
     // Locations close at different local times, so the end-of-day discard runs every half hour and each run throws out
     // the leftovers of the locations that have closed since; it only touches lots made before their location's last closing.
     { scheduleId: END_OF_DAY_SCHEDULE_ID, workflowType: 'endOfDayWorkflow' satisfies (typeof endOfDayWorkflow)['name'], every: '30 minutes' },
+    // Orders whose workflow an operator terminated (or that failed) still hold stock, capacity and money: give them back.
+    { scheduleId: ORDER_RECONCILE_SCHEDULE_ID, workflowType: 'orderReconcileWorkflow' satisfies (typeof orderReconcileWorkflow)['name'] },
   ];
   for (const sweep of sweeps) {
     try {

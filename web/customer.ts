@@ -63,6 +63,7 @@ const REASONS: Record<string, string> = {
   payment_timeout: 'the bank did not answer in time',
   customer_cancelled: 'you cancelled',
   operator_cancelled: 'cancelled by the shop’s support',
+  workflow_ended: 'cancelled by the shop’s support',
 };
 const CANCELLABLE = new Set(['awaiting_payment', 'confirmed']);
 const FAILED = new Set(['rejected', 'payment_failed', 'cancelled']);

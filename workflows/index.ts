@@ -2,4 +2,5 @@
 export { orderWorkflow } from './order.js';
 export { deliveryWorkflow } from './delivery.js';
 export { slotWorkflow, slotPlannerWorkflow } from './slot.js';
+export { orderReconcileWorkflow } from './reconcile.js';
 export { lotWorkflow, productionRunWorkflow, endOfDayWorkflow, staleSweepWorkflow } from './lot.js';

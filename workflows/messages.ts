@@ -22,7 +22,9 @@ export type OrderReason =
   | 'declined'
   | 'payment_timeout'
   | 'customer_cancelled'
-  | 'operator_cancelled';
+  | 'operator_cancelled'
+  /** The workflow was terminated, failed or timed out; the reconcile sweep gave back what it held. */
+  | 'workflow_ended';
 
 export const TERMINAL_STATUSES: readonly OrderStatus[] = ['completed', 'rejected', 'payment_failed', 'cancelled'];
 

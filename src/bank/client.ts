@@ -84,6 +84,15 @@ export function createBankClient(baseUrl: string, opts: BankClientOptions = {}) 
     getCharge(chargeId: string): Promise<Charge> {
       return call('GET', `/charges/${id(chargeId)}`);
     },
+    /** The charge made with an idempotency key, or undefined when none was. */
+    async findCharge(idempotencyKey: string): Promise<Charge | undefined> {
+      try {
+        return await call<Charge>('GET', `/charges?idempotencyKey=${id(idempotencyKey)}`);
+      } catch (err) {
+        if (err instanceof BankRequestError && err.status === 404) return undefined;
+        throw err;
+      }
+    },
     /** Voids a pending charge or refunds an approved one; safe to repeat. */
     voidCharge(chargeId: string): Promise<Charge> {
       return call('POST', `/charges/${id(chargeId)}/void`);

@@ -152,6 +152,12 @@ export function createLedger(db: Knex) {
       return toCharge(row);
     },
 
+    /** The charge created with an idempotency key, if there is one. */
+    async findChargeByKey(idempotencyKey: string): Promise<Charge | undefined> {
+      const row = await db<ChargeRow>('charges').where({ idempotency_key: idempotencyKey }).first();
+      return row ? toCharge(row) : undefined;
+    },
+
     /**
      * Accepts a charge and holds its amount at once when the funds suffice, so concurrent charges
      * cannot spend the same money; the decision follows after the account's delay. The same key with

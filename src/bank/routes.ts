@@ -1,6 +1,7 @@
 // The bank's HTTP interface: accounts, charges with their void and refund, and a liveness check.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { notFound } from '../api/errors.js';
 import { ErrorBody, Uuid } from '../api/schemas.js';
 import type { Ledger } from './ledger.js';
 import type { BankProcessor } from './processor.js';
@@ -83,6 +84,18 @@ const bankRoutes: FastifyPluginAsyncTypebox<BankRoutesOptions> = async (app, { l
     request.log.info({ reference: charge.reference, chargeId: charge.id, amountCents: charge.amountCents, status: charge.status, created }, 'charge requested');
     if (created) processor.wake();
     return reply.code(202).send({ chargeId: charge.id, status: charge.status });
+  });
+
+  app.get('/charges', {
+    schema: {
+      summary: 'Find the charge made with an idempotency key (a merchant that lost the answer to its request uses this)',
+      querystring: Type.Object({ idempotencyKey: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+      response: { 200: Charge, 400: ErrorBody, 404: ErrorBody },
+    },
+  }, async (request) => {
+    const charge = await ledger.findChargeByKey(request.query.idempotencyKey);
+    if (!charge) throw notFound('A charge with this idempotency key');
+    return charge;
   });
 
   app.get('/charges/:id', {

@@ -2,7 +2,7 @@
 import { Histogram, register } from 'prom-client';
 import { isNonRetryableBankError } from '../bank/client.js';
 
-export type BankOperation = 'requestCharge' | 'voidCharge';
+export type BankOperation = 'requestCharge' | 'voidCharge' | 'findCharge';
 
 // Module-level, so the worker process has exactly one, however many activity sets it builds.
 const bankRequestDuration = new Histogram({

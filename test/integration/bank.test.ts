@@ -158,6 +158,10 @@ describe('idempotency', () => {
     expect(reused).toMatchObject({ status: 422, code: 'idempotency_key_reused', nonRetryable: true });
     expect(await bank.db('charges').where({ idempotency_key: key }).count<{ count: number }[]>('* as count')).toEqual([{ count: 1 }]);
     expect(await bank.client.getAccount(acct.id)).toMatchObject({ balanceCents: 9_300, heldCents: 0 });
+
+    // A merchant that lost the answer finds the charge by its key; an unused key finds nothing.
+    expect(await bank.client.findCharge(key)).toMatchObject({ id: first.chargeId, status: 'approved', amountCents: 700 });
+    expect(await bank.client.findCharge(randomUUID())).toBeUndefined();
   });
 
   it('creates one charge when the same request arrives many times at once', async () => {
@@ -269,6 +273,8 @@ describe('bad input', () => {
       expect(typeof answer.message).toBe('string');
     }
     expect((await fetch(`${bank.url}/charges/${randomUUID()}`)).status).toBe(404);
+    expect((await fetch(`${bank.url}/charges`)).status).toBe(400);
+    expect((await fetch(`${bank.url}/charges?idempotencyKey=${'k'.repeat(201)}`)).status).toBe(400);
     expect((await fetch(`${bank.url}/accounts/${randomUUID()}`)).status).toBe(404);
     expect(await bank.db('charges').count<{ count: number }[]>('* as count')).toEqual(before);
     expect(await bank.client.getAccount(acct.id)).toMatchObject({ balanceCents: 1_000, heldCents: 0 });
