@@ -56,6 +56,8 @@ export interface Config {
    * true for any, a hop count, or a list of addresses and CIDR ranges. Rate limits per address need it behind a load balancer.
    */
   trustProxy: boolean | number | string[];
+  /** When set, GET /metrics answers only `Authorization: Bearer <metricsToken>`; unset, it is open (keep it off the internet). */
+  metricsToken: string | undefined;
   /** Prometheus endpoints of the worker process, on HOST; 0 turns one off. */
   workerMetrics: {
     /** The Temporal SDK's own exporter: task latencies, slots, sticky cache, polls. */
@@ -157,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       store: oneOf(env, 'RATE_LIMIT_STORE', ['memory', 'postgres'] as const, 'memory'),
     },
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
+    metricsToken: str(env, 'METRICS_TOKEN'),
     workerMetrics: {
       sdkPort: int(env, 'WORKER_METRICS_PORT', 9464),
       appPort: int(env, 'WORKER_APP_METRICS_PORT', 9465),

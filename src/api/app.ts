@@ -85,7 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const fanout = deps.live?.fanout ?? createEventFanout({ databaseUrl: deps.config.databaseUrl, db: deps.db, log: app.log });
   if (!deps.live?.fanout) app.addHook('onClose', () => fanout.close());
   await app.register(liveStreamsPlugin, { ...deps.live, fanout });
-  await app.register(metricsPlugin, { ...deps.metrics, fanout });
+  await app.register(metricsPlugin, { token: deps.config.metricsToken, ...deps.metrics, fanout });
 
   await app.register(healthRoutes);
   await app.register(orderRoutes);

@@ -273,6 +273,26 @@ describe('metrics', () => {
     expect(closed).toBe(0);
   });
 
+  it('answers a scrape only with the metrics token when METRICS_TOKEN is set', async () => {
+    const guarded = await buildApp({ config: { ...config, metricsToken: 'scrape-secret-42' }, db, temporal: client, logger: { level: 'warn' } });
+    try {
+      const scrapeWith = (authorization?: string) => guarded.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} });
+      for (const header of [undefined, 'Bearer wrong-secret', 'Bearer scrape-secret-4', 'Basic scrape-secret-42', `Bearer ${customer.token}`]) {
+        const refused = await scrapeWith(header);
+        expect({ header, status: refused.statusCode }).toEqual({ header, status: 401 });
+        expect(refused.json()).toMatchObject({ error: 'unauthorized' });
+        expect(refused.body).not.toContain('http_request_duration_seconds');
+      }
+      const allowed = await scrapeWith('Bearer scrape-secret-42');
+      expect(allowed.statusCode).toBe(200);
+      expect(allowed.body).toContain('http_request_duration_seconds');
+    } finally {
+      await guarded.close();
+    }
+    // Without the setting (as in dev) it stays open, whatever the Authorization header says.
+    expect((await fetch(`${baseUrl}/metrics`, { headers: { authorization: 'Bearer anything' } })).status).toBe(200);
+  });
+
   it("serves the worker's Temporal SDK metrics and its bank latency", async () => {
     const sdk = (await scrape(workerMetrics.sdk)).text;
     const queue = { task_queue: config.temporal.taskQueue };

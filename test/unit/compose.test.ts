@@ -119,6 +119,17 @@ describe('docker-compose.yml', () => {
     expect(publishedPorts(services['temporal-ui'])).toContainEqual({ published: '8080', target: '8080' });
   });
 
+  it('lets Prometheus scrape the published API with the metrics token the API requires', () => {
+    const configs = (parse(composeSource, { merge: true }) as { configs: Record<string, { content: string }> }).configs;
+    const prometheus = parse(interpolate(configs['prometheus-config']!.content)) as {
+      scrape_configs: { job_name: string; authorization?: { type?: string; credentials?: string }; static_configs?: { targets: string[] }[] }[];
+    };
+    const job = prometheus.scrape_configs.find((c) => c.static_configs?.some((s) => s.targets.includes('api:3000')));
+    const token = environmentOf(services.api).METRICS_TOKEN;
+    expect(token).toMatch(/\S{16,}/);
+    expect(job?.authorization).toEqual({ type: 'Bearer', credentials: token });
+  });
+
   it('runs two worker replicas', () => {
     expect(services.worker.deploy?.replicas).toBe(2);
   });

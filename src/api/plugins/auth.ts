@@ -20,6 +20,8 @@ export default fp(async (app: FastifyInstance) => {
   app.decorateRequest('user', null);
 
   app.addHook('onRequest', async (request) => {
+    // A route with its own credentials (the metrics scrape) reads the header itself.
+    if (request.routeOptions.config.ownAuth) return;
     const header = request.headers.authorization;
     if (!header) {
       // Pages carry a session cookie instead; an explicit header always wins over it.

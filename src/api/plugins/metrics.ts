@@ -1,12 +1,19 @@
 // Prometheus metrics of the API process at GET /metrics: HTTP latency by route, live streams, orders by status and placement refusals.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { Type } from 'typebox';
 import type { OrderStatus } from '../../../workflows/messages.js';
 import type { EventFanout } from '../../events/fanout.js';
+import { unauthorized } from '../errors.js';
+import { ErrorBody } from '../schemas.js';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route checks its own Authorization header; the user-token check skips it. */
+    ownAuth?: boolean;
+  }
   interface FastifyInstance {
     metrics: {
       /** This app's own registry: several apps in one process (tests, benchmarks) never share or clash. */
@@ -22,6 +29,16 @@ export interface MetricsOptions {
   fanout?: EventFanout;
   /** How long one count of orders by status serves scrapes before Postgres is asked again. */
   ordersByStatusCacheMs?: number;
+  /** The bearer token a scrape must present; unset, /metrics is open. */
+  token?: string;
+}
+
+/** Whether an Authorization header carries `token`, compared in constant time. */
+function presents(header: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(\S{1,500})$/i.exec(header ?? '');
+  if (!match) return false;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(match[1]!), digest(token));
 }
 
 // Complete by construction: a status added to OrderStatus fails to compile here until it is listed.
@@ -153,14 +170,19 @@ export default fp(async (app: FastifyInstance, opts: MetricsOptions) => {
     httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
+  const token = opts.token;
   app.get('/metrics', {
     // A scrape every few seconds per replica would otherwise be most of the log.
     logLevel: 'warn',
+    config: { ownAuth: true },
+    onRequest: async (request) => {
+      if (token !== undefined && !presents(request.headers.authorization, token)) throw unauthorized('Scraping /metrics needs the metrics bearer token');
+    },
     schema: {
       tags: ['ops'],
-      summary: 'Prometheus metrics of this API process (scrape it from inside the network; do not publish it)',
+      summary: 'Prometheus metrics of this API process; with METRICS_TOKEN set, only for `Authorization: Bearer <METRICS_TOKEN>`',
       produces: ['text/plain'],
-      response: { 200: Type.String({ description: 'Prometheus text exposition format 0.0.4' }) },
+      response: { 200: Type.String({ description: 'Prometheus text exposition format 0.0.4' }), 401: ErrorBody },
     },
   }, async (_request, reply) => {
     const body = await registry.metrics();
