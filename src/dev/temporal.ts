@@ -354,6 +354,27 @@ function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
 }
 
 /** Starts `temporal server start-dev` and resolves once it serves our namespace with our search attributes. */
+/**
+ * Runs `command args…` (argv after the parent's pid) as its child with the same stdio, passes on termination signals,
+ * exits as the child does, and ends the child (SIGTERM, then SIGKILL after 5 s) once the parent process is gone.
+ */
+export const PARENT_GUARD = `
+const { spawn } = require('node:child_process');
+const [parent, command, ...args] = process.argv.slice(1);
+const child = spawn(command, args, { stdio: 'inherit' });
+child.on('error', (err) => { console.error('could not start ' + command + ': ' + err.message); process.exit(127); });
+child.on('exit', (code, signal) => process.exit(signal ? 128 + require('node:os').constants.signals[signal] : code));
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+const watch = setInterval(() => {
+  try { process.kill(Number(parent), 0); } catch (err) {
+    if (err.code === 'EPERM') return;
+    clearInterval(watch);
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+  }
+}, 1000).unref();
+`;
+
 export async function startDevServer(opts: StartDevServerOptions): Promise<DevServer> {
   const log = opts.log ?? silent;
   await assertPortFree(opts.port, 'TEMPORAL_PORT', 'Temporal dev server');
@@ -372,8 +393,9 @@ export async function startDevServer(opts: StartDevServerOptions): Promise<DevSe
 
   let child: ChildProcess;
   try {
-    // Its own process group, so stop() also reaches anything the CLI spawns.
-    child = spawn(opts.cliPath, args, {
+    // Its own process group, so stop() also reaches anything the CLI spawns. The CLI runs under a small guard that
+    // stops it when this process is gone, even when this process was SIGKILLed and had no chance to clean up.
+    child = spawn(process.execPath, ['-e', PARENT_GUARD, String(process.pid), opts.cliPath, ...args], {
       detached: true,
       stdio: ['ignore', logFd ?? 'ignore', logFd ?? 'pipe'],
     });

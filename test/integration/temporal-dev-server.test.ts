@@ -1,4 +1,7 @@
 // Checks that the Temporal dev server starts from the pinned CLI with our search attributes and stops cleanly.
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Connection } from '@temporalio/client';
 import { loadConfig, SEARCH_ATTRIBUTES } from '../../src/config.js';
@@ -49,5 +52,27 @@ describe('Temporal dev server', () => {
     expect(server.process.exitCode !== null || server.process.signalCode !== null).toBe(true);
     expect(processExists(pid!)).toBe(false);
     await expect(assertPortFree(port, 'TEMPORAL_PORT', 'Temporal dev server')).resolves.toBeUndefined();
+  });
+
+  it('stops when the process that started it is killed without a chance to clean up', { timeout: 120_000 }, async () => {
+    const cliPath = await findTemporalCli(loadConfig());
+    const port = await freePort();
+    const module = fileURLToPath(new URL('../../src/dev/temporal.ts', import.meta.url));
+    const starter = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+      const { startDevServer } = await import(${JSON.stringify(module)});
+      await startDevServer({ cliPath: ${JSON.stringify(cliPath)}, port: ${port}, namespace: 'default' });
+      console.log('ready');
+      setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<string>((resolve) => readline.createInterface({ input: starter.stdout! }).once('line', resolve));
+      const free = () => assertPortFree(port, 'TEMPORAL_PORT', 'Temporal dev server').then(() => true, () => false);
+      expect(await free()).toBe(false);
+      starter.kill('SIGKILL');
+      const deadline = Date.now() + 20_000;
+      while (!(await free()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(await free()).toBe(true);
+    } finally {
+      starter.kill('SIGKILL');
+    }
   });
 });
