@@ -4,6 +4,7 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import type { Knex } from 'knex';
+import { Counter, register } from 'prom-client';
 import type { BankClient } from '../src/bank/client.js';
 import { timeBankRequest } from '../src/metrics/bank.js';
 import { TERMINAL_STATUSES, type OrderStatus } from '../workflows/messages.js';
@@ -11,6 +12,14 @@ import { logOrder } from './log.js';
 
 /** Closed without running the workflow's compensation; a cancelled, completed or continued run compensated itself or goes on. */
 const ENDED_UNFINISHED: readonly WorkflowExecutionStatusName[] = ['TERMINATED', 'FAILED', 'TIMED_OUT'];
+
+// Module-level, so the worker process has one, however many activity sets it builds; served with the bank latency.
+const reconciled = new Counter({
+  name: 'orders_reconciled_total',
+  help: 'Orders the reconcile sweep compensated because their workflow ended unfinished, by how it ended (TERMINATED, FAILED, TIMED_OUT)',
+  labelNames: ['workflow_status'] as const,
+  registers: [register],
+});
 
 export interface ReconcileInput {
   /** How long after its workflow closed an order is left alone, so an operator can still reset it. */
@@ -70,6 +79,7 @@ export function createReconcileActivities(db: Knex, bank: BankClient, steps: Com
         await steps.releaseStock(orderId);
         await steps.recordOrderStatus({ orderId, status: 'cancelled', reason: 'workflow_ended' });
         logOrder('warn', orderId, 'order compensated after its workflow ended unfinished', { workflowStatus: latest.status.name, previousStatus: order.status });
+        reconciled.inc({ workflow_status: latest.status.name });
         result.compensated.push(orderId);
       }
       return result;

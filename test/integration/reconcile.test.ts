@@ -1,6 +1,7 @@
 // Orders whose workflow an operator terminated: the reconcile sweep gives back their stock, slot capacity and money
 // on the real stack, leaves running and reset orders alone, and waits out its grace period.
 import { randomUUID } from 'node:crypto';
+import { register } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReconcileInput, ReconcileResult } from '../../activities/reconcile.js';
 import { checkInventoryInvariants } from '../../src/db/invariants.js';
@@ -37,6 +38,12 @@ const slotReserved = async (slotId: string) => (await stack.db('slots').where({ 
 async function heldUnits(orderId: string): Promise<number> {
   const [row] = await stack.db('stock_allocations').where({ order_id: orderId, state: 'reserved' }).sum<{ sum: number | null }[]>('quantity as sum');
   return Number(row?.sum ?? 0);
+}
+
+/** The worker's count of orders compensated after a termination. */
+async function reconciledCount(): Promise<number> {
+  const values = (await register.getSingleMetric('orders_reconciled_total')?.get())?.values ?? [];
+  return values.filter((v) => v.labels.workflow_status === 'TERMINATED').reduce((sum, v) => sum + v.value, 0);
 }
 
 /** One run of the reconcile workflow through the worker, as its Schedule starts it. */
@@ -81,6 +88,7 @@ describe('the order reconcile sweep', () => {
     });
     expect((await resetHandle.describe()).status.name).toBe('RUNNING');
 
+    const countedBefore = await reconciledCount();
     // Within the grace period nothing is touched.
     const early = await sweep({ ...window, graceMs: 60 * 60_000 });
     expect(early.compensated).not.toContain(waitingId);
@@ -98,6 +106,7 @@ describe('the order reconcile sweep', () => {
       30_000,
     );
     expect([...compensated].filter((id) => [runningId, resetId].includes(id))).toEqual([]);
+    expect(await reconciledCount()).toBe(countedBefore + compensated.size);
 
     for (const [id, customer] of [[waitingId, waiting], [paidId, paid], [lostId, lost]] as const) {
       expect(await order(id)).toMatchObject({ status: 'cancelled', reason: 'workflow_ended' });
