@@ -105,6 +105,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     TEMPORAL_ADDRESS: temporal.address,
     PORT: String(apiPort),
     BANK_PORT: String(bankPort),
+    // Metrics are not under test, and fixed ports would collide with a stack already running on this machine.
+    WORKER_METRICS_PORT: '0',
+    WORKER_APP_METRICS_PORT: '0',
     BANK_URL: `http://127.0.0.1:${bankPort}`,
     WEBHOOK_URL: `http://127.0.0.1:${apiPort}/v1/webhooks/bank`,
     PAYMENT_TIMEOUT_MS: '20000',
