@@ -66,12 +66,13 @@ export function createReconcileActivities(db: Knex, bank: BankClient, steps: Com
       for await (const execution of client.workflow.list({ query })) {
         heartbeat(result.examined);
         result.examined++;
-        // Visibility lists every run; the order's latest run is the one that counts (a reset starts a new run that carries on).
-        const latest = await client.workflow.getHandle(execution.workflowId).describe();
-        if (!ENDED_UNFINISHED.includes(latest.status.name)) continue;
+        // The read model first: orders an earlier sweep already cancelled stay in the list for the whole lookback.
         const orderId = execution.workflowId.replace(/^order-/, '');
         const order = await db('orders').where({ id: orderId }).first<{ status: OrderStatus; charge_id: string | null } | undefined>('status', 'charge_id');
         if (!order || TERMINAL_STATUSES.includes(order.status)) continue;
+        // Visibility lists every run; the order's latest run is the one that counts (a reset starts a new run that carries on).
+        const latest = await client.workflow.getHandle(execution.workflowId).describe();
+        if (!ENDED_UNFINISHED.includes(latest.status.name)) continue;
 
         // The workflow's compensation order: the charge, then the slot, then the stock; units already picked up stay sold.
         await undoCharge(orderId, order.charge_id);
