@@ -353,12 +353,11 @@ function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
   return { promise, cancel: () => clearTimeout(timer) };
 }
 
-/** Starts `temporal server start-dev` and resolves once it serves our namespace with our search attributes. */
 /**
  * Runs `command args…` (argv after the parent's pid) as its child with the same stdio, passes on termination signals,
  * exits as the child does, and ends the child (SIGTERM, then SIGKILL after 5 s) once the parent process is gone.
  */
-export const PARENT_GUARD = `
+const PARENT_GUARD = `
 const { spawn } = require('node:child_process');
 const [parent, command, ...args] = process.argv.slice(1);
 const child = spawn(command, args, { stdio: 'inherit' });
@@ -375,6 +374,7 @@ const watch = setInterval(() => {
 }, 1000).unref();
 `;
 
+/** Starts `temporal server start-dev` and resolves once it serves our namespace with our search attributes. */
 export async function startDevServer(opts: StartDevServerOptions): Promise<DevServer> {
   const log = opts.log ?? silent;
   await assertPortFree(opts.port, 'TEMPORAL_PORT', 'Temporal dev server');
