@@ -48,11 +48,10 @@ const ORDER_STATUS: Record<string, string> = {
   payment_failed: 'Payment failed',
   cancelled: 'Cancelled',
 };
+// Only what the order's own statuses do not already say: waiting for a driver is `prepped`, picked up is
+// `out_for_delivery`, handed over is `completed`.
 const DELIVERY_STATUS: Record<string, string> = {
-  pending: 'Waiting for a driver',
   assigned: 'A driver is assigned',
-  picked_up: 'Picked up by the driver',
-  delivered: 'Handed over',
 };
 const REASONS: Record<string, string> = {
   out_of_stock: 'some items ran out',
@@ -321,7 +320,8 @@ function track(orderId: string): void {
     },
     'delivery.status': (data) => {
       const event = data as OrderEvent;
-      apply(event, DELIVERY_STATUS[event.deliveryStatus ?? ''] ?? String(event.deliveryStatus));
+      const text = DELIVERY_STATUS[event.deliveryStatus ?? ''];
+      if (text) apply(event, text);
     },
   });
 }
