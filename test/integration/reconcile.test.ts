@@ -5,9 +5,12 @@ import { register } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReconcileInput, ReconcileResult } from '../../activities/reconcile.js';
 import { checkInventoryInvariants } from '../../src/db/invariants.js';
+import { historyRecorder } from '../support/histories.js';
 import { createCustomer, createLocation, createProduct, createSlot, createUser, eventually, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
+const histories = historyRecorder();
+let lastSweep = '';
 let locationId: string;
 let product: string;
 
@@ -21,6 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await histories.writeAll();
   await stack?.stop();
 });
 
@@ -48,7 +52,8 @@ async function reconciledCount(): Promise<number> {
 
 /** One run of the reconcile workflow through the worker, as its Schedule starts it. */
 function sweep(input: ReconcileInput): Promise<ReconcileResult> {
-  return stack.client.workflow.execute('orderReconcileWorkflow', { taskQueue: stack.config.temporal.taskQueue, workflowId: `reconcile-${randomUUID()}`, args: [input] });
+  lastSweep = `reconcile-${randomUUID()}`;
+  return stack.client.workflow.execute('orderReconcileWorkflow', { taskQueue: stack.config.temporal.taskQueue, workflowId: lastSweep, args: [input] });
 }
 
 describe('the order reconcile sweep', () => {
@@ -106,6 +111,7 @@ describe('the order reconcile sweep', () => {
       30_000,
     );
     expect([...compensated].filter((id) => [runningId, resetId].includes(id))).toEqual([]);
+    histories.keep('reconcile', lastSweep);
     expect(await reconciledCount()).toBe(countedBefore + compensated.size);
 
     for (const [id, customer] of [[waitingId, waiting], [paidId, paid], [lostId, lost]] as const) {

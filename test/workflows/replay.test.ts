@@ -1,4 +1,4 @@
-// The determinism guard: recorded histories of every order path replay against today's workflow code.
+// The determinism guard: recorded histories of every order path (and the reconcile sweep) replay against today's workflow code.
 import fs from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -13,7 +13,7 @@ const files = fs.existsSync(historiesDir) ? fs.readdirSync(historiesDir).filter(
 describe('recorded workflow histories', () => {
   it('exist for the paths of the order saga', () => {
     expect(files.map((f) => path.basename(f, '.json'))).toEqual(
-      expect.arrayContaining(['completed', 'delivery', 'out_of_stock', 'slot_full', 'insufficient_funds', 'declined', 'payment_timeout', 'cancelled_before_payment', 'cancelled_after_payment', 'operator_cancelled', 'operator_cancelled_in_delivery']),
+      expect.arrayContaining(['completed', 'delivery', 'out_of_stock', 'slot_full', 'insufficient_funds', 'declined', 'payment_timeout', 'cancelled_before_payment', 'cancelled_after_payment', 'operator_cancelled', 'operator_cancelled_in_delivery', 'reconcile']),
     );
   });
 
