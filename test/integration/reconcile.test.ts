@@ -13,12 +13,13 @@ const histories = historyRecorder();
 let lastSweep = '';
 let locationId: string;
 let product: string;
+let owner: { id: string; token: string };
 
 beforeAll(async () => {
   stack = await startTestStack();
   locationId = await createLocation(stack.db);
   product = await createProduct(stack.db, { name: 'Reconcile roll', price_cents: 300 });
-  const owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
+  owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
   const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: owner.token, body: { productId: product, quantity: 50 } });
   expect(stocked.status).toBe(201);
 });
@@ -145,5 +146,36 @@ describe('the order reconcile sweep', () => {
       await expect(handle.result()).rejects.toThrow();
       expect(await order(id)).toMatchObject({ status: 'cancelled', reason: 'operator_cancelled' });
     }
+  });
+  it('compensates an order whose workflow failed because an operator terminated its delivery', async () => {
+    const customer = await createCustomer(stack);
+    const slotId = await createSlot(stack.db, locationId);
+    const id = await place(customer, slotId);
+    await eventually(() => order(id), (o) => o.status === 'confirmed');
+    for (const status of ['prepping', 'prepped']) {
+      expect((await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status } })).status).toBe(200);
+    }
+    const driver = await createUser(stack.db, 'driver');
+    const assigned = await eventually(
+      () => stack.api('POST', `/v1/deliveries/${id}/assign`, { token: owner.token, body: { driverId: driver.id } }),
+      (r) => r.status === 200,
+    );
+    expect(assigned.status).toBe(200);
+
+    // The order waits on its delivery; a terminated delivery fails the order workflow, which compensates nothing itself.
+    await stack.client.workflow.getHandle(`delivery-${id}`).terminate('operator test');
+    const orderHandle = stack.client.workflow.getHandle(`order-${id}`);
+    await expect(orderHandle.result()).rejects.toThrow();
+    expect((await orderHandle.describe()).status.name).toBe('FAILED');
+    expect((await order(id)).status).toBe('prepped');
+
+    const result = await eventually(() => sweep({ graceMs: 0, lookbackMs: 10 * 60_000 }), (r) => r.compensated.includes(id), 30_000);
+    expect(result.compensated).toContain(id);
+    expect(await order(id)).toMatchObject({ status: 'cancelled', reason: 'workflow_ended' });
+    expect((await stack.bank.getCharge((await order(id)).charge_id!)).status).toBe('refunded');
+    expect(await stack.bank.getAccount(customer.accountId)).toMatchObject({ balanceCents: 100_000, heldCents: 0 });
+    expect(await slotReserved(slotId)).toBe(0);
+    expect(await heldUnits(id)).toBe(0);
+    expect(await checkInventoryInvariants(stack.db)).toEqual([]);
   });
 });
