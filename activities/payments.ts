@@ -4,6 +4,9 @@ import type { BankClient } from '../src/bank/client.js';
 import { timeBankRequest } from '../src/metrics/bank.js';
 import { logOrder } from './log.js';
 
+/** The idempotency key of an order's charge at the bank: one charge per order, however often it is requested. */
+export const chargeKey = (orderId: string) => `order-${orderId}`;
+
 export function createPaymentActivities(bank: BankClient) {
   return {
     /** Idempotent through the bank's idempotency key: a retry returns the same charge. */
@@ -11,7 +14,7 @@ export function createPaymentActivities(bank: BankClient) {
       try {
         const charge = await timeBankRequest('requestCharge', () =>
           bank.requestCharge({
-            idempotencyKey: `order-${input.orderId}`,
+            idempotencyKey: chargeKey(input.orderId),
             accountId: input.accountId,
             amountCents: input.amountCents,
             reference: input.orderId,

@@ -9,6 +9,7 @@ import type { BankClient } from '../src/bank/client.js';
 import { timeBankRequest } from '../src/metrics/bank.js';
 import { TERMINAL_STATUSES, type OrderStatus } from '../workflows/messages.js';
 import { logOrder } from './log.js';
+import { chargeKey } from './payments.js';
 
 /** Closed without running the workflow's compensation; a cancelled, completed or continued run compensated itself or goes on. */
 const ENDED_UNFINISHED: readonly WorkflowExecutionStatusName[] = ['TERMINATED', 'FAILED', 'TIMED_OUT'];
@@ -37,6 +38,7 @@ export interface ReconcileResult {
 
 /** The steps of the workflow's compensation; each is safe to repeat. */
 export interface CompensationSteps {
+  voidCharge(input: { chargeId: string }): Promise<void>;
   releaseStock(orderId: string): Promise<void>;
   releaseSlot(input: { orderId: string }): Promise<void>;
   recordOrderStatus(change: { orderId: string; status: 'cancelled'; reason: 'workflow_ended' }): Promise<void>;
@@ -53,8 +55,8 @@ export function endedOrdersQuery(from: Date, to: Date): string {
 export function createReconcileActivities(db: Knex, bank: BankClient, steps: CompensationSteps) {
   /** Voids the order's charge (refunds it when captured), finding it at the bank when the read model never learnt its id. */
   async function undoCharge(orderId: string, chargeId: string | null): Promise<void> {
-    const id = chargeId ?? (await timeBankRequest('findCharge', () => bank.findCharge(`order-${orderId}`)))?.id;
-    if (id) await timeBankRequest('voidCharge', () => bank.voidCharge(id));
+    const id = chargeId ?? (await timeBankRequest('findCharge', () => bank.findCharge(chargeKey(orderId))))?.id;
+    if (id) await steps.voidCharge({ chargeId: id });
   }
 
   return {

@@ -1,5 +1,6 @@
 // The one place that reads the environment: typed settings with defaults that run the embedded stack.
 import path from 'node:path';
+import { bearerToken } from './auth/tokens.js';
 
 export const SEARCH_ATTRIBUTES = {
   OrderStatus: 'Keyword',
@@ -89,6 +90,13 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: 
   return raw as T;
 }
 
+/** A secret clients send as `Authorization: Bearer <secret>`, so it must fit that header's form. */
+function bearerSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw !== undefined && bearerToken(`Bearer ${raw}`) !== raw) throw new Error(`${name} must be 1 to 200 characters without spaces`);
+  return raw;
+}
+
 /** `false` (default), `true`, a hop count, or a comma-separated list of proxy addresses and CIDR ranges. */
 function trustProxy(env: NodeJS.ProcessEnv, name: string): boolean | number | string[] {
   const raw = str(env, name);
@@ -159,7 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       store: oneOf(env, 'RATE_LIMIT_STORE', ['memory', 'postgres'] as const, 'memory'),
     },
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
-    metricsToken: str(env, 'METRICS_TOKEN'),
+    metricsToken: bearerSecret(env, 'METRICS_TOKEN'),
     workerMetrics: {
       sdkPort: int(env, 'WORKER_METRICS_PORT', 9464),
       appPort: int(env, 'WORKER_APP_METRICS_PORT', 9465),

@@ -24,6 +24,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PAYMENT_TIMEOUT_MS: '-1' })).toThrow(/PAYMENT_TIMEOUT_MS/);
     expect(() => loadConfig({ RATE_LIMIT_STORE: 'redis' })).toThrow(/RATE_LIMIT_STORE/);
     expect(() => loadConfig({ TRUST_PROXY: 'the load balancer' })).toThrow(/TRUST_PROXY/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'two words' })).toThrow(/METRICS_TOKEN/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'x'.repeat(201) })).toThrow(/METRICS_TOKEN/);
+    expect(loadConfig({ METRICS_TOKEN: 'scrape-secret' }).metricsToken).toBe('scrape-secret');
   });
 
   it('reads which proxies to trust: none by default, all, a hop count, or addresses and ranges', () => {

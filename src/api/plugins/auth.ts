@@ -1,7 +1,7 @@
 // Resolves the caller from `Authorization: Bearer <token>` (or the pages' session cookie) and offers route guards by role.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { hashToken } from '../../auth/tokens.js';
+import { bearerToken, hashToken } from '../../auth/tokens.js';
 import type { Role, User } from '../../db/repositories/users.js';
 import { forbidden, unauthorized } from '../errors.js';
 import { requireCsrfHeader, sessionTokenHash } from '../session-cookie.js';
@@ -32,9 +32,9 @@ export default fp(async (app: FastifyInstance) => {
       request.user = sessionUser;
       return;
     }
-    const match = /^Bearer\s+(\S{1,200})$/i.exec(header);
-    if (!match) throw unauthorized('The Authorization header must be "Bearer <token>"');
-    const user = await app.repos.users.findByTokenHash(hashToken(match[1]!));
+    const token = bearerToken(header);
+    if (!token) throw unauthorized('The Authorization header must be "Bearer <token>"');
+    const user = await app.repos.users.findByTokenHash(hashToken(token));
     if (!user) throw unauthorized('Unknown or revoked token');
     request.user = user;
   });

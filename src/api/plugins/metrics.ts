@@ -1,10 +1,10 @@
 // Prometheus metrics of the API process at GET /metrics: HTTP latency by route, live streams, orders by status and placement refusals.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { Type } from 'typebox';
 import type { OrderStatus } from '../../../workflows/messages.js';
+import { bearerToken, sameToken } from '../../auth/tokens.js';
 import type { EventFanout } from '../../events/fanout.js';
 import { unauthorized } from '../errors.js';
 import { ErrorBody } from '../schemas.js';
@@ -31,14 +31,6 @@ export interface MetricsOptions {
   ordersByStatusCacheMs?: number;
   /** The bearer token a scrape must present; unset, /metrics is open. */
   token?: string;
-}
-
-/** Whether an Authorization header carries `token`, compared in constant time. */
-function presents(header: string | undefined, token: string): boolean {
-  const match = /^Bearer\s+(\S{1,500})$/i.exec(header ?? '');
-  if (!match) return false;
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(match[1]!), digest(token));
 }
 
 // Complete by construction: a status added to OrderStatus fails to compile here until it is listed.
@@ -176,7 +168,8 @@ export default fp(async (app: FastifyInstance, opts: MetricsOptions) => {
     logLevel: 'warn',
     config: { ownAuth: true },
     onRequest: async (request) => {
-      if (token !== undefined && !presents(request.headers.authorization, token)) throw unauthorized('Scraping /metrics needs the metrics bearer token');
+      const presented = bearerToken(request.headers.authorization);
+      if (token !== undefined && !(presented !== undefined && sameToken(presented, token))) throw unauthorized('Scraping /metrics needs the metrics bearer token');
     },
     schema: {
       tags: ['ops'],
