@@ -1,5 +1,6 @@
 // Slot timers on the time-skipping server: closing at the cutoff, following a moved cutoff, finishing after the end.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -18,13 +19,20 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function runSlot(times: { cutoffInMs: number; endInMs: number }, whileRunning: (workflowId: string, times: { cutoffAt: string }) => Promise<void> = async () => {}) {
+type Move = (workflowId: string, times: { cutoffAt: string }) => Promise<void>;
+
+/** Runs a slot workflow; `whileRunning` acts once it started, `duringFirstRead` while its first read of the slot is in flight. */
+async function runSlot(times: { cutoffInMs: number; endInMs: number }, whileRunning: Move = async () => {}, duringFirstRead?: Move) {
   const t0 = await env.currentTimeMs();
   const current = { cutoffAt: new Date(t0 + times.cutoffInMs).toISOString(), endsAt: new Date(t0 + times.endInMs).toISOString(), status: 'open' };
   const calls: [string, number][] = [];
+  let reads = 0;
   const activities: Partial<Activities> = {
     async slotTimes() {
-      return { ...current };
+      // What the database said when the read began; a move made meanwhile is not in it.
+      const read = { ...current };
+      if (reads++ === 0 && duringFirstRead) await duringFirstRead(Context.current().info.workflowExecution!.workflowId, current);
+      return read;
     },
     async closeSlot() {
       calls.push(['closeSlot', (await env.currentTimeMs()) - t0]);
@@ -55,6 +63,16 @@ describe('slotWorkflow', () => {
 
   it('follows a cutoff the owner moved earlier', async () => {
     const calls = await runSlot({ cutoffInMs: 60 * 60_000, endInMs: 3 * 3_600_000 }, async (workflowId, times) => {
+      times.cutoffAt = new Date((await env.currentTimeMs()) + 10 * 60_000).toISOString();
+      await env.client.workflow.getHandle(workflowId).signal(cutoffMovedSignal);
+    });
+    expect(calls[0]![0]).toBe('closeSlot');
+    expect(calls[0]![1]).toBeGreaterThanOrEqual(10 * 60_000);
+    expect(calls[0]![1]).toBeLessThan(11 * 60_000);
+  });
+
+  it('follows a cutoff moved while it was still reading the slot for the first time', async () => {
+    const calls = await runSlot({ cutoffInMs: 60 * 60_000, endInMs: 3 * 3_600_000 }, undefined, async (workflowId, times) => {
       times.cutoffAt = new Date((await env.currentTimeMs()) + 10 * 60_000).toISOString();
       await env.client.workflow.getHandle(workflowId).signal(cutoffMovedSignal);
     });
