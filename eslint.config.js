@@ -35,7 +35,11 @@ export default tseslint.config(
         ],
         patterns: [
           { group: ['node:*'], message: 'Workflow code must be deterministic: no Node built-ins.' },
-          { group: ['../src/*', '../activities/*', '!../activities/index.js'], message: 'Workflows import only @temporalio/workflow, messages and activity types.', allowTypeImports: true },
+          {
+            regex: '^\\.\\./(src/(?!domain/vocabulary\\.js$)|activities/(?!index\\.js$))',
+            message: 'Workflows import only @temporalio/workflow, the vocabulary, messages and activity types.',
+            allowTypeImports: true,
+          },
         ],
       }],
       'no-restricted-globals': ['error',

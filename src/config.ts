@@ -2,13 +2,7 @@
 import path from 'node:path';
 import { bearerToken } from './auth/tokens.js';
 
-export const SEARCH_ATTRIBUTES = {
-  OrderStatus: 'Keyword',
-  LocationId: 'Keyword',
-  CustomerId: 'Keyword',
-  SlotStart: 'Datetime',
-  DriverId: 'Keyword',
-} as const;
+export { SEARCH_ATTRIBUTES } from './domain/vocabulary.js';
 
 export interface Config {
   /** Root of the project, for data and tools folders. */

@@ -2,33 +2,10 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
-export type OrderStatus =
-  | 'placed'
-  | 'awaiting_payment'
-  | 'confirmed'
-  | 'prepping'
-  | 'prepped'
-  | 'out_for_delivery'
-  | 'completed'
-  | 'rejected'
-  | 'payment_failed'
-  | 'cancelled';
+import type { DeliveryStatus, OrderReason, OrderStatus } from '../src/domain/vocabulary.js';
 
-export type OrderReason =
-  | 'out_of_stock'
-  | 'slot_full'
-  | 'slot_closed'
-  | 'insufficient_funds'
-  | 'declined'
-  | 'payment_timeout'
-  | 'customer_cancelled'
-  | 'operator_cancelled'
-  /** The workflow was terminated, failed or timed out; the reconcile sweep gave back what it held. */
-  | 'workflow_ended';
-
-export const TERMINAL_STATUSES: readonly OrderStatus[] = ['completed', 'rejected', 'payment_failed', 'cancelled'];
-
-export type DeliveryStatus = 'pending' | 'assigned' | 'picked_up' | 'delivered';
+export { TERMINAL_STATUSES } from '../src/domain/vocabulary.js';
+export type { DeliveryStatus, OrderReason, OrderStatus };
 
 export interface OrderLineInput {
   productId: string;

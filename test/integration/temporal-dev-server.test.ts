@@ -6,12 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Connection } from '@temporalio/client';
 import { loadConfig, SEARCH_ATTRIBUTES } from '../../src/config.js';
 import { assertPortFree, freePort } from '../../src/dev/ports.js';
-import { findTemporalCli, startDevServer, type DevServer } from '../../src/dev/temporal.js';
+import { INDEXED_VALUE_TYPES, findTemporalCli, startDevServer, type DevServer } from '../../src/dev/temporal.js';
 import { processExists } from '../../src/dev/launcher.js';
 
 // Values of temporal.api.enums.v1.IndexedValueType for the types we use.
-const KEYWORD = 2;
-const DATETIME = 6;
 
 describe('Temporal dev server', () => {
   let server: DevServer | undefined;
@@ -31,7 +29,7 @@ describe('Temporal dev server', () => {
     try {
       const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
       const expected = Object.fromEntries(
-        Object.entries(SEARCH_ATTRIBUTES).map(([name, type]) => [name, type === 'Datetime' ? DATETIME : KEYWORD]),
+        Object.entries(SEARCH_ATTRIBUTES).map(([name, type]) => [name, INDEXED_VALUE_TYPES[type]]),
       );
       const registered = Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((name) => [name, customAttributes?.[name]]));
       expect(registered).toEqual(expected);

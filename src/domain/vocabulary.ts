@@ -1,0 +1,128 @@
+// The product's words, defined once: order and delivery statuses, reasons, event types and search attributes.
+// Workflows, activities, the API's schemas, the pages, metrics and the Temporal setup all derive from this module, so
+// it stays free of I/O and of anything a workflow may not import.
+import { Type, type Static } from 'typebox';
+
+export const ORDER_STATUSES = [
+  'placed',
+  'awaiting_payment',
+  'confirmed',
+  'prepping',
+  'prepped',
+  'out_for_delivery',
+  'completed',
+  'rejected',
+  'payment_failed',
+  'cancelled',
+] as const;
+export const OrderStatus = Type.Enum(ORDER_STATUSES, { description: 'Where the order is in its life' });
+export type OrderStatus = Static<typeof OrderStatus>;
+
+/** Statuses an order never leaves. */
+export const TERMINAL_STATUSES: readonly OrderStatus[] = ['completed', 'rejected', 'payment_failed', 'cancelled'];
+/** Statuses that ended the order without delivering it. */
+export const FAILED_STATUSES: readonly OrderStatus[] = ['rejected', 'payment_failed', 'cancelled'];
+/** A customer may cancel until prep starts. */
+export const CANCELLABLE_STATUSES: readonly OrderStatus[] = ['placed', 'awaiting_payment', 'confirmed'];
+/** Statuses a shop still has work to do for. */
+export const ACTIVE_STATUSES: readonly OrderStatus[] = ['awaiting_payment', 'confirmed', 'prepping', 'prepped', 'out_for_delivery'];
+
+export const isTerminal = (status: OrderStatus): boolean => TERMINAL_STATUSES.includes(status);
+export const isCancellable = (status: OrderStatus): boolean => CANCELLABLE_STATUSES.includes(status);
+
+/**
+ * The order of statuses: the read model only ever moves forward, so a replayed step never steps it back. Terminal
+ * statuses share the last rank.
+ */
+export const ORDER_STATUS_RANK: Record<OrderStatus, number> = {
+  placed: 0,
+  awaiting_payment: 1,
+  confirmed: 2,
+  prepping: 3,
+  prepped: 4,
+  out_for_delivery: 5,
+  completed: 6,
+  rejected: 6,
+  payment_failed: 6,
+  cancelled: 6,
+};
+
+export const ORDER_REASONS = [
+  'out_of_stock',
+  'slot_full',
+  'slot_closed',
+  'insufficient_funds',
+  'declined',
+  'payment_timeout',
+  'customer_cancelled',
+  'operator_cancelled',
+  /** The workflow was terminated, failed or timed out; the reconcile sweep gave back what it held. */
+  'workflow_ended',
+] as const;
+export const OrderReason = Type.Enum(ORDER_REASONS, { description: 'Why the order ended without being delivered' });
+export type OrderReason = Static<typeof OrderReason>;
+
+export const DELIVERY_STATUSES = ['pending', 'assigned', 'picked_up', 'delivered'] as const;
+export const DeliveryStatus = Type.Enum(DELIVERY_STATUSES, { description: "Where the order's delivery is" });
+export type DeliveryStatus = Static<typeof DeliveryStatus>;
+
+export const DELIVERY_STATUS_RANK: Record<DeliveryStatus, number> = { pending: 0, assigned: 1, picked_up: 2, delivered: 3 };
+
+export const SLOT_STATUSES = ['open', 'closed', 'finished'] as const;
+export const SlotStatus = Type.Enum(SLOT_STATUSES, { description: 'open takes orders; closed is past its cutoff; finished is over' });
+export type SlotStatus = Static<typeof SlotStatus>;
+
+export const LOCATION_KINDS = ['bakery', 'kitchen', 'dc'] as const;
+export const LocationKind = Type.Enum(LOCATION_KINDS);
+export type LocationKind = Static<typeof LocationKind>;
+
+export const ROLES = ['customer', 'owner', 'driver', 'operator'] as const;
+export const Role = Type.Enum(ROLES);
+export type Role = Static<typeof Role>;
+
+/** What the public board says about an order, by its status; statuses it does not show are absent. */
+export const BOARD_STATES = ['ready', 'out_for_delivery', 'done'] as const;
+export const BoardState = Type.Enum(BOARD_STATES);
+export type BoardState = Static<typeof BoardState>;
+export const BOARD_STATE_OF: Partial<Record<OrderStatus, BoardState>> = {
+  prepped: 'ready',
+  out_for_delivery: 'out_for_delivery',
+  completed: 'done',
+  cancelled: 'done',
+  rejected: 'done',
+  payment_failed: 'done',
+};
+
+/** Types of the events in the durable log, as live streams and their consumers see them. */
+export const EVENT_TYPES = [
+  'order.placed',
+  'order.status',
+  'delivery.status',
+  'slot.capacity',
+  'stock.received',
+  'stock.discounted',
+  'stock.discarded',
+] as const;
+export const EventType = Type.Enum(EVENT_TYPES);
+export type EventType = Static<typeof EventType>;
+
+/**
+ * Search attributes operators filter on in the Web UI, with their Temporal types. The dev server, the time-skipping
+ * test server and the compose setup register exactly these.
+ */
+export const SEARCH_ATTRIBUTES = {
+  OrderStatus: 'Keyword',
+  LocationId: 'Keyword',
+  CustomerId: 'Keyword',
+  SlotStart: 'Datetime',
+  DriverId: 'Keyword',
+  /** True while a compensation step keeps failing on the order. */
+  CompensationFailing: 'Bool',
+} as const;
+export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
+export type SearchAttributeKind = (typeof SEARCH_ATTRIBUTES)[SearchAttributeName];
+
+/** The short number the public board and the customer show for an order: not the id, and no personal data. */
+export function orderNumber(orderId: string): string {
+  return orderId.replace(/-/g, '').slice(0, 4).toUpperCase();
+}
