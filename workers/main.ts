@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config.js';
 import { createDb } from '../src/db/knex.js';
 import { installWorkerTelemetry } from '../src/metrics/worker.js';
 import { createWorker } from '../src/worker.js';
-import { stopWhenLauncherExits } from '../src/dev/launcher.js';
+import { stopWhenLauncherExits } from '../src/launcher-watch.js';
 
 const config = loadConfig();
 if (!config.databaseUrl) {

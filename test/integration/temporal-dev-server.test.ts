@@ -7,7 +7,7 @@ import { Connection } from '@temporalio/client';
 import { loadConfig, SEARCH_ATTRIBUTES } from '../../src/config.js';
 import { assertPortFree, freePort } from '../../src/dev/ports.js';
 import { INDEXED_VALUE_TYPES, findTemporalCli, startDevServer, type DevServer } from '../../src/dev/temporal.js';
-import { processExists } from '../../src/dev/launcher.js';
+import { processExists } from '../../src/launcher-watch.js';
 
 // Values of temporal.api.enums.v1.IndexedValueType for the types we use.
 
