@@ -34,6 +34,8 @@ interface Running {
   child: ChildProcess;
   output: string[];
   exited: Promise<number | null>;
+  /** The line it announced itself ready with. */
+  ready: Record<string, unknown>;
 }
 
 let dir: string;
@@ -44,6 +46,7 @@ const taskQueue = `dist-${randomUUID()}`;
 const running: Running[] = [];
 let apiUrl: string;
 let bankUrl: string;
+let worker: Running;
 
 /** Runs a command to completion, failing with its output. */
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
@@ -65,15 +68,17 @@ async function startBuilt(entry: string, env: Record<string, string>): Promise<R
   });
   const output: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const proc = { child, output, exited };
+  const proc: Running = { child, output, exited, ready: {} };
   running.push(proc);
   readline.createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
   const lines = readline.createInterface({ input: child.stdout! });
   lines.on('line', (line) => output.push(line));
-  const ready = new Promise<void>((resolve) => lines.on('line', (line) => line.startsWith('{"ready":true') && resolve()));
+  const ready = new Promise<Record<string, unknown>>((resolve) =>
+    lines.on('line', (line) => line.startsWith('{"ready":true') && resolve(JSON.parse(line) as Record<string, unknown>)),
+  );
   const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${entry} was not ready in 60 s:\n${output.join('\n')}`)), 60_000).unref());
   const died = exited.then((code) => Promise.reject(new Error(`${entry} exited with ${code} before it was ready:\n${output.join('\n')}`)));
-  await Promise.race([ready, timeout, died]);
+  proc.ready = await Promise.race([ready, timeout, died]);
   return proc;
 }
 
@@ -96,11 +101,11 @@ beforeAll(async () => {
   const migrated = await run(process.execPath, ['--import', GUARD, path.join(dist, 'src/db/migrate-cli.js')], { PATH: process.env.PATH ?? '', DATABASE_URL: inject('databaseUrl') });
   expect(migrated.trim()).toBe('Database is up to date.');
   await startBuilt('src/bank/server.js', { BANK_DATABASE_URL: withDatabase(inject('bankDatabaseUrl'), bankDatabase), BANK_PORT: String(bankPort), WEBHOOK_URL: `${apiUrl}/v1/webhooks/bank`, BANK_WEBHOOK_SECRETS: WEBHOOK_SECRET });
-  await Promise.all([
+  [worker] = await Promise.all([
     startBuilt('workers/main.js', { ...common, DATABASE_URL: inject('databaseUrl'), WORKER_METRICS_PORT: String(sdkMetricsPort), WORKER_APP_METRICS_PORT: String(appMetricsPort) }),
     startBuilt('src/server.js', { ...common, DATABASE_URL: inject('databaseUrl'), PORT: String(apiPort) }),
   ]);
-}, 240_000);
+}, 400_000);
 
 afterAll(async () => {
   for (const proc of running.reverse()) {
@@ -132,6 +137,9 @@ it('builds a tree whose API, worker and bank run on node alone: ready, serving t
     expect(fs.existsSync(path.join(dist, file)), file).toBe(true);
   }
   expect(fs.existsSync(path.join(dist, 'src/dev')), 'src/dev in the build').toBe(false);
+
+  // The worker runs the bundle the build made instead of bundling the workflow sources at start.
+  expect(worker.ready).toMatchObject({ taskQueue, workflowBundle: path.join(dist, 'workflow-bundle.js') });
 
   const readyz = await fetch(`${apiUrl}/readyz`);
   expect(readyz.status).toBe(200);
