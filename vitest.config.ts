@@ -4,8 +4,6 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
-    // Once per run for every layer: the workflow bundle and the Temporal binaries.
-    globalSetup: ['test/support/setup-run.ts'],
     // Two cores: more parallel files only add contention on the shared servers.
     maxWorkers: 2,
     projects: [
@@ -20,6 +18,8 @@ export default defineConfig({
           name: 'workflows',
           include: ['test/workflows/**/*.test.ts'],
           setupFiles: ['test/support/quiet-runtime.ts'],
+          // The layers that run Temporal: its binaries and the workflow bundle, prepared once per run.
+          globalSetup: ['test/support/setup-temporal.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },
@@ -29,18 +29,18 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           setupFiles: ['test/support/quiet-runtime.ts'],
-          globalSetup: ['test/support/setup-integration.ts'],
+          globalSetup: ['test/support/setup-temporal.ts', 'test/support/setup-integration.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },
       },
       {
         test: {
-          // The pages in a real browser (Debian chromium) against the real stack.
+          // The pages in a real browser (Debian chromium, installed when missing) against the real stack.
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           setupFiles: ['test/support/quiet-runtime.ts'],
-          globalSetup: ['test/support/setup-integration.ts'],
+          globalSetup: ['test/support/setup-browser.ts', 'test/support/setup-temporal.ts', 'test/support/setup-integration.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },
@@ -50,6 +50,7 @@ export default defineConfig({
           // Its own processes, killed and restarted: the worker, Temporal, Postgres and the API.
           name: 'chaos',
           include: ['test/chaos/**/*.test.ts'],
+          globalSetup: ['test/support/setup-temporal.ts'],
           testTimeout: 300_000,
         },
       },

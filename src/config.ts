@@ -53,6 +53,8 @@ export interface Config {
   trustProxy: boolean | number | string[];
   /** When set, GET /metrics answers only `Authorization: Bearer <metricsToken>`; unset, it is open (keep it off the internet). */
   metricsToken: string | undefined;
+  /** The workflow bundle the worker loads; unset, a build loads its own dist/workflow-bundle.js and the sources bundle `workflows/`. */
+  workflowBundle: string | undefined;
   /** Prometheus endpoints of the worker process, on HOST; 0 turns one off. */
   workerMetrics: {
     /** The Temporal SDK's own exporter: task latencies, slots, sticky cache, polls. */
@@ -162,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
     metricsToken: bearerSecret(env, 'METRICS_TOKEN'),
+    workflowBundle: str(env, 'WORKFLOW_BUNDLE'),
     workerMetrics: {
       sdkPort: int(env, 'WORKER_METRICS_PORT', 9464),
       appPort: int(env, 'WORKER_APP_METRICS_PORT', 9465),

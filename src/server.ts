@@ -5,7 +5,7 @@ import { buildApp } from './api/app.js';
 import { loadConfig } from './config.js';
 import { createDb } from './db/knex.js';
 import { temporalAddress, temporalConnectionOptions } from './temporal.js';
-import { stopWhenLauncherExits } from './dev/launcher.js';
+import { stopWhenLauncherExits } from './launcher-watch.js';
 
 const config = loadConfig();
 if (!config.databaseUrl) {

@@ -1,9 +1,10 @@
 // The public order board: keeps the ready and on-its-way numbers current from the board stream.
+import type { BoardState } from '../src/domain/vocabulary.js';
 import { $, follow, h } from './lib.js';
 
 interface BoardOrder {
   number: string;
-  state: 'ready' | 'out_for_delivery' | 'done';
+  state: BoardState;
 }
 
 const locationId = decodeURIComponent(location.pathname.split('/').pop() ?? '');

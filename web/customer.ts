@@ -1,4 +1,13 @@
 // The customer page: choose a shop, items and a slot (remaining capacity live), place the order, then follow its timeline live.
+import {
+  CANCELLABLE_STATUSES,
+  FAILED_STATUSES,
+  ORDER_REASONS,
+  type DeliveryStatus,
+  type OrderReason,
+  type OrderStatus,
+  type SlotStatus,
+} from '../src/domain/vocabulary.js';
 import { $, ApiError, api, clock, follow, h, loginGate, money, slotLabel, toast } from './lib.js';
 
 interface NearbyLocation {
@@ -23,20 +32,20 @@ interface Slot {
   capacity: number;
   reserved: number;
   remaining: number;
-  status: string;
+  status: SlotStatus;
 }
 
 interface OrderEvent {
   orderId: string;
   number: string;
   at: string;
-  status?: string;
-  reason?: string | null;
+  status?: OrderStatus;
+  reason?: OrderReason | null;
   totalCents?: number;
-  deliveryStatus?: string;
+  deliveryStatus?: DeliveryStatus;
 }
 
-const ORDER_STATUS: Record<string, string> = {
+const ORDER_STATUS: Record<OrderStatus, string> = {
   placed: 'Order received',
   awaiting_payment: 'Waiting for payment',
   confirmed: 'Paid and confirmed',
@@ -50,10 +59,10 @@ const ORDER_STATUS: Record<string, string> = {
 };
 // Only what the order's own statuses do not already say: waiting for a driver is `prepped`, picked up is
 // `out_for_delivery`, handed over is `completed`.
-const DELIVERY_STATUS: Record<string, string> = {
+const DELIVERY_STATUS: Partial<Record<DeliveryStatus, string>> = {
   assigned: 'A driver is assigned',
 };
-const REASONS: Record<string, string> = {
+const REASONS: Record<OrderReason, string> = {
   out_of_stock: 'some items ran out',
   slot_full: 'the slot is full',
   slot_closed: 'the slot closed',
@@ -64,8 +73,10 @@ const REASONS: Record<string, string> = {
   operator_cancelled: 'cancelled by the shop’s support',
   workflow_ended: 'cancelled by the shop’s support',
 };
-const CANCELLABLE = new Set(['awaiting_payment', 'confirmed']);
-const FAILED = new Set(['rejected', 'payment_failed', 'cancelled']);
+const CANCELLABLE = new Set(CANCELLABLE_STATUSES);
+const FAILED = new Set(FAILED_STATUSES);
+/** The reason an API error names, when it is one of the order's reasons. */
+const reasonOf = (code: string): OrderReason | undefined => (ORDER_REASONS as readonly string[]).includes(code) ? (code as OrderReason) : undefined;
 
 const app = $('#app');
 const params = new URLSearchParams(location.search);
@@ -148,7 +159,7 @@ async function chooseLocation(locationId: string): Promise<void> {
       renderSlots();
     },
     slot(data) {
-      const change = data as { slotId: string; capacity: number; reserved: number; remaining: number; status: string };
+      const change = data as { slotId: string; capacity: number; reserved: number; remaining: number; status: SlotStatus };
       const slot = state.slots.get(change.slotId);
       if (!slot) return;
       Object.assign(slot, { capacity: change.capacity, reserved: change.reserved, remaining: change.remaining, status: change.status });
@@ -264,7 +275,8 @@ async function placeOrder(button: HTMLButtonElement, items: { productId: string;
     history.pushState(null, '', `/order?id=${order.id}`);
     track(order.id);
   } catch (err) {
-    const reason = err instanceof ApiError ? REASONS[err.code] ?? err.message : 'the connection failed';
+    const known = err instanceof ApiError ? reasonOf(err.code) : undefined;
+    const reason = known ? REASONS[known] : err instanceof ApiError ? err.message : 'the connection failed';
     toast(`Could not place the order: ${reason}`, 'error');
     state.idempotencyKey = crypto.randomUUID();
     button.disabled = false;
@@ -304,23 +316,23 @@ function track(orderId: string): void {
     if (event.totalCents !== undefined) total.textContent = money(event.totalCents);
     timeline.append(h('li', { 'data-type': text }, h('time', { datetime: event.at }, clock(event.at)), text));
     if (event.status) {
-      status.textContent = ORDER_STATUS[event.status] ?? event.status;
+      status.textContent = ORDER_STATUS[event.status];
       status.dataset.status = event.status;
-      reason.textContent = event.reason ? `Because ${REASONS[event.reason] ?? event.reason}.` : '';
+      reason.textContent = event.reason ? `Because ${REASONS[event.reason]}.` : '';
       status.classList.toggle('error', FAILED.has(event.status));
       cancel.hidden = !CANCELLABLE.has(event.status);
       cancel.disabled = false;
     }
   };
   follow(`/v1/orders/${orderId}/events`, {
-    'order.placed': (data) => apply(data as OrderEvent, ORDER_STATUS.placed!),
+    'order.placed': (data) => apply(data as OrderEvent, ORDER_STATUS.placed),
     'order.status': (data) => {
       const event = data as OrderEvent;
-      apply(event, ORDER_STATUS[event.status ?? ''] ?? String(event.status));
+      apply(event, event.status ? ORDER_STATUS[event.status] : String(event.status));
     },
     'delivery.status': (data) => {
       const event = data as OrderEvent;
-      const text = DELIVERY_STATUS[event.deliveryStatus ?? ''];
+      const text = event.deliveryStatus && DELIVERY_STATUS[event.deliveryStatus];
       if (text) apply(event, text);
     },
   });

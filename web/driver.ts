@@ -1,17 +1,18 @@
 // The driver's page: their deliveries to pick up and to hand over, kept current by the driver stream.
-import { $, ApiError, api, clock, follow, h, loginGate, orderNumber, toast } from './lib.js';
+import { orderNumber, type DeliveryStatus } from '../src/domain/vocabulary.js';
+import { $, ApiError, api, clock, follow, h, loginGate, toast } from './lib.js';
 
 interface Delivery {
   orderId: string;
   number: string;
-  status: string;
+  status: DeliveryStatus;
   slotStartsAt: string | null;
   address: { lat: number; lng: number; line1: string };
 }
 
 interface ChangeEvent {
   orderId: string;
-  deliveryStatus: string;
+  deliveryStatus: DeliveryStatus;
 }
 
 const app = $('#app');

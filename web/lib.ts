@@ -1,16 +1,14 @@
 // What every page shares: the JSON API with the session cookie and CSRF header, the login gate, live streams and small DOM helpers.
+import { ApiError } from '../src/api/errors.js';
+import type { Role } from '../src/domain/vocabulary.js';
+
+export { ApiError };
 
 export interface SessionUser {
   id: string;
   name: string;
-  role: 'customer' | 'owner' | 'driver' | 'operator';
+  role: Role;
   locationIds: string[];
-}
-
-export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
-  }
 }
 
 /** Calls the API with the session cookie; every state-changing call carries the CSRF header the API requires. */
@@ -24,8 +22,8 @@ export async function api<T>(method: string, url: string, body?: unknown, header
   const text = await res.text();
   const data: unknown = text ? JSON.parse(text) : undefined;
   if (!res.ok) {
-    const error = (data ?? {}) as { error?: string; message?: string };
-    throw new ApiError(res.status, error.error ?? 'error', error.message ?? res.statusText);
+    const error = (data ?? {}) as { error?: string; message?: string; details?: unknown };
+    throw new ApiError(res.status, error.error ?? 'error', error.message ?? res.statusText, error.details);
   }
   return data as T;
 }
@@ -58,9 +56,6 @@ export function $(selector: string): HTMLElement {
   return el;
 }
 
-/** An order's short number, derived the same way as on the server's board (first four hex digits of the id). */
-export const orderNumber = (orderId: string) => orderId.replace(/-/g, '').slice(0, 4).toUpperCase();
-
 export const money = (cents: number) => `£${(cents / 100).toFixed(2)}`;
 export const clock = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 export const slotLabel = (startsAt: string, endsAt: string) => {
@@ -79,7 +74,7 @@ export function toast(message: string, kind: 'info' | 'error' = 'info'): void {
  * Shows the login form until a session of one of `roles` exists, then resolves with its user.
  * The token is sent once; from then on a signed httpOnly cookie carries the session.
  */
-export async function loginGate(roles: SessionUser['role'][], root: HTMLElement): Promise<SessionUser> {
+export async function loginGate(roles: Role[], root: HTMLElement): Promise<SessionUser> {
   try {
     const { user } = await api<{ user: SessionUser }>('GET', '/v1/session');
     if (roles.includes(user.role)) {
@@ -87,7 +82,7 @@ export async function loginGate(roles: SessionUser['role'][], root: HTMLElement)
       return user;
     }
   } catch (err) {
-    if (!(err instanceof ApiError) || err.status !== 401) throw err;
+    if (!(err instanceof ApiError) || err.statusCode !== 401) throw err;
   }
   return new Promise((resolve) => {
     const input = h('input', { type: 'password', name: 'token', autocomplete: 'current-password', required: true, placeholder: 'Your access token' });
@@ -111,7 +106,7 @@ export async function loginGate(roles: SessionUser['role'][], root: HTMLElement)
         showUser(user);
         resolve(user);
       }, (err: unknown) => {
-        error.textContent = err instanceof ApiError && err.status === 401 ? 'Unknown token.' : 'Could not log in. Try again.';
+        error.textContent = err instanceof ApiError && err.statusCode === 401 ? 'Unknown token.' : 'Could not log in. Try again.';
       });
     });
     root.replaceChildren(form);

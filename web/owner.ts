@@ -1,15 +1,16 @@
 // The owner's dashboard: orders to prep and deliveries to assign, kept current by the dashboard stream.
+import { ACTIVE_STATUSES, type DeliveryStatus, type OrderStatus } from '../src/domain/vocabulary.js';
 import { $, ApiError, api, clock, follow, h, loginGate, money, toast } from './lib.js';
 
 interface DashboardOrder {
   id: string;
   number: string;
   locationId: string;
-  status: string;
+  status: OrderStatus;
   totalCents: number;
   slotStartsAt: string | null;
   items: { name: string; quantity: number }[];
-  delivery: { status: string; driverId: string | null } | null;
+  delivery: { status: DeliveryStatus; driverId: string | null } | null;
 }
 
 interface Dashboard {
@@ -20,13 +21,13 @@ interface Dashboard {
 
 interface ChangeEvent {
   orderId: string;
-  status?: string;
+  status?: OrderStatus;
   totalCents?: number;
-  deliveryStatus?: string;
+  deliveryStatus?: DeliveryStatus;
   driverId?: string | null;
 }
 
-const ACTIVE = new Set(['awaiting_payment', 'confirmed', 'prepping', 'prepped', 'out_for_delivery']);
+const ACTIVE = new Set(ACTIVE_STATUSES);
 const app = $('#app');
 let dashboard: Dashboard = { locations: [], drivers: [], orders: [] };
 const orders = new Map<string, DashboardOrder>();

@@ -4,8 +4,8 @@ import { ensureSchedules } from '../src/schedules.js';
 import { loadConfig } from '../src/config.js';
 import { createDb } from '../src/db/knex.js';
 import { installWorkerTelemetry } from '../src/metrics/worker.js';
-import { createWorker } from '../src/worker.js';
-import { stopWhenLauncherExits } from '../src/dev/launcher.js';
+import { createWorker, prebuiltWorkflowBundle } from '../src/worker.js';
+import { stopWhenLauncherExits } from '../src/launcher-watch.js';
 
 const config = loadConfig();
 if (!config.databaseUrl) {
@@ -15,13 +15,16 @@ if (!config.databaseUrl) {
 // Before anything Temporal: the Runtime (logger, metrics exporter) is fixed once the first connection exists.
 const telemetry = await installWorkerTelemetry(config);
 const db = createDb(config.databaseUrl);
-const { worker, connection } = await createWorker({ config, db });
+// A build loads the workflow bundle it made; the sources are bundled here, at start.
+const workflowBundle = prebuiltWorkflowBundle(config);
+const { worker, connection } = await createWorker({ config, db, workflowBundle });
 // Started by `npm start`: shut down gracefully if the launcher dies without stopping us.
 stopWhenLauncherExits();
 const client = await connectClient(config);
 await ensureSchedules(client, config.temporal.taskQueue);
 await client.connection.close();
-process.stdout.write(`${JSON.stringify({ ready: true, taskQueue: config.temporal.taskQueue, metrics: telemetry.endpoints })}\n`);
+const bundlePath = workflowBundle && 'codePath' in workflowBundle ? workflowBundle.codePath : null;
+process.stdout.write(`${JSON.stringify({ ready: true, taskQueue: config.temporal.taskQueue, workflowBundle: bundlePath, metrics: telemetry.endpoints })}\n`);
 try {
   // The SDK's runtime shuts the worker down on SIGTERM/SIGINT: it stops polling, lets running activities
   // finish for up to shutdownGraceTime (src/worker.ts), then cancels what is left and run() resolves.

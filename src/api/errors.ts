@@ -1,4 +1,6 @@
-// The API's one error shape, `{ error, message, details? }`, and the errors handlers throw to produce it.
+// The API's one error shape, `{ error, message, details? }`, and the errors handlers throw to produce it. The pages
+// read an error answer into the same class (web/lib.ts), so this module imports nothing and runs in a browser too.
+/** An answer of `statusCode` with body `{ error: code, message, details? }`. */
 export class ApiError extends Error {
   constructor(
     readonly statusCode: number,

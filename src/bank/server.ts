@@ -4,7 +4,7 @@ import { loadConfig } from '../config.js';
 import { createDb } from '../db/knex.js';
 import { buildBankApp } from './app.js';
 import { migrateBank } from './migrate.js';
-import { stopWhenLauncherExits } from '../dev/launcher.js';
+import { stopWhenLauncherExits } from '../launcher-watch.js';
 
 const config = loadConfig();
 // The launcher passes BANK_DATABASE_URL beside the API's DATABASE_URL; a standalone bank gets its own DATABASE_URL.

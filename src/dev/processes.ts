@@ -5,7 +5,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { assertPortFree } from './ports.js';
-import { LAUNCHER_PID_ENV } from './launcher.js';
+import { LAUNCHER_PID_ENV } from '../launcher-watch.js';
 
 export interface Child {
   name: string;

@@ -1,6 +1,7 @@
 // The product's words, defined once: order and delivery statuses, reasons, event types and search attributes.
 // Workflows, activities, the API's schemas, the pages, metrics and the Temporal setup all derive from this module, so
 // it stays free of I/O and of anything a workflow may not import.
+// The schemas are marked pure so a page's bundle drops the ones it does not use, and TypeBox with them.
 import { Type, type Static } from 'typebox';
 
 export const ORDER_STATUSES = [
@@ -15,7 +16,7 @@ export const ORDER_STATUSES = [
   'payment_failed',
   'cancelled',
 ] as const;
-export const OrderStatus = Type.Enum(ORDER_STATUSES, { description: 'Where the order is in its life' });
+export const OrderStatus = /* @__PURE__ */ Type.Enum(ORDER_STATUSES, { description: 'Where the order is in its life' });
 export type OrderStatus = Static<typeof OrderStatus>;
 
 /** Statuses an order never leaves. */
@@ -59,30 +60,30 @@ export const ORDER_REASONS = [
   /** The workflow was terminated, failed or timed out; the reconcile sweep gave back what it held. */
   'workflow_ended',
 ] as const;
-export const OrderReason = Type.Enum(ORDER_REASONS, { description: 'Why the order ended without being delivered' });
+export const OrderReason = /* @__PURE__ */ Type.Enum(ORDER_REASONS, { description: 'Why the order ended without being delivered' });
 export type OrderReason = Static<typeof OrderReason>;
 
 export const DELIVERY_STATUSES = ['pending', 'assigned', 'picked_up', 'delivered'] as const;
-export const DeliveryStatus = Type.Enum(DELIVERY_STATUSES, { description: "Where the order's delivery is" });
+export const DeliveryStatus = /* @__PURE__ */ Type.Enum(DELIVERY_STATUSES, { description: "Where the order's delivery is" });
 export type DeliveryStatus = Static<typeof DeliveryStatus>;
 
 export const DELIVERY_STATUS_RANK: Record<DeliveryStatus, number> = { pending: 0, assigned: 1, picked_up: 2, delivered: 3 };
 
 export const SLOT_STATUSES = ['open', 'closed', 'finished'] as const;
-export const SlotStatus = Type.Enum(SLOT_STATUSES, { description: 'open takes orders; closed is past its cutoff; finished is over' });
+export const SlotStatus = /* @__PURE__ */ Type.Enum(SLOT_STATUSES, { description: 'open takes orders; closed is past its cutoff; finished is over' });
 export type SlotStatus = Static<typeof SlotStatus>;
 
 export const LOCATION_KINDS = ['bakery', 'kitchen', 'dc'] as const;
-export const LocationKind = Type.Enum(LOCATION_KINDS);
+export const LocationKind = /* @__PURE__ */ Type.Enum(LOCATION_KINDS);
 export type LocationKind = Static<typeof LocationKind>;
 
 export const ROLES = ['customer', 'owner', 'driver', 'operator'] as const;
-export const Role = Type.Enum(ROLES);
+export const Role = /* @__PURE__ */ Type.Enum(ROLES);
 export type Role = Static<typeof Role>;
 
 /** What the public board says about an order, by its status; statuses it does not show are absent. */
 export const BOARD_STATES = ['ready', 'out_for_delivery', 'done'] as const;
-export const BoardState = Type.Enum(BOARD_STATES);
+export const BoardState = /* @__PURE__ */ Type.Enum(BOARD_STATES);
 export type BoardState = Static<typeof BoardState>;
 export const BOARD_STATE_OF: Partial<Record<OrderStatus, BoardState>> = {
   prepped: 'ready',
@@ -103,7 +104,7 @@ export const EVENT_TYPES = [
   'stock.discounted',
   'stock.discarded',
 ] as const;
-export const EventType = Type.Enum(EVENT_TYPES);
+export const EventType = /* @__PURE__ */ Type.Enum(EVENT_TYPES);
 export type EventType = Static<typeof EventType>;
 
 /**

@@ -7,9 +7,7 @@ import { Connection } from '@temporalio/client';
 import { loadConfig, SEARCH_ATTRIBUTES } from '../../src/config.js';
 import { assertPortFree, freePort } from '../../src/dev/ports.js';
 import { INDEXED_VALUE_TYPES, findTemporalCli, startDevServer, type DevServer } from '../../src/dev/temporal.js';
-import { processExists } from '../../src/dev/launcher.js';
-
-// Values of temporal.api.enums.v1.IndexedValueType for the types we use.
+import { processExists } from '../../src/launcher-watch.js';
 
 describe('Temporal dev server', () => {
   let server: DevServer | undefined;
@@ -45,7 +43,7 @@ describe('Temporal dev server', () => {
     ).rejects.toThrow(/TEMPORAL_UI_PORT/);
 
     const pid = server.process.pid;
-    expect(pid).toBeDefined();
+    expect(pid).toBeGreaterThan(0);
     await server.stop();
     expect(server.process.exitCode !== null || server.process.signalCode !== null).toBe(true);
     expect(processExists(pid!)).toBe(false);

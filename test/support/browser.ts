@@ -2,17 +2,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { inject } from 'vitest';
+import './context.js';
 
 export const SCREENSHOT_DIR = path.resolve('test-results/screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/** The browser the e2e layer's global setup found or installed (test/support/setup-browser.ts). */
 export async function launchBrowser(): Promise<Browser> {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`No chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\`, or set CHROMIUM_PATH`);
-  }
   // Playwright gives every launch a fresh temporary --user-data-dir of its own (and refuses the flag in args).
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: inject('chromiumPath'),
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });

@@ -2,8 +2,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { workflowsPath } from '../../src/worker.js';
+
+// Not imported from src/worker.ts: each project's global setup loads its modules afresh in the one main process, and
+// the worker's modules register process-wide metrics that must exist once.
+const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
 export async function bundleWorkflowsToFile(): Promise<string> {
   const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });

@@ -7,6 +7,7 @@ declare module 'vitest' {
     bankDatabaseUrl: string;
     temporalAddress: string;
     temporalCliPath: string;
+    chromiumPath: string;
   }
 }
 

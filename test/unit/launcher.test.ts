@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { processExists } from '../../src/dev/launcher.js';
+import { processExists } from '../../src/launcher-watch.js';
 
 it('stops a launched process soon after its launcher is killed', { timeout: 30_000 }, async () => {
-  const helper = fileURLToPath(new URL('../../src/dev/launcher.ts', import.meta.url));
+  const helper = fileURLToPath(new URL('../../src/launcher-watch.ts', import.meta.url));
   // The launched process only waits; it exits on SIGTERM, as the real entry points' graceful shutdowns do.
   const launched = `const { stopWhenLauncherExits } = await import(${JSON.stringify(helper)}); stopWhenLauncherExits(); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);`;
   const launcher = spawn(process.execPath, ['--input-type=module', '-e', `
