@@ -16,6 +16,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { OrderStatusChange } from '../activities/orders.js';
+import { isCancellable } from '../src/domain/vocabulary.js';
 import { deliveryWorkflow } from './delivery.js';
 import {
   REFUSAL,
@@ -37,7 +38,6 @@ import {
   type OrderWrittenStatus,
 } from './messages.js';
 import { db } from './database.js';
-import { isCancellable } from '../src/domain/vocabulary.js';
 
 // The bank only records the request and answers later by webhook, so the call is short: a local activity too,
 // which keeps the history of an order small (a marker instead of scheduled/started/completed and a task).
