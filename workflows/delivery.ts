@@ -1,17 +1,9 @@
 // The delivery workflow, a child of its order: the owner assigns a driver, who picks the order up and completes it.
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  getExternalWorkflowHandle,
-  setHandler,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   REFUSAL,
   assignUpdate,
   completeUpdate,
-  deliveryProgressSignal,
   deliveryStateQuery,
   pickupUpdate,
   searchAttributes,
@@ -23,15 +15,7 @@ import { db } from './database.js';
 
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryState> {
   const state: DeliveryState = { orderId: input.orderId, status: 'pending', driverId: null };
-  const order = getExternalWorkflowHandle(input.orderWorkflowId);
-
-  async function moveTo(status: DeliveryStatus, driverId: string | null, tellOrder: boolean): Promise<DeliveryState> {
-    state.status = status;
-    state.driverId = driverId;
-    await db.recordDeliveryStatus({ orderId: input.orderId, locationId: input.locationId, status, driverId });
-    if (tellOrder) await order.signal(deliveryProgressSignal, { status, driverId });
-    return state;
-  }
+  const step = (driverId: string) => ({ orderId: input.orderId, locationId: input.locationId, driverId });
 
   function requireStatus(expected: DeliveryStatus, action: string): void {
     if (state.status !== expected) {
@@ -54,25 +38,23 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   setHandler(
     assignUpdate,
     async ({ driverId }) => {
+      state.status = 'assigned';
+      state.driverId = driverId;
       upsertSearchAttributes([{ key: searchAttributes.driverId, value: driverId }]);
       // The order learns its driver at pickup; one signal fewer keeps both histories short.
-      return moveTo('assigned', driverId, false);
+      await db.recordDeliveryStatus({ ...step(driverId), status: 'assigned' });
+      return state;
     },
     { validator: (_assignment) => requireStatus('pending', 'assign a driver') },
   );
-  /** One step for the delivery and its order; the order workflow only follows. */
-  async function moveWithOrder(status: 'picked_up' | 'delivered', driverId: string): Promise<DeliveryState> {
-    state.status = status;
-    state.driverId = driverId;
-    const step = { orderId: input.orderId, locationId: input.locationId, driverId };
-    if (status === 'picked_up') await db.recordPickup({ ...step, orderWorkflowId: input.orderWorkflowId });
-    else await db.recordDelivered(step);
-    return state;
-  }
-
   setHandler(
     pickupUpdate,
-    async ({ driverId }) => (input.movesOrder ? moveWithOrder('picked_up', driverId) : moveTo('picked_up', driverId, true)),
+    async ({ driverId }) => {
+      state.status = 'picked_up';
+      // Sells the units and moves the order to out_for_delivery in one transaction, then tells the order workflow.
+      await db.recordPickup({ ...step(driverId), orderWorkflowId: input.orderWorkflowId });
+      return state;
+    },
     {
       validator: ({ driverId }) => {
         requireDriver(driverId);
@@ -82,7 +64,12 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   );
   setHandler(
     completeUpdate,
-    async ({ driverId }) => (input.movesOrder ? moveWithOrder('delivered', driverId) : moveTo('delivered', driverId, false)),
+    async ({ driverId }) => {
+      state.status = 'delivered';
+      // Frees the slot's capacity and completes the order in one transaction; the order workflow follows from this result.
+      await db.recordDelivered(step(driverId));
+      return state;
+    },
     {
       validator: ({ driverId }) => {
         requireDriver(driverId);

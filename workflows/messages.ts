@@ -1,11 +1,32 @@
 // Messages of the order and delivery workflows, defined once for the workflows and every client that talks to them.
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey } from '@temporalio/common';
+import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes.js';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
-import type { DeliveryStatus, OrderReason, OrderStatus } from '../src/domain/vocabulary.js';
+import { SEARCH_ATTRIBUTES, type DeliveryStatus, type OrderReason, type OrderStatus, type SearchAttributeName } from '../src/domain/vocabulary.js';
 
 export { TERMINAL_STATUSES } from '../src/domain/vocabulary.js';
 export type { DeliveryStatus, OrderReason, OrderStatus };
+
+/**
+ * Who writes each order status to the read model; the other side only follows it in its own state and search
+ * attributes.
+ *
+ * | status | written by |
+ * |---|---|
+ * | placed | the order workflow (`recordOrderPlaced`, its first step) |
+ * | awaiting_payment, confirmed, prepping, prepped | the order workflow (`moveTo`) |
+ * | rejected, payment_failed, cancelled | the order workflow (`moveTo`, after compensating) |
+ * | out_for_delivery | the delivery's pickup step (`recordPickup`: sells the units in the same transaction) |
+ * | completed | the delivery's complete step (`recordDelivered`: frees the slot in the same transaction) |
+ *
+ * The order workflow follows out_for_delivery from the delivery's progress signal and completed from the delivery's
+ * result. The reconcile sweep writes cancelled (reason workflow_ended) only for orders whose workflow ended without
+ * compensating.
+ */
+export type DeliveryWrittenStatus = Extract<OrderStatus, 'out_for_delivery' | 'completed'>;
+/** The statuses the order workflow writes itself; see {@link DeliveryWrittenStatus} for the table of owners. */
+export type OrderWrittenStatus = Exclude<OrderStatus, DeliveryWrittenStatus>;
 
 export interface OrderLineInput {
   productId: string;
@@ -49,13 +70,8 @@ export interface BankChargeResult {
 export interface DeliveryInput {
   orderId: string;
   locationId: string;
-  /** The order workflow to tell about pickup. */
+  /** The order workflow the pickup step tells. */
   orderWorkflowId: string;
-  /**
-   * Set by orders that leave the rest of the order to their delivery: pickup sells the units and delivery frees the
-   * slot, each in the delivery's own step. Deliveries started without it keep their first behaviour on replay.
-   */
-  movesOrder?: boolean;
 }
 
 export interface DeliveryState {
@@ -103,11 +119,14 @@ export const pickupUpdate = defineUpdate<DeliveryState, [{ driverId: string }]>(
 export const completeUpdate = defineUpdate<DeliveryState, [{ driverId: string }]>('complete');
 export const deliveryStateQuery = defineQuery<DeliveryState>('deliveryState');
 
-/** Search attributes operators filter on in the Web UI; the dev server and compose setup register the same names. */
-export const searchAttributes = {
-  orderStatus: defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD),
-  locationId: defineSearchAttributeKey('LocationId', SearchAttributeType.KEYWORD),
-  customerId: defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD),
-  slotStart: defineSearchAttributeKey('SlotStart', SearchAttributeType.DATETIME),
-  driverId: defineSearchAttributeKey('DriverId', SearchAttributeType.KEYWORD),
+type SearchAttributeKeys = {
+  [N in SearchAttributeName as Uncapitalize<N>]: SearchAttributeKey<Uppercase<(typeof SEARCH_ATTRIBUTES)[N]>>;
 };
+
+/** Keys of the search attributes operators filter on in the Web UI, by the vocabulary's names and types. */
+export const searchAttributes = Object.fromEntries(
+  (Object.keys(SEARCH_ATTRIBUTES) as SearchAttributeName[]).map((name) => [
+    name.charAt(0).toLowerCase() + name.slice(1),
+    defineSearchAttributeKey(name, SEARCH_ATTRIBUTES[name].toUpperCase() as Uppercase<(typeof SEARCH_ATTRIBUTES)[typeof name]>),
+  ]),
+) as SearchAttributeKeys;

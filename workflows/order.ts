@@ -6,7 +6,6 @@ import {
   allHandlersFinished,
   condition,
   isCancellation,
-  patched,
   proxyLocalActivities,
   setHandler,
   sleep,
@@ -14,8 +13,10 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { OrderStatusChange } from '../activities/orders.js';
+import { isCancellable } from '../src/domain/vocabulary.js';
 import { deliveryWorkflow } from './delivery.js';
 import {
   REFUSAL,
@@ -29,10 +30,12 @@ import {
   slotClosedSignal,
   searchAttributes,
   type BankChargeResult,
+  type DeliveryWrittenStatus,
   type OrderInput,
   type OrderReason,
   type OrderState,
   type OrderStatus,
+  type OrderWrittenStatus,
 } from './messages.js';
 import { db } from './database.js';
 
@@ -59,8 +62,9 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     compensationError: null,
     delivery: null,
   };
-  // The status the read model already shows: updates answer only once the API can read what they did.
-  let recorded: OrderStatus = 'placed';
+  // Status writes in flight: whenever none is, the read model shows state.status, so an update may answer.
+  let writing = 0;
+  const persisted = () => writing === 0;
   let charge: BankChargeResult | undefined;
   let cancelRequested = false;
   let slotClosed = false;
@@ -72,7 +76,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     if (charge === undefined && (state.chargeId === null || result.chargeId === state.chargeId)) charge = result;
   });
   setHandler(placementUpdate, async () => {
-    await condition(() => recorded !== 'placed' && recorded === state.status);
+    await condition(() => state.status !== 'placed' && persisted());
     return state;
   });
   setHandler(
@@ -80,12 +84,12 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     async () => {
       cancelRequested = true;
       // A placement that fails on its own first ends the order just the same.
-      await condition(() => TERMINAL_STATUSES.includes(recorded));
+      await condition(() => TERMINAL_STATUSES.includes(state.status) && persisted());
       return state;
     },
     {
       validator: () => {
-        if (!['placed', 'awaiting_payment', 'confirmed'].includes(state.status) || cancelRequested) {
+        if (!isCancellable(state.status) || cancelRequested) {
           throw refusal(`An order that is ${state.status} can no longer be cancelled`);
         }
       },
@@ -109,29 +113,30 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
   setHandler(slotClosedSignal, () => {
     slotClosed = true;
   });
-  // Whether the delivery moves the order on at pickup and delivery, so this workflow only keeps its search attributes.
-  let deliveryMovesOrder = false;
   setHandler(deliveryProgressSignal, (progress) => {
     state.delivery = progress;
-    if (deliveryMovesOrder && progress.status === 'picked_up' && state.status === 'prepped') {
-      // Already in the read model: the delivery's pickup step wrote it.
-      state.status = 'out_for_delivery';
-      recorded = 'out_for_delivery';
-      upsertSearchAttributes([
-        { key: searchAttributes.orderStatus, value: state.status },
-        ...(progress.driverId ? [{ key: searchAttributes.driverId, value: progress.driverId }] : []),
-      ]);
-      return;
-    }
-    if (progress.driverId) upsertSearchAttributes([{ key: searchAttributes.driverId, value: progress.driverId }]);
+    const driver = progress.driverId ? [{ key: searchAttributes.driverId, value: progress.driverId }] : [];
+    if (progress.status === 'picked_up' && state.status === 'prepped') follow('out_for_delivery', driver);
+    else if (driver.length > 0) upsertSearchAttributes(driver);
   });
 
-  async function moveTo(status: OrderStatus, extra: Omit<OrderStatusChange, 'orderId' | 'status'> = {}): Promise<void> {
+  /** Moves the order to a status it owns: the workflow's state and search attribute, then the read model. */
+  async function moveTo(status: OrderWrittenStatus, extra: Omit<OrderStatusChange, 'orderId' | 'status'> = {}): Promise<void> {
     state.status = status;
     state.reason = extra.reason ?? null;
     upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: status }]);
-    await db.recordOrderStatus({ orderId: input.orderId, status, ...extra });
-    recorded = status;
+    writing++;
+    try {
+      await db.recordOrderStatus({ orderId: input.orderId, status, ...extra });
+    } finally {
+      writing--;
+    }
+  }
+
+  /** Follows a status the delivery's step already wrote to the read model: only the workflow's state and search attributes. */
+  function follow(status: DeliveryWrittenStatus, also: SearchAttributeUpdatePair[] = []): void {
+    state.status = status;
+    upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: status }, ...also]);
   }
 
   /** Undoes every completed step in reverse order; never cancelled, never gives up. */
@@ -143,17 +148,17 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
             await step.run();
             break;
           } catch (err) {
+            if (state.compensationError === null) upsertSearchAttributes([{ key: searchAttributes.compensationFailing, value: true }]);
             state.compensationError = `${step.name}: ${err instanceof Error ? err.message : String(err)}`;
-            upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: 'compensation_failing' }]);
             await sleep(Math.min(60_000, 1_000 * 2 ** Math.min(attempt, 6)));
           }
         }
+        if (state.compensationError !== null) {
+          state.compensationError = null;
+          upsertSearchAttributes([{ key: searchAttributes.compensationFailing, value: false }]);
+        }
       }
       compensations.length = 0;
-      if (state.compensationError !== null) {
-        state.compensationError = null;
-        upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: state.status }]);
-      }
     });
   }
 
@@ -200,43 +205,19 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     if (charge.outcome !== 'approved') return fail('payment_failed', charge.outcome);
     await moveTo('confirmed');
 
-    await condition(() => state.status === 'prepped' || cancelRequested);
+    await condition(() => (state.status === 'prepped' && persisted()) || cancelRequested);
     if (cancelRequested) return fail('cancelled', 'customer_cancelled');
 
-    deliveryMovesOrder = patched('delivery-moves-order');
     const delivery = await startChild(deliveryWorkflow, {
       workflowId: `delivery-${input.orderId}`,
-      args: [{ orderId: input.orderId, locationId: input.locationId, orderWorkflowId: workflowInfo().workflowId, ...(deliveryMovesOrder ? { movesOrder: true } : {}) }],
+      args: [{ orderId: input.orderId, locationId: input.locationId, orderWorkflowId: workflowInfo().workflowId }],
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
     });
     state.delivery = { status: 'pending', driverId: null };
-    let delivered = false;
-    const deliveryDone = delivery.result().then((result) => {
-      state.delivery = { status: result.status, driverId: result.driverId };
-      delivered = true;
-    });
-    // Awaited below; a delivery cancelled with its order must not count as unhandled while the order waits elsewhere.
-    deliveryDone.catch(() => undefined);
-
-    if (deliveryMovesOrder) {
-      // Pickup and delivery wrote the order's read model in the delivery's own steps; only the search attributes follow.
-      await deliveryDone;
-      state.status = 'completed';
-      recorded = 'completed';
-      upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: state.status }]);
-      await condition(allHandlersFinished);
-      return state;
-    }
-
-    await condition(() => delivered || state.delivery?.status === 'picked_up');
-    // The food has left the shop: its units are sold for good.
-    await db.commitStock(input.orderId);
-    await moveTo('out_for_delivery');
-    await deliveryDone;
-
-    // Delivered: the slot's capacity is free for others again.
-    await db.releaseSlot({ orderId: input.orderId });
-    await moveTo('completed');
+    // The delivery's pickup step moved the order out for delivery (and signalled it); its complete step completed it.
+    const delivered = await delivery.result();
+    state.delivery = { status: delivered.status, driverId: delivered.driverId };
+    follow('completed');
     await condition(allHandlersFinished);
     return state;
   }

@@ -3,7 +3,6 @@ import {
   ParentClosePolicy,
   condition,
   getExternalWorkflowHandle,
-  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -27,9 +26,7 @@ export async function slotWorkflow(input: { slotId: string }): Promise<void> {
 
   // The database holds the cutoff; a move only tells us to read it again. A move that arrived while a read was in
   // flight (the first one included) may not be in what it returned, so it is kept for the next round.
-  const keepMovesDuringReads = patched('slot-keeps-moves-during-reads');
   while (times && times.status === 'open' && Date.parse(times.cutoffAt) > Date.now()) {
-    if (!keepMovesDuringReads) moved = false;
     if (await condition(() => moved, Date.parse(times.cutoffAt) - Date.now())) {
       moved = false;
       times = await slots.slotTimes(input.slotId);

@@ -58,12 +58,16 @@ export async function baselineOrder(): Promise<void> {
   await move('confirmed');
   await condition(() => status === 'prepped');
   const child = await startChild(baselineDelivery, { workflowId: `${workflowInfo().workflowId}-delivery`, args: [workflowInfo().workflowId] });
+  // As the order follows its delivery: the delivery's steps write out_for_delivery and completed, the order only
+  // upserts them.
+  const follow = (next: string) => {
+    status = next;
+    upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: next }]);
+  };
   await condition(() => pickedUp);
-  await local.noop();
-  await move('out_for_delivery');
+  follow('out_for_delivery');
   await child.result();
-  await local.noop();
-  await move('completed');
+  follow('completed');
   await condition(allHandlersFinished);
 }
 

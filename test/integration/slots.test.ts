@@ -67,20 +67,19 @@ describe('slot templates', () => {
 });
 
 describe('a slot at its cutoff', () => {
-  it('closes within a second of the cutoff, says so in its location stream, and then refuses orders', async () => {
+  it('closes at its cutoff, not before, says so in its location stream, and then refuses orders', async () => {
     const slotId = await createSlot(stack.db, locationId, { startsInMs: 60 * 60_000, cutoffBeforeMs: 60 * 60_000 - 3_000 });
     const { cutoff_at: cutoffAt } = await stack.db('slots').where({ id: slotId }).first('cutoff_at');
     await stack.client.workflow.start<typeof slotWorkflow>('slotWorkflow', { taskQueue: stack.config.temporal.taskQueue, workflowId: `slot-${slotId}`, args: [{ slotId }] });
     const closed = await eventually(
-      () => stack.db('events').where({ stream: `location:${locationId}`, type: 'slot.capacity' }).whereRaw("payload->>'slotId' = ? AND payload->>'status' = 'closed'", [slotId]).first('created_at'),
+      () => stack.db('events').where({ stream: `location:${locationId}`, type: 'slot.capacity' }).whereRaw("payload->>'slotId' = ? AND payload->>'status' = 'closed'", [slotId]).first('payload', 'created_at'),
       (row) => row !== undefined,
       15_000,
     );
-    expect(closed).toBeDefined();
-    const delayMs = new Date(closed.created_at).getTime() - new Date(cutoffAt).getTime();
-    console.info(`slot closed ${delayMs} ms after its cutoff`);
-    expect(delayMs).toBeGreaterThanOrEqual(0);
-    expect(delayMs).toBeLessThan(1_000);
+    expect(closed?.payload).toEqual({ slotId, capacity: 10, reserved: 0, remaining: 10, status: 'closed' });
+    // How soon after the cutoff is a figure of `npm run bench -- slots`; here only that it is not before.
+    expect(new Date(closed.created_at).getTime()).toBeGreaterThanOrEqual(new Date(cutoffAt).getTime());
+    expect((await stack.db('slots').where({ id: slotId }).first('status')).status).toBe('closed');
 
     const product = await createProduct(stack.db);
     await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: owner.token, body: { productId: product, quantity: 5 } });

@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import { cutoffMovedSignal } from '../../workflows/messages.js';
 import type { slotWorkflow } from '../../workflows/slot.js';
+import { recordHistory } from '../support/histories.js';
 import { createTimeSkippingEnv } from '../support/time-skipping.js';
 
 let env: TestWorkflowEnvironment;
@@ -22,7 +23,7 @@ afterAll(async () => {
 type Move = (workflowId: string, times: { cutoffAt: string }) => Promise<void>;
 
 /** Runs a slot workflow; `whileRunning` acts once it started, `duringFirstRead` while its first read of the slot is in flight. */
-async function runSlot(times: { cutoffInMs: number; endInMs: number }, whileRunning: Move = async () => {}, duringFirstRead?: Move) {
+async function runSlot(times: { cutoffInMs: number; endInMs: number }, whileRunning: Move = async () => {}, duringFirstRead?: Move, fixture?: string) {
   const t0 = await env.currentTimeMs();
   const current = { cutoffAt: new Date(t0 + times.cutoffInMs).toISOString(), endsAt: new Date(t0 + times.endInMs).toISOString(), status: 'open' };
   const calls: [string, number][] = [];
@@ -48,6 +49,7 @@ async function runSlot(times: { cutoffInMs: number; endInMs: number }, whileRunn
     const handle = await env.client.workflow.start<typeof slotWorkflow>('slotWorkflow', { taskQueue, workflowId: `slot-${crypto.randomUUID()}`, args: [{ slotId: 'slot-1' }] });
     await whileRunning(handle.workflowId, current);
     await handle.result();
+    if (fixture) await recordHistory(env.client.workflow, fixture, handle.workflowId);
   });
   return calls;
 }
@@ -65,7 +67,7 @@ describe('slotWorkflow', () => {
     const calls = await runSlot({ cutoffInMs: 60 * 60_000, endInMs: 3 * 3_600_000 }, async (workflowId, times) => {
       times.cutoffAt = new Date((await env.currentTimeMs()) + 10 * 60_000).toISOString();
       await env.client.workflow.getHandle(workflowId).signal(cutoffMovedSignal);
-    });
+    }, undefined, 'slot');
     expect(calls[0]![0]).toBe('closeSlot');
     expect(calls[0]![1]).toBeGreaterThanOrEqual(10 * 60_000);
     expect(calls[0]![1]).toBeLessThan(11 * 60_000);

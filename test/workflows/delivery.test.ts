@@ -1,0 +1,109 @@
+// The delivery workflow on the time-skipping server: assign, pickup and complete in turn, each step's write, and every refusal.
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import type { Activities } from '../../activities/index.js';
+import type { deliveryWorkflow } from '../../workflows/delivery.js';
+import { REFUSAL, assignUpdate, completeUpdate, deliveryStateQuery, pickupUpdate, type DeliveryState } from '../../workflows/messages.js';
+import { createTimeSkippingEnv } from '../support/time-skipping.js';
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+/** Runs one delivery with activities that note each write; `drive` acts on it while it runs. */
+async function runDelivery(drive: (handle: WorkflowHandle<typeof deliveryWorkflow>) => Promise<void>) {
+  const writes: string[] = [];
+  const activities: Partial<Activities> = {
+    async recordDeliveryStatus(change) {
+      writes.push(`delivery:${change.status}:${change.driverId}`);
+    },
+    async recordPickup(step) {
+      writes.push(`pickup:${step.driverId}:${step.orderWorkflowId}`);
+    },
+    async recordDelivered(step) {
+      writes.push(`delivered:${step.driverId}`);
+    },
+  };
+  const orderId = crypto.randomUUID();
+  const taskQueue = `delivery-${orderId}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities });
+  const handle = await worker.runUntil(async () => {
+    const started = await env.client.workflow.start<typeof deliveryWorkflow>('deliveryWorkflow', {
+      taskQueue,
+      workflowId: `delivery-${orderId}`,
+      args: [{ orderId, locationId: 'location-1', orderWorkflowId: `order-${orderId}` }],
+    });
+    await drive(started);
+    await started.result();
+    return started;
+  });
+  return { orderId, writes, handle };
+}
+
+const refused = (type: string, message: string) => ({ cause: { type, message } });
+
+describe('deliveryWorkflow', () => {
+  it('goes assign → pickup → complete, answering each step with its state and writing each once', async () => {
+    const seen: DeliveryState[] = [];
+    const { orderId, writes, handle } = await runDelivery(async (delivery) => {
+      seen.push(await delivery.query(deliveryStateQuery));
+      seen.push(await delivery.executeUpdate(assignUpdate, { args: [{ driverId: 'driver-1' }] }));
+      seen.push(await delivery.query(deliveryStateQuery));
+      seen.push(await delivery.executeUpdate(pickupUpdate, { args: [{ driverId: 'driver-1' }] }));
+      seen.push(await delivery.executeUpdate(completeUpdate, { args: [{ driverId: 'driver-1' }] }));
+    });
+    expect(seen).toEqual([
+      { orderId, status: 'pending', driverId: null },
+      { orderId, status: 'assigned', driverId: 'driver-1' },
+      { orderId, status: 'assigned', driverId: 'driver-1' },
+      { orderId, status: 'picked_up', driverId: 'driver-1' },
+      { orderId, status: 'delivered', driverId: 'driver-1' },
+    ]);
+    expect(writes).toEqual(['delivery:pending:null', 'delivery:assigned:driver-1', `pickup:driver-1:order-${orderId}`, 'delivered:driver-1']);
+    expect(await handle.result()).toEqual({ orderId, status: 'delivered', driverId: 'driver-1' });
+    const description = await handle.describe();
+    expect(description.status.name).toBe('COMPLETED');
+    expect(description.searchAttributes.DriverId).toEqual(['driver-1']);
+  });
+
+  it('refuses steps out of turn as InvalidTransition and another driver as WrongDriver, changing nothing', async () => {
+    const { orderId, writes } = await runDelivery(async (delivery) => {
+      await expect(delivery.executeUpdate(pickupUpdate, { args: [{ driverId: 'driver-1' }] })).rejects.toMatchObject(
+        refused(REFUSAL.invalidTransition, 'Cannot pick up: the delivery is pending, not assigned'),
+      );
+      await expect(delivery.executeUpdate(completeUpdate, { args: [{ driverId: 'driver-1' }] })).rejects.toMatchObject(
+        refused(REFUSAL.invalidTransition, 'Cannot complete: the delivery is pending, not picked_up'),
+      );
+      await delivery.executeUpdate(assignUpdate, { args: [{ driverId: 'driver-1' }] });
+      await expect(delivery.executeUpdate(assignUpdate, { args: [{ driverId: 'driver-2' }] })).rejects.toMatchObject(
+        refused(REFUSAL.invalidTransition, 'Cannot assign a driver: the delivery is assigned, not pending'),
+      );
+      await expect(delivery.executeUpdate(pickupUpdate, { args: [{ driverId: 'driver-2' }] })).rejects.toMatchObject(
+        refused(REFUSAL.wrongDriver, 'This delivery is assigned to another driver'),
+      );
+      await expect(delivery.executeUpdate(completeUpdate, { args: [{ driverId: 'driver-1' }] })).rejects.toMatchObject(
+        refused(REFUSAL.invalidTransition, 'Cannot complete: the delivery is assigned, not picked_up'),
+      );
+      await delivery.executeUpdate(pickupUpdate, { args: [{ driverId: 'driver-1' }] });
+      await expect(delivery.executeUpdate(pickupUpdate, { args: [{ driverId: 'driver-1' }] })).rejects.toMatchObject(
+        refused(REFUSAL.invalidTransition, 'Cannot pick up: the delivery is picked_up, not assigned'),
+      );
+      await expect(delivery.executeUpdate(completeUpdate, { args: [{ driverId: 'driver-2' }] })).rejects.toMatchObject(
+        refused(REFUSAL.wrongDriver, 'This delivery is assigned to another driver'),
+      );
+      expect(await delivery.query(deliveryStateQuery)).toEqual({ orderId: delivery.workflowId.slice('delivery-'.length), status: 'picked_up', driverId: 'driver-1' });
+      await delivery.executeUpdate(completeUpdate, { args: [{ driverId: 'driver-1' }] });
+    });
+    // The refused steps wrote nothing.
+    expect(writes).toEqual(['delivery:pending:null', 'delivery:assigned:driver-1', `pickup:driver-1:order-${orderId}`, 'delivered:driver-1']);
+  });
+});
