@@ -77,6 +77,12 @@ export function createSlotRepository(db: Knex) {
       return row && { id: row.id, locationId: row.location_id, startsAt: row.starts_at.toISOString(), endsAt: row.ends_at.toISOString() };
     },
 
+    /** The location's first open slot whose cutoff is after `at`, if any. */
+    async firstOpen(locationId: string, at: Date): Promise<string | undefined> {
+      const slot = await db('slots').where({ location_id: locationId, status: 'open' }).andWhere('cutoff_at', '>', at).orderBy('starts_at').first<{ id: string } | undefined>('id');
+      return slot?.id;
+    },
+
     /** The location's slots that overlap [from, to), by start. */
     async listBetween(locationId: string, from: Date, to: Date): Promise<SlotView[]> {
       const rows = await db('slots')
