@@ -184,7 +184,7 @@ export function createInventoryActivities(db: Knex) {
      * Idempotent; sold units stay sold; a release that arrives first leaves a mark so a late reservation holds nothing.
      */
     async releaseStock(orderId: string): Promise<void> {
-      await stock.release(orderId, new Date());
+      await stock.release(orderId);
     },
 
     /** Turns the order's reserved units into sold ones. Idempotent; refuses an order whose stock is not held. */

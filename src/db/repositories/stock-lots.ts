@@ -317,12 +317,13 @@ export function createStockLotRepository(db: Knex) {
      * Returns the order's reserved units to their lots (or to the discard pile when the lot has expired meanwhile).
      * Sold units stay sold; a release that comes first leaves a mark, so a late reservation holds nothing.
      */
-    async release(orderId: string, now: Date): Promise<void> {
+    async release(orderId: string): Promise<void> {
       await atomic(db, async (trx) => {
         // Lock the order's row, or create the tombstone, in one statement.
         const { rows } = await trx.raw<{ rows: { status: string; created: boolean }[] }>(RELEASE_OR_TOMBSTONE, [orderId]);
         const reservation = rows[0]!;
         if (reservation.created || reservation.status !== 'reserved') return;
+        const now = new Date();
         await lockHeldLots(trx, orderId);
         await trx.raw(GIVE_BACK_RESERVED, [orderId, now, now, now, now]);
         await trx('stock_reservations').where({ order_id: orderId }).update({ status: 'released', updated_at: now });
