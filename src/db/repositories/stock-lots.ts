@@ -40,7 +40,6 @@ import {
 } from './stock-views.js';
 
 export type { CandidateLot, DiscardReason, LotIdempotencyKey, LotView, PlannedTake, ReceiveLotInput, ReceiveLotOnceResult, ReceiveLotResult };
-export { DISCARD_BATCH };
 
 /** Thrown inside the receiving transaction when a racing request claimed the key first, so the lot rolls back. */
 class KeyClaimedMeanwhile extends Error {}
