@@ -1,6 +1,8 @@
-// Lint rules; the workflow block keeps workflow code deterministic by banning I/O modules.
+// Lint rules; the workflow block keeps workflow code deterministic by banning I/O modules, the data blocks keep every
+// query in src/db/.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import noDirectQueries from './eslint-rules/no-direct-queries.js';
 
 const nodeBuiltins = [
   'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises',
@@ -47,6 +49,23 @@ export default tseslint.config(
         { name: 'setInterval', message: 'Use sleep() in a loop from @temporalio/workflow.' },
         { name: 'process', message: 'Workflows have no process environment.' },
       ],
+    },
+  },
+  {
+    // One door to the data: outside src/db/, code calls repositories and builds no query (tests and bench may).
+    files: ['src/**/*.ts', 'activities/**/*.ts', 'workers/**/*.ts', 'workflows/**/*.ts'],
+    ignores: ['src/db/**'],
+    plugins: { data: { rules: { 'no-direct-queries': noDirectQueries } } },
+    rules: { 'data/no-direct-queries': 'error' },
+  },
+  {
+    // The workflow block above already refuses these modules outright; elsewhere their types stay usable.
+    files: ['src/**/*.ts', 'activities/**/*.ts', 'workers/**/*.ts'],
+    ignores: ['src/db/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['knex', 'pg'].map((name) => ({ name, allowTypeImports: true, message: 'Only src/db/ talks to the database: call a repository (type imports are fine).' })),
+      }],
     },
   },
   {

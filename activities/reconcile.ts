@@ -6,8 +6,9 @@ import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { Counter, register } from 'prom-client';
 import type { BankClient } from '../src/bank/client.js';
+import { createRepositories } from '../src/db/repositories/index.js';
 import { timeBankRequest } from '../src/metrics/bank.js';
-import { TERMINAL_STATUSES, type OrderStatus } from '../workflows/messages.js';
+import { TERMINAL_STATUSES } from '../workflows/messages.js';
 import { logOrder } from './log.js';
 import { chargeKey } from './payments.js';
 
@@ -53,6 +54,7 @@ export function endedOrdersQuery(from: Date, to: Date): string {
 }
 
 export function createReconcileActivities(db: Knex, bank: BankClient, steps: CompensationSteps) {
+  const { orders } = createRepositories(db);
   /** Voids the order's charge (refunds it when captured), finding it at the bank when the read model never learnt its id. */
   async function undoCharge(orderId: string, chargeId: string | null): Promise<void> {
     const id = chargeId ?? (await timeBankRequest('findCharge', () => bank.findCharge(chargeKey(orderId))))?.id;
@@ -70,14 +72,14 @@ export function createReconcileActivities(db: Knex, bank: BankClient, steps: Com
         result.examined++;
         // The read model first: orders an earlier sweep already cancelled stay in the list for the whole lookback.
         const orderId = execution.workflowId.replace(/^order-/, '');
-        const order = await db('orders').where({ id: orderId }).first<{ status: OrderStatus; charge_id: string | null } | undefined>('status', 'charge_id');
+        const order = await orders.findStatus(orderId);
         if (!order || TERMINAL_STATUSES.includes(order.status)) continue;
         // Visibility lists every run; the order's latest run is the one that counts (a reset starts a new run that carries on).
         const latest = await client.workflow.getHandle(execution.workflowId).describe();
         if (!ENDED_UNFINISHED.includes(latest.status.name)) continue;
 
         // The workflow's compensation order: the charge, then the slot, then the stock; units already picked up stay sold.
-        await undoCharge(orderId, order.charge_id);
+        await undoCharge(orderId, order.chargeId);
         await steps.releaseSlot({ orderId });
         await steps.releaseStock(orderId);
         await steps.recordOrderStatus({ orderId, status: 'cancelled', reason: 'workflow_ended' });

@@ -18,7 +18,8 @@ import { createDb } from '../src/db/knex.js';
 import { migrateLatest } from '../src/db/migrate.js';
 import { freePort } from '../src/dev/ports.js';
 import { startEmbeddedPostgres } from '../src/dev/processes.js';
-import { appendEvent, streams } from '../src/events/log.js';
+import { appendEvent } from '../src/db/repositories/events.js';
+import { streams } from '../src/events/log.js';
 import { percentile, pool, round } from './support/stack.js';
 import { numberFlag } from './support/args.js';
 

@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import { buildApp } from '../../src/api/app.js';
 import { buildBankApp } from '../../src/bank/app.js';
 import { createBankClient, type BankClient } from '../../src/bank/client.js';
-import { migrateBank } from '../../src/bank/migrate.js';
+import { migrateBank } from '../../src/db/bank/migrate.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
 import { freePort } from '../../src/dev/ports.js';

@@ -3,7 +3,7 @@ import closeWithGrace from 'close-with-grace';
 import { loadConfig } from '../config.js';
 import { createDb } from '../db/knex.js';
 import { buildBankApp } from './app.js';
-import { migrateBank } from './migrate.js';
+import { migrateBank } from '../db/bank/migrate.js';
 import { stopWhenLauncherExits } from '../launcher-watch.js';
 
 const config = loadConfig();

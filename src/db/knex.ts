@@ -41,3 +41,11 @@ export function withDatabase(url: string, database: string): string {
   parsed.pathname = `/${database}`;
   return parsed.toString();
 }
+
+/**
+ * Runs `work` in a transaction: `db`'s own when it already is one (so a repository joins its caller's unit of work),
+ * a new one otherwise.
+ */
+export function atomic<T>(db: Knex, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db as Knex.Transaction) : db.transaction(work);
+}

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { hashToken, newToken } from '../auth/tokens.js';
-import { createInventoryRepository } from './repositories/inventory.js';
-import type { Role } from './repositories/users.js';
+import type { Role } from '../domain/vocabulary.js';
+import { createStockLotRepository } from './repositories/stock-lots.js';
 
 export const DEMO_USERS = ['customer', 'customer2', 'owner', 'driver', 'driver2', 'operator'] as const;
 export type DemoUserName = (typeof DEMO_USERS)[number];
@@ -65,7 +65,7 @@ export async function seedDemo(db: Knex, demo: DemoData): Promise<string[]> {
     await ensureDemoTemplates(trx, demo.locationId);
     const rows = await trx('products').whereIn('name', DEMO_PRODUCTS.map((p) => p.name)).orderBy('name').select<{ id: string }[]>('id');
     // Fresh stock at the demo location on every start, so a newcomer can order right away.
-    await createInventoryRepository(trx).topUpFreshStock(demo.locationId, rows.map((r) => r.id), new Date());
+    await createStockLotRepository(trx).topUpFreshStock(demo.locationId, rows.map((r) => r.id), new Date());
     return rows.map((r) => r.id);
   });
 }

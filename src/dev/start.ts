@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createBankClient } from '../bank/client.js';
 import { loadConfig } from '../config.js';
 import { createDb } from '../db/knex.js';
+import { createSlotRepository } from '../db/repositories/slots.js';
 import { loadOrCreateDemoData, seedDemo } from '../db/seed.js';
 import { ensureDemoBankAccounts } from './bank-accounts.js';
 import { assertPortFree } from './ports.js';
@@ -96,8 +97,7 @@ try {
     await ensureDemoBankAccounts(appDb, createBankClient(bankUrl), demo);
     // The worker's slot planner creates the demo slots from their templates right after it starts.
     for (let i = 0; i < 100 && !demoSlotId; i++) {
-      const slot = await appDb('slots').where({ location_id: demo.locationId, status: 'open' }).andWhere('cutoff_at', '>', new Date()).orderBy('starts_at').first<{ id: string } | undefined>('id');
-      demoSlotId = slot?.id;
+      demoSlotId = await createSlotRepository(appDb).firstOpen(demo.locationId, new Date());
       if (!demoSlotId) await new Promise((r) => setTimeout(r, 200));
     }
   } finally {

@@ -1,7 +1,8 @@
 // One LISTEN connection per API process: turns committed events into in-order deliveries to the process's live subscribers.
 import type { Knex } from 'knex';
-import pg from 'pg';
-import { EVENTS_CHANNEL, latestEventId, readEventHeads, readEventsByIds, type EventRecord } from './log.js';
+import type pg from 'pg';
+import { createEventsListener, latestEventId, listenForEvents, readEventHeads, readEventsByIds } from '../db/repositories/events.js';
+import { EVENTS_CHANNEL, type EventRecord } from './log.js';
 
 export interface FanoutLogger {
   info(obj: object, msg: string): void;
@@ -201,7 +202,7 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
   }
 
   async function connect(): Promise<void> {
-    const listener = new pg.Client({ connectionString: options.databaseUrl, application_name: options.applicationName ?? 'events-listener', keepAlive: true });
+    const listener = createEventsListener(options.databaseUrl, options.applicationName ?? 'events-listener');
     listener.on('notification', (message) => {
       if (message.channel !== EVENTS_CHANNEL || !message.payload) return;
       let head: { id?: unknown; stream?: unknown };
@@ -232,7 +233,7 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
       await listener.connect();
       client = listener;
       // LISTEN before reading the table, so nothing can commit unheard between the two.
-      await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
+      await listenForEvents(listener);
       if (watermark < 0) {
         const latest = await latestEventId(db);
         // Ids below the latest that are not in the table may belong to transactions still in flight: remember them as late.

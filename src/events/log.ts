@@ -1,6 +1,8 @@
-// The durable event log: every change a live view shows is appended here, in the same transaction, then announced with NOTIFY.
-import type { Knex } from 'knex';
+// The durable event log's vocabulary: stream names and the shape of a recorded event. Every change a live view shows is
+// appended to the log in the same transaction as the change, then announced with NOTIFY (src/db/repositories/events.ts).
+import type { EventType } from '../domain/vocabulary.js';
 
+/** The NOTIFY channel that announces each committed event. */
 export const EVENTS_CHANNEL = 'events';
 
 export interface EventRecord {
@@ -11,83 +13,10 @@ export interface EventRecord {
   createdAt: string;
 }
 
+export type { EventType };
+
 export const streams = {
   order: (orderId: string) => `order:${orderId}`,
   location: (locationId: string) => `location:${locationId}`,
   driver: (driverId: string) => `driver:${driverId}`,
 };
-
-/** Appends one event; NOTIFY is delivered only when the surrounding transaction commits. */
-export async function appendEvent(
-  trx: Knex | Knex.Transaction,
-  stream: string,
-  type: string,
-  payload: Record<string, unknown>,
-): Promise<number> {
-  const [row] = await trx('events').insert({ stream, type, payload }).returning<{ id: number }[]>('id');
-  const id = row!.id;
-  await trx.raw('SELECT pg_notify(?, ?)', [EVENTS_CHANNEL, JSON.stringify({ id, stream, type })]);
-  return id;
-}
-
-export async function readStream(db: Knex, stream: string, afterId = 0, limit = 500): Promise<EventRecord[]> {
-  const rows = await db('events')
-    .where('stream', stream)
-    .andWhere('id', '>', afterId)
-    .orderBy('id')
-    .limit(limit)
-    .select<{ id: number; stream: string; type: string; payload: Record<string, unknown>; created_at: Date }[]>('id', 'stream', 'type', 'payload', 'created_at');
-  return rows.map((r) => ({ id: r.id, stream: r.stream, type: r.type, payload: r.payload, createdAt: r.created_at.toISOString() }));
-}
-
-interface EventRow {
-  id: number;
-  stream: string;
-  type: string;
-  payload: Record<string, unknown>;
-  created_at: Date;
-}
-
-const toRecord = (r: EventRow): EventRecord => ({ id: r.id, stream: r.stream, type: r.type, payload: r.payload, createdAt: r.created_at.toISOString() });
-
-/** Events of several streams in (afterId, upToId], in id order: what a resumed live view missed. */
-export async function readStreams(
-  db: Knex,
-  query: { streams: readonly string[]; afterId: number; upToId: number; types?: readonly string[]; limit: number },
-): Promise<EventRecord[]> {
-  if (query.streams.length === 0 || query.upToId <= query.afterId) return [];
-  const builder = db('events')
-    .whereIn('stream', query.streams)
-    .andWhere('id', '>', query.afterId)
-    .andWhere('id', '<=', query.upToId)
-    .orderBy('id')
-    .limit(query.limit);
-  if (query.types) builder.whereIn('type', query.types);
-  const rows = await builder.select<EventRow[]>('id', 'stream', 'type', 'payload', 'created_at');
-  return rows.map(toRecord);
-}
-
-/** The events with these ids, in id order. */
-export async function readEventsByIds(db: Knex, ids: readonly number[]): Promise<EventRecord[]> {
-  if (ids.length === 0) return [];
-  const rows = await db('events')
-    .whereIn('id', ids)
-    .orderBy('id')
-    .select<EventRow[]>('id', 'stream', 'type', 'payload', 'created_at');
-  return rows.map(toRecord);
-}
-
-/** Ids and streams of committed events in (afterId, upToId], for a listener catching up on what it did not hear. */
-export async function readEventHeads(db: Knex, afterId: number, upToId: number, limit: number): Promise<{ id: number; stream: string }[]> {
-  return db('events')
-    .where('id', '>', afterId)
-    .andWhere('id', '<=', upToId)
-    .orderBy('id')
-    .limit(limit)
-    .select<{ id: number; stream: string }[]>('id', 'stream');
-}
-
-export async function latestEventId(db: Knex): Promise<number> {
-  const row = await db('events').max<{ max: number | null }>('id as max').first();
-  return Number(row?.max ?? 0);
-}

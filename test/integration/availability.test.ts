@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInventoryActivities } from '../../activities/inventory.js';
 import { checkInventoryInvariants } from '../../src/db/invariants.js';
-import { createInventoryRepository } from '../../src/db/repositories/inventory.js';
+import { createAvailabilityRepository } from '../../src/db/repositories/availability.js';
+import { createStockLotRepository } from '../../src/db/repositories/stock-lots.js';
 import { DEMO_LOCATION, seedDemo, type DemoData } from '../../src/db/seed.js';
 import { haversineMeters } from '../../src/domain/geo.js';
 import { createLocation, createProduct, createUser, startTestStack, type TestStack } from '../support/stack.js';
@@ -267,7 +268,7 @@ describe('the demo seed', () => {
       users: Object.fromEntries(['customer', 'customer2', 'owner', 'driver', 'driver2', 'operator'].map((name) => [name, { id: randomUUID(), token: `demo_${randomUUID()}` }])) as DemoData['users'],
     };
     const productIds = await seedDemo(stack.db, demo);
-    const fresh = async () => createInventoryRepository(stack.db).freshUnits(demo.locationId, productIds, new Date(Date.now() + HOUR));
+    const fresh = async () => createStockLotRepository(stack.db).freshUnits(demo.locationId, productIds, new Date(Date.now() + HOUR));
     expect([...(await fresh()).values()].every((units) => units >= 50)).toBe(true);
     expect((await fresh()).size).toBe(productIds.length);
     const lots = await count('stock_lots', { location_id: demo.locationId });
@@ -314,8 +315,8 @@ describe('the two ways a page is read', () => {
   it('give the same pages: the merge of ordered scans and the lateral query, browsing, searching and paging', async () => {
     const area = quietArea();
     const now = new Date();
-    const merged = createInventoryRepository(stack.db);
-    const lateral = createInventoryRepository(stack.db, { mergeMaxLocations: 0 });
+    const merged = createAvailabilityRepository(stack.db);
+    const lateral = createAvailabilityRepository(stack.db, { mergeMaxLocations: 0 });
     const locations: string[] = [];
     for (let i = 0; i < 6; i++) locations.push(await createLocation(stack.db, { ...north(area, i * 700), delivery_radius_m: 5000, name: `Merge ${i}` }));
     const words = ['rye', 'seeded rye', 'spelt', 'honey bun', 'rye bun'];
@@ -324,7 +325,7 @@ describe('the two ways a page is read', () => {
     // Lots of every age: some fresh for a day, some soon gone, some already in their discount window.
     for (let i = 0; i < 90; i++) {
       const expiresInMs = ((i * 37) % 20 + 1) * HOUR / 2;
-      await merged.receiveLot({
+      await createStockLotRepository(stack.db).receiveLot({
         // A product reappears every 24 lots, each time at another location.
         locationId: locations[(i + Math.floor(i / 24)) % locations.length]!,
         productId: products[(i * 11) % products.length]!,
@@ -333,7 +334,7 @@ describe('the two ways a page is read', () => {
         expiresAt: new Date(now.getTime() + expiresInMs),
       }, now);
     }
-    const pages = async (repo: ReturnType<typeof createInventoryRepository>, query: { words: string[]; freshAt: Date; limit: number }) => {
+    const pages = async (repo: ReturnType<typeof createAvailabilityRepository>, query: { words: string[]; freshAt: Date; limit: number }) => {
       const all = [];
       let after;
       for (let n = 0; n < 50; n++) {

@@ -8,7 +8,7 @@ import { createProductionActivities } from '../../activities/production.js';
 import { checkInventoryInvariants } from '../../src/db/invariants.js';
 import { createDb, ensureDatabase, withDatabase } from '../../src/db/knex.js';
 import { migrateLatest } from '../../src/db/migrate.js';
-import { createInventoryRepository } from '../../src/db/repositories/inventory.js';
+import { createStockLotRepository } from '../../src/db/repositories/stock-lots.js';
 import { createProduct } from '../support/stack.js';
 import '../support/context.js';
 
@@ -41,7 +41,7 @@ async function location(timezone: string, closesAt: string): Promise<string> {
 
 it('discards what each location still holds from before its latest closing, and nothing else', async () => {
   const now = new Date();
-  const inventory = createInventoryRepository(db);
+  const inventory = createStockLotRepository(db);
   const product = await createProduct(db, { name: 'Evening loaf', shelf_life_minutes: 3 * 24 * 60 });
   const lot = async (locationId: string, quantity: number, producedHoursAgo: number) => {
     const result = await inventory.receiveLot({ locationId, productId: product, quantity, producedAt: new Date(now.getTime() - producedHoursAgo * HOUR), expiresAt: new Date(now.getTime() + 24 * HOUR) }, now);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { buildBankApp } from '../../src/bank/app.js';
 import { createBankClient } from '../../src/bank/client.js';
-import { migrateBank } from '../../src/bank/migrate.js';
+import { migrateBank } from '../../src/db/bank/migrate.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDb, ensureDatabase, withDatabase } from '../../src/db/knex.js';
 import { freePort } from '../../src/dev/ports.js';

@@ -4,9 +4,13 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createDb } from '../../src/db/knex.js';
 import { createEventFanout, type EventFanout } from '../../src/events/fanout.js';
-import { appendEvent, type EventRecord } from '../../src/events/log.js';
+import { appendEvent } from '../../src/db/repositories/events.js';
+import type { EventRecord, EventType } from '../../src/events/log.js';
 import { eventually } from '../support/stack.js';
 import '../support/context.js';
+
+/** Not a product event type: these tests watch the log itself. */
+const TEST_STEP = 'test.step' as EventType;
 
 let db: Knex;
 const fanouts: EventFanout[] = [];
@@ -37,8 +41,8 @@ it('delivers in id order when a later id commits first, holding it until the ear
   const live = await follow(stream, { gapGraceMs: 5_000 });
   const first = await db.transaction();
   const second = await db.transaction();
-  const a = await appendEvent(first, stream, 'test.step', { n: 1 });
-  const b = await appendEvent(second, stream, 'test.step', { n: 2 });
+  const a = await appendEvent(first, stream, TEST_STEP, { n: 1 });
+  const b = await appendEvent(second, stream, TEST_STEP, { n: 2 });
   expect(b).toBeGreaterThan(a);
   await second.commit();
   await pause(150);
@@ -52,8 +56,8 @@ it('skips an id whose transaction rolled back once the grace period passes', asy
   const stream = `test:${randomUUID()}`;
   const live = await follow(stream, { gapGraceMs: 200 });
   const doomed = await db.transaction();
-  await appendEvent(doomed, stream, 'test.step', { n: 1 });
-  const kept = await db.transaction(async (trx) => appendEvent(trx, stream, 'test.step', { n: 2 }));
+  await appendEvent(doomed, stream, TEST_STEP, { n: 1 });
+  const kept = await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n: 2 }));
   await doomed.rollback();
   expect(await eventually(async () => live.ids(), (ids) => ids.length === 1, 3_000)).toEqual([kept]);
   expect(live.fanout.stats().skippedIds).toBeGreaterThanOrEqual(1);
@@ -63,8 +67,8 @@ it('still delivers an event whose slow transaction commits after its id was give
   const stream = `test:${randomUUID()}`;
   const live = await follow(stream, { gapGraceMs: 150 });
   const slow = await db.transaction();
-  const late = await appendEvent(slow, stream, 'test.step', { n: 1 });
-  const quick = await db.transaction(async (trx) => appendEvent(trx, stream, 'test.step', { n: 2 }));
+  const late = await appendEvent(slow, stream, TEST_STEP, { n: 1 });
+  const quick = await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n: 2 }));
   await eventually(async () => live.ids(), (ids) => ids.length === 1, 3_000);
   await slow.commit();
   expect(await eventually(async () => live.ids(), (ids) => ids.length === 2, 3_000)).toEqual([quick, late]);
@@ -75,30 +79,30 @@ it('catches up from the table after losing its LISTEN connection, in order and w
   const stream = `test:${randomUUID()}`;
   const applicationName = `fanout-test-${randomUUID().slice(0, 8)}`;
   const live = await follow(stream, { gapGraceMs: 500, applicationName, reconnectDelayMs: 300 });
-  const before = await db.transaction(async (trx) => appendEvent(trx, stream, 'test.step', { n: 0 }));
+  const before = await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n: 0 }));
   await eventually(async () => live.ids(), (ids) => ids.length === 1, 3_000);
 
   await db.raw('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ?', [applicationName]);
   await eventually(async () => live.fanout.stats().connected, (connected) => !connected, 3_000);
   // Committed while nobody listens: only the table knows.
   const during: number[] = [];
-  for (let n = 1; n <= 3; n++) during.push(await db.transaction(async (trx) => appendEvent(trx, stream, 'test.step', { n })));
+  for (let n = 1; n <= 3; n++) during.push(await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n })));
 
   await eventually(async () => live.fanout.stats().connected, (connected) => connected, 5_000);
-  const after = await db.transaction(async (trx) => appendEvent(trx, stream, 'test.step', { n: 4 }));
+  const after = await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n: 4 }));
   expect(await eventually(async () => live.ids(), (ids) => ids.length === 5, 5_000)).toEqual([before, ...during, after]);
   expect(live.lost).toEqual([]);
 });
 
 it('gives a new subscriber only what settles after its watermark; the table holds the rest', async () => {
   const stream = `test:${randomUUID()}`;
-  const early = await db.transaction(async (trx) => appendEvent(trx, stream, 'test.step', { n: 0 }));
+  const early = await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n: 0 }));
   const live = await follow(stream, { gapGraceMs: 500 });
   expect(live.subscription.watermark).toBeGreaterThanOrEqual(early);
-  const next = await db.transaction(async (trx) => appendEvent(trx, stream, 'test.step', { n: 1 }));
+  const next = await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n: 1 }));
   expect(await eventually(async () => live.ids(), (ids) => ids.length === 1, 3_000)).toEqual([next]);
   live.subscription.unsubscribe();
-  await db.transaction(async (trx) => appendEvent(trx, stream, 'test.step', { n: 2 }));
+  await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n: 2 }));
   await pause(200);
   expect(live.ids()).toEqual([next]);
 });

@@ -5,7 +5,8 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { createDb } from '../../src/db/knex.js';
-import { appendEvent, streams } from '../../src/events/log.js';
+import { appendEvent } from '../../src/db/repositories/events.js';
+import { streams, type EventType } from '../../src/events/log.js';
 import { openSse, openStalledSse, type SseEvent } from '../support/sse.js';
 import { createCustomer, createLocation, createProduct, createSlot, createUser, eventually, startTestStack, type TestStack } from '../support/stack.js';
 
@@ -33,7 +34,7 @@ afterAll(async () => {
 });
 
 async function append(stream: string, type: string, payload: Record<string, unknown>): Promise<number> {
-  return stack.db.transaction((trx) => appendEvent(trx, stream, type, payload));
+  return stack.db.transaction((trx) => appendEvent(trx, stream, type as EventType, payload));
 }
 
 /** An order row with its customer, written directly: these tests are about the streams, not the saga. */
@@ -208,7 +209,7 @@ describe('flow control and lifecycle', () => {
     const count = 256;
     for (let batch = 0; batch < count / 32; batch++) {
       await stack.db.transaction(async (trx) => {
-        for (let i = 0; i < 32; i++) await appendEvent(trx, streams.order(orderId), 'test.bulk', { orderId, i: batch * 32 + i, padding });
+        for (let i = 0; i < 32; i++) await appendEvent(trx, streams.order(orderId), 'test.bulk' as EventType, { orderId, i: batch * 32 + i, padding });
       });
     }
     const received = await reader.waitFor((e) => e.event === 'test.bulk', count, 30_000);

@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import { inject } from 'vitest';
 import { buildBankApp } from '../../src/bank/app.js';
 import { createBankClient } from '../../src/bank/client.js';
-import { migrateBank } from '../../src/bank/migrate.js';
+import { migrateBank } from '../../src/db/bank/migrate.js';
 import { loadConfig } from '../../src/config.js';
 import { createDb, ensureDatabase, withDatabase } from '../../src/db/knex.js';
 import './context.js';

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+// The first lint builds the whole project's type information, slow on a busy machine: hence the long timeouts.
 const eslint = new ESLint({ cwd: root });
 
 async function ruleIdsFor(code: string, filePath: string): Promise<string[]> {
@@ -27,9 +28,9 @@ describe('workflow lint rule', () => {
         expect.arrayContaining([expect.stringMatching(/no-restricted-(imports|globals)/)]),
       );
     }
-  }, 60_000);
+  }, 120_000);
 
   it('allows the same imports outside workflows/', async () => {
     expect(await ruleIdsFor("import fs from 'node:fs';\nexport const x = fs;\n", `${root}activities/orders.ts`)).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });

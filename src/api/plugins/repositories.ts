@@ -2,24 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
-import { createCatalogRepository } from '../../db/repositories/catalog.js';
-import { createDeliveryRepository } from '../../db/repositories/deliveries.js';
-import { createOrderRepository } from '../../db/repositories/orders.js';
-import { createUserRepository } from '../../db/repositories/users.js';
-
-function createRepositories(db: Knex) {
-  return {
-    users: createUserRepository(db),
-    orders: createOrderRepository(db),
-    catalog: createCatalogRepository(db),
-    deliveries: createDeliveryRepository(db),
-  };
-}
+import { createRepositories, type Repositories } from '../../db/repositories/index.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** The pool itself, for what is no query: readiness pings through the database repository, the LISTEN fan-out. */
     db: Knex;
-    repos: ReturnType<typeof createRepositories>;
+    repos: Repositories;
   }
 }
 

@@ -2,7 +2,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { EventFanout } from '../../events/fanout.js';
-import { readStreams, type EventRecord } from '../../events/log.js';
+import { readStreams } from '../../db/repositories/events.js';
+import type { EventRecord } from '../../events/log.js';
 import { ApiError, badRequest } from '../errors.js';
 
 /** What one audience may see of an event: its SSE event name and data. */

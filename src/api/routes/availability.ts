@@ -1,7 +1,7 @@
 // What a customer can get delivered to a point within the hour: the locations that reach it and the union of their fresh stock.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { createInventoryRepository, type AvailabilityKey } from '../../db/repositories/inventory.js';
+import type { AvailabilityKey } from '../../db/repositories/availability.js';
 import { badRequest } from '../errors.js';
 import { isStorableText } from '../plugins/security.js';
 import { Cents, ErrorBody, Latitude, Longitude, Uuid } from '../schemas.js';
@@ -62,7 +62,7 @@ function decodeCursor(cursor: string): AvailabilityKey | undefined {
 }
 
 const availabilityRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const inventory = createInventoryRepository(app.db);
+  const { availability } = app.repos;
 
   app.get('/v1/locations', {
     schema: {
@@ -71,7 +71,7 @@ const availabilityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object(PointQuery, { additionalProperties: false }),
       response: { 200: Type.Object({ items: Type.Array(NearbyLocation) }), 400: ErrorBody },
     },
-  }, async (request) => ({ items: await inventory.locationsDeliveringTo(request.query) }));
+  }, async (request) => ({ items: await availability.locationsDeliveringTo(request.query) }));
 
   app.get('/v1/availability', {
     schema: {
@@ -98,7 +98,7 @@ const availabilityRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const now = new Date();
     const freshAt = deliverBy === undefined ? now : new Date(Math.max(now.getTime(), Date.parse(deliverBy)));
 
-    const page = await inventory.availabilityPage({ point: { lat, lng }, freshAt, now, words, after, limit });
+    const page = await availability.availabilityPage({ point: { lat, lng }, freshAt, now, words, after, limit });
     return { items: page.items, nextCursor: page.hasMore && page.last ? encodeCursor(page.last) : null };
   });
 };

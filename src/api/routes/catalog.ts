@@ -3,7 +3,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Type, type Static } from 'typebox';
 import type { lotWorkflow } from '../../../workflows/lot.js';
-import { createInventoryRepository } from '../../db/repositories/inventory.js';
 import { MAX_DELIVERY_RADIUS_M } from '../../domain/geo.js';
 import { forbidden, notFound, unprocessable } from '../errors.js';
 import { IdempotencyHeaders, idempotencyKeyReused, requestDigest } from '../idempotency.js';
@@ -95,7 +94,7 @@ const Lot = Type.Object({
 });
 
 const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const inventory = createInventoryRepository(app.db);
+  const { catalog, locations, stock } = app.repos;
 
   app.post('/v1/products', {
     preHandler: app.requireRole('operator', 'owner'),
@@ -108,7 +107,7 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const body = request.body;
-    const product = await inventory.createProduct({
+    const product = await catalog.createProduct({
       name: body.name.trim(),
       description: body.description ?? '',
       priceCents: body.priceCents,
@@ -130,16 +129,16 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const body = request.body;
     const timezone = body.timezone ?? 'UTC';
-    if (!(await inventory.isKnownTimezone(timezone))) {
+    if (!(await locations.isKnownTimezone(timezone))) {
       throw unprocessable('unknown_timezone', `"${timezone}" is not a known IANA time zone`);
     }
     const ownerIds = body.ownerIds ?? [];
-    const owners = await inventory.ownersAmong(ownerIds);
+    const owners = await locations.ownersAmong(ownerIds);
     const notOwners = ownerIds.filter((id) => !owners.has(id));
     if (notOwners.length > 0) {
       throw unprocessable('unknown_owner', `Not an owner: ${notOwners.join(', ')}`, { userIds: notOwners });
     }
-    const location = await inventory.createLocation({
+    const location = await locations.createLocation({
       name: body.name.trim(),
       kind: body.kind,
       lat: body.lat,
@@ -182,8 +181,8 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const lotInput = { locationId, productId: request.body.productId, quantity: request.body.quantity, producedAt, expiresAt };
     const key = request.headers['idempotency-key'];
     const result = key === undefined
-      ? await inventory.receiveLot(lotInput, now)
-      : await inventory.receiveLotOnce({ userId: user.id, key, requestHash: stockRequestHash(locationId, request.body) }, lotInput, now);
+      ? await stock.receiveLot(lotInput, now)
+      : await stock.receiveLotOnce({ userId: user.id, key, requestHash: stockRequestHash(locationId, request.body) }, lotInput, now);
     switch (result.status) {
       case 'received':
       case 'replayed': {

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Connection } from '@temporalio/client';
 import { Type } from 'typebox';
+import { pingDatabase } from '../../db/repositories/database.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -39,7 +40,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags: ['ops'], summary: 'Postgres and Temporal are reachable', response: { 200: Readiness, 503: Readiness } },
   }, async (_request, reply) => {
     const [postgres, temporal] = await Promise.all([
-      withTimeout(app.db.raw('SELECT 1'), 'Postgres').then(() => ({ ok: true }), (err: Error) => ({ ok: false, error: err.message })),
+      withTimeout(pingDatabase(app.db), 'Postgres').then(() => ({ ok: true }), (err: Error) => ({ ok: false, error: err.message })),
       withTimeout(probeTemporal(), 'Temporal').then(() => ({ ok: true }), (err: Error) => ({ ok: false, error: err.message })),
     ]);
     const ready = postgres.ok && temporal.ok;

@@ -85,7 +85,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       throw badRequest('duplicate_lines', 'Each product may appear only once in items; add up the quantities instead');
     }
 
-    const area = await app.repos.catalog.findDeliveryArea(body.locationId);
+    const area = await app.repos.locations.findDeliveryArea(body.locationId);
     if (!area) throw unprocessable('unknown_location', `Location ${body.locationId} does not exist`);
     if (!deliversTo(area, body.address)) {
       // Rounded up, so an address just outside never reads as being at the radius.
@@ -96,7 +96,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         { distanceM, deliveryRadiusM: area.deliveryRadiusM },
       );
     }
-    const slot = await app.repos.catalog.findSlot(body.slotId);
+    const slot = await app.repos.slots.find(body.slotId);
     if (!slot || slot.locationId !== body.locationId) {
       throw unprocessable('unknown_slot', `Slot ${body.slotId} is not a slot of location ${body.locationId}`);
     }

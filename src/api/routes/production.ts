@@ -37,7 +37,7 @@ const productionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { id: locationId, productId } = request.params;
     // Someone else's location answers like a missing one, as the other owner routes do.
     if (!request.user!.locationIds.includes(locationId)) throw notFound('Location');
-    if (!(await app.db('products').where({ id: productId }).first('id'))) {
+    if (!(await app.repos.catalog.productExists(productId))) {
       throw new ApiError(404, 'not_found', 'Product not found', [{ field: '/params/productId', message: 'no such product' }]);
     }
     const plan = { locationId, productId, everyMinutes: request.body.everyMinutes, quantity: request.body.quantity };

@@ -29,29 +29,6 @@ const Slot = Type.Object({
 });
 const LocationParams = Type.Object({ id: Uuid });
 
-interface SlotRow {
-  id: string;
-  location_id: string;
-  starts_at: Date;
-  ends_at: Date;
-  capacity: number;
-  reserved: number;
-  cutoff_at: Date;
-  status: string;
-}
-
-const toSlot = (r: SlotRow) => ({
-  id: r.id,
-  locationId: r.location_id,
-  startsAt: r.starts_at.toISOString(),
-  endsAt: r.ends_at.toISOString(),
-  capacity: r.capacity,
-  reserved: r.reserved,
-  remaining: r.capacity - r.reserved,
-  cutoffAt: r.cutoff_at.toISOString(),
-  status: r.status,
-});
-
 const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/locations/:id/slots', {
     schema: {
@@ -65,19 +42,12 @@ const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Object({ slots: Type.Array(Slot) }), 400: ErrorBody, 404: ErrorBody },
     },
   }, async (request) => {
-    if (!(await app.repos.catalog.locationExists(request.params.id))) throw notFound('Location');
+    if (!(await app.repos.locations.locationExists(request.params.id))) throw notFound('Location');
     const from = request.query.from ? new Date(request.query.from) : new Date();
     const to = request.query.to ? new Date(request.query.to) : new Date(from.getTime() + 7 * 86_400_000);
     if (to <= from) throw badRequest('validation_failed', 'to must be after from', [{ field: '/querystring/to', message: 'must be after from' }]);
     if (to.getTime() - from.getTime() > 31 * 86_400_000) throw badRequest('validation_failed', 'at most 31 days at once', [{ field: '/querystring/to', message: 'at most 31 days after from' }]);
-    const rows = await app.db('slots')
-      .where('location_id', request.params.id)
-      .andWhere('ends_at', '>', from)
-      .andWhere('starts_at', '<', to)
-      .orderBy('starts_at')
-      .limit(500)
-      .select<SlotRow[]>();
-    return { slots: rows.map(toSlot) };
+    return { slots: await app.repos.slots.listBetween(request.params.id, from, to) };
   });
 
   app.put('/v1/locations/:id/slot-templates', {
@@ -97,12 +67,7 @@ const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (problems.length > 0) {
       throw badRequest('validation_failed', `body${problems[0]!.field} ${problems[0]!.message}`, problems.map((p) => ({ field: `/body${p.field}`, message: p.message })));
     }
-    await app.db.transaction(async (trx) => {
-      await trx('slot_templates').where({ location_id: locationId }).delete();
-      if (request.body.length > 0) {
-        await trx('slot_templates').insert(request.body.map((t) => ({ location_id: locationId, weekday: t.weekday, start: t.start, end: t.end, capacity: t.capacity, cutoff_minutes: t.cutoffMinutes })));
-      }
-    });
+    await app.repos.slots.replaceTemplates(locationId, request.body);
     // New templates should not wait for the nightly run to become slots.
     await app.temporal.schedule.getHandle(SLOT_PLANNER_SCHEDULE_ID).trigger().catch((err: Error) => request.log.warn({ err }, 'could not trigger the slot planner'));
     return { templates: request.body };
@@ -124,30 +89,25 @@ const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { id: locationId, slotId } = request.params;
     if (!request.user!.locationIds.includes(locationId)) throw notFound('Slot');
-    const updated = await app.db.transaction(async (trx) => {
-      const slot = await trx('slots').where({ id: slotId, location_id: locationId }).forUpdate().first<SlotRow | undefined>();
-      if (!slot) throw notFound('Slot');
+    const updated = await app.repos.slots.adjust(locationId, slotId, (slot) => {
       if (slot.status !== 'open') throw conflict('slot_closed', `The slot is ${slot.status}`);
       const { capacity, cutoffAt } = request.body;
       if (capacity !== undefined && capacity < slot.reserved) {
         throw badRequest('validation_failed', `capacity ${capacity} is below the ${slot.reserved} already reserved`, [{ field: '/body/capacity', message: `must be at least ${slot.reserved}` }]);
       }
-      if (cutoffAt !== undefined && new Date(cutoffAt) > slot.starts_at) {
+      if (cutoffAt !== undefined && new Date(cutoffAt) > slot.startsAt) {
         throw badRequest('validation_failed', 'the cutoff cannot be after the slot starts', [{ field: '/body/cutoffAt', message: 'must not be after startsAt' }]);
       }
-      const [row] = await trx('slots')
-        .where({ id: slotId })
-        .update({ ...(capacity === undefined ? {} : { capacity }), ...(cutoffAt === undefined ? {} : { cutoff_at: new Date(cutoffAt) }) })
-        .returning<SlotRow[]>('*');
-      return row!;
+      return { capacity, cutoffAt: cutoffAt === undefined ? undefined : new Date(cutoffAt) };
     });
+    if (!updated) throw notFound('Slot');
     if (request.body.cutoffAt !== undefined) {
       await app.temporal.workflow.getHandle(`slot-${slotId}`).signal(cutoffMovedSignal).catch((err: unknown) => {
         // A slot made outside the planner has no workflow; its cutoff still holds for new orders.
         if (!(err instanceof WorkflowNotFoundError)) throw err;
       });
     }
-    return toSlot(updated);
+    return updated;
   });
 };
 

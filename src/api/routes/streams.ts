@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { EventRecord } from '../../events/log.js';
 import { streams } from '../../events/log.js';
-import { boardNumber, boardSnapshot, boardState, dashboardSnapshot, slotsSnapshot } from '../../events/snapshots.js';
+import { boardSnapshot, boardState, dashboardSnapshot, slotsSnapshot } from '../../events/snapshots.js';
+import { orderNumber } from '../../domain/vocabulary.js';
 import { notFound } from '../errors.js';
 import { ErrorBody, Uuid } from '../schemas.js';
 import { canSeeOrder } from '../../domain/access.js';
@@ -32,12 +33,12 @@ const streamErrors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: Erro
 /** Status and delivery events as the order's own people see them, with the order's short number. */
 const withNumber = (event: EventRecord) => {
   const orderId = typeof event.payload.orderId === 'string' ? event.payload.orderId : '';
-  return { type: event.type, data: { ...event.payload, number: boardNumber(orderId), at: event.createdAt } };
+  return { type: event.type, data: { ...event.payload, number: orderNumber(orderId), at: event.createdAt } };
 };
 
 const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   async function requireLocation(locationId: string): Promise<void> {
-    if (!(await app.repos.catalog.locationExists(locationId))) throw notFound('Location');
+    if (!(await app.repos.locations.locationExists(locationId))) throw notFound('Location');
   }
 
   app.get('/v1/orders/:id/events', {
@@ -70,7 +71,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ bearer: [] }],
       response: { 200: Dashboard, 401: ErrorBody, 403: ErrorBody },
     },
-  }, async (request) => dashboardSnapshot(app.db, request.user!.locationIds));
+  }, async (request) => dashboardSnapshot(app.repos, request.user!.locationIds));
 
   app.get('/v1/dashboard/events', {
     preHandler: app.requireRole('owner'),
@@ -89,7 +90,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       streams: locationIds.map(streams.location),
       types: ['order.status', 'delivery.status'],
       project: withNumber,
-      snapshot: () => dashboardSnapshot(app.db, locationIds),
+      snapshot: () => dashboardSnapshot(app.repos, locationIds),
     });
   });
 
@@ -112,7 +113,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       project: withNumber,
       snapshot: async () => {
         const deliveries = await app.repos.deliveries.list({ driverId, limit: 100 });
-        return { deliveries: deliveries.map((d) => ({ ...d, number: boardNumber(d.orderId) })) };
+        return { deliveries: deliveries.map((d) => ({ ...d, number: orderNumber(d.orderId) })) };
       },
     });
   });
@@ -137,7 +138,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
         type: 'slot',
         data: { slotId: p.slotId, capacity: p.capacity, reserved: p.reserved, remaining: p.remaining, status: p.status },
       }),
-      snapshot: () => slotsSnapshot(app.db, request.params.id),
+      snapshot: () => slotsSnapshot(app.repos, request.params.id),
     });
   });
 
@@ -159,9 +160,9 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       project: ({ payload }) => {
         const state = typeof payload.status === 'string' ? boardState(payload.status) : null;
         if (!state || typeof payload.orderId !== 'string') return null;
-        return { type: 'board', data: { number: boardNumber(payload.orderId), state } };
+        return { type: 'board', data: { number: orderNumber(payload.orderId), state } };
       },
-      snapshot: () => boardSnapshot(app.db, request.params.locationId),
+      snapshot: () => boardSnapshot(app.repos, request.params.locationId),
     });
   });
 };

@@ -76,25 +76,20 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
     try {
       // The event counts as seen only once its signal is sent: if signalling fails the row rolls back,
       // and the bank's retry gets another go. A concurrent redelivery waits on the row and then skips.
-      await app.db.transaction(async (trx) => {
-        const recorded = await trx('webhook_events')
-          .insert({ event_id: event.id, type: event.type, charge_id: event.data.chargeId, reference: event.data.reference })
-          .onConflict('event_id')
-          .ignore()
-          .returning('event_id');
-        if (recorded.length === 0) {
-          duplicate = true;
-          return;
-        }
-        if (!outcome) return;
-        try {
-          await app.temporal.workflow.getHandle(workflowId).signal(bankChargeResultSignal, { chargeId: event.data.chargeId, outcome });
-        } catch (err) {
-          // No such order, or it has already finished: nothing can use this answer, and the bank must stop retrying.
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-          request.log.warn({ eventId: event.id, workflowId }, 'bank event for an order workflow that does not exist or has finished');
-        }
-      });
+      const handled = await app.repos.webhookEvents.handleOnce(
+        { eventId: event.id, type: event.type, chargeId: event.data.chargeId, reference: event.data.reference },
+        async () => {
+          if (!outcome) return;
+          try {
+            await app.temporal.workflow.getHandle(workflowId).signal(bankChargeResultSignal, { chargeId: event.data.chargeId, outcome });
+          } catch (err) {
+            // No such order, or it has already finished: nothing can use this answer, and the bank must stop retrying.
+            if (!(err instanceof WorkflowNotFoundError)) throw err;
+            request.log.warn({ eventId: event.id, workflowId }, 'bank event for an order workflow that does not exist or has finished');
+          }
+        },
+      );
+      duplicate = !handled;
     } catch (err) {
       request.log.error({ err, eventId: event.id, workflowId }, 'bank event not handled; the bank will retry');
       throw new ApiError(503, 'temporarily_unavailable', 'The event could not be handled now; retry later');

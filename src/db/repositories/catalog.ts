@@ -1,22 +1,53 @@
-// Locations and products as the order path needs them.
+// The catalog: the one writer of products, and the product reads the order path and the owners' routes need.
 import type { Knex } from 'knex';
-import type { LatLng } from '../../domain/geo.js';
+
+export interface ProductView {
+  id: string;
+  name: string;
+  description: string;
+  priceCents: number;
+  shelfLifeMinutes: number;
+  eodDiscountPercent: number;
+  createdAt: string;
+}
+
+interface ProductRow {
+  id: string;
+  name: string;
+  description: string;
+  price_cents: number;
+  shelf_life_minutes: number;
+  eod_discount_percent: number;
+  created_at: Date;
+}
+
+const productView = (r: ProductRow): ProductView => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  priceCents: r.price_cents,
+  shelfLifeMinutes: r.shelf_life_minutes,
+  eodDiscountPercent: r.eod_discount_percent,
+  createdAt: r.created_at.toISOString(),
+});
 
 export function createCatalogRepository(db: Knex) {
   return {
-    async locationExists(locationId: string): Promise<boolean> {
-      return (await db('locations').where({ id: locationId }).first('id')) !== undefined;
+    async createProduct(input: { name: string; description: string; priceCents: number; shelfLifeMinutes: number; eodDiscountPercent: number }): Promise<ProductView> {
+      const [row] = await db('products')
+        .insert({
+          name: input.name,
+          description: input.description,
+          price_cents: input.priceCents,
+          shelf_life_minutes: input.shelfLifeMinutes,
+          eod_discount_percent: input.eodDiscountPercent,
+        })
+        .returning<ProductRow[]>('*');
+      return productView(row!);
     },
 
-    /** Where a location is and how far it delivers; undefined when there is no such location. */
-    async findDeliveryArea(locationId: string): Promise<(LatLng & { deliveryRadiusM: number }) | undefined> {
-      const row = await db('locations').where({ id: locationId }).first<{ lat: number; lng: number; delivery_radius_m: number } | undefined>('lat', 'lng', 'delivery_radius_m');
-      return row && { lat: row.lat, lng: row.lng, deliveryRadiusM: row.delivery_radius_m };
-    },
-
-    async findSlot(slotId: string): Promise<{ id: string; locationId: string; startsAt: string; endsAt: string } | undefined> {
-      const row = await db('slots').where({ id: slotId }).first<{ id: string; location_id: string; starts_at: Date; ends_at: Date } | undefined>('id', 'location_id', 'starts_at', 'ends_at');
-      return row && { id: row.id, locationId: row.location_id, startsAt: row.starts_at.toISOString(), endsAt: row.ends_at.toISOString() };
+    async productExists(productId: string): Promise<boolean> {
+      return (await db('products').where({ id: productId }).first('id')) !== undefined;
     },
 
     async pricesFor(productIds: string[]): Promise<Map<string, number>> {
@@ -25,3 +56,5 @@ export function createCatalogRepository(db: Knex) {
     },
   };
 }
+
+export type CatalogRepository = ReturnType<typeof createCatalogRepository>;

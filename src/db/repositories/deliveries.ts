@@ -1,5 +1,10 @@
-// The deliveries read model: what an owner has to assign and what a driver has to carry.
+// The deliveries read model: the one writer of deliveries. What an owner has to assign and what a driver has to carry;
+// a delivery's status moves only forward, with its events in the same transaction.
 import type { Knex } from 'knex';
+import { DELIVERY_STATUS_RANK, DELIVERY_STATUSES, type DeliveryStatus } from '../../domain/vocabulary.js';
+import { streams } from '../../events/log.js';
+import { atomic } from '../knex.js';
+import { appendEvent } from './events.js';
 
 export interface DeliveryView {
   orderId: string;
@@ -11,8 +16,36 @@ export interface DeliveryView {
   updatedAt: string;
 }
 
+export interface DeliveryStatusChange {
+  orderId: string;
+  locationId: string;
+  status: DeliveryStatus;
+  driverId: string | null;
+}
+
+export function deliveryStatusesBefore(status: DeliveryStatus): DeliveryStatus[] {
+  return DELIVERY_STATUSES.filter((s) => DELIVERY_STATUS_RANK[s] < DELIVERY_STATUS_RANK[status]);
+}
+
 export function createDeliveryRepository(db: Knex) {
   return {
+    /** Moves the delivery row forward (creating it when pending) and appends the change to its streams, in one transaction. */
+    async writeStatus(change: DeliveryStatusChange): Promise<void> {
+      await atomic(db, async (trx) => {
+        const changed = await trx('deliveries')
+          .insert({ order_id: change.orderId, location_id: change.locationId, status: change.status, driver_id: change.driverId })
+          .onConflict('order_id')
+          .merge({ status: change.status, driver_id: change.driverId, updated_at: trx.fn.now() })
+          .whereIn('deliveries.status', deliveryStatusesBefore(change.status))
+          .returning('order_id');
+        if (changed.length === 0) return;
+        const payload = { orderId: change.orderId, deliveryStatus: change.status, driverId: change.driverId };
+        await appendEvent(trx, streams.order(change.orderId), 'delivery.status', payload);
+        await appendEvent(trx, streams.location(change.locationId), 'delivery.status', payload);
+        if (change.driverId) await appendEvent(trx, streams.driver(change.driverId), 'delivery.status', payload);
+      });
+    },
+
     async find(orderId: string): Promise<{ orderId: string; locationId: string; driverId: string | null; status: string } | undefined> {
       const row = await db('deliveries').where({ order_id: orderId }).first<{ order_id: string; location_id: string; driver_id: string | null; status: string } | undefined>();
       return row && { orderId: row.order_id, locationId: row.location_id, driverId: row.driver_id, status: row.status };

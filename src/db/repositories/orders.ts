@@ -1,6 +1,10 @@
-// The order read model: orders, their lines and timeline, as the API shows them.
+// The order read model: the one writer of orders, order_lines and idempotency_keys. Orders, their lines and timeline
+// as the API shows them; the status moves only forward, with its event in the same transaction.
 import type { Knex } from 'knex';
-import { readStream, streams } from '../../events/log.js';
+import { ACTIVE_STATUSES, BOARD_STATE_OF, ORDER_STATUS_RANK, ORDER_STATUSES, type OrderReason, type OrderStatus } from '../../domain/vocabulary.js';
+import { streams } from '../../events/log.js';
+import { atomic } from '../knex.js';
+import { appendEvent, readStream } from './events.js';
 
 export interface OrderView {
   id: string;
@@ -17,6 +21,38 @@ export interface OrderView {
   timeline: { id: number; type: string; status: string | null; reason: string | null; at: string }[];
 }
 
+/** An order as the workflow places it: written once, with its lines at list price. */
+export interface NewOrder {
+  orderId: string;
+  customerId: string;
+  locationId: string;
+  slotId: string;
+  slotStartsAt: string;
+  address: { lat: number; lng: number; line1: string };
+  lines: { productId: string; quantity: number; unitPriceCents: number }[];
+}
+
+export interface OrderStatusChange {
+  orderId: string;
+  status: OrderStatus;
+  reason?: OrderReason | null;
+  totalCents?: number;
+  chargeId?: string;
+  /** Exact line amounts from the stock reservation. */
+  lineAmounts?: { productId: string; amountCents: number }[];
+}
+
+/** An active order as the owner's dashboard shows it first, with its delivery when there is one. */
+export interface ActiveOrderRow {
+  id: string;
+  locationId: string;
+  status: string;
+  totalCents: number;
+  slotStartsAt: string | null;
+  items: { name: string; quantity: number }[];
+  delivery: { status: string; driverId: string | null } | null;
+}
+
 interface OrderRow {
   id: string;
   status: string;
@@ -29,6 +65,14 @@ interface OrderRow {
   created_at: Date;
   updated_at: Date;
 }
+
+/** The statuses an order may move to `status` from. */
+export function orderStatusesBefore(status: OrderStatus): OrderStatus[] {
+  return ORDER_STATUSES.filter((s) => ORDER_STATUS_RANK[s] < ORDER_STATUS_RANK[status]);
+}
+
+/** Statuses the public board shows. */
+const ON_BOARD_BEFORE_DONE = ORDER_STATUSES.filter((s) => BOARD_STATE_OF[s] !== undefined && BOARD_STATE_OF[s] !== 'done');
 
 export function createOrderRepository(db: Knex) {
   return {
@@ -70,6 +114,12 @@ export function createOrderRepository(db: Knex) {
       };
     },
 
+    /** The order's status and charge as the read model has them; undefined when it was never recorded. */
+    async findStatus(orderId: string): Promise<{ status: OrderStatus; chargeId: string | null } | undefined> {
+      const row = await db('orders').where({ id: orderId }).first<{ status: OrderStatus; charge_id: string | null } | undefined>('status', 'charge_id');
+      return row && { status: row.status, chargeId: row.charge_id };
+    },
+
     /** Claims an Idempotency-Key for a new order, or returns the order and body hash it already maps to. */
     async claimIdempotencyKey(customerId: string, key: string, requestHash: string, orderId: string): Promise<{ orderId: string; requestHash: string; fresh: boolean }> {
       const inserted = await db('idempotency_keys')
@@ -81,5 +131,116 @@ export function createOrderRepository(db: Knex) {
       const existing = await db('idempotency_keys').where({ customer_id: customerId, key }).first<{ order_id: string; request_hash: string }>();
       return { orderId: existing.order_id, requestHash: existing.request_hash, fresh: false };
     },
+
+    /** Writes the order and its lines once, with its placed event, in one transaction; false when already there. */
+    async recordPlaced(order: NewOrder): Promise<boolean> {
+      return atomic(db, async (trx) => {
+        const totalCents = order.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
+        const inserted = await trx('orders')
+          .insert({
+            id: order.orderId,
+            customer_id: order.customerId,
+            location_id: order.locationId,
+            slot_id: order.slotId,
+            slot_starts_at: order.slotStartsAt,
+            status: 'placed',
+            total_cents: totalCents,
+            address: order.address,
+          })
+          .onConflict('id')
+          .ignore()
+          .returning('id');
+        if (inserted.length === 0) return false;
+        await trx('order_lines').insert(
+          order.lines.map((l) => ({ order_id: order.orderId, product_id: l.productId, quantity: l.quantity, unit_price_cents: l.unitPriceCents })),
+        );
+        await appendEvent(trx, streams.order(order.orderId), 'order.placed', { orderId: order.orderId, status: 'placed', totalCents });
+        return true;
+      });
+    },
+
+    /** Moves the read model forward in one transaction and appends the change to its streams; a repeat is a no-op. */
+    async writeStatus(change: OrderStatusChange): Promise<void> {
+      await atomic(db, async (trx) => {
+        const { orderId, status } = change;
+        const reason = change.reason ?? null;
+        const updated = await trx('orders')
+          .where({ id: orderId })
+          .whereIn('status', orderStatusesBefore(status))
+          .update({
+            status,
+            reason,
+            updated_at: trx.fn.now(),
+            ...(change.totalCents === undefined ? {} : { total_cents: change.totalCents }),
+            ...(change.chargeId === undefined ? {} : { charge_id: change.chargeId }),
+          })
+          .returning<{ location_id: string; total_cents: number }[]>(['location_id', 'total_cents']);
+        if (updated.length === 0) return;
+        for (const line of change.lineAmounts ?? []) {
+          await trx('order_lines')
+            .where({ order_id: orderId, product_id: line.productId })
+            .update({ unit_price_cents: trx.raw('round(?::numeric / quantity)', [line.amountCents]) });
+        }
+        const payload = { orderId, status, reason, totalCents: updated[0]!.total_cents };
+        await appendEvent(trx, streams.order(orderId), 'order.status', payload);
+        await appendEvent(trx, streams.location(updated[0]!.location_id), 'order.status', payload);
+      });
+    },
+
+    /** Orders by status, with the count bounded by a statement timeout so a slow database delays, never piles up. */
+    async countByStatus(timeoutMs: number): Promise<Map<string, number>> {
+      const rows = await db.transaction(async (trx): Promise<{ status: string; count: string | number }[]> => {
+        await trx.raw(`SET LOCAL statement_timeout = ${Math.trunc(timeoutMs)}`);
+        return trx('orders').select('status').count('* as count').groupBy('status');
+      });
+      return new Map(rows.map((row) => [row.status, Number(row.count)]));
+    },
+
+    /** The location's orders the public board shows now (ready or out for delivery, updated in the last 12 hours). */
+    async onBoard(locationId: string): Promise<{ id: string; status: OrderStatus }[]> {
+      return db('orders')
+        .where({ location_id: locationId })
+        .whereIn('status', ON_BOARD_BEFORE_DONE)
+        // Yesterday's forgotten orders would only clutter the screen.
+        .andWhere('updated_at', '>', db.raw("now() - interval '12 hours'"))
+        .orderBy('updated_at')
+        .limit(200)
+        .select<{ id: string; status: OrderStatus }[]>('id', 'status');
+    },
+
+    /** The active orders of these locations, by slot then age, with their items and delivery. */
+    async active(locationIds: readonly string[]): Promise<ActiveOrderRow[]> {
+      const orders = await db('orders as o')
+        .leftJoin('deliveries as d', 'd.order_id', 'o.id')
+        .whereIn('o.location_id', locationIds)
+        .whereIn('o.status', ACTIVE_STATUSES)
+        .orderBy([{ column: 'o.slot_starts_at', order: 'asc' }, { column: 'o.created_at', order: 'asc' }])
+        .limit(300)
+        .select<{ id: string; location_id: string; status: string; total_cents: number; slot_starts_at: Date | null; delivery_status: string | null; driver_id: string | null }[]>(
+          'o.id', 'o.location_id', 'o.status', 'o.total_cents', 'o.slot_starts_at', 'd.status as delivery_status', 'd.driver_id',
+        );
+      const lines = orders.length === 0 ? [] : await db('order_lines as l')
+        .join('products as p', 'p.id', 'l.product_id')
+        .whereIn('l.order_id', orders.map((o) => o.id))
+        .orderBy('p.name')
+        .select<{ order_id: string; name: string; quantity: number }[]>('l.order_id', 'p.name', 'l.quantity');
+      const itemsOf = new Map<string, { name: string; quantity: number }[]>();
+      for (const line of lines) {
+        const items = itemsOf.get(line.order_id) ?? [];
+        items.push({ name: line.name, quantity: line.quantity });
+        itemsOf.set(line.order_id, items);
+      }
+      return orders.map((o) => ({
+        id: o.id,
+        locationId: o.location_id,
+        status: o.status,
+        totalCents: o.total_cents,
+        slotStartsAt: o.slot_starts_at?.toISOString() ?? null,
+        items: itemsOf.get(o.id) ?? [],
+        delivery: o.delivery_status ? { status: o.delivery_status, driverId: o.driver_id } : null,
+      }));
+    },
   };
 }
+
+export type OrderRepository = ReturnType<typeof createOrderRepository>;

@@ -1,7 +1,8 @@
-// Users and the locations their owners run.
+// Users: the one writer of users. Who a token belongs to, the locations their owners run, and their bank accounts.
 import type { Knex } from 'knex';
+import type { Role } from '../../domain/vocabulary.js';
 
-export type Role = 'customer' | 'owner' | 'driver' | 'operator';
+export type { Role };
 
 export interface User {
   id: string;
@@ -31,6 +32,21 @@ export function createUserRepository(db: Knex) {
     async bankAccountOf(userId: string): Promise<string | null> {
       const row = await db('users').where({ id: userId }).first<{ bank_account_id: string | null } | undefined>('bank_account_id');
       return row?.bank_account_id ?? null;
+    },
+
+    /** The user's bank account link: undefined when there is no such user, null when it has no account yet. */
+    async findBankAccount(userId: string): Promise<{ bankAccountId: string | null } | undefined> {
+      const row = await db('users').where({ id: userId }).first<{ bank_account_id: string | null } | undefined>('bank_account_id');
+      return row && { bankAccountId: row.bank_account_id };
+    },
+
+    async linkBankAccount(userId: string, bankAccountId: string): Promise<void> {
+      await db('users').where({ id: userId }).update({ bank_account_id: bankAccountId });
+    },
+
+    /** Drivers by name, for an owner to assign deliveries to. */
+    async drivers(): Promise<{ id: string; name: string }[]> {
+      return db('users').where({ role: 'driver' }).orderBy('name').limit(200).select<{ id: string; name: string }[]>('id', 'name');
     },
 
     async isDriver(userId: string): Promise<boolean> {

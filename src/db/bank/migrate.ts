@@ -1,4 +1,4 @@
-// Migrates the bank's database; the bank process runs this on start.
+// Migrates the bank's own database (its schema is in migrations/ here); the bank process runs this on start.
 import type { Knex } from 'knex';
 import { bankMigrations } from './migrations/index.js';
 

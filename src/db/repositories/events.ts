@@ -1,0 +1,90 @@
+// The event log: the one writer of `events`, and the reads that replay it to live views and to the LISTEN fan-out.
+import type { Knex } from 'knex';
+import pg from 'pg';
+import type { EventType } from '../../domain/vocabulary.js';
+import { EVENTS_CHANNEL, type EventRecord } from '../../events/log.js';
+
+interface EventRow {
+  id: number;
+  stream: string;
+  type: string;
+  payload: Record<string, unknown>;
+  created_at: Date;
+}
+
+const toRecord = (r: EventRow): EventRecord => ({ id: r.id, stream: r.stream, type: r.type, payload: r.payload, createdAt: r.created_at.toISOString() });
+
+/** Appends one event; NOTIFY is delivered only when the surrounding transaction commits. */
+export async function appendEvent(
+  trx: Knex | Knex.Transaction,
+  stream: string,
+  type: EventType,
+  payload: Record<string, unknown>,
+): Promise<number> {
+  const [row] = await trx('events').insert({ stream, type, payload }).returning<{ id: number }[]>('id');
+  const id = row!.id;
+  await trx.raw('SELECT pg_notify(?, ?)', [EVENTS_CHANNEL, JSON.stringify({ id, stream, type })]);
+  return id;
+}
+
+export async function readStream(db: Knex, stream: string, afterId = 0, limit = 500): Promise<EventRecord[]> {
+  const rows = await db('events')
+    .where('stream', stream)
+    .andWhere('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .select<EventRow[]>('id', 'stream', 'type', 'payload', 'created_at');
+  return rows.map(toRecord);
+}
+
+/** Events of several streams in (afterId, upToId], in id order: what a resumed live view missed. */
+export async function readStreams(
+  db: Knex,
+  query: { streams: readonly string[]; afterId: number; upToId: number; types?: readonly string[]; limit: number },
+): Promise<EventRecord[]> {
+  if (query.streams.length === 0 || query.upToId <= query.afterId) return [];
+  const builder = db('events')
+    .whereIn('stream', query.streams)
+    .andWhere('id', '>', query.afterId)
+    .andWhere('id', '<=', query.upToId)
+    .orderBy('id')
+    .limit(query.limit);
+  if (query.types) builder.whereIn('type', query.types);
+  const rows = await builder.select<EventRow[]>('id', 'stream', 'type', 'payload', 'created_at');
+  return rows.map(toRecord);
+}
+
+/** The events with these ids, in id order. */
+export async function readEventsByIds(db: Knex, ids: readonly number[]): Promise<EventRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await db('events')
+    .whereIn('id', ids)
+    .orderBy('id')
+    .select<EventRow[]>('id', 'stream', 'type', 'payload', 'created_at');
+  return rows.map(toRecord);
+}
+
+/** Ids and streams of committed events in (afterId, upToId], for a listener catching up on what it did not hear. */
+export async function readEventHeads(db: Knex, afterId: number, upToId: number, limit: number): Promise<{ id: number; stream: string }[]> {
+  return db('events')
+    .where('id', '>', afterId)
+    .andWhere('id', '<=', upToId)
+    .orderBy('id')
+    .limit(limit)
+    .select<{ id: number; stream: string }[]>('id', 'stream');
+}
+
+export async function latestEventId(db: Knex): Promise<number> {
+  const row = await db('events').max<{ max: number | null }>('id as max').first();
+  return Number(row?.max ?? 0);
+}
+
+/** A connection of its own, never from a pool, for LISTEN: it stays open as long as the fan-out wants events. */
+export function createEventsListener(databaseUrl: string | undefined, applicationName: string): pg.Client {
+  return new pg.Client({ connectionString: databaseUrl, application_name: applicationName, keepAlive: true });
+}
+
+/** Starts hearing the events channel on a listener connection. */
+export async function listenForEvents(listener: pg.Client): Promise<void> {
+  await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
+}

@@ -1,0 +1,119 @@
+// Locations: the one writer of locations and location_owners, and the location reads of the routes and live views.
+import type { Knex } from 'knex';
+import type { LatLng } from '../../domain/geo.js';
+import type { LocationKind } from '../../domain/vocabulary.js';
+import { atomic } from '../knex.js';
+
+export type { LocationKind };
+
+export interface LocationView {
+  id: string;
+  name: string;
+  kind: LocationKind;
+  lat: number;
+  lng: number;
+  deliveryRadiusM: number;
+  timezone: string;
+  /** Local wall-clock time, HH:MM. */
+  opensAt: string;
+  closesAt: string;
+  ownerIds: string[];
+  createdAt: string;
+}
+
+export interface NearbyLocation extends Pick<LocationView, 'id' | 'name' | 'kind' | 'lat' | 'lng' | 'deliveryRadiusM'> {
+  distanceM: number;
+}
+
+export interface NearbyLocation extends Pick<LocationView, 'id' | 'name' | 'kind' | 'lat' | 'lng' | 'deliveryRadiusM'> {
+  distanceM: number;
+}
+
+interface LocationRow {
+  id: string;
+  name: string;
+  kind: LocationKind;
+  lat: number;
+  lng: number;
+  delivery_radius_m: number;
+  timezone: string;
+  opens_at: string;
+  closes_at: string;
+  created_at: Date;
+}
+
+const hhmm = (time: string) => time.slice(0, 5);
+
+const locationView = (r: LocationRow, ownerIds: string[]): LocationView => ({
+  id: r.id,
+  name: r.name,
+  kind: r.kind,
+  lat: r.lat,
+  lng: r.lng,
+  deliveryRadiusM: r.delivery_radius_m,
+  timezone: r.timezone,
+  opensAt: hhmm(r.opens_at),
+  closesAt: hhmm(r.closes_at),
+  ownerIds,
+  createdAt: r.created_at.toISOString(),
+});
+
+export function createLocationRepository(db: Knex) {
+  return {
+    async locationExists(locationId: string): Promise<boolean> {
+      return (await db('locations').where({ id: locationId }).first('id')) !== undefined;
+    },
+
+    /** Where a location is and how far it delivers; undefined when there is no such location. */
+    async findDeliveryArea(locationId: string): Promise<(LatLng & { deliveryRadiusM: number }) | undefined> {
+      const row = await db('locations').where({ id: locationId }).first<{ lat: number; lng: number; delivery_radius_m: number } | undefined>('lat', 'lng', 'delivery_radius_m');
+      return row && { lat: row.lat, lng: row.lng, deliveryRadiusM: row.delivery_radius_m };
+    },
+
+    /** Ids and names of these locations, by name. */
+    async names(locationIds: readonly string[]): Promise<{ id: string; name: string }[]> {
+      return db('locations').whereIn('id', locationIds).orderBy('name').select<{ id: string; name: string }[]>('id', 'name');
+    },
+
+    async findName(locationId: string): Promise<{ id: string; name: string } | undefined> {
+      return db('locations').where({ id: locationId }).first<{ id: string; name: string } | undefined>('id', 'name');
+    },
+
+    async isKnownTimezone(timezone: string): Promise<boolean> {
+      // Postgres computes closing times in this zone, so its own list is the one that counts.
+      const row = await db('pg_timezone_names').where({ name: timezone }).first('name');
+      return row !== undefined;
+    },
+
+    /** Owners among `userIds`; the rest are unknown users or not owners. */
+    async ownersAmong(userIds: string[]): Promise<Set<string>> {
+      if (userIds.length === 0) return new Set();
+      const rows = await db('users').whereIn('id', userIds).andWhere({ role: 'owner' }).select<{ id: string }[]>('id');
+      return new Set(rows.map((r) => r.id));
+    },
+
+    async createLocation(input: Omit<LocationView, 'id' | 'createdAt'>): Promise<LocationView> {
+      return atomic(db, async (trx) => {
+        const [row] = await trx('locations')
+          .insert({
+            name: input.name,
+            kind: input.kind,
+            lat: input.lat,
+            lng: input.lng,
+            delivery_radius_m: input.deliveryRadiusM,
+            timezone: input.timezone,
+            opens_at: input.opensAt,
+            closes_at: input.closesAt,
+          })
+          .returning<LocationRow[]>('*');
+        if (input.ownerIds.length > 0) {
+          await trx('location_owners').insert(input.ownerIds.map((userId) => ({ user_id: userId, location_id: row!.id })));
+        }
+        return locationView(row!, input.ownerIds);
+      });
+    },
+
+  };
+}
+
+export type LocationRepository = ReturnType<typeof createLocationRepository>;
