@@ -1,5 +1,6 @@
 // What each live view shows when it first connects; its stream then carries the changes, so these are read once per connection.
 import type { Knex } from 'knex';
+import type { DeliveryStatus, OrderStatus } from '../domain/vocabulary.js';
 
 /** The short number the public board and the customer show for an order: not the id, and no personal data. */
 export function boardNumber(orderId: string): string {
@@ -75,11 +76,11 @@ export interface DashboardOrder {
   id: string;
   number: string;
   locationId: string;
-  status: string;
+  status: OrderStatus;
   totalCents: number;
   slotStartsAt: string | null;
   items: { name: string; quantity: number }[];
-  delivery: { status: string; driverId: string | null } | null;
+  delivery: { status: DeliveryStatus; driverId: string | null } | null;
 }
 
 const ACTIVE_STATUSES = ['awaiting_payment', 'confirmed', 'prepping', 'prepped', 'out_for_delivery'];
@@ -98,7 +99,7 @@ export async function dashboardSnapshot(db: Knex, locationIds: readonly string[]
       .whereIn('o.status', ACTIVE_STATUSES)
       .orderBy([{ column: 'o.slot_starts_at', order: 'asc' }, { column: 'o.created_at', order: 'asc' }])
       .limit(300)
-      .select<{ id: string; location_id: string; status: string; total_cents: number; slot_starts_at: Date | null; delivery_status: string | null; driver_id: string | null }[]>(
+      .select<{ id: string; location_id: string; status: OrderStatus; total_cents: number; slot_starts_at: Date | null; delivery_status: DeliveryStatus | null; driver_id: string | null }[]>(
         'o.id', 'o.location_id', 'o.status', 'o.total_cents', 'o.slot_starts_at', 'd.status as delivery_status', 'd.driver_id',
       ),
   ]);

@@ -4,7 +4,8 @@ import { Type } from 'typebox';
 import { createInventoryRepository, type AvailabilityKey } from '../../db/repositories/inventory.js';
 import { badRequest } from '../errors.js';
 import { isStorableText } from '../plugins/security.js';
-import { Cents, ErrorBody, Latitude, Longitude, Uuid } from '../schemas.js';
+import { Cents, errorResponses, Latitude, Longitude, Uuid } from '../schemas.js';
+import { LocationKind } from '../../domain/vocabulary.js';
 
 const MAX_SEARCH_WORDS = 8;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -17,7 +18,7 @@ const PointQuery = {
 const NearbyLocation = Type.Object({
   id: Uuid,
   name: Type.String(),
-  kind: Type.String(),
+  kind: LocationKind,
   lat: Type.Number(),
   lng: Type.Number(),
   deliveryRadiusM: Type.Integer(),
@@ -69,7 +70,7 @@ const availabilityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['availability'],
       summary: 'Locations that deliver to a point within the hour, nearest first',
       querystring: Type.Object(PointQuery, { additionalProperties: false }),
-      response: { 200: Type.Object({ items: Type.Array(NearbyLocation) }), 400: ErrorBody },
+      response: { 200: Type.Object({ items: Type.Array(NearbyLocation) }), ...errorResponses(400) },
     },
   }, async (request) => ({ items: await inventory.locationsDeliveringTo(request.query) }));
 
@@ -86,7 +87,7 @@ const availabilityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }, { additionalProperties: false }),
       response: {
         200: Type.Object({ items: Type.Array(AvailabilityItem), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
-        400: ErrorBody,
+        ...errorResponses(400),
       },
     },
   }, async (request) => {

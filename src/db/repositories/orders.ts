@@ -1,11 +1,12 @@
 // The order read model: orders, their lines and timeline, as the API shows them.
 import type { Knex } from 'knex';
 import { readStream, streams } from '../../events/log.js';
+import type { DeliveryStatus, EventType, OrderReason, OrderStatus } from '../../domain/vocabulary.js';
 
 export interface OrderView {
   id: string;
-  status: string;
-  reason: string | null;
+  status: OrderStatus;
+  reason: OrderReason | null;
   customerId: string;
   locationId: string;
   slotId: string | null;
@@ -14,13 +15,13 @@ export interface OrderView {
   address: { lat: number; lng: number; line1: string };
   createdAt: string;
   updatedAt: string;
-  timeline: { id: number; type: string; status: string | null; reason: string | null; at: string }[];
+  timeline: { id: number; type: EventType; status: OrderStatus | DeliveryStatus | null; reason: OrderReason | null; at: string }[];
 }
 
 interface OrderRow {
   id: string;
-  status: string;
-  reason: string | null;
+  status: OrderStatus;
+  reason: OrderReason | null;
   customer_id: string;
   location_id: string;
   slot_id: string | null;
@@ -62,9 +63,10 @@ export function createOrderRepository(db: Knex) {
         updatedAt: row.updated_at.toISOString(),
         timeline: events.map((e) => ({
           id: e.id,
-          type: e.type,
-          status: typeof e.payload.status === 'string' ? e.payload.status : null,
-          reason: typeof e.payload.reason === 'string' ? e.payload.reason : null,
+          // The log holds only what activities wrote from the vocabulary.
+          type: e.type as EventType,
+          status: typeof e.payload.status === 'string' ? (e.payload.status as OrderStatus | DeliveryStatus) : null,
+          reason: typeof e.payload.reason === 'string' ? (e.payload.reason as OrderReason) : null,
           at: e.createdAt,
         })),
       };

@@ -1,0 +1,49 @@
+// Finds or installs the pinned Schemathesis (the contract test of the OpenAPI document) in a virtualenv under the tools folder.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+
+// Pinned so every machine fuzzes with the same generator and checks.
+export const SCHEMATHESIS_VERSION = '4.32.5';
+// Written last: a folder without it is an install that stopped half-way.
+const DONE_MARKER = '.installed';
+
+type Log = (msg: string) => void;
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 2, 2] });
+    child.once('error', (err: NodeJS.ErrnoException) => reject(new Error(err.code === 'ENOENT' ? `${cmd} is not installed` : `${cmd} failed: ${err.message}`)));
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${[cmd, ...args].join(' ')} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`));
+    });
+  });
+}
+
+/**
+ * Path of the `schemathesis` binary, installing the pinned version from PyPI into `<toolsDir>/schemathesis-<version>`
+ * on first use (a virtualenv: Schemathesis has dependencies of its own, unlike the Temporal wheels).
+ */
+export async function findSchemathesis(toolsDir: string, log: Log = () => {}): Promise<string> {
+  const dir = path.resolve(toolsDir, `schemathesis-${SCHEMATHESIS_VERSION}`);
+  const binary = path.join(dir, 'bin', 'schemathesis');
+  if (fs.existsSync(path.join(dir, DONE_MARKER))) return binary;
+  // A virtualenv records its own path, so it is built where it stays; a half-built one is removed first.
+  await fsp.rm(dir, { recursive: true, force: true });
+  await fsp.mkdir(toolsDir, { recursive: true });
+  log(`Installing schemathesis==${SCHEMATHESIS_VERSION} from PyPI into ${dir}`);
+  try {
+    await run('python3', ['-m', 'venv', dir]);
+    await run(path.join(dir, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', `schemathesis==${SCHEMATHESIS_VERSION}`]);
+  } catch (err) {
+    await fsp.rm(dir, { recursive: true, force: true });
+    throw new Error(
+      `Could not install Schemathesis (${err instanceof Error ? err.message : String(err)}). ` +
+        'Install Python 3 with pip and venv (apt-get install python3-pip python3-venv).',
+    );
+  }
+  await fsp.writeFile(path.join(dir, DONE_MARKER), `schemathesis==${SCHEMATHESIS_VERSION}\n`);
+  return binary;
+}
