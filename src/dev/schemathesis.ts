@@ -2,7 +2,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 // Pinned so every machine fuzzes with the same generator and checks.
 export const SCHEMATHESIS_VERSION = '4.32.5';
@@ -46,4 +48,56 @@ export async function findSchemathesis(toolsDir: string, log: Log = () => {}): P
   }
   await fsp.writeFile(path.join(dir, DONE_MARKER), `schemathesis==${SCHEMATHESIS_VERSION}\n`);
   return binary;
+}
+
+export interface SchemathesisRun {
+  /** Schemathesis's exit code: 0 when no check failed. */
+  code: number;
+  output: string;
+  /** The closing summary: phases, failures, warnings, test cases. */
+  summary: string;
+}
+
+/**
+ * Runs Schemathesis against the OpenAPI document at `${baseUrl}/docs/json` with its default checks, as the caller the
+ * token names, using the settings in test/support/schemathesis.toml. Bounded by `maxExamples` per operation and by
+ * `maxTimeSeconds` for the whole run.
+ */
+export async function runSchemathesis(opts: {
+  binary: string;
+  baseUrl: string;
+  token: string;
+  maxExamples: number;
+  maxTimeSeconds: number;
+  seed?: number;
+  workers?: number;
+}): Promise<SchemathesisRun> {
+  const configFile = fileURLToPath(new URL('../../test/support/schemathesis.toml', import.meta.url));
+  // Its own working directory, so nothing it writes lands in the tree.
+  const cwd = await fsp.mkdtemp(path.join(os.tmpdir(), 'schemathesis-'));
+  const args = [
+    '--no-color',
+    '--config-file', configFile,
+    'run', `${opts.baseUrl}/docs/json`,
+    '--header', `Authorization: Bearer ${opts.token}`,
+    '--max-examples', String(opts.maxExamples),
+    '--max-time', String(opts.maxTimeSeconds),
+    '--workers', String(opts.workers ?? 2),
+    ...(opts.seed === undefined ? [] : ['--seed', String(opts.seed)]),
+  ];
+  try {
+    const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
+      const child = spawn(opts.binary, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      child.once('error', reject);
+      child.once('exit', (exitCode, signal) => resolve({ code: exitCode ?? (signal ? 128 : 1), output }));
+    });
+    const at = output.lastIndexOf('SUMMARY');
+    const summary = at < 0 ? output.slice(-2000) : output.slice(output.lastIndexOf('\n', at) + 1);
+    return { code, output, summary: summary.replace(/\n{2,}/g, '\n').trim() };
+  } finally {
+    await fsp.rm(cwd, { recursive: true, force: true });
+  }
 }

@@ -39,7 +39,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
   const db = createDb(config.databaseUrl!);
   const connection = await Connection.connect({ address: config.temporal.address! });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await buildApp({ config, db, temporal: client, logger: { level: 'warn' } });
+  const app = await buildApp({ config, db, temporal: client, logger: { level: config.logLevel } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   // The bank answers charges through the API's signed webhook, as in production.

@@ -57,23 +57,30 @@ export function addSharedErrorResponses(route: RouteOptions): void {
   add(503);
 }
 
-/** Every route's URL pattern as a regular expression, with its methods: a known path asked with another method is a 405. */
+/**
+ * Every route's URL pattern as a regular expression, with its methods: a known path asked with another method is a
+ * 405. Where patterns overlap (`/slots/events` and `/slots/:slotId`), the path belongs to the most specific one, as
+ * the document lists it: a static segment wins over a parameter, the earlier segment first.
+ */
 function routeTable() {
-  const routes: { pattern: RegExp; methods: Set<string> }[] = [];
+  const routes: { pattern: RegExp; rank: string; methods: Set<string> }[] = [];
   return {
     add(route: RouteOptions) {
       // The catch-all (CORS preflights) matches every path; it makes no path known.
       if (route.url === '*' || route.url === '/*') return;
-      const source = route.url.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
-      const pattern = new RegExp(`^${source}$`);
-      const existing = routes.find((r) => r.pattern.source === pattern.source);
+      const parts = route.url.split('/');
+      const source = parts.map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+      const rank = parts.map((part) => (part.startsWith(':') || part === '*' ? '0' : '1')).join('');
       const methods = Array.isArray(route.method) ? route.method : [route.method];
+      const existing = routes.find((r) => r.pattern.source === `^${source}$`);
       if (existing) methods.forEach((m) => existing.methods.add(m));
-      else routes.push({ pattern, methods: new Set(methods) });
+      else routes.push({ pattern: new RegExp(`^${source}$`), rank, methods: new Set(methods) });
     },
     /** The methods served at this path, or none when no route has it. */
     allowed(path: string): string[] {
-      return [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => [...r.methods]))].sort();
+      const matching = routes.filter((r) => r.pattern.test(path));
+      const best = matching.reduce((top, r) => (r.rank > top ? r.rank : top), '');
+      return [...new Set(matching.filter((r) => r.rank === best).flatMap((r) => [...r.methods]))].sort();
     },
   };
 }
