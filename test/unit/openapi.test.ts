@@ -210,6 +210,13 @@ describe('the OpenAPI document at /docs/json', () => {
     expect(problems).toEqual([]);
   });
 
+  it('marks no parameter with a default as required (the server fills it in)', () => {
+    const required = operations().flatMap(({ key, operation }) =>
+      (operation.parameters ?? []).filter((p) => (p as { required?: boolean }).required && p.schema?.default !== undefined).map((p) => `${key} ${p.in} ${p.name}`),
+    );
+    expect(required).toEqual([]);
+  });
+
   it('documents 401 and 403 on every operation that needs a token, and 401 on every other (a bad token is refused everywhere)', () => {
     const problems: string[] = [];
     let authenticated = 0;

@@ -8,6 +8,7 @@ import { Cents, errorResponses, Latitude, Longitude, Uuid } from '../schemas.js'
 import { LocationKind } from '../../domain/vocabulary.js';
 
 const MAX_SEARCH_WORDS = 8;
+const DEFAULT_PAGE_SIZE = 20;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const PointQuery = {
@@ -81,7 +82,8 @@ const availabilityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({
         ...PointQuery,
         q: Type.Optional(Type.String({ maxLength: 100, description: 'Words that must all appear in the product name' })),
-        limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+        // Optional in the document: validation fills in the default.
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: DEFAULT_PAGE_SIZE })),
         cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 600, pattern: '^[A-Za-z0-9_-]+$' })),
         deliverBy: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'Count only stock still fresh at this moment (default: now)' })),
       }, { additionalProperties: false }),
@@ -91,7 +93,7 @@ const availabilityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (request) => {
-    const { lat, lng, q, limit, cursor, deliverBy } = request.query;
+    const { lat, lng, q, limit = DEFAULT_PAGE_SIZE, cursor, deliverBy } = request.query;
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     if (cursor !== undefined && !after) throw badRequest('invalid_cursor', 'The cursor is not one this API returned');
     const words = (q ?? '').trim().split(/\s+/).filter(Boolean);

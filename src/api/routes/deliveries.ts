@@ -18,6 +18,7 @@ const Delivery = Type.Object({
 });
 const DeliveryState = Type.Object({ orderId: Uuid, status: DeliveryStatus, driverId: Type.Union([Uuid, Type.Null()]) });
 const IdParams = Type.Object({ id: Uuid });
+const DEFAULT_PAGE_SIZE = 50;
 
 const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/deliveries', {
@@ -26,13 +27,13 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['deliveries'],
       summary: "Deliveries of the owner's locations, or the driver's own",
       security: [{ bearer: [] }],
-      querystring: Type.Object({ status: Type.Optional(DeliveryStatus), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }, { additionalProperties: false }),
+      querystring: Type.Object({ status: Type.Optional(DeliveryStatus), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: DEFAULT_PAGE_SIZE })) }, { additionalProperties: false }),
       response: { 200: Type.Object({ deliveries: Type.Array(Delivery) }), ...errorResponses(400, 401, 403) },
     },
   }, async (request) => {
     const user = request.user!;
     const scope = user.role === 'owner' ? { locationIds: user.locationIds } : user.role === 'driver' ? { driverId: user.id } : {};
-    return { deliveries: await app.repos.deliveries.list({ ...scope, status: request.query.status, limit: request.query.limit }) };
+    return { deliveries: await app.repos.deliveries.list({ ...scope, status: request.query.status, limit: request.query.limit ?? DEFAULT_PAGE_SIZE }) };
   });
 
   app.post('/v1/deliveries/:id/assign', {

@@ -42,7 +42,8 @@ const Dashboard = Type.Object({
     delivery: Type.Union([Type.Object({ status: DeliveryStatus, driverId: Type.Union([Uuid, Type.Null()]) }), Type.Null()]),
   })),
 });
-const streamErrors = errorResponses(400, 401, 403, 404, 503);
+/** A stream of the caller's own: refused for a bad Last-Event-ID, without the role, or when live events are down. */
+const ownStreamErrors = errorResponses(400, 401, 403, 503);
 
 /** Status and delivery events as the order's own people see them, with the order's short number. */
 const withNumber = (event: EventRecord) => {
@@ -64,7 +65,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       produces: ['text/event-stream'],
       params: Type.Object({ id: Uuid }),
       headers: LastEventIdHeaders,
-      response: { 200: eventStream(logEvents('order.placed', 'order.status', 'delivery.status'), "the event's payload with the order's short number and the time"), ...streamErrors },
+      response: { 200: eventStream(logEvents('order.placed', 'order.status', 'delivery.status'), "the event's payload with the order's short number and the time"), ...ownStreamErrors, ...errorResponses(404) },
     },
   }, async (request, reply) => {
     const ownership = await app.repos.orders.findOwnership(request.params.id);
@@ -95,7 +96,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ bearer: [] }],
       produces: ['text/event-stream'],
       headers: LastEventIdHeaders,
-      response: { 200: eventStream(['snapshot', ...logEvents('order.status', 'delivery.status')], 'snapshot: the dashboard (as GET /v1/dashboard); then each change with the order number'), ...streamErrors },
+      response: { 200: eventStream(['snapshot', ...logEvents('order.status', 'delivery.status')], 'snapshot: the dashboard (as GET /v1/dashboard); then each change with the order number'), ...ownStreamErrors },
     },
   }, async (request, reply) => {
     const locationIds = request.user!.locationIds;
@@ -116,7 +117,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ bearer: [] }],
       produces: ['text/event-stream'],
       headers: LastEventIdHeaders,
-      response: { 200: eventStream(['snapshot', ...logEvents('delivery.status')], "snapshot: the driver's deliveries; then each change with the order number"), ...streamErrors },
+      response: { 200: eventStream(['snapshot', ...logEvents('delivery.status')], "snapshot: the driver's deliveries; then each change with the order number"), ...ownStreamErrors },
     },
   }, async (request, reply) => {
     const driverId = request.user!.id;
