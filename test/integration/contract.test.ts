@@ -47,6 +47,7 @@ function watchForDroppedFields(app: FastifyInstance, dropped: Set<string>): void
 
 const dropped = new Set<string>();
 let stack: TestStack;
+let locationId: string;
 let binary: string;
 const tokens: Record<'owner' | 'customer', string> = { owner: '', customer: '' };
 
@@ -56,7 +57,7 @@ beforeAll(async () => {
   // Errors only: the fuzzer's refused requests would otherwise log hundreds of warnings.
   stack = await startTestStack({ LOG_LEVEL: 'error' }, (app) => watchForDroppedFields(app, dropped));
   // Far from every other test's locations, so what the fuzzer creates here shows up in no one else's search.
-  const locationId = await createLocation(stack.db, { name: 'Contract bakery', lat: -43.53, lng: 172.63, delivery_radius_m: 2000 });
+  locationId = await createLocation(stack.db, { name: 'Contract bakery', lat: -43.53, lng: 172.63, delivery_radius_m: 2000 });
   await createProduct(stack.db, { name: 'Contract loaf' });
   await createSlot(stack.db, locationId);
   tokens.owner = (await createUser(stack.db, 'owner', { locationIds: [locationId] })).token;
@@ -64,6 +65,10 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  // The production plans the fuzzer made at its location would go on starting runs after this test.
+  for await (const schedule of stack?.client.schedule.list() ?? []) {
+    if (schedule.scheduleId.startsWith(`production-${locationId}-`)) await stack.client.schedule.getHandle(schedule.scheduleId).delete();
+  }
   await stack?.stop();
 });
 
