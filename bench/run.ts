@@ -10,6 +10,7 @@ type Bench = { run(args: string[]): Promise<Record<string, unknown>> };
 const BENCHES: Record<string, () => Promise<Bench>> = {
   availability: () => import('./availability.js'),
   contention: () => import('./contention.js'),
+  contract: () => import('./contract.js'),
   orders: () => import('./orders.js'),
   slots: () => import('./slots.js'),
   sse: () => import('./sse.js'),

@@ -14,7 +14,7 @@ import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
 import logContextPlugin from './plugins/log-context.js';
 import metricsPlugin, { type MetricsOptions } from './plugins/metrics.js';
 import repositoriesPlugin from './plugins/repositories.js';
-import securityPlugin, { strictDateTimeFormat } from './plugins/security.js';
+import securityPlugin, { exactBodyValidators, strictDateTimeFormat } from './plugins/security.js';
 import liveStreamsPlugin, { type LiveStreamOptions } from './plugins/sse.js';
 import staticPlugin from './plugins/static.js';
 import availabilityRoutes from './routes/availability.js';
@@ -60,6 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => crypto.randomUUID(),
     frameworkErrors,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false }, onCreate: strictDateTimeFormat },
+    schemaController: { compilersFactory: { buildValidator: exactBodyValidators() } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('config', deps.config);

@@ -259,12 +259,20 @@ function errorExample(status: string, path: string): unknown {
       return { error: 'not_found', message: `${thing} not found` };
     case '409':
       return { error: 'invalid_transition', message: 'Only a confirmed order can move to prepping; this one is awaiting_payment' };
+    case '413':
+      return { error: 'body_too_large', message: 'Request body is too large' };
+    case '414':
+      return { error: 'uri_too_long', message: "'/v1/orders/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' is exceeding the max param length" };
     case '415':
-      return { error: 'unsupported_media_type', message: 'The webhook body must be application/json' };
+      return { error: 'unsupported_media_type', message: 'Unsupported Media Type: text/plain' };
     case '422':
       return { error: 'unprocessable', message: `${thing} cannot be processed as sent` };
+    case '429':
+      return { error: 'rate_limited', message: 'Too many requests: at most 10 a minute. Retry in 42 seconds' };
     case '503':
-      return { error: 'events_unavailable', message: 'Live events are unavailable right now; try again shortly' };
+      return path.endsWith('/events')
+        ? { error: 'events_unavailable', message: 'Live events are unavailable right now; try again shortly' }
+        : { error: 'temporarily_unavailable', message: 'A dependency is briefly unavailable; retry shortly' };
     default:
       return undefined;
   }

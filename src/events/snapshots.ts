@@ -1,6 +1,6 @@
 // What each live view shows when it first connects; its stream then carries the changes, so these are read once per connection.
 import type { Repositories } from '../db/repositories/index.js';
-import { BOARD_STATE_OF, orderNumber, type BoardState, type OrderStatus } from '../domain/vocabulary.js';
+import { BOARD_STATE_OF, orderNumber, type BoardState, type DeliveryStatus, type OrderStatus, type SlotStatus } from '../domain/vocabulary.js';
 
 /** What the board says about an order status, or null when the board does not show it. */
 export function boardState(status: string): BoardState | null {
@@ -15,7 +15,7 @@ export interface SlotView {
   capacity: number;
   reserved: number;
   remaining: number;
-  status: string;
+  status: SlotStatus;
 }
 
 type SnapshotRepositories = Pick<Repositories, 'locations' | 'orders' | 'slots' | 'users'>;
@@ -47,11 +47,11 @@ export interface DashboardOrder {
   id: string;
   number: string;
   locationId: string;
-  status: string;
+  status: OrderStatus;
   totalCents: number;
   slotStartsAt: string | null;
   items: { name: string; quantity: number }[];
-  delivery: { status: string; driverId: string | null } | null;
+  delivery: { status: DeliveryStatus; driverId: string | null } | null;
 }
 
 export async function dashboardSnapshot(repos: SnapshotRepositories, locationIds: readonly string[]): Promise<{

@@ -368,6 +368,11 @@ function knownEdgeCases(): [string, Partial<FuzzCase> & { path: string }, number
     ['GET /v1/availability', { path: '/v1/availability', query: `lat=51.5&lng=-0.1&cursor=${cursorOf(['\ud800', nobody])}` }, 400],
     ['POST /v1/products', { principal: 'operator', path: '/v1/products', body: json({ name: 'bun\u0000', priceCents: 1, shelfLifeMinutes: 1 }) }, 400],
     ['POST /v1/locations', { principal: 'operator', path: '/v1/locations', body: json({ name: 'x', kind: 'dc', lat: 0, lng: 0, deliveryRadiusM: 1, timezone: 'Europe/\u0000' }) }, 400],
+    // A JSON body is taken as sent: null is no string and "5" no integer (the query string alone is coerced).
+    ['POST /v1/products', { principal: 'operator', path: '/v1/products', body: json({ name: 'bun', description: null, priceCents: 1, shelfLifeMinutes: 1 }) }, 400],
+    ['POST /v1/products', { principal: 'operator', path: '/v1/products', body: json({ name: 'bun', priceCents: '5', shelfLifeMinutes: 1 }) }, 400],
+    ['POST /v1/orders', { principal: 'customer', path: '/v1/orders', body: json({ ...order, items: [{ productId: fx.productId, quantity: '1' }] }) }, 400],
+    ['GET /v1/availability', { path: '/v1/availability', query: 'lat=51.5&lng=-0.1&limit=5' }, 200],
     // URLs Fastify refuses before routing keep the error shape.
     ['GET /v1/orders/:id', { principal: 'operator', path: '/v1/orders/%zz' }, 400],
     ['GET /v1/orders/:id', { principal: 'operator', path: `/v1/orders/${'a'.repeat(150)}` }, 414],

@@ -82,7 +82,7 @@ describe('production plans', () => {
     const timer = await eventually(() => stack.client.workflow.getHandle(`lot-${lot.id}`).describe().catch(() => undefined), (d) => d?.status.name === 'RUNNING');
     expect(timer?.status.name).toBe('RUNNING');
     const received = await stack.db('events').where({ stream: `location:${locationId}`, type: 'stock.received' }).whereRaw("(payload->>'lotId')::bigint = ?", [lot.id]).first();
-    expect(received).toBeDefined();
+    expect(received?.payload).toMatchObject({ productId: product, quantity: 9 });
     await stack.client.workflow.getHandle(`lot-${lot.id}`).terminate('test done');
 
     expect((await stack.api('DELETE', plan(locationId, product), { token: owner.token })).status).toBe(204);
@@ -117,7 +117,9 @@ describe('a received lot’s timers', () => {
       (row) => row !== undefined,
       20_000,
     );
-    expect(discountEvent).toBeDefined();
+    // The timer fires when the lot's discount window opens, at the time the lot was received with.
+    expect(discountEvent.payload).toMatchObject({ productId: product, discountFrom: expect.any(String) });
+    expect(new Date(discountEvent.payload.discountFrom).getTime()).toBe(new Date(discounted.body.discountFrom).getTime());
     expect(await availability()).toMatchObject({ available: 4, discountedAvailable: 4, priceInEffectCents: 200 });
     await stack.client.workflow.getHandle(`lot-${discounted.body.id}`).terminate('test done');
   });

@@ -69,7 +69,10 @@ describe('rate limits', () => {
     const limited = await login(user.token);
     expect(limited.statusCode).toBe(429);
     expectErrorShape(limited.json(), 'rate_limited');
-    expect(limited.headers['retry-after']).toBeDefined();
+    // Seconds until the minute's window ends.
+    expect(limited.headers['retry-after']).toMatch(/^\d+$/);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
     // Another address has its own budget.
     expect((await app.inject({ method: 'POST', url: '/v1/session', remoteAddress: '10.1.2.3', headers: { 'x-csrf': '1' }, payload: { token: user.token } })).statusCode).toBe(200);
   });
@@ -143,6 +146,27 @@ describe('security headers', () => {
   });
 });
 
+describe('requests no route serves', () => {
+  it('answer 405 with Allow for a known path asked with another method, and 404 for an unknown path', async () => {
+    const app = await api();
+    const trace = await app.inject({ method: 'TRACE', url: '/healthz' });
+    expect(trace.statusCode).toBe(405);
+    expect(trace.headers.allow).toBe('GET, HEAD');
+    expectErrorShape(trace.json(), 'method_not_allowed');
+    // Fastify would refuse a QUERY without Content-Type while reading its body; the missing route is the answer.
+    const query = await app.inject({ method: 'QUERY', url: '/v1/orders/00000000-0000-4000-8000-000000000000' });
+    expect(query.statusCode).toBe(405);
+    expect(query.headers.allow).toBe('GET, HEAD');
+    // A static segment wins over a parameter, as in the router: /slots/events is not /slots/:slotId.
+    const slots = await app.inject({ method: 'DELETE', url: '/v1/locations/00000000-0000-4000-8000-000000000000/slots/events' });
+    expect(slots.statusCode).toBe(405);
+    expect(slots.headers.allow).toBe('GET, HEAD');
+    const unknown = await app.inject({ method: 'GET', url: '/v1/nothing-here' });
+    expect(unknown.statusCode).toBe(404);
+    expectErrorShape(unknown.json(), 'not_found');
+  });
+});
+
 describe('CORS', () => {
   const preflight = (app: FastifyInstance, origin: string, headers = 'authorization,content-type') =>
     app.inject({ method: 'OPTIONS', url: '/v1/orders', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': headers } });
@@ -150,8 +174,10 @@ describe('CORS', () => {
   it('is closed unless CORS_ORIGINS names origins', async () => {
     const app = await api();
     const res = await preflight(app, 'https://shop.example');
-    expect(res.statusCode).toBe(404);
-    expectErrorShape(res.json(), 'not_found');
+    // No preflight route: the path is known, the method is not.
+    expect(res.statusCode).toBe(405);
+    expect(res.headers.allow).toBe('POST');
+    expectErrorShape(res.json(), 'method_not_allowed');
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
     expect((await app.inject({ url: '/healthz', headers: { origin: 'https://shop.example' } })).headers['access-control-allow-origin']).toBeUndefined();
   });

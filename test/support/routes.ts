@@ -85,7 +85,7 @@ export const ROUTES: RouteSpec[] = [
   { method: 'GET', url: '/readyz', who: 'ops', access: everyone(200), sample: () => ({ path: '/readyz' }) },
   { method: 'GET', url: '/metrics', who: 'ops (scraped from inside the network)', access: everyone(200), sample: () => ({ path: '/metrics' }) },
   {
-    method: 'OPTIONS', url: '*', who: 'browsers on allowed origins (CORS preflight); none allowed unless CORS_ORIGINS is set', access: everyone(404),
+    method: 'OPTIONS', url: '*', who: 'browsers on allowed origins (CORS preflight); none allowed unless CORS_ORIGINS is set, and without it 405 (the path takes POST only)', access: everyone(405),
     sample: () => ({ path: '/v1/orders', headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST' } }),
   },
 

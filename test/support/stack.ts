@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
@@ -26,7 +27,11 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-export async function startTestStack(overrides: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(
+  overrides: Record<string, string> = {},
+  /** Runs on the built app before it listens, to add a test's own hooks. */
+  beforeListen?: (app: FastifyInstance) => void | Promise<void>,
+): Promise<TestStack> {
   const taskQueue = `test-${randomUUID()}`;
   const config = loadConfig({
     ...process.env,
@@ -39,7 +44,8 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
   const db = createDb(config.databaseUrl!);
   const connection = await Connection.connect({ address: config.temporal.address! });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await buildApp({ config, db, temporal: client, logger: { level: 'warn' } });
+  const app = await buildApp({ config, db, temporal: client, logger: { level: config.logLevel } });
+  await beforeListen?.(app);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   // The bank answers charges through the API's signed webhook, as in production.

@@ -5,17 +5,26 @@ import type { Knex } from 'knex';
 import { Compile } from 'typebox/compile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import { rateLimitedRoutes } from '../../src/api/plugins/security.js';
 import { loadConfig } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
+import { DELIVERY_STATUSES, EVENT_TYPES, LOCATION_KINDS, ORDER_REASONS, ORDER_STATUSES, ROLES, SLOT_STATUSES } from '../../src/domain/vocabulary.js';
 
 interface MediaType {
   schema?: Record<string, unknown>;
   example?: unknown;
   examples?: Record<string, { value: unknown }>;
 }
+interface Parameter {
+  in: string;
+  name: string;
+  schema?: Record<string, unknown>;
+}
 interface Operation {
   tags?: string[];
   summary?: string;
+  security?: unknown[];
+  parameters?: Parameter[];
   requestBody?: { content?: Record<string, MediaType> };
   responses?: Record<string, { description?: string; content?: Record<string, MediaType> }>;
 }
@@ -27,10 +36,11 @@ const NOT_API = [/^\/$/, /^\/(order|owner|driver)$/, /^\/board\/:locationId$/, /
 let app: FastifyInstance;
 let db: Knex;
 let paths: Paths;
+let config: ReturnType<typeof loadConfig>;
 
 beforeAll(async () => {
   // Nothing here touches the network: the database pool and the Temporal connection are lazy.
-  const config = loadConfig({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  config = loadConfig({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', TEMPORAL_ADDRESS: '127.0.0.1:1' });
   db = createDb(config.databaseUrl!);
   const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   app = await buildApp({ config, db, temporal, logger: false });
@@ -66,6 +76,49 @@ function operations(): { key: string; operation: Operation }[] {
   return Object.entries(paths).flatMap(([path, item]) =>
     Object.entries(item).map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, operation })),
   );
+}
+
+/** The events of a text/event-stream, as an SSE client (and Schemathesis) reads them: one object per block of fields. */
+function sseEvents(text: string): Record<string, string | number>[] {
+  return text.split('\n\n').filter((block) => block.trim() !== '').flatMap((block) => {
+    const fields: Record<string, string | number> = {};
+    for (const line of block.split('\n')) {
+      if (line.startsWith(':')) continue;
+      const at = line.indexOf(':');
+      const [name, value] = at < 0 ? [line, ''] : [line.slice(0, at), line.slice(at + 1).replace(/^ /, '')];
+      fields[name] = name === 'retry' ? Number(value) : fields[name] === undefined ? value : `${fields[name]}\n${value}`;
+    }
+    return Object.keys(fields).length > 0 ? [fields] : [];
+  });
+}
+
+/** The values an enum-typed schema admits (through anyOf, oneOf, const and nullable), or undefined if it is not an enum. */
+function enumValues(schema: unknown): unknown[] | undefined {
+  if (schema === null || typeof schema !== 'object') return undefined;
+  const s = schema as Record<string, unknown>;
+  if (Array.isArray(s.enum)) return s.enum.filter((v) => v !== null);
+  if ('const' in s) return [s.const];
+  const members = (s.anyOf ?? s.oneOf) as unknown[] | undefined;
+  if (!members) return undefined;
+  const nonNull = members.filter((m) => (m as { type?: string }).type !== 'null');
+  const each = nonNull.map(enumValues);
+  return each.every((values) => values !== undefined) ? [...new Set(each.flat())] : undefined;
+}
+
+/** Every property of a schema, however deep, with the path to it. */
+function properties(schema: unknown, at: string, out: { at: string; name: string; schema: unknown }[] = []) {
+  if (Array.isArray(schema)) schema.forEach((s, i) => properties(s, `${at}[${i}]`, out));
+  else if (schema !== null && typeof schema === 'object') {
+    for (const [key, value] of Object.entries(schema as Record<string, unknown>)) {
+      if (key === 'properties' && value && typeof value === 'object') {
+        for (const [name, child] of Object.entries(value as Record<string, unknown>)) {
+          out.push({ at: `${at}.${name}`, name, schema: child });
+          properties(child, `${at}.${name}`, out);
+        }
+      } else properties(value, at, out);
+    }
+  }
+  return out;
 }
 
 /** OpenAPI 3.0's `nullable` as the JSON Schema the validator reads. */
@@ -111,8 +164,21 @@ describe('the OpenAPI document at /docs/json', () => {
     const problems: string[] = [];
     let checked = 0;
     const check = (where: string, media: MediaType) => {
-      const examples = media.example !== undefined ? [media.example] : Object.values(media.examples ?? {}).map((e) => e.value);
+      let examples = media.example !== undefined ? [media.example] : Object.values(media.examples ?? {}).map((e) => e.value);
       if (examples.length === 0) return problems.push(`${where}: no example`);
+      // An event stream's schema describes each of its events, as a client reads them.
+      if (where.endsWith('text/event-stream')) {
+        examples = examples.flatMap((example) => (typeof example === 'string' ? sseEvents(example) : [example]));
+        for (const event of examples as Record<string, string>[]) {
+          if (event.data !== undefined) {
+            try {
+              JSON.parse(String(event.data));
+            } catch {
+              problems.push(`${where}: event data is not JSON: ${event.data}`);
+            }
+          }
+        }
+      }
       const validator = Compile(jsonSchema(media.schema ?? {}) as never);
       for (const example of examples) {
         checked += 1;
@@ -128,6 +194,99 @@ describe('the OpenAPI document at /docs/json', () => {
     }
     expect(problems).toEqual([]);
     expect(checked).toBeGreaterThan(100);
+  });
+
+  it('documents 400 on every operation that takes input, and 414 on every one with a path parameter', () => {
+    const problems: string[] = [];
+    for (const { key, operation } of operations()) {
+      const statuses = Object.keys(operation.responses ?? {});
+      const takesInput = (operation.parameters ?? []).length > 0 || operation.requestBody !== undefined || /^(POST|PUT|PATCH|DELETE) /.test(key);
+      if (takesInput && !statuses.includes('400')) problems.push(`${key}: no 400`);
+      if ((operation.parameters ?? []).some((p) => p.in === 'path') && !statuses.includes('414')) problems.push(`${key}: no 414`);
+      if (operation.requestBody !== undefined && !(statuses.includes('413') && statuses.includes('415'))) problems.push(`${key}: no 413 or 415`);
+      // The bearer-token lookup alone needs Postgres, on every route.
+      if (!statuses.includes('503')) problems.push(`${key}: no 503`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('marks no parameter with a default as required (the server fills it in)', () => {
+    const required = operations().flatMap(({ key, operation }) =>
+      (operation.parameters ?? []).filter((p) => (p as { required?: boolean }).required && p.schema?.default !== undefined).map((p) => `${key} ${p.in} ${p.name}`),
+    );
+    expect(required).toEqual([]);
+  });
+
+  it('documents 401 and 403 on every operation that needs a token, and 401 on every other (a bad token is refused everywhere)', () => {
+    const problems: string[] = [];
+    let authenticated = 0;
+    for (const { key, operation } of operations()) {
+      const statuses = Object.keys(operation.responses ?? {});
+      if (!statuses.includes('401')) problems.push(`${key}: no 401`);
+      if (operation.security?.length) {
+        authenticated += 1;
+        if (!statuses.includes('403')) problems.push(`${key}: no 403`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(authenticated).toBeGreaterThan(15);
+  });
+
+  it('documents 429 on the rate-limited operations and on no other', () => {
+    const limited = Object.keys(rateLimitedRoutes(config.rateLimits)).map((key) => key.replace(/:(\w+)/g, '{$1}')).sort();
+    expect(limited).toEqual(['POST /v1/orders', 'POST /v1/session']);
+    const documented = operations().filter(({ operation }) => operation.responses?.['429']).map(({ key }) => key).sort();
+    expect(documented).toEqual(limited);
+  });
+
+  it('types every status, reason, kind, role and event type as an enum of the vocabulary', () => {
+    const found: Record<string, unknown[]> = {};
+    const problems: string[] = [];
+    const allowed: Record<string, unknown[][]> = {
+      status: [[...ORDER_STATUSES], [...DELIVERY_STATUSES], [...SLOT_STATUSES], [...ORDER_STATUSES, ...DELIVERY_STATUSES]],
+      reason: [[...ORDER_REASONS]],
+      kind: [[...LOCATION_KINDS]],
+      role: [[...ROLES]],
+      type: [[...EVENT_TYPES]],
+    };
+    // Health answers speak of the process, not of orders.
+    const own: Record<string, unknown[]> = { 'GET /healthz': ['ok'], 'GET /readyz': ['ready', 'unavailable'] };
+    for (const { key, operation } of operations()) {
+      const schemas: { at: string; name: string; schema: unknown }[] = [];
+      for (const parameter of operation.parameters ?? []) schemas.push({ at: `${key} ${parameter.in} ${parameter.name}`, name: parameter.name, schema: parameter.schema });
+      for (const media of Object.values(operation.requestBody?.content ?? {})) properties(media.schema, `${key} body`, schemas);
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        for (const media of Object.values(response.content ?? {})) properties(media.schema, `${key} ${status}`, schemas);
+      }
+      for (const { at, name, schema } of schemas) {
+        if (!(name in allowed)) continue;
+        // The bank's webhook body is the bank's vocabulary, not ours.
+        if (key === 'POST /v1/webhooks/bank') continue;
+        const values = enumValues(schema);
+        found[at] = values ?? [];
+        if (!values) {
+          problems.push(`${at}: not an enum`);
+          continue;
+        }
+        const fits = own[key]?.length === values.length && values.every((v) => own[key]!.includes(v));
+        // A request may name a part of a list (prep: prepping or prepped; an SSE stream its own event names).
+        const isPart = at.includes(' body.') || at.includes(' query ') || at.includes('text/event-stream');
+        if (!fits && !allowed[name]!.some((list) => (isPart ? values.every((v) => list.includes(v)) : list.length === values.length && list.every((v) => values.includes(v))))) {
+          problems.push(`${at}: ${JSON.stringify(values)} is not one of the vocabulary's lists`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(found['GET /v1/orders/{id} 200.status']).toEqual([...ORDER_STATUSES]);
+    expect(found['GET /v1/orders/{id} 200.reason']).toEqual([...ORDER_REASONS]);
+    expect(found['GET /v1/orders/{id} 200.timeline.type']).toEqual([...EVENT_TYPES]);
+    expect(found['GET /v1/deliveries 200.deliveries.status']).toEqual([...DELIVERY_STATUSES]);
+    expect(found['GET /v1/deliveries query status']).toEqual([...DELIVERY_STATUSES]);
+    expect(found['GET /v1/locations/{id}/slots 200.slots.status']).toEqual([...SLOT_STATUSES]);
+    expect(found['GET /v1/locations 200.items.kind']).toEqual([...LOCATION_KINDS]);
+    expect(found['POST /v1/locations body.kind']).toEqual([...LOCATION_KINDS]);
+    expect(found['GET /v1/session 200.user.role']).toEqual([...ROLES]);
+    expect(found['GET /v1/dashboard 200.orders.status']).toEqual([...ORDER_STATUSES]);
   });
 
   it('documents the signed bank webhook body, which the route reads as raw bytes', () => {

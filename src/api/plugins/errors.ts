@@ -1,7 +1,8 @@
 // One error handler for the whole API: 4xx go out as they are, a dependency out of reach is a 503, anything unknown is logged and answered as a bare 500.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors.js';
+import { errorResponse, type ErrorStatus } from '../schemas.js';
 
 const fastifyCodes: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
@@ -25,8 +26,86 @@ function isTransient(err: unknown): boolean {
   return false;
 }
 
+/** Methods whose requests may carry a body, which Fastify parses (and may refuse) before the handler runs. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Adds to a route's documented responses the errors the app answers before its handler runs, from the route's shape:
+ * 400 when it takes input (validation, malformed JSON, text Postgres cannot store), 414 for an over-long path
+ * parameter, 413 and 415 for a body too large or not JSON, 401 for a malformed or unknown bearer token (refused on
+ * every route), 403 for a session-cookie request that changes something without x-csrf, and 503 when Postgres or
+ * Temporal is out of reach (the token lookup alone needs Postgres). What the handler itself answers (404, 409, 422,
+ * the role guards' 401 and 403) each route declares; 429 comes with the rate limits.
+ */
+export function addSharedErrorResponses(route: RouteOptions): void {
+  const schema = route.schema as (RouteOptions['schema'] & { hide?: boolean }) | undefined;
+  if (!schema || schema.hide) return;
+  const response = (schema.response ??= {}) as Record<string, unknown>;
+  const add = (status: ErrorStatus) => {
+    response[status] ??= errorResponse(status);
+  };
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  const takesBody = methods.some((method) => BODY_METHODS.has(method));
+  if (schema.params || schema.querystring || schema.body || schema.headers || takesBody) add(400);
+  if (schema.params) add(414);
+  if (takesBody) {
+    add(413);
+    add(415);
+  }
+  if (!(route.config as { ownAuth?: boolean } | undefined)?.ownAuth) add(401);
+  if (takesBody) add(403);
+  add(503);
+}
+
+/**
+ * Every route's URL pattern as a regular expression, with its methods: a known path asked with another method is a
+ * 405. Where patterns overlap (`/slots/events` and `/slots/:slotId`), the path belongs to the most specific one, as
+ * the document lists it: a static segment wins over a parameter, the earlier segment first.
+ */
+function routeTable() {
+  const routes: { pattern: RegExp; rank: string; methods: Set<string> }[] = [];
+  return {
+    add(route: RouteOptions) {
+      // The catch-all (CORS preflights) matches every path; it makes no path known.
+      if (route.url === '*' || route.url === '/*') return;
+      const parts = route.url.split('/');
+      const source = parts.map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+      const rank = parts.map((part) => (part.startsWith(':') || part === '*' ? '0' : '1')).join('');
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      const existing = routes.find((r) => r.pattern.source === `^${source}$`);
+      if (existing) methods.forEach((m) => existing.methods.add(m));
+      else routes.push({ pattern: new RegExp(`^${source}$`), rank, methods: new Set(methods) });
+    },
+    /** The methods served at this path, or none when no route has it. */
+    allowed(path: string): string[] {
+      const matching = routes.filter((r) => r.pattern.test(path));
+      const best = matching.reduce((top, r) => (r.rank > top ? r.rank : top), '');
+      return [...new Set(matching.filter((r) => r.rank === best).flatMap((r) => [...r.methods]))].sort();
+    },
+  };
+}
+
 export default fp(async (app: FastifyInstance) => {
+  const table = routeTable();
+  app.addHook('onRoute', (route) => {
+    table.add(route);
+    addSharedErrorResponses(route);
+  });
+
+  /** No route for this method and path: 405 with Allow when the path exists under other methods, else 404. */
+  function notRouted(request: FastifyRequest, reply: FastifyReply) {
+    const path = request.url.split('?')[0]!;
+    const allowed = table.allowed(path).filter((method) => method !== 'OPTIONS');
+    if (allowed.length > 0) {
+      return reply.code(405).header('allow', allowed.join(', ')).send({ error: 'method_not_allowed', message: `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}` });
+    }
+    return reply.code(404).send({ error: 'not_found', message: `Route ${request.method} ${path} not found` });
+  }
+
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    // Fastify may refuse a request it has no route for while reading its body (a QUERY without Content-Type): the
+    // missing route is the answer.
+    if (request.is404) return notRouted(request, reply);
     if (err instanceof ApiError) {
       return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) });
     }
@@ -52,9 +131,7 @@ export default fp(async (app: FastifyInstance) => {
     return reply.code(500).send({ error: 'internal_error', message: 'Internal Server Error' });
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: 'not_found', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
-  });
+  app.setNotFoundHandler((request, reply) => notRouted(request, reply));
 });
 
 /**
@@ -62,7 +139,8 @@ export default fp(async (app: FastifyInstance) => {
  * where no error handler runs; passed as the app's `frameworkErrors` option, this gives them the one error shape.
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const status = err.statusCode ?? 500;
+  // A path parameter past maxParamLength: the URL is too long for any route, so 414 URI Too Long.
+  const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : err.statusCode ?? 500;
   if (status >= 500) {
     request.log.error({ err, method: request.method, url: request.url }, 'unhandled error before routing');
     void reply.code(500).send({ error: 'internal_error', message: 'Internal Server Error' });

@@ -2,11 +2,13 @@
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createRequire } from 'node:module';
+import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import { ApiError, badRequest } from '../errors.js';
 import { postgresRateLimitStore, sweepRateLimitCounters } from '../rate-limit-store.js';
+import { errorResponse } from '../schemas.js';
 
 export interface SecurityOptions {
   /** Origins allowed to call the API from a browser on another site; empty closes CORS. */
@@ -108,6 +110,34 @@ export function strictDateTimeFormat(ajv: FormatRegistry): void {
   ajv.addFormat('date-time', { type: 'string', validate: isRepresentableDateTime });
 }
 
+type ValidatorFactory = NonNullable<NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator']>;
+interface AjvServerOptions {
+  customOptions?: Record<string, unknown>;
+}
+type ValidatorFor = (route: { httpPart?: string }) => unknown;
+type BuildValidator = (externalSchemas: unknown, options: AjvServerOptions) => ValidatorFor;
+
+/**
+ * Fastify's own validator compiler, as Fastify resolves it: the API takes it as Fastify ships it rather than pinning
+ * a copy of its own.
+ */
+const fastifyAjvCompiler = createRequire(createRequire(import.meta.url).resolve('fastify'))('@fastify/ajv-compiler') as () => BuildValidator;
+
+/**
+ * Validators that coerce the query string, path and headers (text, where `?limit=20` must become a number) but take a
+ * JSON body exactly as sent: coercion there would turn `null` into `""` or `"5"` into 5, accepting what the schema
+ * refuses. Passed as the app's `schemaController.compilersFactory.buildValidator`.
+ */
+export function exactBodyValidators(): ValidatorFactory {
+  const build = fastifyAjvCompiler();
+  const factory: BuildValidator = (externalSchemas, options) => {
+    const coercing = build(externalSchemas, options);
+    const exact = build(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } });
+    return (route) => (route.httpPart === 'body' ? exact : coercing)(route);
+  };
+  return factory as unknown as ValidatorFactory;
+}
+
 /** The part of Ajv used here, so this module needs no direct dependency on Ajv. */
 interface FormatRegistry {
   addFormat(name: string, format: { type: 'string'; validate: (value: string) => boolean }): unknown;
@@ -128,6 +158,7 @@ export default fp(async (app: FastifyInstance, opts: SecurityOptions) => {
       if (!rule) continue;
       limited.add(key);
       if (rule.perMinute === 0) continue;
+      if (route.schema) ((route.schema.response ??= {}) as Record<string, unknown>)[429] ??= errorResponse(429);
       // A route-level onRequest hook runs after the app's own (auth among them), so the caller is known here.
       // app.rateLimit exists by the time routes are added: the plugin is registered below.
       const limiter = app.rateLimit({

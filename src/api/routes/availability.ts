@@ -4,9 +4,11 @@ import { Type } from 'typebox';
 import type { AvailabilityKey } from '../../db/repositories/availability.js';
 import { badRequest } from '../errors.js';
 import { isStorableText } from '../plugins/security.js';
-import { Cents, ErrorBody, Latitude, Longitude, Uuid } from '../schemas.js';
+import { Cents, errorResponses, Latitude, Longitude, Uuid } from '../schemas.js';
+import { LocationKind } from '../../domain/vocabulary.js';
 
 const MAX_SEARCH_WORDS = 8;
+const DEFAULT_PAGE_SIZE = 20;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const PointQuery = {
@@ -17,7 +19,7 @@ const PointQuery = {
 const NearbyLocation = Type.Object({
   id: Uuid,
   name: Type.String(),
-  kind: Type.String(),
+  kind: LocationKind,
   lat: Type.Number(),
   lng: Type.Number(),
   deliveryRadiusM: Type.Integer(),
@@ -69,7 +71,7 @@ const availabilityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['availability'],
       summary: 'Locations that deliver to a point within the hour, nearest first',
       querystring: Type.Object(PointQuery, { additionalProperties: false }),
-      response: { 200: Type.Object({ items: Type.Array(NearbyLocation) }), 400: ErrorBody },
+      response: { 200: Type.Object({ items: Type.Array(NearbyLocation) }), ...errorResponses(400) },
     },
   }, async (request) => ({ items: await availability.locationsDeliveringTo(request.query) }));
 
@@ -80,17 +82,18 @@ const availabilityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({
         ...PointQuery,
         q: Type.Optional(Type.String({ maxLength: 100, description: 'Words that must all appear in the product name' })),
-        limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+        // Optional in the document: validation fills in the default.
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: DEFAULT_PAGE_SIZE })),
         cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 600, pattern: '^[A-Za-z0-9_-]+$' })),
         deliverBy: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'Count only stock still fresh at this moment (default: now)' })),
       }, { additionalProperties: false }),
       response: {
         200: Type.Object({ items: Type.Array(AvailabilityItem), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
-        400: ErrorBody,
+        ...errorResponses(400),
       },
     },
   }, async (request) => {
-    const { lat, lng, q, limit, cursor, deliverBy } = request.query;
+    const { lat, lng, q, limit = DEFAULT_PAGE_SIZE, cursor, deliverBy } = request.query;
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     if (cursor !== undefined && !after) throw badRequest('invalid_cursor', 'The cursor is not one this API returned');
     const words = (q ?? '').trim().split(/\s+/).filter(Boolean);

@@ -6,7 +6,8 @@ import type { lotWorkflow } from '../../../workflows/lot.js';
 import { MAX_DELIVERY_RADIUS_M } from '../../domain/geo.js';
 import { forbidden, notFound, unprocessable } from '../errors.js';
 import { IdempotencyHeaders, idempotencyKeyReused, requestDigest } from '../idempotency.js';
-import { Cents, ErrorBody, Latitude, Longitude, Uuid } from '../schemas.js';
+import { Cents, errorResponses, Latitude, Longitude, Uuid } from '../schemas.js';
+import { LocationKind } from '../../domain/vocabulary.js';
 
 /** One delivery or production run; a bigger number is a typing mistake, not a lot. */
 export const MAX_LOT_QUANTITY = 100_000;
@@ -18,7 +19,6 @@ const MAX_SHELF_LIFE_MINUTES = 366 * 24 * 60;
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
 const Timestamp = Type.String({ format: 'date-time', maxLength: 40 });
 const LocalTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', examples: ['07:30'] });
-const LocationKind = Type.Union([Type.Literal('bakery'), Type.Literal('kitchen'), Type.Literal('dc')]);
 
 const ProductBody = Type.Object({
   name: Name,
@@ -103,7 +103,7 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Add a product to the catalog',
       security: [{ bearer: [] }],
       body: ProductBody,
-      response: { 201: Product, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+      response: { 201: Product, ...errorResponses(400, 401, 403) },
     },
   }, async (request, reply) => {
     const body = request.body;
@@ -124,7 +124,7 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Open a location (bakery, kitchen or distribution centre) with its 1-hour delivery radius',
       security: [{ bearer: [] }],
       body: LocationBody,
-      response: { 201: Location, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
+      response: { 201: Location, ...errorResponses(400, 401, 403, 422) },
     },
   }, async (request, reply) => {
     const body = request.body;
@@ -161,7 +161,7 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: Type.Object({ id: Uuid }),
       headers: IdempotencyHeaders,
       body: StockBody,
-      response: { 201: Lot, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+      response: { 201: Lot, ...errorResponses(400, 401, 403, 404, 422) },
     },
   }, async (request, reply) => {
     const user = request.user!;

@@ -3,21 +3,22 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { assignUpdate, completeUpdate, pickupUpdate } from '../../../workflows/messages.js';
 import { notFound, unprocessable } from '../errors.js';
-import { ErrorBody, Uuid } from '../schemas.js';
+import { errorResponses, Uuid } from '../schemas.js';
+import { DeliveryStatus } from '../../domain/vocabulary.js';
 import { sendUpdate } from '../workflow-updates.js';
 
-const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('assigned'), Type.Literal('picked_up'), Type.Literal('delivered')]);
 const Delivery = Type.Object({
   orderId: Uuid,
   locationId: Uuid,
   driverId: Type.Union([Uuid, Type.Null()]),
-  status: Type.String({ examples: ['assigned'] }),
+  status: DeliveryStatus,
   slotStartsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   address: Type.Object({ lat: Type.Number(), lng: Type.Number(), line1: Type.String() }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
-const DeliveryState = Type.Object({ orderId: Uuid, status: Type.String(), driverId: Type.Union([Uuid, Type.Null()]) });
+const DeliveryState = Type.Object({ orderId: Uuid, status: DeliveryStatus, driverId: Type.Union([Uuid, Type.Null()]) });
 const IdParams = Type.Object({ id: Uuid });
+const DEFAULT_PAGE_SIZE = 50;
 
 const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/deliveries', {
@@ -26,13 +27,13 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['deliveries'],
       summary: "Deliveries of the owner's locations, or the driver's own",
       security: [{ bearer: [] }],
-      querystring: Type.Object({ status: Type.Optional(DeliveryStatus), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ deliveries: Type.Array(Delivery) }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+      querystring: Type.Object({ status: Type.Optional(DeliveryStatus), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: DEFAULT_PAGE_SIZE })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ deliveries: Type.Array(Delivery) }), ...errorResponses(400, 401, 403) },
     },
   }, async (request) => {
     const user = request.user!;
     const scope = user.role === 'owner' ? { locationIds: user.locationIds } : user.role === 'driver' ? { driverId: user.id } : {};
-    return { deliveries: await app.repos.deliveries.list({ ...scope, status: request.query.status, limit: request.query.limit }) };
+    return { deliveries: await app.repos.deliveries.list({ ...scope, status: request.query.status, limit: request.query.limit ?? DEFAULT_PAGE_SIZE }) };
   });
 
   app.post('/v1/deliveries/:id/assign', {
@@ -43,7 +44,7 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ bearer: [] }],
       params: IdParams,
       body: Type.Object({ driverId: Uuid }, { additionalProperties: false }),
-      response: { 200: DeliveryState, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+      response: { 200: DeliveryState, ...errorResponses(400, 401, 403, 404, 409, 422) },
     },
   }, async (request) => {
     const delivery = await app.repos.deliveries.find(request.params.id);
@@ -63,7 +64,7 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary,
         security: [{ bearer: [] }],
         params: IdParams,
-        response: { 200: DeliveryState, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        response: { 200: DeliveryState, ...errorResponses(400, 401, 403, 404, 409) },
       },
     }, async (request) => {
       // Deliveries are staff business: a driver learns that another driver holds one (403, as the API table says),

@@ -9,7 +9,8 @@ import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
 import { IdempotencyHeaders, idempotencyKeyReused, requestDigest } from '../idempotency.js';
 import { logOrderOf } from '../plugins/log-context.js';
 import { sendUpdate } from '../workflow-updates.js';
-import { Cents, ErrorBody, Latitude, Longitude, Uuid } from '../schemas.js';
+import { Cents, errorResponses, Latitude, Longitude, Uuid } from '../schemas.js';
+import { DeliveryStatus, EventType, OrderReason, OrderStatus } from '../../domain/vocabulary.js';
 import { canSeeOrder } from '../../domain/access.js';
 import { deliversTo, haversineMeters } from '../../domain/geo.js';
 
@@ -33,8 +34,8 @@ type OrderBody = Static<typeof OrderBody>;
 
 const Order = Type.Object({
   id: Uuid,
-  status: Type.String({ examples: ['awaiting_payment'] }),
-  reason: Type.Union([Type.String(), Type.Null()]),
+  status: OrderStatus,
+  reason: Type.Union([OrderReason, Type.Null()]),
   customerId: Uuid,
   locationId: Uuid,
   slotId: Type.Union([Uuid, Type.Null()]),
@@ -45,9 +46,10 @@ const Order = Type.Object({
   updatedAt: Type.String({ format: 'date-time' }),
   timeline: Type.Array(Type.Object({
     id: Type.Integer(),
-    type: Type.String(),
-    status: Type.Union([Type.String(), Type.Null()]),
-    reason: Type.Union([Type.String(), Type.Null()]),
+    type: EventType,
+    /** An order status for order events, a delivery status for delivery events. */
+    status: Type.Union([OrderStatus, DeliveryStatus, Type.Null()]),
+    reason: Type.Union([OrderReason, Type.Null()]),
     at: Type.String({ format: 'date-time' }),
   })),
 });
@@ -75,7 +77,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ bearer: [] }],
       headers: IdempotencyHeaders,
       body: OrderBody,
-      response: { 201: Order, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+      response: { 201: Order, ...errorResponses(400, 401, 403, 409, 422) },
     },
   }, async (request, reply) => {
     const customer = request.user!;
@@ -180,7 +182,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'An order with its lines and timeline',
       security: [{ bearer: [] }],
       params: IdParams,
-      response: { 200: Order, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+      response: { 200: Order, ...errorResponses(401, 403, 404) },
     },
   }, async (request) => {
     const ownership = await app.repos.orders.findOwnership(request.params.id);
@@ -198,7 +200,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Cancel an order before prep starts; a captured charge is refunded',
       security: [{ bearer: [] }],
       params: IdParams,
-      response: { 200: Order, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      response: { 200: Order, ...errorResponses(401, 403, 404, 409) },
     },
   }, async (request) => {
     const ownership = await app.repos.orders.findOwnership(request.params.id);
@@ -214,8 +216,8 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'The shop moves a paid order to prepping, then prepped',
       security: [{ bearer: [] }],
       params: IdParams,
-      body: Type.Object({ status: Type.Union([Type.Literal('prepping'), Type.Literal('prepped')]) }, { additionalProperties: false }),
-      response: { 200: Order, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      body: Type.Object({ status: Type.Enum(['prepping', 'prepped'] as const satisfies readonly OrderStatus[]) }, { additionalProperties: false }),
+      response: { 200: Order, ...errorResponses(400, 401, 403, 404, 409) },
     },
   }, async (request) => {
     const ownership = await app.repos.orders.findOwnership(request.params.id);

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { deleteProductionSchedule, productionScheduleId, putProductionSchedule } from '../../schedules.js';
 import { ApiError, notFound } from '../errors.js';
-import { ErrorBody, Uuid } from '../schemas.js';
+import { errorResponses, Uuid } from '../schemas.js';
 
 /** Once a day is the slowest plan that still makes sense; a bigger number is a mistake. */
 export const MAX_PRODUCTION_EVERY_MINUTES = 24 * 60;
@@ -31,7 +31,7 @@ const productionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ bearer: [] }],
       params: Params,
       body: PlanBody,
-      response: { 200: Plan, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+      response: { 200: Plan, ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request) => {
     const { id: locationId, productId } = request.params;
@@ -52,7 +52,7 @@ const productionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Stop producing a product at the location; lots already made keep their timers',
       security: [{ bearer: [] }],
       params: Params,
-      response: { 204: Type.Null(), 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+      response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request, reply) => {
     const { id: locationId, productId } = request.params;

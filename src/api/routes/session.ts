@@ -3,13 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { hashToken } from '../../auth/tokens.js';
 import { unauthorized } from '../errors.js';
-import { ErrorBody, Uuid } from '../schemas.js';
+import { errorResponses, Uuid } from '../schemas.js';
+import { Role } from '../../domain/vocabulary.js';
 import { clearSessionCookie, requireCsrfHeader, setSessionCookie } from '../session-cookie.js';
 
 const SessionUser = Type.Object({
   id: Uuid,
   name: Type.String(),
-  role: Type.String({ examples: ['customer'] }),
+  role: Role,
   locationIds: Type.Array(Uuid),
 });
 
@@ -19,7 +20,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['session'],
       summary: 'Log a page in: exchanges a token for a signed httpOnly session cookie (send the header x-csrf: 1)',
       body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ user: SessionUser }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+      response: { 200: Type.Object({ user: SessionUser }), ...errorResponses(400, 401, 403) },
     },
   }, async (request, reply) => {
     // Without it a cross-site form could log the victim's browser into someone else's account.
@@ -35,7 +36,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['session'],
       summary: 'Who the session cookie (or bearer token) belongs to',
-      response: { 200: Type.Object({ user: SessionUser }), 401: ErrorBody },
+      response: { 200: Type.Object({ user: SessionUser }), ...errorResponses(401) },
     },
   }, async (request) => {
     if (!request.user) throw unauthorized('Not logged in');
@@ -46,7 +47,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['session'],
       summary: 'Log out: clears the session cookie',
-      response: { 204: Type.Null(), 403: ErrorBody },
+      response: { 204: Type.Null(), ...errorResponses(403) },
     },
   }, async (_request, reply) => {
     clearSessionCookie(reply);

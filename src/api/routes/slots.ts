@@ -6,7 +6,8 @@ import { cutoffMovedSignal } from '../../../workflows/messages.js';
 import { templateProblems } from '../../domain/slots.js';
 import { SLOT_PLANNER_SCHEDULE_ID } from '../../schedules.js';
 import { badRequest, conflict, notFound } from '../errors.js';
-import { ErrorBody, Uuid } from '../schemas.js';
+import { errorResponses, Uuid } from '../schemas.js';
+import { SlotStatus } from '../../domain/vocabulary.js';
 
 const Time = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', examples: ['09:00'] });
 const Template = Type.Object({
@@ -25,7 +26,7 @@ const Slot = Type.Object({
   reserved: Type.Integer(),
   remaining: Type.Integer(),
   cutoffAt: Type.String({ format: 'date-time' }),
-  status: Type.String({ examples: ['open'] }),
+  status: SlotStatus,
 });
 const LocationParams = Type.Object({ id: Uuid });
 
@@ -39,7 +40,7 @@ const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
         from: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
         to: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ slots: Type.Array(Slot) }), 400: ErrorBody, 404: ErrorBody },
+      response: { 200: Type.Object({ slots: Type.Array(Slot) }), ...errorResponses(400, 404) },
     },
   }, async (request) => {
     if (!(await app.repos.locations.locationExists(request.params.id))) throw notFound('Location');
@@ -58,7 +59,7 @@ const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ bearer: [] }],
       params: LocationParams,
       body: Type.Array(Template, { maxItems: 500 }),
-      response: { 200: Type.Object({ templates: Type.Array(Template) }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+      response: { 200: Type.Object({ templates: Type.Array(Template) }), ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request) => {
     const locationId = request.params.id;
@@ -84,7 +85,7 @@ const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
         capacity: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
         cutoffAt: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
       }, { additionalProperties: false, minProperties: 1 }),
-      response: { 200: Slot, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      response: { 200: Slot, ...errorResponses(400, 401, 403, 404, 409) },
     },
   }, async (request) => {
     const { id: locationId, slotId } = request.params;

@@ -6,12 +6,29 @@ import { streams } from '../../events/log.js';
 import { boardSnapshot, boardState, dashboardSnapshot, slotsSnapshot } from '../../events/snapshots.js';
 import { orderNumber } from '../../domain/vocabulary.js';
 import { notFound } from '../errors.js';
-import { ErrorBody, Uuid } from '../schemas.js';
+import { errorResponses, Uuid } from '../schemas.js';
 import { canSeeOrder } from '../../domain/access.js';
+import { BOARD_STATES, DeliveryStatus, OrderStatus, type EventType } from '../../domain/vocabulary.js';
 
-const EventStream = Type.String({ description: 'text/event-stream: `id`, `event` and one JSON `data` line per event; resume with Last-Event-ID' });
+/**
+ * A 200 answer that is a text/event-stream: each event has a decimal `id` (send it back as Last-Event-ID to resume),
+ * one of the stream's `event` names and one line of JSON `data`; the stream opens with a `retry` hint.
+ */
+function eventStream(events: readonly string[], data: string) {
+  const Event = Type.Object({
+    id: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
+    event: Type.Optional(Type.Enum(events)),
+    data: Type.Optional(Type.String({ description: `JSON: ${data}` })),
+    retry: Type.Optional(Type.Integer({ minimum: 0 })),
+  });
+  return { description: `An event stream: ${events.join(', ')}`, content: { 'text/event-stream': { schema: Event } } };
+}
+/** The stream events that carry an event of the log under its own type. */
+const logEvents = <T extends EventType>(...types: T[]) => types;
 const LastEventIdHeaders = Type.Object({
-  'last-event-id': Type.Optional(Type.String({ description: 'The id of the last event received; the stream resumes right after it' })),
+  // Its format (decimal, at most 15 digits) is checked by the stream itself, which refuses anything else with 400
+  // invalid_last_event_id.
+  'last-event-id': Type.Optional(Type.String({ description: 'The decimal id of the last event received; the stream resumes right after it (400 invalid_last_event_id for anything else)' })),
 });
 const Named = Type.Object({ id: Uuid, name: Type.String() });
 const Dashboard = Type.Object({
@@ -21,14 +38,15 @@ const Dashboard = Type.Object({
     id: Uuid,
     number: Type.String({ examples: ['3F2A'] }),
     locationId: Uuid,
-    status: Type.String(),
+    status: OrderStatus,
     totalCents: Type.Integer(),
     slotStartsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     items: Type.Array(Type.Object({ name: Type.String(), quantity: Type.Integer() })),
-    delivery: Type.Union([Type.Object({ status: Type.String(), driverId: Type.Union([Uuid, Type.Null()]) }), Type.Null()]),
+    delivery: Type.Union([Type.Object({ status: DeliveryStatus, driverId: Type.Union([Uuid, Type.Null()]) }), Type.Null()]),
   })),
 });
-const streamErrors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody };
+/** A stream of the caller's own: refused for a bad Last-Event-ID, without the role, or when live events are down. */
+const ownStreamErrors = errorResponses(400, 401, 403, 503);
 
 /** Status and delivery events as the order's own people see them, with the order's short number. */
 const withNumber = (event: EventRecord) => {
@@ -50,7 +68,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       produces: ['text/event-stream'],
       params: Type.Object({ id: Uuid }),
       headers: LastEventIdHeaders,
-      response: { 200: EventStream, ...streamErrors },
+      response: { 200: eventStream(logEvents('order.placed', 'order.status', 'delivery.status'), "the event's payload with the order's short number and the time"), ...ownStreamErrors, ...errorResponses(404) },
     },
   }, async (request, reply) => {
     const ownership = await app.repos.orders.findOwnership(request.params.id);
@@ -69,7 +87,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['live'],
       summary: "The owner's dashboard now: active orders of their locations, deliveries and drivers (the stream carries changes)",
       security: [{ bearer: [] }],
-      response: { 200: Dashboard, 401: ErrorBody, 403: ErrorBody },
+      response: { 200: Dashboard, ...errorResponses(401, 403) },
     },
   }, async (request) => dashboardSnapshot(app.repos, request.user!.locationIds));
 
@@ -81,7 +99,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ bearer: [] }],
       produces: ['text/event-stream'],
       headers: LastEventIdHeaders,
-      response: { 200: EventStream, ...streamErrors },
+      response: { 200: eventStream(['snapshot', ...logEvents('order.status', 'delivery.status')], 'snapshot: the dashboard (as GET /v1/dashboard); then each change with the order number'), ...ownStreamErrors },
     },
   }, async (request, reply) => {
     const locationIds = request.user!.locationIds;
@@ -102,7 +120,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ bearer: [] }],
       produces: ['text/event-stream'],
       headers: LastEventIdHeaders,
-      response: { 200: EventStream, ...streamErrors },
+      response: { 200: eventStream(['snapshot', ...logEvents('delivery.status')], "snapshot: the driver's deliveries; then each change with the order number"), ...ownStreamErrors },
     },
   }, async (request, reply) => {
     const driverId = request.user!.id;
@@ -125,7 +143,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       produces: ['text/event-stream'],
       params: Type.Object({ id: Uuid }),
       headers: LastEventIdHeaders,
-      response: { 200: EventStream, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+      response: { 200: eventStream(['snapshot', 'slot'], 'snapshot: the slots; slot: { slotId, capacity, reserved, remaining, status }'), ...errorResponses(400, 404, 503) },
     },
   }, async (request, reply) => {
     await requireLocation(request.params.id);
@@ -149,7 +167,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       produces: ['text/event-stream'],
       params: Type.Object({ locationId: Uuid }),
       headers: LastEventIdHeaders,
-      response: { 200: EventStream, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+      response: { 200: eventStream(['snapshot', 'board'], `snapshot: the board; board: { number, state } with state one of ${BOARD_STATES.join(', ')}`), ...errorResponses(400, 404, 503) },
     },
   }, async (request, reply) => {
     await requireLocation(request.params.locationId);

@@ -7,7 +7,7 @@ import { bankChargeResultSignal, type BankChargeResult } from '../../../workflow
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../bank/signature.js';
 import { ApiError, badRequest } from '../errors.js';
 import { findUnstorableText } from '../plugins/security.js';
-import { ErrorBody } from '../schemas.js';
+import { errorResponses } from '../schemas.js';
 
 // Loose on purpose beyond what we use: a new field or event type from the bank must not bounce its webhook.
 const BankEvent = Type.Object({
@@ -43,7 +43,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'Signed by the bank: `Bank-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`. ' +
         'Refused with 401 when the signature is missing, wrong, or more than 5 minutes from our clock; ' +
         'an event id seen before is acknowledged without effect.',
-      response: { 204: Type.Null(), 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 503: ErrorBody },
+      response: { 204: Type.Null(), ...errorResponses(400, 401, 413, 415, 503) },
     },
   }, async (request, reply) => {
     const raw = request.body;

@@ -10,7 +10,7 @@ export interface DeliveryView {
   orderId: string;
   locationId: string;
   driverId: string | null;
-  status: string;
+  status: DeliveryStatus;
   slotStartsAt: string | null;
   address: { lat: number; lng: number; line1: string };
   updatedAt: string;
@@ -56,7 +56,7 @@ export function createDeliveryRepository(db: Knex) {
         .join('orders as o', 'o.id', 'd.order_id')
         // An order cancelled after its delivery started leaves no work for an owner or a driver.
         .whereNot('o.status', 'cancelled')
-        .select<{ order_id: string; location_id: string; driver_id: string | null; status: string; slot_starts_at: Date | null; address: DeliveryView['address']; updated_at: Date }[]>(
+        .select<{ order_id: string; location_id: string; driver_id: string | null; status: DeliveryStatus; slot_starts_at: Date | null; address: DeliveryView['address']; updated_at: Date }[]>(
           'd.order_id', 'd.location_id', 'd.driver_id', 'd.status', 'o.slot_starts_at', 'o.address', 'd.updated_at',
         )
         .orderBy([{ column: 'o.slot_starts_at', order: 'asc' }, { column: 'd.order_id', order: 'asc' }])

@@ -1,15 +1,24 @@
 // The order read model: the one writer of orders, order_lines and idempotency_keys. Orders, their lines and timeline
 // as the API shows them; the status moves only forward, with its event in the same transaction.
 import type { Knex } from 'knex';
-import { ACTIVE_STATUSES, BOARD_STATE_OF, ORDER_STATUS_RANK, ORDER_STATUSES, type OrderReason, type OrderStatus } from '../../domain/vocabulary.js';
+import {
+  ACTIVE_STATUSES,
+  BOARD_STATE_OF,
+  ORDER_STATUS_RANK,
+  ORDER_STATUSES,
+  type DeliveryStatus,
+  type EventType,
+  type OrderReason,
+  type OrderStatus,
+} from '../../domain/vocabulary.js';
 import { streams } from '../../events/log.js';
 import { atomic } from '../knex.js';
 import { appendEvent, readStream } from './events.js';
 
 export interface OrderView {
   id: string;
-  status: string;
-  reason: string | null;
+  status: OrderStatus;
+  reason: OrderReason | null;
   customerId: string;
   locationId: string;
   slotId: string | null;
@@ -18,7 +27,7 @@ export interface OrderView {
   address: { lat: number; lng: number; line1: string };
   createdAt: string;
   updatedAt: string;
-  timeline: { id: number; type: string; status: string | null; reason: string | null; at: string }[];
+  timeline: { id: number; type: EventType; status: OrderStatus | DeliveryStatus | null; reason: OrderReason | null; at: string }[];
 }
 
 /** An order as the workflow places it: written once, with its lines at list price. */
@@ -46,17 +55,17 @@ export interface OrderStatusChange {
 export interface ActiveOrderRow {
   id: string;
   locationId: string;
-  status: string;
+  status: OrderStatus;
   totalCents: number;
   slotStartsAt: string | null;
   items: { name: string; quantity: number }[];
-  delivery: { status: string; driverId: string | null } | null;
+  delivery: { status: DeliveryStatus; driverId: string | null } | null;
 }
 
 interface OrderRow {
   id: string;
-  status: string;
-  reason: string | null;
+  status: OrderStatus;
+  reason: OrderReason | null;
   customer_id: string;
   location_id: string;
   slot_id: string | null;
@@ -106,9 +115,10 @@ export function createOrderRepository(db: Knex) {
         updatedAt: row.updated_at.toISOString(),
         timeline: events.map((e) => ({
           id: e.id,
-          type: e.type,
-          status: typeof e.payload.status === 'string' ? e.payload.status : null,
-          reason: typeof e.payload.reason === 'string' ? e.payload.reason : null,
+          // The log holds only what activities wrote from the vocabulary.
+          type: e.type as EventType,
+          status: typeof e.payload.status === 'string' ? (e.payload.status as OrderStatus | DeliveryStatus) : null,
+          reason: typeof e.payload.reason === 'string' ? (e.payload.reason as OrderReason) : null,
           at: e.createdAt,
         })),
       };
@@ -216,7 +226,7 @@ export function createOrderRepository(db: Knex) {
         .whereIn('o.status', ACTIVE_STATUSES)
         .orderBy([{ column: 'o.slot_starts_at', order: 'asc' }, { column: 'o.created_at', order: 'asc' }])
         .limit(300)
-        .select<{ id: string; location_id: string; status: string; total_cents: number; slot_starts_at: Date | null; delivery_status: string | null; driver_id: string | null }[]>(
+        .select<{ id: string; location_id: string; status: OrderStatus; total_cents: number; slot_starts_at: Date | null; delivery_status: DeliveryStatus | null; driver_id: string | null }[]>(
           'o.id', 'o.location_id', 'o.status', 'o.total_cents', 'o.slot_starts_at', 'd.status as delivery_status', 'd.driver_id',
         );
       const lines = orders.length === 0 ? [] : await db('order_lines as l')

@@ -16,7 +16,7 @@ export interface SlotView {
   reserved: number;
   remaining: number;
   cutoffAt: string;
-  status: string;
+  status: SlotStatus;
 }
 
 export type ReserveSlotResult =
@@ -25,7 +25,7 @@ export type ReserveSlotResult =
 
 /** A slot under its row lock, as a change to it is decided. */
 export interface LockedSlot {
-  status: string;
+  status: SlotStatus;
   reserved: number;
   startsAt: Date;
 }
@@ -38,7 +38,7 @@ interface SlotRow {
   cutoff_at: Date;
   capacity: number;
   reserved: number;
-  status: string;
+  status: SlotStatus;
 }
 
 const toSlot = (r: SlotRow): SlotView => ({
@@ -107,8 +107,8 @@ export function createSlotRepository(db: Knex) {
     },
 
     /** The slot's current cutoff and end, which the owner may have moved. */
-    async times(slotId: string): Promise<{ cutoffAt: string; endsAt: string; status: string } | null> {
-      const row = await db('slots').where({ id: slotId }).first<{ cutoff_at: Date; ends_at: Date; status: string } | undefined>('cutoff_at', 'ends_at', 'status');
+    async times(slotId: string): Promise<{ cutoffAt: string; endsAt: string; status: SlotStatus } | null> {
+      const row = await db('slots').where({ id: slotId }).first<{ cutoff_at: Date; ends_at: Date; status: SlotStatus } | undefined>('cutoff_at', 'ends_at', 'status');
       return row ? { cutoffAt: row.cutoff_at.toISOString(), endsAt: row.ends_at.toISOString(), status: row.status } : null;
     },
 
