@@ -38,7 +38,7 @@ interface Process {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs an entry point the way docker-compose.yml does, `node --import tsx <entry>`, so signals reach our code directly. */
+/** Runs an entry point from source as one node process (tsx as a loader, no wrapper), so signals reach our code directly, as they reach `node dist/...` in docker-compose.yml. */
 function startProcess(entry: string, env: NodeJS.ProcessEnv): Process {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
