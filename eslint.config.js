@@ -5,13 +5,48 @@ import tseslint from 'typescript-eslint';
 import noDirectQueries from './eslint-rules/no-direct-queries.js';
 
 const nodeBuiltins = [
-  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises',
-  'http', 'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers',
-  'tls', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib',
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', '.tools/**', 'dist/**', 'test-results/**', 'bench/results/**', 'scratch/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.data/**',
+      '.tools/**',
+      'dist/**',
+      'test-results/**',
+      'bench/results/**',
+      'scratch/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -29,22 +64,38 @@ export default tseslint.config(
   {
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [
-          ...nodeBuiltins.map((name) => ({ name, message: 'Workflow code must be deterministic: do I/O in an activity.' })),
-          ...['pg', 'knex', 'fastify', 'undici', 'pino', 'prom-client', '@temporalio/client', '@temporalio/worker', '@temporalio/activity']
-            .map((name) => ({ name, message: 'Workflow code must not talk to the outside world: use an activity.' })),
-        ],
-        patterns: [
-          { group: ['node:*'], message: 'Workflow code must be deterministic: no Node built-ins.' },
-          {
-            regex: '^\\.\\./(src/(?!domain/vocabulary\\.js$)|activities/(?!index\\.js$))',
-            message: 'Workflows import only @temporalio/workflow, the vocabulary, messages and activity types.',
-            allowTypeImports: true,
-          },
-        ],
-      }],
-      'no-restricted-globals': ['error',
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...nodeBuiltins.map((name) => ({
+              name,
+              message: 'Workflow code must be deterministic: do I/O in an activity.',
+            })),
+            ...[
+              'pg',
+              'knex',
+              'fastify',
+              'undici',
+              'pino',
+              'prom-client',
+              '@temporalio/client',
+              '@temporalio/worker',
+              '@temporalio/activity',
+            ].map((name) => ({ name, message: 'Workflow code must not talk to the outside world: use an activity.' })),
+          ],
+          patterns: [
+            { group: ['node:*'], message: 'Workflow code must be deterministic: no Node built-ins.' },
+            {
+              regex: '^\\.\\./(src/(?!domain/vocabulary\\.js$)|activities/(?!index\\.js$))',
+              message: 'Workflows import only @temporalio/workflow, the vocabulary, messages and activity types.',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
         { name: 'setTimeout', message: 'Use sleep() or condition() from @temporalio/workflow.' },
         { name: 'setInterval', message: 'Use sleep() in a loop from @temporalio/workflow.' },
         { name: 'process', message: 'Workflows have no process environment.' },
@@ -63,9 +114,16 @@ export default tseslint.config(
     files: ['src/**/*.ts', 'activities/**/*.ts', 'workers/**/*.ts'],
     ignores: ['src/db/**'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: ['knex', 'pg'].map((name) => ({ name, allowTypeImports: true, message: 'Only src/db/ talks to the database: call a repository (type imports are fine).' })),
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['knex', 'pg'].map((name) => ({
+            name,
+            allowTypeImports: true,
+            message: 'Only src/db/ talks to the database: call a repository (type imports are fine).',
+          })),
+        },
+      ],
     },
   },
   {

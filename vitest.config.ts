@@ -40,7 +40,11 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           setupFiles: ['test/support/quiet-runtime.ts'],
-          globalSetup: ['test/support/setup-browser.ts', 'test/support/setup-temporal.ts', 'test/support/setup-integration.ts'],
+          globalSetup: [
+            'test/support/setup-browser.ts',
+            'test/support/setup-temporal.ts',
+            'test/support/setup-integration.ts',
+          ],
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

@@ -24,21 +24,41 @@ export function createDeliveryActivities(db: Knex) {
     async recordPickup(step: DeliveryStep & { orderWorkflowId: string }): Promise<void> {
       await repos.transaction(async (tx) => {
         await commitOrderStock(tx.stock, step.orderId);
-        await tx.deliveries.writeStatus({ orderId: step.orderId, locationId: step.locationId, status: 'picked_up', driverId: step.driverId });
+        await tx.deliveries.writeStatus({
+          orderId: step.orderId,
+          locationId: step.locationId,
+          status: 'picked_up',
+          driverId: step.driverId,
+        });
         await tx.orders.writeStatus({ orderId: step.orderId, status: 'out_for_delivery' });
       });
-      logOrder('info', step.orderId, 'picked up', { deliveryStatus: 'picked_up', status: 'out_for_delivery', driverId: step.driverId });
-      await Context.current().client.workflow.getHandle(step.orderWorkflowId).signal(deliveryProgressSignal, { status: 'picked_up', driverId: step.driverId });
+      logOrder('info', step.orderId, 'picked up', {
+        deliveryStatus: 'picked_up',
+        status: 'out_for_delivery',
+        driverId: step.driverId,
+      });
+      await Context.current()
+        .client.workflow.getHandle(step.orderWorkflowId)
+        .signal(deliveryProgressSignal, { status: 'picked_up', driverId: step.driverId });
     },
 
     /** Delivered: the slot's capacity is free for others again and the order is completed. */
     async recordDelivered(step: DeliveryStep): Promise<void> {
       await repos.transaction(async (tx) => {
-        await tx.deliveries.writeStatus({ orderId: step.orderId, locationId: step.locationId, status: 'delivered', driverId: step.driverId });
+        await tx.deliveries.writeStatus({
+          orderId: step.orderId,
+          locationId: step.locationId,
+          status: 'delivered',
+          driverId: step.driverId,
+        });
         await tx.slots.releaseHold(step.orderId);
         await tx.orders.writeStatus({ orderId: step.orderId, status: 'completed' });
       });
-      logOrder('info', step.orderId, 'delivered', { deliveryStatus: 'delivered', status: 'completed', driverId: step.driverId });
+      logOrder('info', step.orderId, 'delivered', {
+        deliveryStatus: 'delivered',
+        status: 'completed',
+        driverId: step.driverId,
+      });
     },
   };
 }

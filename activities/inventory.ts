@@ -37,8 +37,7 @@ export interface ReservedLine {
 }
 
 export type ReserveStockResult =
-  | { status: 'reserved'; lines: ReservedLine[] }
-  | { status: 'out_of_stock'; productIds: string[] };
+  { status: 'reserved'; lines: ReservedLine[] } | { status: 'out_of_stock'; productIds: string[] };
 
 export interface DiscountLotResult {
   lotId: number;
@@ -68,14 +67,19 @@ function refuse(type: string, message: string): ApplicationFailure {
 
 function validate(input: ReserveStockInput): Date {
   const deliverBy = new Date(input.deliverBy);
-  if (Number.isNaN(deliverBy.getTime())) throw refuse(STOCK_FAILURES.invalidInput, `deliverBy "${input.deliverBy}" is not a date`);
+  if (Number.isNaN(deliverBy.getTime()))
+    throw refuse(STOCK_FAILURES.invalidInput, `deliverBy "${input.deliverBy}" is not a date`);
   if (input.lines.length === 0) throw refuse(STOCK_FAILURES.invalidInput, 'An order needs at least one line');
   const seen = new Set<string>();
   for (const line of input.lines) {
     if (!Number.isInteger(line.quantity) || line.quantity < 1 || line.quantity > MAX_LINE_QUANTITY) {
-      throw refuse(STOCK_FAILURES.invalidInput, `Quantity ${line.quantity} of product ${line.productId} is not a positive whole number of units`);
+      throw refuse(
+        STOCK_FAILURES.invalidInput,
+        `Quantity ${line.quantity} of product ${line.productId} is not a positive whole number of units`,
+      );
     }
-    if (seen.has(line.productId)) throw refuse(STOCK_FAILURES.invalidInput, `Product ${line.productId} appears on two lines`);
+    if (seen.has(line.productId))
+      throw refuse(STOCK_FAILURES.invalidInput, `Product ${line.productId} appears on two lines`);
     seen.add(line.productId);
   }
   return deliverBy;
@@ -88,7 +92,8 @@ const MAX_PLANS = 100;
 async function previousAnswer(stock: StockLotRepository, input: ReserveStockInput): Promise<ReserveStockResult> {
   const previous = await stock.reservationOf(input.orderId);
   if (previous.status === 'out_of_stock') return { status: 'out_of_stock', productIds: previous.outOfStockProductIds };
-  if (previous.status === 'released') throw refuse(STOCK_FAILURES.released, `Stock for order ${input.orderId} was already released`);
+  if (previous.status === 'released')
+    throw refuse(STOCK_FAILURES.released, `Stock for order ${input.orderId} was already released`);
   return { status: 'reserved', lines: await heldLines(stock, input) };
 }
 
@@ -96,9 +101,17 @@ async function previousAnswer(stock: StockLotRepository, input: ReserveStockInpu
 async function heldLines(stock: StockLotRepository, input: ReserveStockInput): Promise<ReservedLine[]> {
   const rows = await stock.heldUnits(input.orderId);
   const byProduct = new Map(rows.map((r) => [r.productId, r]));
-  const lines = input.lines.map((line) => ({ productId: line.productId, quantity: byProduct.get(line.productId)?.quantity ?? 0, amountCents: byProduct.get(line.productId)?.amountCents ?? 0 }));
+  const lines = input.lines.map((line) => ({
+    productId: line.productId,
+    quantity: byProduct.get(line.productId)?.quantity ?? 0,
+    amountCents: byProduct.get(line.productId)?.amountCents ?? 0,
+  }));
   const matches = rows.length === input.lines.length && lines.every((l, i) => l.quantity === input.lines[i]!.quantity);
-  if (!matches) throw refuse(STOCK_FAILURES.mismatch, `Order ${input.orderId} already holds different stock than this request asks for`);
+  if (!matches)
+    throw refuse(
+      STOCK_FAILURES.mismatch,
+      `Order ${input.orderId} already holds different stock than this request asks for`,
+    );
   return lines;
 }
 
@@ -107,7 +120,10 @@ export async function commitOrderStock(stock: StockLotRepository, orderId: strin
   const status = await stock.lockReservation(orderId);
   if (status === 'committed') return;
   if (status !== 'reserved') {
-    throw refuse(STOCK_FAILURES.nothingToCommit, `Order ${orderId} holds no stock to commit (${status ?? 'never reserved'})`);
+    throw refuse(
+      STOCK_FAILURES.nothingToCommit,
+      `Order ${orderId} holds no stock to commit (${status ?? 'never reserved'})`,
+    );
   }
   await stock.sellReserved(orderId);
 }
@@ -134,7 +150,9 @@ export function createInventoryActivities(db: Knex) {
         const plan = input.lines.map((line) => ({
           line,
           taken: allocateOldestFirst(
-            lots.filter((l) => l.product_id === line.productId).map((l) => ({ ...l, producedAt: l.produced_at, expiresAt: l.expires_at })),
+            lots
+              .filter((l) => l.product_id === line.productId)
+              .map((l) => ({ ...l, producedAt: l.produced_at, expiresAt: l.expires_at })),
             line.quantity,
             freshAt,
           ),
@@ -143,14 +161,24 @@ export function createInventoryActivities(db: Knex) {
         // Out of stock needs no record: nothing is held, and an earlier attempt of this order that holds units would
         // show in the snapshot, as its claim or as those units still free. Only when "now" (not deliverBy) decided
         // freshness could a retry see fewer fresh lots than the attempt before it, so then the answer is recorded.
-        if (short.length > 0 && freshAt.getTime() === deliverBy.getTime()) return { status: 'out_of_stock', productIds: short };
-        const takes: PlannedTake[] = short.length > 0 ? [] : plan.flatMap(({ taken }) => taken!.map(({ lot, quantity }) => ({
-          lotId: lot.id,
-          productId: lot.product_id,
-          quantity,
-          unitPriceCents: priceInEffectCents({ priceCents: lot.price_cents, eodDiscountPercent: lot.eod_discount_percent }, lot.discount_from, now),
-          discounted: isDiscountedAt(lot.discount_from, now),
-        })));
+        if (short.length > 0 && freshAt.getTime() === deliverBy.getTime())
+          return { status: 'out_of_stock', productIds: short };
+        const takes: PlannedTake[] =
+          short.length > 0
+            ? []
+            : plan.flatMap(({ taken }) =>
+                taken!.map(({ lot, quantity }) => ({
+                  lotId: lot.id,
+                  productId: lot.product_id,
+                  quantity,
+                  unitPriceCents: priceInEffectCents(
+                    { priceCents: lot.price_cents, eodDiscountPercent: lot.eod_discount_percent },
+                    lot.discount_from,
+                    now,
+                  ),
+                  discounted: isDiscountedAt(lot.discount_from, now),
+                })),
+              );
 
         let claimed: boolean;
         try {
@@ -173,7 +201,11 @@ export function createInventoryActivities(db: Knex) {
           status: 'reserved',
           lines: input.lines.map((line) => {
             const mine = takes.filter((t) => t.productId === line.productId);
-            return { productId: line.productId, quantity: line.quantity, amountCents: mine.reduce((sum, t) => sum + t.quantity * t.unitPriceCents, 0) };
+            return {
+              productId: line.productId,
+              quantity: line.quantity,
+              amountCents: mine.reduce((sum, t) => sum + t.quantity * t.unitPriceCents, 0),
+            };
           }),
         };
       }

@@ -32,19 +32,29 @@ export function createOrderActivities(db: Knex) {
     async recordOrderPlaced(input: OrderInput): Promise<void> {
       await repos.orders.recordPlaced(input);
       // After the commit, so the line never claims what a rollback undid (a retry logs it again).
-      logOrder('info', input.orderId, 'order recorded', { status: 'placed', customerId: input.customerId, locationId: input.locationId });
+      logOrder('info', input.orderId, 'order recorded', {
+        status: 'placed',
+        customerId: input.customerId,
+        locationId: input.locationId,
+      });
     },
 
     /** Moves the read model to a status and appends the change; repeating the same change is a no-op. */
     async recordOrderStatus(change: OrderStatusChange): Promise<void> {
       await repos.orders.writeStatus(change);
-      logOrder('info', change.orderId, 'order status recorded', { status: change.status, reason: change.reason ?? null });
+      logOrder('info', change.orderId, 'order status recorded', {
+        status: change.status,
+        reason: change.reason ?? null,
+      });
     },
 
     /** Keeps the delivery row and the streams of the order, its location and its driver current. */
     async recordDeliveryStatus(input: DeliveryStatusChange): Promise<void> {
       await repos.deliveries.writeStatus(input);
-      logOrder('info', input.orderId, 'delivery status recorded', { deliveryStatus: input.status, driverId: input.driverId });
+      logOrder('info', input.orderId, 'delivery status recorded', {
+        deliveryStatus: input.status,
+        driverId: input.driverId,
+      });
     },
   };
 }

@@ -10,7 +10,11 @@ export const chargeKey = (orderId: string) => `order-${orderId}`;
 export function createPaymentActivities(bank: BankClient) {
   return {
     /** Idempotent through the bank's idempotency key: a retry returns the same charge. */
-    async requestCharge(input: { orderId: string; accountId: string; amountCents: number }): Promise<{ chargeId: string }> {
+    async requestCharge(input: {
+      orderId: string;
+      accountId: string;
+      amountCents: number;
+    }): Promise<{ chargeId: string }> {
       try {
         const charge = await timeBankRequest('requestCharge', () =>
           bank.requestCharge({
@@ -20,7 +24,10 @@ export function createPaymentActivities(bank: BankClient) {
             reference: input.orderId,
           }),
         );
-        logOrder('info', input.orderId, 'bank charge requested', { chargeId: charge.chargeId, amountCents: input.amountCents });
+        logOrder('info', input.orderId, 'bank charge requested', {
+          chargeId: charge.chargeId,
+          amountCents: input.amountCents,
+        });
         return { chargeId: charge.chargeId };
       } catch (err) {
         logOrder('warn', input.orderId, 'bank charge request failed', { error: (err as Error).message });
@@ -32,7 +39,10 @@ export function createPaymentActivities(bank: BankClient) {
       try {
         const charge = await timeBankRequest('voidCharge', () => bank.voidCharge(input.chargeId));
         // The bank's reference is our order id, so this line joins the order's trail.
-        logOrder('info', charge.reference, 'bank charge voided or refunded', { chargeId: input.chargeId, chargeStatus: charge.status });
+        logOrder('info', charge.reference, 'bank charge voided or refunded', {
+          chargeId: input.chargeId,
+          chargeStatus: charge.status,
+        });
       } catch (err) {
         throw asFailure(err);
       }

@@ -83,7 +83,10 @@ export function createReconcileActivities(db: Knex, bank: BankClient, steps: Com
         await steps.releaseSlot({ orderId });
         await steps.releaseStock(orderId);
         await steps.recordOrderStatus({ orderId, status: 'cancelled', reason: 'workflow_ended' });
-        logOrder('warn', orderId, 'order compensated after its workflow ended unfinished', { workflowStatus: latest.status.name, previousStatus: order.status });
+        logOrder('warn', orderId, 'order compensated after its workflow ended unfinished', {
+          workflowStatus: latest.status.name,
+          previousStatus: order.status,
+        });
         reconciled.inc({ workflow_status: latest.status.name });
         result.compensated.push(orderId);
       }

@@ -19,7 +19,9 @@ export function createSlotActivities(db: Knex) {
     },
 
     /** Creates the slots of the coming days from every location's templates; existing slots are left as they are. */
-    async createSlotsFromTemplates(input: { daysAhead: number }): Promise<{ slotId: string; cutoffAt: string; endsAt: string }[]> {
+    async createSlotsFromTemplates(input: {
+      daysAhead: number;
+    }): Promise<{ slotId: string; cutoffAt: string; endsAt: string }[]> {
       const now = new Date();
       const byLocation = await slots.templatesByLocation();
       const created: { slotId: string; cutoffAt: string; endsAt: string }[] = [];

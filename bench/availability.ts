@@ -58,7 +58,8 @@ function parse(args: string[]): Options {
 function sweepList(raw: unknown): number[] {
   if (raw === 'none') return [];
   const list = (typeof raw === 'string' ? raw : '1,2').split(',').map((s) => Number(s.trim()));
-  if (list.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--sweep ${String(raw)} must list positive whole concurrencies, or be none`);
+  if (list.some((n) => !Number.isInteger(n) || n <= 0))
+    throw new Error(`--sweep ${String(raw)} must list positive whole concurrencies, or be none`);
   return list;
 }
 
@@ -66,12 +67,55 @@ function sweepList(raw: unknown): number[] {
 // locations reaching a customer (about a dozen) is the same at every scale. At scale 1 the box is roughly Great Britain.
 const CENTRE = { lat: 52.5, lng: -1.75 };
 const SPAN = { lat: 5, lng: 6.5 };
-const FLAVOURS = ['Butter', 'Almond', 'Seeded', 'Rye', 'Spelt', 'Honey', 'Lemon', 'Cherry', 'Walnut', 'Cinnamon', 'Cardamom', 'Sesame', 'Poppy', 'Olive', 'Garlic', 'Cheese', 'Chocolate', 'Vanilla', 'Maple', 'Pecan'];
-const BAKES = ['croissant', 'loaf', 'bun', 'tart', 'bagel', 'roll', 'scone', 'muffin', 'brioche', 'focaccia', 'pretzel', 'danish', 'baguette', 'cake', 'cookie', 'pie', 'twist', 'bar', 'slice', 'wrap'];
+const FLAVOURS = [
+  'Butter',
+  'Almond',
+  'Seeded',
+  'Rye',
+  'Spelt',
+  'Honey',
+  'Lemon',
+  'Cherry',
+  'Walnut',
+  'Cinnamon',
+  'Cardamom',
+  'Sesame',
+  'Poppy',
+  'Olive',
+  'Garlic',
+  'Cheese',
+  'Chocolate',
+  'Vanilla',
+  'Maple',
+  'Pecan',
+];
+const BAKES = [
+  'croissant',
+  'loaf',
+  'bun',
+  'tart',
+  'bagel',
+  'roll',
+  'scone',
+  'muffin',
+  'brioche',
+  'focaccia',
+  'pretzel',
+  'danish',
+  'baguette',
+  'cake',
+  'cookie',
+  'pie',
+  'twist',
+  'bar',
+  'slice',
+  'wrap',
+];
 
 const sqlArray = (words: string[]) => `(ARRAY[${words.map((w) => `'${w}'`).join(',')}])`;
 // Product n's name, computable from n alone so lots can carry it without a join.
-const productName = (n: string) => `${sqlArray(FLAVOURS)}[1 + ${n} % ${FLAVOURS.length}] || ' ' || ${sqlArray(BAKES)}[1 + (${n} / ${FLAVOURS.length}) % ${BAKES.length}] || ' ' || ${n}`;
+const productName = (n: string) =>
+  `${sqlArray(FLAVOURS)}[1 + ${n} % ${FLAVOURS.length}] || ' ' || ${sqlArray(BAKES)}[1 + (${n} / ${FLAVOURS.length}) % ${BAKES.length}] || ' ' || ${n}`;
 // A uniform pseudo-random integer in [0, 2^31) from n and a salt.
 const hash = (n: string, salt: number) => `(hashint8(${n} + ${salt})::bigint & 2147483647)`;
 
@@ -96,10 +140,11 @@ export async function loadDataset(db: Knex, sizes: Sizes, scale: number): Promis
   const span = { lat: SPAN.lat * Math.sqrt(scale), lng: SPAN.lng * Math.sqrt(scale) };
   // Bulk rows come straight from generate_series; triggers and foreign-key checks are skipped for them
   // (session_replication_role), so the loader supplies the sort key the trigger would have copied.
-  const bulk = (sql: string) => db.transaction(async (trx) => {
-    await trx.raw('SET LOCAL session_replication_role = replica');
-    await trx.raw(sql);
-  });
+  const bulk = (sql: string) =>
+    db.transaction(async (trx) => {
+      await trx.raw('SET LOCAL session_replication_role = replica');
+      await trx.raw(sql);
+    });
 
   const catalog = progressBar('catalog   ', sizes.products + sizes.locations);
   await bulk(`
@@ -141,9 +186,11 @@ export async function loadDataset(db: Knex, sizes: Sizes, scale: number): Promis
     lots.update(loaded);
   };
   // Two loaders, one per core.
-  await Promise.all([0, 1].map(async () => {
-    while (nextChunk < chunks) await loadChunk(nextChunk++);
-  }));
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (nextChunk < chunks) await loadChunk(nextChunk++);
+    }),
+  );
   lots.finish();
 
   const rebuild = progressBar('indexes   ', indexes.length + 1);
@@ -163,12 +210,16 @@ export async function loadDataset(db: Knex, sizes: Sizes, scale: number): Promis
 
 function randomPoint(scale: number): { lat: number; lng: number } {
   const span = { lat: SPAN.lat * Math.sqrt(scale), lng: SPAN.lng * Math.sqrt(scale) };
-  return { lat: round(CENTRE.lat - span.lat / 2 + Math.random() * span.lat, 5), lng: round(CENTRE.lng - span.lng / 2 + Math.random() * span.lng, 5) };
+  return {
+    lat: round(CENTRE.lat - span.lat / 2 + Math.random() * span.lat, 5),
+    lng: round(CENTRE.lng - span.lng / 2 + Math.random() * span.lng, 5),
+  };
 }
 
 function summarise(load: HttpLoadResult) {
   const sorted = [...load.latencies].sort((a, b) => a - b);
-  const of = (keep: (pathIndex: number) => boolean) => load.latencies.filter((_, k) => keep(load.pathIndexes[k]!)).sort((a, b) => a - b);
+  const of = (keep: (pathIndex: number) => boolean) =>
+    load.latencies.filter((_, k) => keep(load.pathIndexes[k]!)).sort((a, b) => a - b);
   return {
     p50: round(percentile(sorted, 50), 2),
     p99: round(percentile(sorted, 99), 2),
@@ -177,14 +228,23 @@ function summarise(load: HttpLoadResult) {
     requests: load.latencies.length,
     /** p99 of the requests whose path passes `keep`. */
     p99Of: (keep: (pathIndex: number) => boolean) => round(percentile(of(keep), 99), 2),
-    non200: Object.entries(load.statuses).filter(([status]) => status !== '200').reduce((sum, [, n]) => sum + n, 0) + load.errors,
+    non200:
+      Object.entries(load.statuses)
+        .filter(([status]) => status !== '200')
+        .reduce((sum, [, n]) => sum + n, 0) + load.errors,
   };
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const opts = parse(args);
-  const sizes: Sizes = { locations: Math.round(10_000 * opts.scale), products: Math.round(100_000 * opts.scale), lots: Math.round(5_000_000 * opts.scale) };
-  console.error(`availability: ${sizes.locations.toLocaleString('en-US')} locations, ${sizes.products.toLocaleString('en-US')} products, ${sizes.lots.toLocaleString('en-US')} stock lots; starting Postgres and Temporal…`);
+  const sizes: Sizes = {
+    locations: Math.round(10_000 * opts.scale),
+    products: Math.round(100_000 * opts.scale),
+    lots: Math.round(5_000_000 * opts.scale),
+  };
+  console.error(
+    `availability: ${sizes.locations.toLocaleString('en-US')} locations, ${sizes.products.toLocaleString('en-US')} products, ${sizes.lots.toLocaleString('en-US')} stock lots; starting Postgres and Temporal…`,
+  );
   const stack = await startLightStack({ api: true, poolMax: 10 });
   try {
     const loadSeconds = await loadDataset(stack.db, sizes, opts.scale);
@@ -196,27 +256,83 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const search = Math.random() < opts.searchShare ? `&q=${BAKES[Math.floor(Math.random() * BAKES.length)]}` : '';
       return `/v1/availability?lat=${point.lat}&lng=${point.lng}${search}`;
     });
-    const sample = await Promise.all(paths.slice(0, 200).map(async (path) => (await fetch(`${stack.baseUrl}${path}`)).json() as Promise<{ items: { locations: unknown[] }[] }>));
+    const sample = await Promise.all(
+      paths
+        .slice(0, 200)
+        .map(
+          async (path) =>
+            (await fetch(`${stack.baseUrl}${path}`)).json() as Promise<{ items: { locations: unknown[] }[] }>,
+        ),
+    );
     const nearby = paths.slice(0, 200).map((path) => new URL(path, stack.baseUrl!).searchParams);
-    const nearbyCounts = await Promise.all(nearby.map(async (q) => ((await (await fetch(`${stack.baseUrl}/v1/locations?lat=${q.get('lat')}&lng=${q.get('lng')}`)).json()) as { items: unknown[] }).items.length));
+    const nearbyCounts = await Promise.all(
+      nearby.map(
+        async (q) =>
+          (
+            (await (await fetch(`${stack.baseUrl}/v1/locations?lat=${q.get('lat')}&lng=${q.get('lng')}`)).json()) as {
+              items: unknown[];
+            }
+          ).items.length,
+      ),
+    );
 
     const { rows: candidates } = await stack.db.raw<{ rows: { locationId: string; productId: string }[] }>(
       `SELECT location_id AS "locationId", product_id AS "productId" FROM stock_lots TABLESAMPLE SYSTEM (1)
        WHERE available > 0 AND expires_at > now() + interval '2 hours' LIMIT 5000`,
     );
-    const background = startReservationLoad({ databaseUrl: stack.databaseUrl, candidates, perSecond: opts.reservationsPerS });
+    const background = startReservationLoad({
+      databaseUrl: stack.databaseUrl,
+      candidates,
+      perSecond: opts.reservationsPerS,
+    });
     const searches = new Set(paths.flatMap((path, k) => (path.includes('&q=') ? [k] : [])));
-    if (opts.sweep.length > 0) console.error(`sweeping concurrency ${opts.sweep.join(', ')} first (10 s each), ${opts.reservationsPerS} reservations/s in the background…`);
+    if (opts.sweep.length > 0)
+      console.error(
+        `sweeping concurrency ${opts.sweep.join(', ')} first (10 s each), ${opts.reservationsPerS} reservations/s in the background…`,
+      );
     const sweep = [];
     for (const concurrency of opts.sweep) {
-      const point = summarise(await runHttpLoad({ baseUrl: stack.baseUrl!, paths, concurrency, warmupMs: 2_000, durationMs: Math.min(10, opts.durationS) * 1000 }));
-      sweep.push({ concurrency, p50_ms: point.p50, p99_ms: point.p99, rps: point.rps, browse_p99_ms: point.p99Of((k) => !searches.has(k)), search_p99_ms: point.p99Of((k) => searches.has(k)) });
+      const point = summarise(
+        await runHttpLoad({
+          baseUrl: stack.baseUrl!,
+          paths,
+          concurrency,
+          warmupMs: 2_000,
+          durationMs: Math.min(10, opts.durationS) * 1000,
+        }),
+      );
+      sweep.push({
+        concurrency,
+        p50_ms: point.p50,
+        p99_ms: point.p99,
+        rps: point.rps,
+        browse_p99_ms: point.p99Of((k) => !searches.has(k)),
+        search_p99_ms: point.p99Of((k) => searches.has(k)),
+      });
       console.error(`  at concurrency ${concurrency}: p50 ${point.p50} ms, p99 ${point.p99} ms, ${point.rps} req/s`);
     }
-    console.error(`measuring GET /v1/availability for ${opts.durationS} s at concurrency ${opts.concurrency} (after ${opts.warmupS} s warm-up), ${opts.reservationsPerS} reservations/s in the background…`);
-    const availability = summarise(await runHttpLoad({ baseUrl: stack.baseUrl!, paths, concurrency: opts.concurrency, warmupMs: opts.warmupS * 1000, durationMs: opts.durationS * 1000 }));
+    console.error(
+      `measuring GET /v1/availability for ${opts.durationS} s at concurrency ${opts.concurrency} (after ${opts.warmupS} s warm-up), ${opts.reservationsPerS} reservations/s in the background…`,
+    );
+    const availability = summarise(
+      await runHttpLoad({
+        baseUrl: stack.baseUrl!,
+        paths,
+        concurrency: opts.concurrency,
+        warmupMs: opts.warmupS * 1000,
+        durationMs: opts.durationS * 1000,
+      }),
+    );
     console.error(`measuring the baseline GET /healthz the same way…`);
-    const baseline = summarise(await runHttpLoad({ baseUrl: stack.baseUrl!, paths: ['/healthz'], concurrency: opts.concurrency, warmupMs: Math.min(2, opts.warmupS) * 1000, durationMs: opts.durationS * 1000 }));
+    const baseline = summarise(
+      await runHttpLoad({
+        baseUrl: stack.baseUrl!,
+        paths: ['/healthz'],
+        concurrency: opts.concurrency,
+        warmupMs: Math.min(2, opts.warmupS) * 1000,
+        durationMs: opts.durationS * 1000,
+      }),
+    );
     const reservations = await background.stop();
 
     const checkStarted = Date.now();
@@ -256,7 +372,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       invariant_violations: violations.length,
       invariant_check_s: round(checkSeconds, 1),
     };
-    console.log(`GET /v1/availability p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, ${result.rps} req/s; /healthz p50 ${result.baseline_p50_ms} ms, p99 ${result.baseline_p99_ms} ms, ${result.baseline_rps} req/s (throughput ratio ${result.ratio}); loaded ${result.stock_rows.toLocaleString('en-US')} lots in ${result.load_s} s; ${result.invariant_violations} invariant violations`);
+    console.log(
+      `GET /v1/availability p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, ${result.rps} req/s; /healthz p50 ${result.baseline_p50_ms} ms, p99 ${result.baseline_p99_ms} ms, ${result.baseline_rps} req/s (throughput ratio ${result.ratio}); loaded ${result.stock_rows.toLocaleString('en-US')} lots in ${result.load_s} s; ${result.invariant_violations} invariant violations`,
+    );
     return result;
   } finally {
     await stack.stop();

@@ -17,8 +17,17 @@ import { findTemporalCli, startDevServer, type DevServer } from '../src/dev/temp
 import { openSse, type SseClient } from '../test/support/sse.js';
 import { numberFlag } from './support/args.js';
 
-type Scenario = 'delivered' | 'insufficient_funds' | 'declined' | 'bank_silent' | 'cancel_before_payment' | 'cancel_after_payment';
-const SCENARIOS: Scenario[] = ['delivered', 'insufficient_funds', 'declined', 'bank_silent', 'cancel_before_payment', 'cancel_after_payment', 'delivered'];
+type Scenario =
+  'delivered' | 'insufficient_funds' | 'declined' | 'bank_silent' | 'cancel_before_payment' | 'cancel_after_payment';
+const SCENARIOS: Scenario[] = [
+  'delivered',
+  'insufficient_funds',
+  'declined',
+  'bank_silent',
+  'cancel_before_payment',
+  'cancel_after_payment',
+  'delivered',
+];
 const EXPECTED: Record<Scenario, { status: string; reason: string | null; money: 'captured' | 'returned' }> = {
   delivered: { status: 'completed', reason: null, money: 'captured' },
   insufficient_funds: { status: 'payment_failed', reason: 'insufficient_funds', money: 'returned' },
@@ -82,7 +91,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const deadline = started + opts.deadlineMs;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'food-chaos-'));
   fs.chmodSync(dir, 0o755);
-  const [pgPort, temporalPort, apiPort, bankPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [pgPort, temporalPort, apiPort, bankPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const base = loadConfig({ ...process.env, DATABASE_URL: '', TEMPORAL_ADDRESS: '' });
   const pgDir = path.join(dir, 'pg');
   const temporalDb = path.join(dir, 'temporal.db');
@@ -90,8 +104,21 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const restarts = { temporal: 0, postgres: 0, api: 0, worker: 0 };
   let kills = 0;
 
-  const startPostgres = () => startEmbeddedPostgres({ dataDir: pgDir, port: pgPort, databases: ['app', 'bank'], logFile: path.join(dir, 'postgres.log') });
-  const startTemporal = () => startDevServer({ cliPath: cli, port: temporalPort, dbFile: temporalDb, namespace: base.temporal.namespace, logFile: path.join(dir, 'temporal.log') });
+  const startPostgres = () =>
+    startEmbeddedPostgres({
+      dataDir: pgDir,
+      port: pgPort,
+      databases: ['app', 'bank'],
+      logFile: path.join(dir, 'postgres.log'),
+    });
+  const startTemporal = () =>
+    startDevServer({
+      cliPath: cli,
+      port: temporalPort,
+      dbFile: temporalDb,
+      namespace: base.temporal.namespace,
+      logFile: path.join(dir, 'temporal.log'),
+    });
   let postgres = await startPostgres();
   let temporal: DevServer = await startTemporal();
   const databaseUrl = `${postgres.url}/app`;
@@ -115,7 +142,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     // Chaos places many orders from one machine: rate limits are not what is under test.
     RATE_LIMIT_ORDERS_PER_MINUTE: '100000',
   };
-  const spawn = (name: string, entry: string) => spawnTs(name, path.join(root, entry), { env, logFile: path.join(dir, `${name}.log`) });
+  const spawn = (name: string, entry: string) =>
+    spawnTs(name, path.join(root, entry), { env, logFile: path.join(dir, `${name}.log`) });
   const processes: Record<'bank' | 'worker' | 'api', TsChild> = {
     bank: spawn('bank', 'src/bank/server.ts'),
     worker: spawn('worker', 'workers/main.ts'),
@@ -129,26 +157,52 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   // The shop: one location with plenty of stock and slots, an owner, a driver.
   const token = async (role: string, locationId?: string) => {
     const value = newToken(`chaos_${role}`);
-    const [row] = await db('users').insert({ name: `Chaos ${role}`, role, token_hash: hashToken(value) }).returning<{ id: string }[]>('id');
+    const [row] = await db('users')
+      .insert({ name: `Chaos ${role}`, role, token_hash: hashToken(value) })
+      .returning<{ id: string }[]>('id');
     if (locationId) await db('location_owners').insert({ user_id: row!.id, location_id: locationId });
     return { id: row!.id, token: value };
   };
-  const [location] = await db('locations').insert({ name: 'Chaos bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 8000 }).returning<{ id: string }[]>('id');
+  const [location] = await db('locations')
+    .insert({ name: 'Chaos bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 8000 })
+    .returning<{ id: string }[]>('id');
   const locationId = location!.id;
-  const [product] = await db('products').insert({ name: 'Chaos bun', price_cents: 400, shelf_life_minutes: 1440 }).returning<{ id: string }[]>('id');
+  const [product] = await db('products')
+    .insert({ name: 'Chaos bun', price_cents: 400, shelf_life_minutes: 1440 })
+    .returning<{ id: string }[]>('id');
   const owner = await token('owner', locationId);
   const driver = await token('driver');
-  const stock = await fetch(`${api}/v1/locations/${locationId}/stock`, { method: 'POST', headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ productId: product!.id, quantity: opts.orders * 2 }) });
+  const stock = await fetch(`${api}/v1/locations/${locationId}/stock`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ productId: product!.id, quantity: opts.orders * 2 }),
+  });
   if (stock.status !== 201) throw new Error(`could not receive stock: ${stock.status} ${await stock.text()}`);
   const slotStart = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 3_600_000);
   const [slot] = await db('slots')
-    .insert({ location_id: locationId, starts_at: slotStart, ends_at: new Date(slotStart.getTime() + 3_600_000), capacity: opts.orders, cutoff_at: new Date(slotStart.getTime() - 5 * 60_000) })
+    .insert({
+      location_id: locationId,
+      starts_at: slotStart,
+      ends_at: new Date(slotStart.getTime() + 3_600_000),
+      capacity: opts.orders,
+      cutoff_at: new Date(slotStart.getTime() - 5 * 60_000),
+    })
     .returning<{ id: string }[]>('id');
 
-  const request = async (method: string, url: string, auth: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const request = async (
+    method: string,
+    url: string,
+    auth: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const res = await fetch(`${api}${url}`, {
       method,
-      headers: { authorization: `Bearer ${auth}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        authorization: `Bearer ${auth}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(15_000),
     });
@@ -156,59 +210,131 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     if (res.status >= 500) throw new Retryable(`${method} ${url} answered ${res.status}: ${text.slice(0, 200)}`);
     return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
   };
-  const statusOf = (orderId: string) => persist('read order', deadline, async () => (await db('orders').where({ id: orderId }).first<{ status: string }>('status'))?.status);
+  const statusOf = (orderId: string) =>
+    persist(
+      'read order',
+      deadline,
+      async () => (await db('orders').where({ id: orderId }).first<{ status: string }>('status'))?.status,
+    );
   const waitFor = async (orderId: string, wanted: string[]) => {
     for (;;) {
       const status = await statusOf(orderId);
       if (status && wanted.includes(status)) return status;
-      if (Date.now() > deadline) throw new Error(`order ${orderId} stuck at ${status}, waiting for ${wanted.join('/')}`);
+      if (Date.now() > deadline)
+        throw new Error(`order ${orderId} stuck at ${status}, waiting for ${wanted.join('/')}`);
       await sleep(200);
     }
   };
   /** An action that may already have happened before a restart: a 409 is fine once the order has moved past it. */
-  const act = async (what: string, orderId: string, send: () => Promise<{ status: number; body: Record<string, any> }>, done: () => Promise<boolean>) => {
+  const act = async (
+    what: string,
+    orderId: string,
+    send: () => Promise<{ status: number; body: Record<string, any> }>,
+    done: () => Promise<boolean>,
+  ) => {
     await persist(what, deadline, async () => {
       const res = await send();
       // A retry after a lost answer may find the action done: the workflow then refuses it, or has finished.
       if (res.status === 200 || ((res.status === 409 || res.status === 404) && (await done()))) return;
-      if (res.status === 404 || res.status === 409) throw new Retryable(`${what} for ${orderId}: ${res.status} ${JSON.stringify(res.body)}`);
+      if (res.status === 404 || res.status === 409)
+        throw new Retryable(`${what} for ${orderId}: ${res.status} ${JSON.stringify(res.body)}`);
       throw new Error(`${what} for ${orderId}: ${res.status} ${JSON.stringify(res.body)}`);
     });
   };
-  const deliveryIs = async (orderId: string, statuses: string[]) => statuses.includes((await db('deliveries').where({ order_id: orderId }).first<{ status: string }>('status'))?.status ?? '');
+  const deliveryIs = async (orderId: string, statuses: string[]) =>
+    statuses.includes(
+      (await db('deliveries').where({ order_id: orderId }).first<{ status: string }>('status'))?.status ?? '',
+    );
 
   const placed: { orderId: string; scenario: Scenario; customerToken: string }[] = [];
   const failures: string[] = [];
-  const streams: { client: SseClient | undefined; orderId: string; token: string; ids: number[]; reconnects: number }[] = [];
+  const streams: {
+    client: SseClient | undefined;
+    orderId: string;
+    token: string;
+    ids: number[];
+    reconnects: number;
+  }[] = [];
 
   async function driveOrder(i: number): Promise<void> {
     const scenario = SCENARIOS[i % SCENARIOS.length]!;
     // The harness's own writes meet the Postgres restart too: retried like every other step.
     const customer = await persist('create customer', deadline, () => token('customer'));
     const balance = scenario === 'insufficient_funds' ? 100 : 1_000_000;
-    const behavior = scenario === 'declined' ? 'decline' : scenario === 'bank_silent' || scenario === 'cancel_before_payment' ? 'silent' : 'normal';
-    const account = await persist('open account', deadline, () => bank.createAccount({ holderName: `Chaos ${i}`, balanceCents: balance, behavior, decisionDelayMs: 200 }));
-    await persist('link account', deadline, () => db('users').where({ id: customer.id }).update({ bank_account_id: account.id }));
+    const behavior =
+      scenario === 'declined'
+        ? 'decline'
+        : scenario === 'bank_silent' || scenario === 'cancel_before_payment'
+          ? 'silent'
+          : 'normal';
+    const account = await persist('open account', deadline, () =>
+      bank.createAccount({ holderName: `Chaos ${i}`, balanceCents: balance, behavior, decisionDelayMs: 200 }),
+    );
+    await persist('link account', deadline, () =>
+      db('users').where({ id: customer.id }).update({ bank_account_id: account.id }),
+    );
     const idempotencyKey = randomUUID();
     const res = await persist('place order', deadline, () =>
-      request('POST', '/v1/orders', customer.token, { locationId, slotId: slot!.id, items: [{ productId: product!.id, quantity: 1 }], address: { lat: 51.5, lng: -0.1, line1: `${i} Chaos Lane` } }, { 'idempotency-key': idempotencyKey }),
+      request(
+        'POST',
+        '/v1/orders',
+        customer.token,
+        {
+          locationId,
+          slotId: slot!.id,
+          items: [{ productId: product!.id, quantity: 1 }],
+          address: { lat: 51.5, lng: -0.1, line1: `${i} Chaos Lane` },
+        },
+        { 'idempotency-key': idempotencyKey },
+      ),
     );
     if (res.status !== 201) throw new Error(`order ${i} refused: ${res.status} ${JSON.stringify(res.body)}`);
     const orderId = res.body.id as string;
     placed.push({ orderId, scenario, customerToken: customer.token });
     if (i % 10 === 0) streams.push({ client: undefined, orderId, token: customer.token, ids: [], reconnects: 0 });
 
-    const cancel = () => act('cancel', orderId, () => request('POST', `/v1/orders/${orderId}/cancel`, customer.token), async () => (await statusOf(orderId)) === 'cancelled');
+    const cancel = () =>
+      act(
+        'cancel',
+        orderId,
+        () => request('POST', `/v1/orders/${orderId}/cancel`, customer.token),
+        async () => (await statusOf(orderId)) === 'cancelled',
+      );
     if (scenario === 'cancel_before_payment') return cancel();
     if (scenario !== 'delivered' && scenario !== 'cancel_after_payment') return;
     await waitFor(orderId, ['confirmed']);
     if (scenario === 'cancel_after_payment') return cancel();
     const past = (statuses: string[]) => async () => statuses.includes((await statusOf(orderId)) ?? '');
-    await act('prepping', orderId, () => request('POST', `/v1/orders/${orderId}/prep`, owner.token, { status: 'prepping' }), past(['prepping', 'prepped', 'out_for_delivery', 'completed']));
-    await act('prepped', orderId, () => request('POST', `/v1/orders/${orderId}/prep`, owner.token, { status: 'prepped' }), past(['prepped', 'out_for_delivery', 'completed']));
-    await act('assign', orderId, () => request('POST', `/v1/deliveries/${orderId}/assign`, owner.token, { driverId: driver.id }), () => deliveryIs(orderId, ['assigned', 'picked_up', 'delivered']));
-    await act('pickup', orderId, () => request('POST', `/v1/deliveries/${orderId}/pickup`, driver.token), () => deliveryIs(orderId, ['picked_up', 'delivered']));
-    await act('complete', orderId, () => request('POST', `/v1/deliveries/${orderId}/complete`, driver.token), () => deliveryIs(orderId, ['delivered']));
+    await act(
+      'prepping',
+      orderId,
+      () => request('POST', `/v1/orders/${orderId}/prep`, owner.token, { status: 'prepping' }),
+      past(['prepping', 'prepped', 'out_for_delivery', 'completed']),
+    );
+    await act(
+      'prepped',
+      orderId,
+      () => request('POST', `/v1/orders/${orderId}/prep`, owner.token, { status: 'prepped' }),
+      past(['prepped', 'out_for_delivery', 'completed']),
+    );
+    await act(
+      'assign',
+      orderId,
+      () => request('POST', `/v1/deliveries/${orderId}/assign`, owner.token, { driverId: driver.id }),
+      () => deliveryIs(orderId, ['assigned', 'picked_up', 'delivered']),
+    );
+    await act(
+      'pickup',
+      orderId,
+      () => request('POST', `/v1/deliveries/${orderId}/pickup`, driver.token),
+      () => deliveryIs(orderId, ['picked_up', 'delivered']),
+    );
+    await act(
+      'complete',
+      orderId,
+      () => request('POST', `/v1/deliveries/${orderId}/complete`, driver.token),
+      () => deliveryIs(orderId, ['delivered']),
+    );
   }
 
   /** Keeps a customer's order stream open across API restarts, resuming from the last id it saw. */
@@ -217,7 +343,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       try {
         const last = stream.ids.at(-1);
         stream.client = await openSse(`${api}/v1/orders/${stream.orderId}/events`, {
-          headers: { authorization: `Bearer ${stream.token}`, ...(last === undefined ? {} : { 'last-event-id': String(last) }) },
+          headers: {
+            authorization: `Bearer ${stream.token}`,
+            ...(last === undefined ? {} : { 'last-event-id': String(last) }),
+          },
           onEvent: (e) => {
             if (e.id !== undefined && /^\d+$/.test(e.id)) stream.ids.push(Number(e.id));
           },
@@ -316,21 +445,33 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     } catch {
       // reported below as lost
     }
-    const row: { status: string; reason: string | null; charge_id: string | null } | undefined = await persist('read order', deadline + 60_000, () => db('orders').where({ id: order.orderId }).first('status', 'reason', 'charge_id'));
+    const row: { status: string; reason: string | null; charge_id: string | null } | undefined = await persist(
+      'read order',
+      deadline + 60_000,
+      () => db('orders').where({ id: order.orderId }).first('status', 'reason', 'charge_id'),
+    );
     if (!row || !terminal.includes(row.status)) {
       lost++;
       problems.push(`${order.orderId} (${order.scenario}) did not finish: ${row?.status}`);
       continue;
     }
     const expected = EXPECTED[order.scenario];
-    const charge = row.charge_id ? await persist('read charge', deadline + 60_000, () => bank.getCharge(row!.charge_id!)) : undefined;
+    const charge = row.charge_id
+      ? await persist('read charge', deadline + 60_000, () => bank.getCharge(row!.charge_id!))
+      : undefined;
     const captured = charge?.status === 'approved';
-    const events = await db('events').where({ stream: `order:${order.orderId}`, type: 'order.status' }).orderBy('id').select<{ payload: { status: string } }[]>('payload');
+    const events = await db('events')
+      .where({ stream: `order:${order.orderId}`, type: 'order.status' })
+      .orderBy('id')
+      .select<{ payload: { status: string } }[]>('payload');
     const statuses = ['placed', ...events.map((e) => e.payload.status)];
     const wrong: string[] = [];
-    if (row.status !== expected.status || row.reason !== expected.reason) wrong.push(`ended ${row.status}/${row.reason}, expected ${expected.status}/${expected.reason}`);
-    if ((expected.money === 'captured') !== captured) wrong.push(`charge ${charge?.status ?? 'missing'} does not agree with ${row.status}`);
-    if (JSON.stringify(statuses) !== JSON.stringify(PATH[order.scenario])) wrong.push(`stream shows ${statuses.join('→')}`);
+    if (row.status !== expected.status || row.reason !== expected.reason)
+      wrong.push(`ended ${row.status}/${row.reason}, expected ${expected.status}/${expected.reason}`);
+    if ((expected.money === 'captured') !== captured)
+      wrong.push(`charge ${charge?.status ?? 'missing'} does not agree with ${row.status}`);
+    if (JSON.stringify(statuses) !== JSON.stringify(PATH[order.scenario]))
+      wrong.push(`stream shows ${statuses.join('→')}`);
     if (wrong.length > 0) {
       inconsistent++;
       problems.push(`${order.orderId} (${order.scenario}): ${wrong.join('; ')}`);
@@ -345,7 +486,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   // A followed stream must have seen every event of its order exactly once, in order, across reconnects.
   let missing = 0;
   for (const s of streams) {
-    const expected = (await db('events').where({ stream: `order:${s.orderId}` }).orderBy('id').select<{ id: number }[]>('id')).map((e) => e.id);
+    const expected = (
+      await db('events')
+        .where({ stream: `order:${s.orderId}` })
+        .orderBy('id')
+        .select<{ id: number }[]>('id')
+    ).map((e) => e.id);
     const seen = s.ids.filter((id) => expected.includes(id));
     if (JSON.stringify(seen) !== JSON.stringify(expected)) {
       missing++;
@@ -354,7 +500,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   }
   const invariants = await checkInventoryInvariants(db);
   const slotRow = await db('slots').where({ id: slot!.id }).first<{ reserved: number }>('reserved');
-  const holds = Number((await db('slot_holds').where({ slot_id: slot!.id }).count<{ count: number }[]>('* as count'))[0]!.count);
+  const holds = Number(
+    (await db('slot_holds').where({ slot_id: slot!.id }).count<{ count: number }[]>('* as count'))[0]!.count,
+  );
   if (slotRow.reserved !== holds) invariants.push(`slot reserved ${slotRow.reserved} but ${holds} holds`);
   if (holds !== 0) invariants.push(`${holds} slot holds remain after every order ended`);
   if (invariants.length > 0) {
@@ -384,9 +532,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
 
 function printSummary(result: ChaosResult): void {
   console.log('\nscenario                 orders   ok');
-  for (const [name, { orders, ok }] of Object.entries(result.byScenario)) console.log(`${name.padEnd(24)} ${String(orders).padStart(6)} ${String(ok).padStart(4)}`);
-  console.log(`\nworker kills ${result.kills}; restarts: temporal ${result.restarts.temporal}, postgres ${result.restarts.postgres}, api ${result.restarts.api}, worker ${result.restarts.worker}`);
-  console.log(`streams followed ${result.streams.opened}, reconnects ${result.streams.reconnects}, with gaps ${result.streams.missing}`);
+  for (const [name, { orders, ok }] of Object.entries(result.byScenario))
+    console.log(`${name.padEnd(24)} ${String(orders).padStart(6)} ${String(ok).padStart(4)}`);
+  console.log(
+    `\nworker kills ${result.kills}; restarts: temporal ${result.restarts.temporal}, postgres ${result.restarts.postgres}, api ${result.restarts.api}, worker ${result.restarts.worker}`,
+  );
+  console.log(
+    `streams followed ${result.streams.opened}, reconnects ${result.streams.reconnects}, with gaps ${result.streams.missing}`,
+  );
   for (const problem of result.problems.slice(0, 20)) console.log(`problem: ${problem}`);
   const { problems, byScenario, streams, ...line } = result;
   void byScenario;
@@ -396,7 +549,12 @@ function printSummary(result: ChaosResult): void {
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const args = process.argv.slice(2);
   const value = (name: string, fallback: number) => numberFlag(args, name, fallback);
-  const result = await runChaos({ orders: value('orders', 300), concurrency: value('concurrency', 24), workerKills: value('kills', 4), deadlineMs: value('deadline-s', 600) * 1000 });
+  const result = await runChaos({
+    orders: value('orders', 300),
+    concurrency: value('concurrency', 24),
+    workerKills: value('kills', 4),
+    deadlineMs: value('deadline-s', 600) * 1000,
+  });
   printSummary(result);
   process.exit(result.lost === 0 && result.inconsistent === 0 ? 0 : 1);
 }

@@ -20,12 +20,21 @@ interface Options {
 
 function parse(args: string[]): Options {
   const int = (name: string, fallback: number) => numberFlag(args, name, fallback);
-  return { buyers: int('buyers', 500), units: int('units', 50), rounds: int('rounds', 10), connections: int('connections', 50) };
+  return {
+    buyers: int('buyers', 500),
+    units: int('units', 50),
+    rounds: int('rounds', 10),
+    connections: int('connections', 50),
+  };
 }
 
 async function freshLot(db: Knex, units: number): Promise<{ locationId: string; productId: string }> {
-  const [location] = await db('locations').insert({ name: 'Contended bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 5000 }).returning<{ id: string }[]>('id');
-  const [product] = await db('products').insert({ name: 'Last croissant', price_cents: 325, shelf_life_minutes: 720 }).returning<{ id: string }[]>('id');
+  const [location] = await db('locations')
+    .insert({ name: 'Contended bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 5000 })
+    .returning<{ id: string }[]>('id');
+  const [product] = await db('products')
+    .insert({ name: 'Last croissant', price_cents: 325, shelf_life_minutes: 720 })
+    .returning<{ id: string }[]>('id');
   await db('stock_lots').insert({
     location_id: location!.id,
     product_id: product!.id,
@@ -39,7 +48,11 @@ async function freshLot(db: Knex, units: number): Promise<{ locationId: string; 
 }
 
 /** Runs one race per round and returns the winners of each round and the decisions per second over all rounds. */
-async function race(rounds: number, buyers: number, prepare: () => Promise<(buyer: number) => Promise<boolean>>): Promise<{ winners: number[]; perSecond: number }> {
+async function race(
+  rounds: number,
+  buyers: number,
+  prepare: () => Promise<(buyer: number) => Promise<boolean>>,
+): Promise<{ winners: number[]; perSecond: number }> {
   const winners: number[] = [];
   let seconds = 0;
   for (let r = 0; r < rounds; r++) {
@@ -54,7 +67,9 @@ async function race(rounds: number, buyers: number, prepare: () => Promise<(buye
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const opts = parse(args);
-  console.error(`contention: ${opts.buyers} buyers race for ${opts.units} units, ${opts.rounds} rounds, ${opts.connections} connections; starting Postgres and Temporal…`);
+  console.error(
+    `contention: ${opts.buyers} buyers race for ${opts.units} units, ${opts.rounds} rounds, ${opts.connections} connections; starting Postgres and Temporal…`,
+  );
   const stack = await startLightStack({ api: false, poolMax: opts.connections });
   try {
     const db = stack.db;
@@ -66,7 +81,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const ours = await race(opts.rounds, opts.buyers, async () => {
       const { locationId, productId } = await freshLot(db, opts.units);
       return async () => {
-        const result = await stock.reserveStock({ orderId: randomUUID(), locationId, lines: [{ productId, quantity: 1 }], deliverBy: new Date(Date.now() + 3_600_000).toISOString() });
+        const result = await stock.reserveStock({
+          orderId: randomUUID(),
+          locationId,
+          lines: [{ productId, quantity: 1 }],
+          deliverBy: new Date(Date.now() + 3_600_000).toISOString(),
+        });
         return result.status === 'reserved';
       };
     });
@@ -77,42 +97,71 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const id = ++rawId;
       await db('bench_raw_stock').insert({ id, available: opts.units });
       return async () => {
-        const { rowCount } = await db.raw('UPDATE bench_raw_stock SET available = available - 1 WHERE id = ? AND available >= 1', [id]);
+        const { rowCount } = await db.raw(
+          'UPDATE bench_raw_stock SET available = available - 1 WHERE id = ? AND available >= 1',
+          [id],
+        );
         return rowCount === 1;
       };
     });
-    console.error(`raw conditional UPDATE: ${round(raw.perSecond)} decisions/s, winners per round ${raw.winners.join(' ')}`);
+    console.error(
+      `raw conditional UPDATE: ${round(raw.perSecond)} decisions/s, winners per round ${raw.winners.join(' ')}`,
+    );
 
     // Baskets of three products, half in one order and half in the other: with an inconsistent lock order these deadlock.
-    const [location] = await db('locations').insert({ name: 'Basket bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 5000 }).returning<{ id: string }[]>('id');
+    const [location] = await db('locations')
+      .insert({ name: 'Basket bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 5000 })
+      .returning<{ id: string }[]>('id');
     const products: string[] = [];
     for (const name of ['Basket loaf', 'Basket bun', 'Basket tart']) {
-      const [product] = await db('products').insert({ name, price_cents: 300, shelf_life_minutes: 720 }).returning<{ id: string }[]>('id');
+      const [product] = await db('products')
+        .insert({ name, price_cents: 300, shelf_life_minutes: 720 })
+        .returning<{ id: string }[]>('id');
       products.push(product!.id);
       for (let lot = 0; lot < 3; lot++) {
-        await db('stock_lots').insert({ location_id: location!.id, product_id: product!.id, quantity: opts.units, available: opts.units, free_units: `{[0,${opts.units})}`, produced_at: new Date(Date.now() - (lot + 1) * 600_000), expires_at: new Date(Date.now() + 6 * 3_600_000) });
+        await db('stock_lots').insert({
+          location_id: location!.id,
+          product_id: product!.id,
+          quantity: opts.units,
+          available: opts.units,
+          free_units: `{[0,${opts.units})}`,
+          produced_at: new Date(Date.now() - (lot + 1) * 600_000),
+          expires_at: new Date(Date.now() + 6 * 3_600_000),
+        });
       }
     }
     let deadlocks = 0;
     let basketWinners = 0;
     const basketStarted = performance.now();
-    await Promise.all(Array.from({ length: opts.buyers }, async (_, i) => {
-      const lines = products.map((productId) => ({ productId, quantity: 1 }));
-      try {
-        const result = await stock.reserveStock({ orderId: randomUUID(), locationId: location!.id, lines: i % 2 === 0 ? lines : lines.reverse(), deliverBy: new Date(Date.now() + 3_600_000).toISOString() });
-        if (result.status === 'reserved') basketWinners++;
-      } catch (err) {
-        if ((err as { code?: string }).code === '40P01') deadlocks++;
-        else throw err;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: opts.buyers }, async (_, i) => {
+        const lines = products.map((productId) => ({ productId, quantity: 1 }));
+        try {
+          const result = await stock.reserveStock({
+            orderId: randomUUID(),
+            locationId: location!.id,
+            lines: i % 2 === 0 ? lines : lines.reverse(),
+            deliverBy: new Date(Date.now() + 3_600_000).toISOString(),
+          });
+          if (result.status === 'reserved') basketWinners++;
+        } catch (err) {
+          if ((err as { code?: string }).code === '40P01') deadlocks++;
+          else throw err;
+        }
+      }),
+    );
     const basketSeconds = (performance.now() - basketStarted) / 1000;
     const basketUnits = 3 * opts.units;
-    console.error(`baskets: ${basketWinners} of ${opts.buyers} won (${basketUnits} of each product), ${deadlocks} deadlocks, ${round(opts.buyers / basketSeconds)} decisions/s`);
+    console.error(
+      `baskets: ${basketWinners} of ${opts.buyers} won (${basketUnits} of each product), ${deadlocks} deadlocks, ${round(opts.buyers / basketSeconds)} decisions/s`,
+    );
 
     const violations = await checkInventoryInvariants(db);
     for (const violation of violations) console.error(`invariant violated: ${violation}`);
-    const exact = ours.winners.every((w) => w === opts.units) && raw.winners.every((w) => w === opts.units) && basketWinners === Math.min(opts.buyers, basketUnits);
+    const exact =
+      ours.winners.every((w) => w === opts.units) &&
+      raw.winners.every((w) => w === opts.units) &&
+      basketWinners === Math.min(opts.buyers, basketUnits);
     const result = {
       bench: 'contention',
       buyers: opts.buyers,
@@ -129,7 +178,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       deadlocks,
       invariant_violations: violations.length,
     };
-    console.log(`reserveStock ${result.reservations_per_s} decisions/s vs raw UPDATE ${result.raw_updates_per_s} (ratio ${result.ratio}); exactly ${opts.units} of ${opts.buyers} won every round: ${exact}; ${deadlocks} deadlocks; ${violations.length} invariant violations`);
+    console.log(
+      `reserveStock ${result.reservations_per_s} decisions/s vs raw UPDATE ${result.raw_updates_per_s} (ratio ${result.ratio}); exactly ${opts.units} of ${opts.buyers} won every round: ${exact}; ${deadlocks} deadlocks; ${violations.length} invariant violations`,
+    );
     return result;
   } finally {
     await stack.stop();

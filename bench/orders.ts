@@ -20,15 +20,27 @@ function parse(args: string[]): Options {
 
 async function user(stack: BenchStack, role: string, locationId?: string): Promise<{ id: string; token: string }> {
   const token = newToken(`bench_${role}`);
-  const [row] = await stack.db('users').insert({ name: `Bench ${role}`, role, token_hash: hashToken(token) }).returning<{ id: string }[]>('id');
+  const [row] = await stack
+    .db('users')
+    .insert({ name: `Bench ${role}`, role, token_hash: hashToken(token) })
+    .returning<{ id: string }[]>('id');
   if (locationId) await stack.db('location_owners').insert({ user_id: row!.id, location_id: locationId });
   return { id: row!.id, token };
 }
 
-async function http(stack: BenchStack, method: string, url: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function http(
+  stack: BenchStack,
+  method: string,
+  url: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${stack.baseUrl}${url}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };
@@ -45,21 +57,40 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, timeo
 }
 
 async function measureOrders(stack: BenchStack, opts: Options) {
-  const [location] = await stack.db('locations')
+  const [location] = await stack
+    .db('locations')
     .insert({ name: 'Bench bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 8000 })
     .returning<{ id: string }[]>('id');
   const locationId = location!.id;
-  const [product] = await stack.db('products').insert({ name: 'Bench bun', price_cents: 300, shelf_life_minutes: 1440 }).returning<{ id: string }[]>('id');
+  const [product] = await stack
+    .db('products')
+    .insert({ name: 'Bench bun', price_cents: 300, shelf_life_minutes: 1440 })
+    .returning<{ id: string }[]>('id');
   const owner = await user(stack, 'owner', locationId);
   const driver = await user(stack, 'driver');
-  const stocked = await http(stack, 'POST', `/v1/locations/${locationId}/stock`, owner.token, { productId: product!.id, quantity: opts.orders * 2 });
+  const stocked = await http(stack, 'POST', `/v1/locations/${locationId}/stock`, owner.token, {
+    productId: product!.id,
+    quantity: opts.orders * 2,
+  });
   if (stocked.status !== 201) throw new Error(`could not receive stock: ${JSON.stringify(stocked.body)}`);
-  await ensureUpcomingSlots(stack.db, locationId, new Date(Date.now() + 3_600_000), { hours: 2, capacity: opts.orders, cutoffMinutes: 15 });
-  const slot = await stack.db('slots').where({ location_id: locationId }).orderBy('starts_at').first<{ id: string }>('id');
+  await ensureUpcomingSlots(stack.db, locationId, new Date(Date.now() + 3_600_000), {
+    hours: 2,
+    capacity: opts.orders,
+    cutoffMinutes: 15,
+  });
+  const slot = await stack
+    .db('slots')
+    .where({ location_id: locationId })
+    .orderBy('starts_at')
+    .first<{ id: string }>('id');
   const customers = await Promise.all(
     Array.from({ length: opts.concurrency }, async () => {
       const customer = await user(stack, 'customer');
-      const account = await stack.bank.createAccount({ holderName: 'Bench', balanceCents: 10_000_000, decisionDelayMs: 0 });
+      const account = await stack.bank.createAccount({
+        holderName: 'Bench',
+        balanceCents: 10_000_000,
+        decisionDelayMs: 0,
+      });
       await stack.db('users').where({ id: customer.id }).update({ bank_account_id: account.id });
       return customer;
     }),
@@ -89,7 +120,10 @@ async function measureOrders(stack: BenchStack, opts: Options) {
     confirmedMs.push(performance.now() - t0);
     await http(stack, 'POST', `/v1/orders/${id}/prep`, owner.token, { status: 'prepping' });
     await http(stack, 'POST', `/v1/orders/${id}/prep`, owner.token, { status: 'prepped' });
-    await until(async () => ((await stack.db('deliveries').where({ order_id: id }).first('order_id')) ? true : undefined), 'delivery');
+    await until(
+      async () => ((await stack.db('deliveries').where({ order_id: id }).first('order_id')) ? true : undefined),
+      'delivery',
+    );
     for (const [url, token, body] of [
       [`/v1/deliveries/${id}/assign`, owner.token, { driverId: driver.id }],
       [`/v1/deliveries/${id}/pickup`, driver.token, undefined],
@@ -114,20 +148,37 @@ async function measureOrders(stack: BenchStack, opts: Options) {
       events += (await handle.fetchHistory()).events?.length ?? 0;
     }
   }
-  return { seconds, confirmedMs: confirmedMs.sort((a, b) => a - b), completedMs: completedMs.sort((a, b) => a - b), eventsPerOrder: events / sample.length };
+  return {
+    seconds,
+    confirmedMs: confirmedMs.sort((a, b) => a - b),
+    completedMs: completedMs.sort((a, b) => a - b),
+    eventsPerOrder: events / sample.length,
+  };
 }
 
 async function measureBaseline(stack: BenchStack, opts: Options) {
   const taskQueue = 'bench-baseline';
-  const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows/baseline.ts', import.meta.url)), logger: new DefaultLogger('ERROR') });
-  const worker = await Worker.create({ connection: stack.workerConnection, taskQueue, workflowBundle: { code }, activities: { async noop() {} } });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('./workflows/baseline.ts', import.meta.url)),
+    logger: new DefaultLogger('ERROR'),
+  });
+  const worker = await Worker.create({
+    connection: stack.workerConnection,
+    taskQueue,
+    workflowBundle: { code },
+    activities: { async noop() {} },
+  });
   const completedMs: number[] = [];
   const started = performance.now();
   await worker.runUntil(async () => {
     await pool(opts.orders, opts.concurrency, async (i) => {
       const t0 = performance.now();
       const workflowId = `baseline-${i}-${Date.now()}`;
-      const op = new WithStartWorkflowOperation(baselineOrder, { workflowId, taskQueue, workflowIdConflictPolicy: 'FAIL' });
+      const op = new WithStartWorkflowOperation(baselineOrder, {
+        workflowId,
+        taskQueue,
+        workflowIdConflictPolicy: 'FAIL',
+      });
       await stack.client.workflow.executeUpdateWithStart(placedUpdate, { startWorkflowOperation: op });
       const order = stack.client.workflow.getHandle(workflowId);
       await order.signal(paidSignal);
@@ -175,7 +226,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       ratio: round(baseline.seconds / ours.seconds, 2),
       invariant_violations: violations.length,
     };
-    console.log(`orders/s ${result.orders_per_s} vs baseline ${result.baseline_per_s} (ratio ${result.ratio}); POST→confirmed p50 ${result.confirmed_p50_ms} ms p99 ${result.confirmed_p99_ms} ms; POST→completed p50 ${result.completed_p50_ms} ms p99 ${result.completed_p99_ms} ms; ${result.history_events_per_order} history events per order`);
+    console.log(
+      `orders/s ${result.orders_per_s} vs baseline ${result.baseline_per_s} (ratio ${result.ratio}); POST→confirmed p50 ${result.confirmed_p50_ms} ms p99 ${result.confirmed_p99_ms} ms; POST→completed p50 ${result.completed_p50_ms} ms p99 ${result.completed_p99_ms} ms; ${result.history_events_per_order} history events per order`,
+    );
     return result;
   } finally {
     await stack.stop();

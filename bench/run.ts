@@ -41,7 +41,14 @@ async function main(): Promise<void> {
     // The full run: a dated record, a chart and the readable summary, then one JSON line of the headline figures.
     const report = writeReport(fileURLToPath(new URL('./', import.meta.url)), results);
     console.error(`wrote ${report.json}, ${report.chart} and ${report.markdown}`);
-    console.log(JSON.stringify({ bench: 'all', ...Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.p99_ms ?? r.ratio ?? r.pass ?? null])) }));
+    console.log(
+      JSON.stringify({
+        bench: 'all',
+        ...Object.fromEntries(
+          Object.entries(results).map(([name, r]) => [name, r.p99_ms ?? r.ratio ?? r.pass ?? null]),
+        ),
+      }),
+    );
   }
 }
 

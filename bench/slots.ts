@@ -18,7 +18,11 @@ interface Options {
 const WARM_UP: Options = { slots: 2, leadMs: 1_000, spacingMs: 100 };
 
 function parse(args: string[]): Options {
-  return { slots: numberFlag(args, 'slots', 20), leadMs: numberFlag(args, 'lead-ms', 3_000), spacingMs: numberFlag(args, 'spacing-ms', 250) };
+  return {
+    slots: numberFlag(args, 'slots', 20),
+    leadMs: numberFlag(args, 'lead-ms', 3_000),
+    spacingMs: numberFlag(args, 'spacing-ms', 250),
+  };
 }
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {
@@ -33,7 +37,8 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, timeo
 
 /** Milliseconds from each slot's cutoff to the `closed` event its workflow wrote, sorted. */
 async function measureSlots(stack: BenchStack, opts: Options): Promise<number[]> {
-  const [location] = await stack.db('locations')
+  const [location] = await stack
+    .db('locations')
     .insert({ name: 'Bench slots', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 8000 })
     .returning<{ id: string }[]>('id');
   const first = Date.now() + opts.leadMs;
@@ -41,21 +46,33 @@ async function measureSlots(stack: BenchStack, opts: Options): Promise<number[]>
   for (let i = 0; i < opts.slots; i++) {
     const cutoffAt = new Date(first + i * opts.spacingMs);
     const startsAt = new Date(cutoffAt.getTime() + 3_600_000 + i * 3_600_000);
-    const [row] = await stack.db('slots')
-      .insert({ location_id: location!.id, starts_at: startsAt, ends_at: new Date(startsAt.getTime() + 3_600_000), capacity: 10, cutoff_at: cutoffAt })
+    const [row] = await stack
+      .db('slots')
+      .insert({
+        location_id: location!.id,
+        starts_at: startsAt,
+        ends_at: new Date(startsAt.getTime() + 3_600_000),
+        capacity: 10,
+        cutoff_at: cutoffAt,
+      })
       .returning<{ id: string }[]>('id');
     slots.push({ id: row!.id, cutoffAt });
   }
   await Promise.all(
     slots.map((slot) =>
-      stack.client.workflow.start<typeof slotWorkflow>('slotWorkflow', { taskQueue: stack.config.temporal.taskQueue, workflowId: `bench-slot-${slot.id}`, args: [{ slotId: slot.id }] }),
+      stack.client.workflow.start<typeof slotWorkflow>('slotWorkflow', {
+        taskQueue: stack.config.temporal.taskQueue,
+        workflowId: `bench-slot-${slot.id}`,
+        args: [{ slotId: slot.id }],
+      }),
     ),
   );
   const delays = await Promise.all(
     slots.map(async (slot) => {
       const closed = await until(
         () =>
-          stack.db('events')
+          stack
+            .db('events')
             .where({ stream: `location:${location!.id}`, type: 'slot.capacity' })
             .whereRaw("payload->>'slotId' = ? AND payload->>'status' = 'closed'", [slot.id])
             .first<{ created_at: Date } | undefined>('created_at'),
@@ -65,21 +82,35 @@ async function measureSlots(stack: BenchStack, opts: Options): Promise<number[]>
       return new Date(closed.created_at).getTime() - slot.cutoffAt.getTime();
     }),
   );
-  await Promise.all(slots.map((slot) => stack.client.workflow.getHandle(`bench-slot-${slot.id}`).terminate('benchmark done')));
+  await Promise.all(
+    slots.map((slot) => stack.client.workflow.getHandle(`bench-slot-${slot.id}`).terminate('benchmark done')),
+  );
   return delays.sort((a, b) => a - b);
 }
 
 /** Milliseconds from each instant to the activity the bare timer workflow ran at it, sorted. */
 async function measureTimers(stack: BenchStack, opts: Options): Promise<number[]> {
   const taskQueue = 'bench-timer';
-  const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows/timer.ts', import.meta.url)), logger: new DefaultLogger('ERROR') });
-  const worker = await Worker.create({ connection: stack.workerConnection, taskQueue, workflowBundle: { code }, activities: { stamp: async () => Date.now() } });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('./workflows/timer.ts', import.meta.url)),
+    logger: new DefaultLogger('ERROR'),
+  });
+  const worker = await Worker.create({
+    connection: stack.workerConnection,
+    taskQueue,
+    workflowBundle: { code },
+    activities: { stamp: async () => Date.now() },
+  });
   const once = async (o: Options) => {
     const first = Date.now() + o.leadMs;
     const delays = await Promise.all(
       Array.from({ length: o.slots }, async (_, i) => {
         const atMs = first + i * o.spacingMs;
-        const stamped = await stack.client.workflow.execute<typeof timerAt>('timerAt', { taskQueue, workflowId: `bench-timer-${i}-${first}`, args: [atMs] });
+        const stamped = await stack.client.workflow.execute<typeof timerAt>('timerAt', {
+          taskQueue,
+          workflowId: `bench-timer-${i}-${first}`,
+          args: [atMs],
+        });
         return stamped - atMs;
       }),
     );
@@ -93,7 +124,9 @@ async function measureTimers(stack: BenchStack, opts: Options): Promise<number[]
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const opts = parse(args);
-  console.error(`slots: ${opts.slots} cutoffs ${opts.spacingMs} ms apart from ${opts.leadMs} ms ahead; starting the stack…`);
+  console.error(
+    `slots: ${opts.slots} cutoffs ${opts.spacingMs} ms apart from ${opts.leadMs} ms ahead; starting the stack…`,
+  );
   const stack = await startBenchStack();
   try {
     const timers = await measureTimers(stack, opts);

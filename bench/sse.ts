@@ -37,7 +37,13 @@ interface Options {
 
 function parse(args: string[]): Options {
   const value = (name: string, fallback: number) => numberFlag(args, name, fallback);
-  return { streams: value('streams', 1_000), broadcastEvents: value('events', 50), broadcastRate: value('broadcast-rate', 20), rate: value('rate', 200), writers: value('writers', 8) };
+  return {
+    streams: value('streams', 1_000),
+    broadcastEvents: value('events', 50),
+    broadcastRate: value('broadcast-rate', 20),
+    rate: value('rate', 200),
+    writers: value('writers', 8),
+  };
 }
 
 /**
@@ -155,7 +161,10 @@ async function notifyBaseline(databaseUrl: string, db: Knex, samples: number) {
   }
   await sleep(200);
   await listener.end();
-  const times = [...committed].filter(([i]) => arrived.has(i)).map(([i, at]) => arrived.get(i)! - at).sort((a, b) => a - b);
+  const times = [...committed]
+    .filter(([i]) => arrived.has(i))
+    .map(([i, at]) => arrived.get(i)! - at)
+    .sort((a, b) => a - b);
   return { samples: times.length, p50Ms: round(percentile(times, 50), 2), p99Ms: round(percentile(times, 99), 2) };
 }
 
@@ -170,7 +179,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   let postgres: { stop(): Promise<unknown> } | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    const started = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort(), databases: ['app'], logFile: path.join(dir, 'postgres.log') });
+    const started = await startEmbeddedPostgres({
+      dataDir: path.join(dir, 'pg'),
+      port: await freePort(),
+      databases: ['app'],
+      logFile: path.join(dir, 'postgres.log'),
+    });
     postgres = started.child;
     databaseUrl = `${started.url}/app`;
   }
@@ -179,23 +193,40 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   // The API needs a Temporal client to build; the streams never use it, so it never connects.
   const temporalConnection = Connection.lazy({ address: '127.0.0.1:1' });
   let app: FastifyInstance | undefined;
-  const clients = fork(fileURLToPath(import.meta.url), ['--sse-clients'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const clients = fork(fileURLToPath(import.meta.url), ['--sse-clients'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   try {
     await ask(clients, null, 'ready');
-    app = await buildApp({ config: { ...config, databaseUrl }, db, temporal: new Client({ connection: temporalConnection }), logger: false });
+    app = await buildApp({
+      config: { ...config, databaseUrl },
+      db,
+      temporal: new Client({ connection: temporalConnection }),
+      logger: false,
+    });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
 
     const baseline = await notifyBaseline(databaseUrl, db, 200);
 
     // Scenario 1: every stream follows the same location's slots; each event goes to all of them.
-    const [location] = await db('locations').insert({ name: 'Bench bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 8000 }).returning<{ id: string }[]>('id');
+    const [location] = await db('locations')
+      .insert({ name: 'Bench bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 8000 })
+      .returning<{ id: string }[]>('id');
     const locationId = location!.id;
     gc();
     const before = process.memoryUsage();
-    const broadcastOpen = await ask<{ opened: number; failed: number; ms: number }>(clients, {
-      open: { urls: Array.from({ length: opts.streams }, () => `${base}/v1/locations/${locationId}/slots/events`), headers: Array.from({ length: opts.streams }, () => ({})) },
-    }, 'opened');
+    const broadcastOpen = await ask<{ opened: number; failed: number; ms: number }>(
+      clients,
+      {
+        open: {
+          urls: Array.from({ length: opts.streams }, () => `${base}/v1/locations/${locationId}/slots/events`),
+          headers: Array.from({ length: opts.streams }, () => ({})),
+        },
+      },
+      'opened',
+    );
     await sleep(500);
     gc();
     const after = process.memoryUsage();
@@ -204,36 +235,75 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const broadcastCommits = new Map<number, number>();
     for (let i = 0; i < opts.broadcastEvents; i++) {
       await db.transaction(async (trx) => {
-        const id = await appendEvent(trx, streams.location(locationId), 'slot.capacity', { slotId: locationId, capacity: 100, reserved: i, remaining: 100 - i, status: 'open' });
+        const id = await appendEvent(trx, streams.location(locationId), 'slot.capacity', {
+          slotId: locationId,
+          capacity: 100,
+          reserved: i,
+          remaining: 100 - i,
+          status: 'open',
+        });
         broadcastCommits.set(id, now());
       });
       await sleep(1_000 / opts.broadcastRate);
     }
     await sleep(1_000);
-    const broadcast = latencies(broadcastCommits, (await ask<{ arrivals: [number, number[]][] }>(clients, { report: true }, 'arrivals')).arrivals, opts.streams);
+    const broadcast = latencies(
+      broadcastCommits,
+      (await ask<{ arrivals: [number, number[]][] }>(clients, { report: true }, 'arrivals')).arrivals,
+      opts.streams,
+    );
     await ask(clients, { closeAll: true }, 'closed');
     await sleep(500);
 
     // Scenario 2: one stream per order, authenticated; events from several writers at once.
     const tokens = Array.from({ length: opts.streams }, () => newToken('bench_customer'));
-    const users = await db('users').insert(tokens.map((token, i) => ({ name: `Bench customer ${i}`, role: 'customer', token_hash: hashToken(token) }))).returning<{ id: string }[]>('id');
+    const users = await db('users')
+      .insert(
+        tokens.map((token, i) => ({ name: `Bench customer ${i}`, role: 'customer', token_hash: hashToken(token) })),
+      )
+      .returning<{ id: string }[]>('id');
     const orderIds = users.map(() => crypto.randomUUID());
-    await db.batchInsert('orders', users.map((u, i) => ({ id: orderIds[i], customer_id: u.id, location_id: locationId, status: 'confirmed', total_cents: 500, address: { lat: 51.5, lng: -0.1, line1: 'x' } })), 500);
-    const ordersOpen = await ask<{ opened: number; failed: number; ms: number }>(clients, {
-      open: { urls: orderIds.map((id) => `${base}/v1/orders/${id}/events`), headers: tokens.map((token) => ({ authorization: `Bearer ${token}` })) },
-    }, 'opened');
+    await db.batchInsert(
+      'orders',
+      users.map((u, i) => ({
+        id: orderIds[i],
+        customer_id: u.id,
+        location_id: locationId,
+        status: 'confirmed',
+        total_cents: 500,
+        address: { lat: 51.5, lng: -0.1, line1: 'x' },
+      })),
+      500,
+    );
+    const ordersOpen = await ask<{ opened: number; failed: number; ms: number }>(
+      clients,
+      {
+        open: {
+          urls: orderIds.map((id) => `${base}/v1/orders/${id}/events`),
+          headers: tokens.map((token) => ({ authorization: `Bearer ${token}` })),
+        },
+      },
+      'opened',
+    );
     await sleep(500);
     const orderCommits = new Map<number, number>();
     const interval = (1_000 / opts.rate) * opts.writers;
     await pool(orderIds.length, opts.writers, async (i) => {
       await db.transaction(async (trx) => {
-        const id = await appendEvent(trx, streams.order(orderIds[i]!), 'order.status', { orderId: orderIds[i], status: 'prepping' });
+        const id = await appendEvent(trx, streams.order(orderIds[i]!), 'order.status', {
+          orderId: orderIds[i],
+          status: 'prepping',
+        });
         orderCommits.set(id, now());
       });
       await sleep(interval);
     });
     await sleep(1_000);
-    const perOrder = latencies(orderCommits, (await ask<{ arrivals: [number, number[]][] }>(clients, { report: true }, 'arrivals')).arrivals, 1);
+    const perOrder = latencies(
+      orderCommits,
+      (await ask<{ arrivals: [number, number[]][] }>(clients, { report: true }, 'arrivals')).arrivals,
+      1,
+    );
     await ask(clients, { closeAll: true }, 'closed');
     const fanout = app.liveStreams.stats();
 

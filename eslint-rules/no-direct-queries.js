@@ -3,7 +3,17 @@
 // Closing a pool or a connection is no query and stays allowed.
 
 /** Calls on knex or pg objects that run no statement. */
-const LIFECYCLE = new Set(['destroy', 'connect', 'end', 'on', 'once', 'off', 'removeListener', 'removeAllListeners', 'release']);
+const LIFECYCLE = new Set([
+  'destroy',
+  'connect',
+  'end',
+  'on',
+  'once',
+  'off',
+  'removeListener',
+  'removeAllListeners',
+  'release',
+]);
 
 const LIBRARY = /[\\/]node_modules[\\/](knex|@types[\\/]pg|pg)[\\/]/;
 
@@ -12,7 +22,8 @@ export default {
     type: 'problem',
     docs: { description: 'Only src/db/ queries the database; everything else calls a repository' },
     messages: {
-      direct: 'This builds or runs a database query with {{library}}: move it into a repository in src/db/repositories/ and call that.',
+      direct:
+        'This builds or runs a database query with {{library}}: move it into a repository in src/db/repositories/ and call that.',
     },
     schema: [],
   },
@@ -25,7 +36,10 @@ export default {
     return {
       'CallExpression:exit'(node) {
         const callee = node.callee;
-        const method = callee.type === 'MemberExpression' && callee.property.type === 'Identifier' ? callee.property.name : undefined;
+        const method =
+          callee.type === 'MemberExpression' && callee.property.type === 'Identifier'
+            ? callee.property.name
+            : undefined;
         if (method !== undefined && LIFECYCLE.has(method)) return;
         const signature = checker.getResolvedSignature(services.esTreeNodeToTSNodeMap.get(node));
         const file = signature?.getDeclaration()?.getSourceFile().fileName;

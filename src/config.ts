@@ -82,14 +82,16 @@ function str(env: NodeJS.ProcessEnv, name: string): string | undefined {
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
   const raw = str(env, name);
   if (raw === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  if (!(allowed as readonly string[]).includes(raw))
+    throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
   return raw as T;
 }
 
 /** A secret clients send as `Authorization: Bearer <secret>`, so it must fit that header's form. */
 function bearerSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = str(env, name);
-  if (raw !== undefined && bearerToken(`Bearer ${raw}`) !== raw) throw new Error(`${name} must be 1 to 200 characters without spaces`);
+  if (raw !== undefined && bearerToken(`Bearer ${raw}`) !== raw)
+    throw new Error(`${name} must be 1 to 200 characters without spaces`);
   return raw;
 }
 
@@ -99,16 +101,23 @@ function trustProxy(env: NodeJS.ProcessEnv, name: string): boolean | number | st
   if (raw === undefined || raw === 'false') return false;
   if (raw === 'true') return true;
   if (/^\d+$/.test(raw)) return Number(raw);
-  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const entry of list) {
-    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry)) throw new Error(`${name} must be true, false, a hop count or addresses and CIDR ranges, got "${entry}"`);
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry))
+      throw new Error(`${name} must be true, false, a hop count or addresses and CIDR ranges, got "${entry}"`);
   }
   return list;
 }
 
 /** A comma-separated list of origins (`scheme://host[:port]`) or `*`; a typo must fail loudly, not silently block a site. */
 function origins(env: NodeJS.ProcessEnv, name: string): string[] {
-  const list = (str(env, name) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (str(env, name) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const origin of list) {
     let valid = origin === '*';
     try {

@@ -16,7 +16,12 @@ export async function ensureSchedules(client: Client, taskQueue: string): Promis
     await client.schedule.create({
       scheduleId: SLOT_PLANNER_SCHEDULE_ID,
       spec: { calendars: [{ hour: 0, minute: 5 }] },
-      action: { type: 'startWorkflow', workflowType: 'slotPlannerWorkflow' satisfies (typeof slotPlannerWorkflow)['name'], taskQueue, args: [{ daysAhead: SLOT_DAYS_AHEAD }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'slotPlannerWorkflow' satisfies (typeof slotPlannerWorkflow)['name'],
+        taskQueue,
+        args: [{ daysAhead: SLOT_DAYS_AHEAD }],
+      },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       // Plan right away too, so new templates do not wait for the night.
       state: { triggerImmediately: true },
@@ -26,12 +31,22 @@ export async function ensureSchedules(client: Client, taskQueue: string): Promis
   }
   const sweeps = [
     // Lot timers discard on time; this catches lots whose timer never started (Temporal was down when they arrived) or ran late.
-    { scheduleId: STALE_SWEEP_SCHEDULE_ID, workflowType: 'staleSweepWorkflow' satisfies (typeof staleSweepWorkflow)['name'] },
+    {
+      scheduleId: STALE_SWEEP_SCHEDULE_ID,
+      workflowType: 'staleSweepWorkflow' satisfies (typeof staleSweepWorkflow)['name'],
+    },
     // Locations close at different local times, so the end-of-day discard runs every half hour and each run throws out
     // the leftovers of the locations that have closed since; it only touches lots made before their location's last closing.
-    { scheduleId: END_OF_DAY_SCHEDULE_ID, workflowType: 'endOfDayWorkflow' satisfies (typeof endOfDayWorkflow)['name'], every: '30 minutes' },
+    {
+      scheduleId: END_OF_DAY_SCHEDULE_ID,
+      workflowType: 'endOfDayWorkflow' satisfies (typeof endOfDayWorkflow)['name'],
+      every: '30 minutes',
+    },
     // Orders whose workflow an operator terminated (or that failed) still hold stock, capacity and money: give them back.
-    { scheduleId: ORDER_RECONCILE_SCHEDULE_ID, workflowType: 'orderReconcileWorkflow' satisfies (typeof orderReconcileWorkflow)['name'] },
+    {
+      scheduleId: ORDER_RECONCILE_SCHEDULE_ID,
+      workflowType: 'orderReconcileWorkflow' satisfies (typeof orderReconcileWorkflow)['name'],
+    },
   ];
   for (const sweep of sweeps) {
     try {
@@ -83,7 +98,11 @@ export async function putProductionSchedule(client: Client, taskQueue: string, p
 }
 
 /** Stops the plan; false when there was none. */
-export async function deleteProductionSchedule(client: Client, locationId: string, productId: string): Promise<boolean> {
+export async function deleteProductionSchedule(
+  client: Client,
+  locationId: string,
+  productId: string,
+): Promise<boolean> {
   try {
     await client.schedule.getHandle(productionScheduleId(locationId, productId)).delete();
     return true;

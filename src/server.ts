@@ -31,7 +31,9 @@ try {
   await app.listen({ port: config.port, host: config.host });
 } catch (err) {
   if ((err as { code?: string }).code === 'EADDRINUSE') {
-    console.error(`Port ${config.port} is already in use, so the API cannot start. Stop whatever listens there, or choose another port with PORT=<port>.`);
+    console.error(
+      `Port ${config.port} is already in use, so the API cannot start. Stop whatever listens there, or choose another port with PORT=<port>.`,
+    );
   } else {
     console.error(err);
   }

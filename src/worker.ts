@@ -22,7 +22,8 @@ const builtBundle = fileURLToPath(new URL(`../${WORKFLOW_BUNDLE_FILE}`, import.m
  */
 export function prebuiltWorkflowBundle(config: Config): WorkerOptions['workflowBundle'] {
   if (config.workflowBundle) {
-    if (!fs.existsSync(config.workflowBundle)) throw new Error(`WORKFLOW_BUNDLE=${config.workflowBundle} does not exist; run \`npm run build\` or unset it.`);
+    if (!fs.existsSync(config.workflowBundle))
+      throw new Error(`WORKFLOW_BUNDLE=${config.workflowBundle} does not exist; run \`npm run build\` or unset it.`);
     return { codePath: config.workflowBundle };
   }
   return extension === 'js' && fs.existsSync(builtBundle) ? { codePath: builtBundle } : undefined;
@@ -46,7 +47,10 @@ export async function createWorker(opts: {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
-    activities: createActivities({ db: opts.db, bank: opts.bank ?? createBankClient(config.bank.url ?? `http://127.0.0.1:${config.bank.port}`) }),
+    activities: createActivities({
+      db: opts.db,
+      bank: opts.bank ?? createBankClient(config.bank.url ?? `http://127.0.0.1:${config.bank.port}`),
+    }),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     shutdownGraceTime: '10 seconds',
   });

@@ -76,7 +76,8 @@ const REASONS: Record<OrderReason, string> = {
 const CANCELLABLE = new Set(CANCELLABLE_STATUSES);
 const FAILED = new Set(FAILED_STATUSES);
 /** The reason an API error names, when it is one of the order's reasons. */
-const reasonOf = (code: string): OrderReason | undefined => (ORDER_REASONS as readonly string[]).includes(code) ? (code as OrderReason) : undefined;
+const reasonOf = (code: string): OrderReason | undefined =>
+  (ORDER_REASONS as readonly string[]).includes(code) ? (code as OrderReason) : undefined;
 
 const app = $('#app');
 const params = new URLSearchParams(location.search);
@@ -96,18 +97,29 @@ const state = {
 // ---- choosing -------------------------------------------------------------------------------------------
 
 function renderOrderForm(): void {
-  const line1 = h('input', { name: 'line1', required: true, placeholder: '1 Brick Lane', value: state.point.line1, autocomplete: 'street-address' });
+  const line1 = h('input', {
+    name: 'line1',
+    required: true,
+    placeholder: '1 Brick Lane',
+    value: state.point.line1,
+    autocomplete: 'street-address',
+  });
   const lat = h('input', { name: 'lat', type: 'number', step: 'any', value: state.point.lat, inputmode: 'decimal' });
   const lng = h('input', { name: 'lng', type: 'number', step: 'any', value: state.point.lng, inputmode: 'decimal' });
   const find = h('button', { type: 'submit', class: 'primary block' }, 'Find shops');
   const here = h('button', { type: 'button', class: 'block' }, 'Use my location');
   here.addEventListener('click', () => {
-    navigator.geolocation?.getCurrentPosition((pos) => {
-      lat.value = String(pos.coords.latitude);
-      lng.value = String(pos.coords.longitude);
-    }, () => toast('Could not read your location', 'error'));
+    navigator.geolocation?.getCurrentPosition(
+      (pos) => {
+        lat.value = String(pos.coords.latitude);
+        lng.value = String(pos.coords.longitude);
+      },
+      () => toast('Could not read your location', 'error'),
+    );
   });
-  const where = h('form', { class: 'card', id: 'where' },
+  const where = h(
+    'form',
+    { class: 'card', id: 'where' },
     h('h2', {}, 'Deliver to'),
     h('label', {}, 'Address', line1),
     h('div', { class: 'row' }, h('label', {}, 'Latitude', lat), h('label', {}, 'Longitude', lng)),
@@ -128,7 +140,10 @@ function renderOrderForm(): void {
 }
 
 async function findLocations(): Promise<void> {
-  const { items } = await api<{ items: NearbyLocation[] }>('GET', `/v1/locations?lat=${state.point.lat}&lng=${state.point.lng}`);
+  const { items } = await api<{ items: NearbyLocation[] }>(
+    'GET',
+    `/v1/locations?lat=${state.point.lat}&lng=${state.point.lng}`,
+  );
   state.locations = items;
   const section = $('#locations');
   section.hidden = false;
@@ -136,10 +151,33 @@ async function findLocations(): Promise<void> {
     h('h2', {}, 'Shop'),
     items.length === 0
       ? h('p', { class: 'empty' }, 'No shop delivers there within the hour.')
-      : h('ul', { class: 'list' }, ...items.map((loc) => h('li', {},
-        h('button', { type: 'button', class: 'choice', 'data-location-id': loc.id, 'aria-pressed': String(loc.id === state.locationId), onclick: () => void chooseLocation(loc.id) },
-          h('span', {}, loc.name, h('br'), h('span', { class: 'meta' }, `${loc.kind} · ${(loc.distanceM / 1000).toFixed(1)} km`))),
-      ))),
+      : h(
+          'ul',
+          { class: 'list' },
+          ...items.map((loc) =>
+            h(
+              'li',
+              {},
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'choice',
+                  'data-location-id': loc.id,
+                  'aria-pressed': String(loc.id === state.locationId),
+                  onclick: () => void chooseLocation(loc.id),
+                },
+                h(
+                  'span',
+                  {},
+                  loc.name,
+                  h('br'),
+                  h('span', { class: 'meta' }, `${loc.kind} · ${(loc.distanceM / 1000).toFixed(1)} km`),
+                ),
+              ),
+            ),
+          ),
+        ),
   );
   if (items.length === 1 && items[0]) await chooseLocation(items[0].id);
 }
@@ -159,14 +197,28 @@ async function chooseLocation(locationId: string): Promise<void> {
       renderSlots();
     },
     slot(data) {
-      const change = data as { slotId: string; capacity: number; reserved: number; remaining: number; status: SlotStatus };
+      const change = data as {
+        slotId: string;
+        capacity: number;
+        reserved: number;
+        remaining: number;
+        status: SlotStatus;
+      };
       const slot = state.slots.get(change.slotId);
       if (!slot) return;
-      Object.assign(slot, { capacity: change.capacity, reserved: change.reserved, remaining: change.remaining, status: change.status });
+      Object.assign(slot, {
+        capacity: change.capacity,
+        reserved: change.reserved,
+        remaining: change.remaining,
+        status: change.status,
+      });
       renderSlots();
     },
   });
-  const { items } = await api<{ items: AvailabilityItem[] }>('GET', `/v1/availability?lat=${state.point.lat}&lng=${state.point.lng}&limit=100`);
+  const { items } = await api<{ items: AvailabilityItem[] }>(
+    'GET',
+    `/v1/availability?lat=${state.point.lat}&lng=${state.point.lng}&limit=100`,
+  );
   state.products = items.filter((item) => item.locations.some((l) => l.locationId === locationId && l.available > 0));
   renderProducts();
   renderCheckout();
@@ -183,26 +235,58 @@ function renderProducts(): void {
     h('h2', {}, 'Items'),
     state.products.length === 0
       ? h('p', { class: 'empty' }, 'Nothing fresh left here right now.')
-      : h('ul', { class: 'list' }, ...state.products.map((item) => {
-        const offer = offerAt(item)!;
-        const quantity = state.quantities.get(item.productId) ?? 0;
-        const change = (delta: number) => () => {
-          const next = Math.max(0, Math.min(offer.available, quantity + delta));
-          if (next === 0) state.quantities.delete(item.productId);
-          else state.quantities.set(item.productId, next);
-          state.idempotencyKey = crypto.randomUUID();
-          renderProducts();
-          renderCheckout();
-        };
-        return h('li', { class: 'product', 'data-product-id': item.productId },
-          h('span', { class: 'name' }, item.name, h('br'), h('span', { class: 'meta muted' }, `${money(offer.priceInEffectCents)} · ${offer.available} left`)),
-          h('span', { class: 'stepper' },
-            h('button', { type: 'button', 'aria-label': `One less ${item.name}`, onclick: change(-1), disabled: quantity === 0 }, '−'),
-            h('output', {}, quantity),
-            h('button', { type: 'button', 'aria-label': `One more ${item.name}`, onclick: change(1), disabled: quantity >= offer.available }, '+'),
-          ),
-        );
-      })),
+      : h(
+          'ul',
+          { class: 'list' },
+          ...state.products.map((item) => {
+            const offer = offerAt(item)!;
+            const quantity = state.quantities.get(item.productId) ?? 0;
+            const change = (delta: number) => () => {
+              const next = Math.max(0, Math.min(offer.available, quantity + delta));
+              if (next === 0) state.quantities.delete(item.productId);
+              else state.quantities.set(item.productId, next);
+              state.idempotencyKey = crypto.randomUUID();
+              renderProducts();
+              renderCheckout();
+            };
+            return h(
+              'li',
+              { class: 'product', 'data-product-id': item.productId },
+              h(
+                'span',
+                { class: 'name' },
+                item.name,
+                h('br'),
+                h('span', { class: 'meta muted' }, `${money(offer.priceInEffectCents)} · ${offer.available} left`),
+              ),
+              h(
+                'span',
+                { class: 'stepper' },
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    'aria-label': `One less ${item.name}`,
+                    onclick: change(-1),
+                    disabled: quantity === 0,
+                  },
+                  '−',
+                ),
+                h('output', {}, quantity),
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    'aria-label': `One more ${item.name}`,
+                    onclick: change(1),
+                    disabled: quantity >= offer.available,
+                  },
+                  '+',
+                ),
+              ),
+            );
+          }),
+        ),
   );
 }
 
@@ -214,7 +298,9 @@ function renderSlots(): void {
   const section = document.getElementById('slots');
   if (!section) return;
   section.hidden = false;
-  const slots = [...state.slots.values()].filter((s) => Date.parse(s.endsAt) > Date.now()).sort((a, b) => a.startsAt.localeCompare(b.startsAt));
+  const slots = [...state.slots.values()]
+    .filter((s) => Date.parse(s.endsAt) > Date.now())
+    .sort((a, b) => a.startsAt.localeCompare(b.startsAt));
   const chosen = state.slotId ? state.slots.get(state.slotId) : undefined;
   if (state.slotId && (!chosen || !slotOpen(chosen))) {
     toast('Your slot just filled up or closed; pick another', 'error');
@@ -224,24 +310,48 @@ function renderSlots(): void {
     h('h2', {}, 'Delivery slot'),
     slots.length === 0
       ? h('p', { class: 'empty' }, 'No delivery slots.')
-      : h('ul', { class: 'list' }, ...slots.slice(0, 12).map((slot) => {
-        const open = slotOpen(slot);
-        const label = slot.status !== 'open' || Date.parse(slot.cutoffAt) <= Date.now() ? 'Closed' : slot.remaining <= 0 ? 'Full' : `${slot.remaining} left`;
-        const tone = !open ? 'none' : slot.remaining <= 2 ? 'low' : '';
-        return h('li', {},
-          h('button', {
-            type: 'button', class: 'choice', 'data-slot-id': slot.id, 'aria-pressed': String(slot.id === state.slotId), disabled: !open,
-            onclick: () => {
-              state.slotId = slot.id;
-              state.idempotencyKey = crypto.randomUUID();
-              renderSlots();
-              renderCheckout();
-            },
-          },
-          h('span', {}, slotLabel(slot.startsAt, slot.endsAt), h('br'), h('span', { class: 'meta' }, `Order by ${clock(slot.cutoffAt)}`)),
-          h('span', { class: `remaining ${tone}`, 'data-remaining': slot.remaining }, label)),
-        );
-      })),
+      : h(
+          'ul',
+          { class: 'list' },
+          ...slots.slice(0, 12).map((slot) => {
+            const open = slotOpen(slot);
+            const label =
+              slot.status !== 'open' || Date.parse(slot.cutoffAt) <= Date.now()
+                ? 'Closed'
+                : slot.remaining <= 0
+                  ? 'Full'
+                  : `${slot.remaining} left`;
+            const tone = !open ? 'none' : slot.remaining <= 2 ? 'low' : '';
+            return h(
+              'li',
+              {},
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'choice',
+                  'data-slot-id': slot.id,
+                  'aria-pressed': String(slot.id === state.slotId),
+                  disabled: !open,
+                  onclick: () => {
+                    state.slotId = slot.id;
+                    state.idempotencyKey = crypto.randomUUID();
+                    renderSlots();
+                    renderCheckout();
+                  },
+                },
+                h(
+                  'span',
+                  {},
+                  slotLabel(slot.startsAt, slot.endsAt),
+                  h('br'),
+                  h('span', { class: 'meta' }, `Order by ${clock(slot.cutoffAt)}`),
+                ),
+                h('span', { class: `remaining ${tone}`, 'data-remaining': slot.remaining }, label),
+              ),
+            );
+          }),
+        ),
   );
   renderCheckout();
 }
@@ -250,13 +360,22 @@ function renderCheckout(): void {
   const section = document.getElementById('checkout');
   if (!section || !state.locationId) return;
   const lines = [...state.quantities].map(([productId, quantity]) => ({ productId, quantity }));
-  const total = lines.reduce((sum, l) => sum + l.quantity * (offerAt(state.products.find((p) => p.productId === l.productId)!)?.priceInEffectCents ?? 0), 0);
+  const total = lines.reduce(
+    (sum, l) =>
+      sum + l.quantity * (offerAt(state.products.find((p) => p.productId === l.productId)!)?.priceInEffectCents ?? 0),
+    0,
+  );
   const ready = lines.length > 0 && state.slotId !== null && state.point.line1 !== '';
   const place = h('button', { type: 'button', class: 'primary block', id: 'place', disabled: !ready }, 'Place order');
   place.addEventListener('click', () => void placeOrder(place, lines));
   section.hidden = false;
   section.replaceChildren(
-    h('div', { class: 'summary' }, h('span', {}, `${lines.reduce((n, l) => n + l.quantity, 0)} items`), h('span', {}, money(total))),
+    h(
+      'div',
+      { class: 'summary' },
+      h('span', {}, `${lines.reduce((n, l) => n + l.quantity, 0)} items`),
+      h('span', {}, money(total)),
+    ),
     ...(state.point.line1 === '' ? [h('p', { class: 'muted' }, 'Enter your address above.')] : []),
     place,
   );
@@ -265,12 +384,17 @@ function renderCheckout(): void {
 async function placeOrder(button: HTMLButtonElement, items: { productId: string; quantity: number }[]): Promise<void> {
   button.disabled = true;
   try {
-    const order = await api<{ id: string }>('POST', '/v1/orders', {
-      locationId: state.locationId,
-      slotId: state.slotId,
-      items,
-      address: state.point,
-    }, { 'idempotency-key': state.idempotencyKey });
+    const order = await api<{ id: string }>(
+      'POST',
+      '/v1/orders',
+      {
+        locationId: state.locationId,
+        slotId: state.slotId,
+        items,
+        address: state.point,
+      },
+      { 'idempotency-key': state.idempotencyKey },
+    );
     state.stopSlots?.();
     history.pushState(null, '', `/order?id=${order.id}`);
     track(order.id);
@@ -300,7 +424,9 @@ function track(orderId: string): void {
     });
   });
   app.replaceChildren(
-    h('section', { class: 'card' },
+    h(
+      'section',
+      { class: 'card' },
       h('h2', {}, 'Your order'),
       h('div', { class: 'summary' }, h('span', {}, 'Order ', number), total),
       status,

@@ -30,12 +30,22 @@ async function act(button: HTMLButtonElement, url: string): Promise<void> {
 }
 
 function card(delivery: Delivery): HTMLElement {
-  const action = delivery.status === 'assigned' ? { path: 'pickup', label: 'Picked up' } : delivery.status === 'picked_up' ? { path: 'complete', label: 'Delivered' } : null;
-  const button = action && h('button', { type: 'button', class: 'primary block', 'data-action': action.path }, action.label);
+  const action =
+    delivery.status === 'assigned'
+      ? { path: 'pickup', label: 'Picked up' }
+      : delivery.status === 'picked_up'
+        ? { path: 'complete', label: 'Delivered' }
+        : null;
+  const button =
+    action && h('button', { type: 'button', class: 'primary block', 'data-action': action.path }, action.label);
   button?.addEventListener('click', () => void act(button, `/v1/deliveries/${delivery.orderId}/${action!.path}`));
   const maps = `https://www.openstreetmap.org/?mlat=${delivery.address.lat}&mlon=${delivery.address.lng}#map=17/${delivery.address.lat}/${delivery.address.lng}`;
-  return h('li', { class: 'card job', 'data-order-id': delivery.orderId, 'data-status': delivery.status },
-    h('header', {},
+  return h(
+    'li',
+    { class: 'card job', 'data-order-id': delivery.orderId, 'data-status': delivery.status },
+    h(
+      'header',
+      {},
       h('span', { class: 'number' }, `#${delivery.number}`),
       h('span', { class: 'muted' }, delivery.slotStartsAt ? `slot ${clock(delivery.slotStartsAt)}` : ''),
     ),
@@ -46,13 +56,32 @@ function card(delivery: Delivery): HTMLElement {
 
 function render(): void {
   const all = [...deliveries.values()];
-  const section = (title: string, id: string, list: Delivery[], empty: string) => h('section', { id },
-    h('h2', {}, `${title} (${list.length})`),
-    list.length > 0 ? h('ul', { class: 'list' }, ...list.map(card)) : h('p', { class: 'empty' }, empty));
+  const section = (title: string, id: string, list: Delivery[], empty: string) =>
+    h(
+      'section',
+      { id },
+      h('h2', {}, `${title} (${list.length})`),
+      list.length > 0 ? h('ul', { class: 'list' }, ...list.map(card)) : h('p', { class: 'empty' }, empty),
+    );
   app.replaceChildren(
-    section('To pick up', 'to-pick-up', all.filter((d) => d.status === 'assigned'), 'Nothing to pick up.'),
-    section('On the way', 'on-the-way', all.filter((d) => d.status === 'picked_up'), 'Nothing on board.'),
-    section('Delivered', 'delivered', all.filter((d) => d.status === 'delivered').slice(0, 5), 'Nothing delivered yet.'),
+    section(
+      'To pick up',
+      'to-pick-up',
+      all.filter((d) => d.status === 'assigned'),
+      'Nothing to pick up.',
+    ),
+    section(
+      'On the way',
+      'on-the-way',
+      all.filter((d) => d.status === 'picked_up'),
+      'Nothing on board.',
+    ),
+    section(
+      'Delivered',
+      'delivered',
+      all.filter((d) => d.status === 'delivered').slice(0, 5),
+      'Nothing delivered yet.',
+    ),
   );
 }
 
@@ -65,8 +94,10 @@ function load(list: Delivery[]): void {
 /** A delivery this page has not seen (just assigned): read the list once more for its address. */
 function refresh(): void {
   refreshing ??= api<{ deliveries: Omit<Delivery, 'number'>[] }>('GET', '/v1/deliveries?limit=100')
-    .then(({ deliveries: list }) => load(list.map((d) => ({ ...d, number: orderNumber(d.orderId) }))),
-      () => toast('Could not refresh deliveries', 'error'))
+    .then(
+      ({ deliveries: list }) => load(list.map((d) => ({ ...d, number: orderNumber(d.orderId) }))),
+      () => toast('Could not refresh deliveries', 'error'),
+    )
     .finally(() => {
       refreshing = undefined;
     });

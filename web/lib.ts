@@ -12,7 +12,12 @@ export interface SessionUser {
 }
 
 /** Calls the API with the session cookie; every state-changing call carries the CSRF header the API requires. */
-export async function api<T>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function api<T>(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const res = await fetch(url, {
     method,
     credentials: 'same-origin',
@@ -85,9 +90,17 @@ export async function loginGate(roles: Role[], root: HTMLElement): Promise<Sessi
     if (!(err instanceof ApiError) || err.statusCode !== 401) throw err;
   }
   return new Promise((resolve) => {
-    const input = h('input', { type: 'password', name: 'token', autocomplete: 'current-password', required: true, placeholder: 'Your access token' });
+    const input = h('input', {
+      type: 'password',
+      name: 'token',
+      autocomplete: 'current-password',
+      required: true,
+      placeholder: 'Your access token',
+    });
     const error = h('p', { class: 'error', 'aria-live': 'polite' });
-    const form = h('form', { class: 'card login', id: 'login' },
+    const form = h(
+      'form',
+      { class: 'card login', id: 'login' },
       h('h2', {}, 'Log in'),
       h('p', { class: 'muted' }, `This page is for ${roles.join(' or ')} accounts.`),
       h('label', {}, 'Access token', input),
@@ -97,17 +110,21 @@ export async function loginGate(roles: Role[], root: HTMLElement): Promise<Sessi
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       error.textContent = '';
-      api<{ user: SessionUser }>('POST', '/v1/session', { token: input.value.trim() }).then(({ user }) => {
-        if (!roles.includes(user.role)) {
-          error.textContent = `That token belongs to a ${user.role}; this page needs ${roles.join(' or ')}.`;
-          return;
-        }
-        form.remove();
-        showUser(user);
-        resolve(user);
-      }, (err: unknown) => {
-        error.textContent = err instanceof ApiError && err.statusCode === 401 ? 'Unknown token.' : 'Could not log in. Try again.';
-      });
+      api<{ user: SessionUser }>('POST', '/v1/session', { token: input.value.trim() }).then(
+        ({ user }) => {
+          if (!roles.includes(user.role)) {
+            error.textContent = `That token belongs to a ${user.role}; this page needs ${roles.join(' or ')}.`;
+            return;
+          }
+          form.remove();
+          showUser(user);
+          resolve(user);
+        },
+        (err: unknown) => {
+          error.textContent =
+            err instanceof ApiError && err.statusCode === 401 ? 'Unknown token.' : 'Could not log in. Try again.';
+        },
+      );
     });
     root.replaceChildren(form);
     input.focus();

@@ -49,8 +49,12 @@ async function act(button: HTMLButtonElement, method: string, url: string, body?
 }
 
 function orderCard(order: DashboardOrder, actions: HTMLElement[]): HTMLElement {
-  return h('li', { class: 'card job', 'data-order-id': order.id, 'data-status': order.status },
-    h('header', {},
+  return h(
+    'li',
+    { class: 'card job', 'data-order-id': order.id, 'data-status': order.status },
+    h(
+      'header',
+      {},
       h('span', { class: 'number' }, `#${order.number}`),
       h('span', { class: 'muted' }, order.slotStartsAt ? `slot ${clock(order.slotStartsAt)}` : ''),
       h('span', {}, money(order.totalCents)),
@@ -62,46 +66,81 @@ function orderCard(order: DashboardOrder, actions: HTMLElement[]): HTMLElement {
 
 function prepCard(order: DashboardOrder): HTMLElement {
   const next = order.status === 'confirmed' ? 'prepping' : 'prepped';
-  const button = h('button', { type: 'button', class: 'primary', 'data-action': next }, next === 'prepping' ? 'Start prepping' : 'Mark prepped');
+  const button = h(
+    'button',
+    { type: 'button', class: 'primary', 'data-action': next },
+    next === 'prepping' ? 'Start prepping' : 'Mark prepped',
+  );
   button.addEventListener('click', () => void act(button, 'POST', `/v1/orders/${order.id}/prep`, { status: next }));
   return orderCard(order, [button]);
 }
 
 function assignCard(order: DashboardOrder): HTMLElement {
-  const select = h('select', { 'aria-label': 'Driver', name: 'driver' },
-    ...dashboard.drivers.map((d) => h('option', { value: d.id }, d.name)));
-  const button = h('button', { type: 'button', class: 'primary', 'data-action': 'assign', disabled: !order.delivery || dashboard.drivers.length === 0 }, 'Assign');
-  button.addEventListener('click', () => void act(button, 'POST', `/v1/deliveries/${order.id}/assign`, { driverId: select.value }));
+  const select = h(
+    'select',
+    { 'aria-label': 'Driver', name: 'driver' },
+    ...dashboard.drivers.map((d) => h('option', { value: d.id }, d.name)),
+  );
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'primary',
+      'data-action': 'assign',
+      disabled: !order.delivery || dashboard.drivers.length === 0,
+    },
+    'Assign',
+  );
+  button.addEventListener(
+    'click',
+    () => void act(button, 'POST', `/v1/deliveries/${order.id}/assign`, { driverId: select.value }),
+  );
   return orderCard(order, [select, button]);
 }
 
 function outCard(order: DashboardOrder): HTMLElement {
   const card = orderCard(order, []);
-  const what = order.delivery?.status === 'picked_up' || order.status === 'out_for_delivery' ? 'on the way with' : 'assigned to';
+  const what =
+    order.delivery?.status === 'picked_up' || order.status === 'out_for_delivery' ? 'on the way with' : 'assigned to';
   card.append(h('p', { class: 'muted' }, `${what} ${driverName(order.delivery?.driverId ?? null)}`));
   return card;
 }
 
 function column(title: string, id: string, cards: HTMLElement[], empty: string): HTMLElement {
-  return h('section', { id },
+  return h(
+    'section',
+    { id },
     h('h2', {}, `${title} (${cards.length})`),
-    cards.length > 0 ? h('ul', { class: 'list' }, ...cards) : h('p', { class: 'empty' }, empty));
+    cards.length > 0 ? h('ul', { class: 'list' }, ...cards) : h('p', { class: 'empty' }, empty),
+  );
 }
 
 function render(): void {
   const all = [...orders.values()].filter((o) => ACTIVE.has(o.status));
   const toPrep = all.filter((o) => o.status === 'confirmed' || o.status === 'prepping');
   const toAssign = all.filter((o) => o.status === 'prepped' && (!o.delivery || o.delivery.status === 'pending'));
-  const out = all.filter((o) => o.status === 'out_for_delivery' || (o.status === 'prepped' && o.delivery && o.delivery.status !== 'pending'));
+  const out = all.filter(
+    (o) => o.status === 'out_for_delivery' || (o.status === 'prepped' && o.delivery && o.delivery.status !== 'pending'),
+  );
   const waiting = all.filter((o) => o.status === 'awaiting_payment');
   app.replaceChildren(
     h('p', { class: 'muted' }, dashboard.locations.map((l) => l.name).join(' · ') || 'You run no shops yet.'),
-    h('div', { class: 'columns' },
+    h(
+      'div',
+      { class: 'columns' },
       column('To prep', 'to-prep', toPrep.map(prepCard), 'Nothing to prep.'),
       column('To assign', 'to-assign', toAssign.map(assignCard), 'Nothing waiting for a driver.'),
       column('Out', 'out', out.map(outCard), 'Nothing on the road.'),
     ),
-    ...(waiting.length > 0 ? [h('p', { class: 'muted', id: 'awaiting' }, `Awaiting payment: ${waiting.map((o) => `#${o.number}`).join(', ')}`)] : []),
+    ...(waiting.length > 0
+      ? [
+          h(
+            'p',
+            { class: 'muted', id: 'awaiting' },
+            `Awaiting payment: ${waiting.map((o) => `#${o.number}`).join(', ')}`,
+          ),
+        ]
+      : []),
   );
 }
 
@@ -114,9 +153,11 @@ function load(snapshot: Dashboard): void {
 
 /** An order this page has not seen (new, or from before it loaded): read the dashboard once more. */
 function refresh(): void {
-  refreshing ??= api<Dashboard>('GET', '/v1/dashboard').then(load, () => toast('Could not refresh the dashboard', 'error')).finally(() => {
-    refreshing = undefined;
-  });
+  refreshing ??= api<Dashboard>('GET', '/v1/dashboard')
+    .then(load, () => toast('Could not refresh the dashboard', 'error'))
+    .finally(() => {
+      refreshing = undefined;
+    });
 }
 
 await loginGate(['owner'], app);

@@ -24,7 +24,9 @@ const client = await connectClient(config);
 await ensureSchedules(client, config.temporal.taskQueue);
 await client.connection.close();
 const bundlePath = workflowBundle && 'codePath' in workflowBundle ? workflowBundle.codePath : null;
-process.stdout.write(`${JSON.stringify({ ready: true, taskQueue: config.temporal.taskQueue, workflowBundle: bundlePath, metrics: telemetry.endpoints })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ ready: true, taskQueue: config.temporal.taskQueue, workflowBundle: bundlePath, metrics: telemetry.endpoints })}\n`,
+);
 try {
   // The SDK's runtime shuts the worker down on SIGTERM/SIGINT: it stops polling, lets running activities
   // finish for up to shutdownGraceTime (src/worker.ts), then cancels what is left and run() resolves.

@@ -1,5 +1,11 @@
 // The delivery workflow, a child of its order: the owner assigns a driver, who picks the order up and completes it.
-import { ApplicationFailure, allHandlersFinished, condition, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import {
   REFUSAL,
   assignUpdate,
@@ -30,7 +36,11 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   /** Someone else's delivery is refused as such, whatever step it is at; an unassigned one is a matter of order. */
   function requireDriver(driverId: string): void {
     if (state.driverId !== null && state.driverId !== driverId) {
-      throw ApplicationFailure.create({ type: REFUSAL.wrongDriver, message: 'This delivery is assigned to another driver', nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: REFUSAL.wrongDriver,
+        message: 'This delivery is assigned to another driver',
+        nonRetryable: true,
+      });
     }
   }
 
@@ -78,7 +88,12 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     },
   );
 
-  await db.recordDeliveryStatus({ orderId: input.orderId, locationId: input.locationId, status: 'pending', driverId: null });
+  await db.recordDeliveryStatus({
+    orderId: input.orderId,
+    locationId: input.locationId,
+    status: 'pending',
+    driverId: null,
+  });
   await condition(() => state.status === 'delivered');
   await condition(allHandlersFinished);
   return state;

@@ -40,7 +40,11 @@ export async function lotWorkflow(input: LotTimes): Promise<void> {
 }
 
 /** One run of a production plan, started by its Schedule: bakes a lot and hands it to its own timer workflow. */
-export async function productionRunWorkflow(input: { locationId: string; productId: string; quantity: number }): Promise<number | null> {
+export async function productionRunWorkflow(input: {
+  locationId: string;
+  productId: string;
+  quantity: number;
+}): Promise<number | null> {
   const lot = await stock.produceLot(input);
   // The product or location is gone; the plan's Schedule outlived it and has nothing to bake.
   if (!lot) return null;

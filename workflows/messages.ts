@@ -3,7 +3,13 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes.js';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
-import { SEARCH_ATTRIBUTES, type DeliveryStatus, type OrderReason, type OrderStatus, type SearchAttributeName } from '../src/domain/vocabulary.js';
+import {
+  SEARCH_ATTRIBUTES,
+  type DeliveryStatus,
+  type OrderReason,
+  type OrderStatus,
+  type SearchAttributeName,
+} from '../src/domain/vocabulary.js';
 
 export { TERMINAL_STATUSES } from '../src/domain/vocabulary.js';
 export type { DeliveryStatus, OrderReason, OrderStatus };
@@ -127,6 +133,9 @@ type SearchAttributeKeys = {
 export const searchAttributes = Object.fromEntries(
   (Object.keys(SEARCH_ATTRIBUTES) as SearchAttributeName[]).map((name) => [
     name.charAt(0).toLowerCase() + name.slice(1),
-    defineSearchAttributeKey(name, SEARCH_ATTRIBUTES[name].toUpperCase() as Uppercase<(typeof SEARCH_ATTRIBUTES)[typeof name]>),
+    defineSearchAttributeKey(
+      name,
+      SEARCH_ATTRIBUTES[name].toUpperCase() as Uppercase<(typeof SEARCH_ATTRIBUTES)[typeof name]>,
+    ),
   ]),
 ) as SearchAttributeKeys;

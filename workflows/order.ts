@@ -43,7 +43,11 @@ import { db } from './database.js';
 // which keeps the history of an order small (a marker instead of scheduled/started/completed and a task).
 const bank = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['BankRequestRefused'] },
+  retry: {
+    initialInterval: '500 milliseconds',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: ['BankRequestRefused'],
+  },
 });
 
 /** Compensation retries a few times quickly, then reports itself failing and keeps going. */
@@ -121,7 +125,10 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
   });
 
   /** Moves the order to a status it owns: the workflow's state and search attribute, then the read model. */
-  async function moveTo(status: OrderWrittenStatus, extra: Omit<OrderStatusChange, 'orderId' | 'status'> = {}): Promise<void> {
+  async function moveTo(
+    status: OrderWrittenStatus,
+    extra: Omit<OrderStatusChange, 'orderId' | 'status'> = {},
+  ): Promise<void> {
     state.status = status;
     state.reason = extra.reason ?? null;
     upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: status }]);
@@ -148,7 +155,8 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
             await step.run();
             break;
           } catch (err) {
-            if (state.compensationError === null) upsertSearchAttributes([{ key: searchAttributes.compensationFailing, value: true }]);
+            if (state.compensationError === null)
+              upsertSearchAttributes([{ key: searchAttributes.compensationFailing, value: true }]);
             state.compensationError = `${step.name}: ${err instanceof Error ? err.message : String(err)}`;
             await sleep(Math.min(60_000, 1_000 * 2 ** Math.min(attempt, 6)));
           }
@@ -188,7 +196,11 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     compensations.push({ name: 'releaseSlot', run: () => undo.releaseSlot({ orderId: input.orderId }) });
     const cutoffAt = Date.parse(slot.cutoffAt);
 
-    const { chargeId } = await bank.requestCharge({ orderId: input.orderId, accountId: input.bankAccountId, amountCents: totalCents });
+    const { chargeId } = await bank.requestCharge({
+      orderId: input.orderId,
+      accountId: input.bankAccountId,
+      amountCents: totalCents,
+    });
     state.chargeId = chargeId;
     compensations.push({ name: 'voidCharge', run: () => undo.voidCharge({ chargeId }) });
     await moveTo('awaiting_payment', {
@@ -199,9 +211,16 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
 
     // The bank has until the payment timeout, and never past the slot's cutoff.
     const untilCutoffMs = cutoffAt - Date.now();
-    const settled = await condition(() => charge !== undefined || cancelRequested || slotClosed, Math.max(0, Math.min(input.paymentTimeoutMs, untilCutoffMs)));
+    const settled = await condition(
+      () => charge !== undefined || cancelRequested || slotClosed,
+      Math.max(0, Math.min(input.paymentTimeoutMs, untilCutoffMs)),
+    );
     if (cancelRequested) return fail('cancelled', 'customer_cancelled');
-    if (!charge) return fail('payment_failed', slotClosed || (!settled && untilCutoffMs < input.paymentTimeoutMs) ? 'slot_closed' : 'payment_timeout');
+    if (!charge)
+      return fail(
+        'payment_failed',
+        slotClosed || (!settled && untilCutoffMs < input.paymentTimeoutMs) ? 'slot_closed' : 'payment_timeout',
+      );
     if (charge.outcome !== 'approved') return fail('payment_failed', charge.outcome);
     await moveTo('confirmed');
 

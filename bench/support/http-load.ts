@@ -57,24 +57,26 @@ async function drive(job: HttpLoadJob): Promise<HttpLoadResult> {
   let errors = 0;
   const measureFrom = performance.now() + job.warmupMs;
   const end = measureFrom + job.durationMs;
-  await Promise.all(Array.from({ length: job.concurrency }, async (_, user) => {
-    let i = Math.floor((user * job.paths.length) / job.concurrency);
-    while (performance.now() < end) {
-      const index = i++ % job.paths.length;
-      const path = job.paths[index]!;
-      const started = performance.now();
-      try {
-        const status = await get(agent, url, path);
-        if (started >= measureFrom) {
-          latencies.push(performance.now() - started);
-          pathIndexes.push(index);
-          statuses[status] = (statuses[status] ?? 0) + 1;
+  await Promise.all(
+    Array.from({ length: job.concurrency }, async (_, user) => {
+      let i = Math.floor((user * job.paths.length) / job.concurrency);
+      while (performance.now() < end) {
+        const index = i++ % job.paths.length;
+        const path = job.paths[index]!;
+        const started = performance.now();
+        try {
+          const status = await get(agent, url, path);
+          if (started >= measureFrom) {
+            latencies.push(performance.now() - started);
+            pathIndexes.push(index);
+            statuses[status] = (statuses[status] ?? 0) + 1;
+          }
+        } catch {
+          errors++;
         }
-      } catch {
-        errors++;
       }
-    }
-  }));
+    }),
+  );
   agent.destroy();
   return { latencies, pathIndexes, seconds: job.durationMs / 1000, statuses, errors };
 }

@@ -25,15 +25,31 @@ export async function startLightStack(opts: { api: boolean; poolMax: number }): 
   // Postgres runs as its own unprivileged user when we are root, and must reach its data directory.
   fs.chmodSync(dir, 0o755);
   const base = loadConfig({ ...process.env, DATABASE_URL: '', TEMPORAL_ADDRESS: '', LOG_LEVEL: 'error' });
-  const infra = await startInfrastructure({ config: base, pgDataDir: path.join(dir, 'pg'), pgPort: await freePort(), temporalPort: await freePort(), logDir: dir });
-  const config = loadConfig({ ...process.env, DATABASE_URL: infra.databaseUrl, TEMPORAL_ADDRESS: infra.temporalAddress, LOG_LEVEL: 'error' });
+  const infra = await startInfrastructure({
+    config: base,
+    pgDataDir: path.join(dir, 'pg'),
+    pgPort: await freePort(),
+    temporalPort: await freePort(),
+    logDir: dir,
+  });
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: infra.databaseUrl,
+    TEMPORAL_ADDRESS: infra.temporalAddress,
+    LOG_LEVEL: 'error',
+  });
   const db = createDb(infra.databaseUrl, { max: opts.poolMax });
   // The routes measured here never call Temporal; a lazy connection costs nothing until used.
   const connection = Connection.lazy({ address: infra.temporalAddress });
   let app: FastifyInstance | undefined;
   let baseUrl: string | undefined;
   if (opts.api) {
-    app = await buildApp({ config, db, temporal: new Client({ connection, namespace: config.temporal.namespace }), logger: false });
+    app = await buildApp({
+      config,
+      db,
+      temporal: new Client({ connection, namespace: config.temporal.namespace }),
+      logger: false,
+    });
     await app.listen({ port: 0, host: '127.0.0.1' });
     baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   }

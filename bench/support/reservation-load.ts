@@ -40,7 +40,14 @@ export function startReservationLoad(job: ReservationLoadJob): { stop(): Promise
 async function generate(job: ReservationLoadJob): Promise<void> {
   const db = createDb(job.databaseUrl, { max: 8 });
   const stock = createInventoryActivities(db);
-  const counts: ReservationLoadResult = { reserved: 0, outOfStock: 0, committed: 0, released: 0, errors: 0, seconds: 0 };
+  const counts: ReservationLoadResult = {
+    reserved: 0,
+    outOfStock: 0,
+    committed: 0,
+    released: 0,
+    errors: 0,
+    seconds: 0,
+  };
   const inFlight = new Set<Promise<void>>();
   const started = performance.now();
   let stopping = false;
@@ -77,9 +84,11 @@ async function generate(job: ReservationLoadJob): Promise<void> {
   while (!stopping) {
     // A steady arrival rate, but never more than 16 orders waiting at once.
     if (inFlight.size < 16) {
-      const task: Promise<void> = order().catch(() => {
-        counts.errors++;
-      }).finally(() => inFlight.delete(task));
+      const task: Promise<void> = order()
+        .catch(() => {
+          counts.errors++;
+        })
+        .finally(() => inFlight.delete(task));
       inFlight.add(task);
     }
     next += interval;

@@ -39,8 +39,19 @@ export async function startBenchStack(opts: { workflows?: boolean; apiPoolMax?: 
   // Postgres runs as its own unprivileged user when we are root, and must reach its data directory.
   fs.chmodSync(dir, 0o755);
   const base = loadConfig({ ...process.env, DATABASE_URL: '', TEMPORAL_ADDRESS: '', LOG_LEVEL: 'error' });
-  const infra = await startInfrastructure({ config: base, pgDataDir: path.join(dir, 'pg'), pgPort: await freePort(), temporalPort: await freePort(), logDir: dir });
-  const config = loadConfig({ ...process.env, DATABASE_URL: infra.databaseUrl, TEMPORAL_ADDRESS: infra.temporalAddress, LOG_LEVEL: 'error' });
+  const infra = await startInfrastructure({
+    config: base,
+    pgDataDir: path.join(dir, 'pg'),
+    pgPort: await freePort(),
+    temporalPort: await freePort(),
+    logDir: dir,
+  });
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: infra.databaseUrl,
+    TEMPORAL_ADDRESS: infra.temporalAddress,
+    LOG_LEVEL: 'error',
+  });
   const db = createDb(infra.databaseUrl, { max: opts.apiPoolMax ?? 20 });
   const connection = await Connection.connect({ address: infra.temporalAddress });
   const client = new Client({ connection, namespace: config.temporal.namespace });
@@ -50,7 +61,13 @@ export async function startBenchStack(opts: { workflows?: boolean; apiPoolMax?: 
 
   const bankDb = createDb(infra.bankDatabaseUrl, { max: 10 });
   await migrateBank(bankDb);
-  const bankApp = await buildBankApp({ db: bankDb, webhookUrl: `${baseUrl}/v1/webhooks/bank`, webhookSecret: config.bank.webhookSecrets[0]!, logger: false, pollIntervalMs: 20 });
+  const bankApp = await buildBankApp({
+    db: bankDb,
+    webhookUrl: `${baseUrl}/v1/webhooks/bank`,
+    webhookSecret: config.bank.webhookSecrets[0]!,
+    logger: false,
+    pollIntervalMs: 20,
+  });
   await bankApp.listen({ port: 0, host: '127.0.0.1' });
   const bank = createBankClient(`http://127.0.0.1:${(bankApp.server.address() as { port: number }).port}`);
 

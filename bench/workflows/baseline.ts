@@ -57,7 +57,10 @@ export async function baselineOrder(): Promise<void> {
   await condition(() => paid);
   await move('confirmed');
   await condition(() => status === 'prepped');
-  const child = await startChild(baselineDelivery, { workflowId: `${workflowInfo().workflowId}-delivery`, args: [workflowInfo().workflowId] });
+  const child = await startChild(baselineDelivery, {
+    workflowId: `${workflowInfo().workflowId}-delivery`,
+    args: [workflowInfo().workflowId],
+  });
   // As the order follows its delivery: the delivery's steps write out_for_delivery and completed, the order only
   // upserts them.
   const follow = (next: string) => {

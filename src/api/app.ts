@@ -59,7 +59,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     frameworkErrors,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false }, onCreate: strictDateTimeFormat },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },
+      onCreate: strictDateTimeFormat,
+    },
     schemaController: { compilersFactory: { buildValidator: exactBodyValidators() } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -68,7 +71,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(errorsPlugin);
   // Before every route (docs included), so its headers, CORS and limits reach them all, and before auth, so a CORS preflight needs no token.
-  await app.register(securityPlugin, { corsOrigins: deps.config.corsOrigins, rateLimits: deps.config.rateLimits, db: deps.db });
+  await app.register(securityPlugin, {
+    corsOrigins: deps.config.corsOrigins,
+    rateLimits: deps.config.rateLimits,
+    db: deps.db,
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Durable food ordering and delivery API', version: '1.0.0' },
@@ -83,7 +90,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(cookie, { secret: deps.config.cookieSecret, hook: 'onRequest' });
   await app.register(authPlugin);
   // One LISTEN connection per process, opened when the first stream does; closed after preClose has ended the streams.
-  const fanout = deps.live?.fanout ?? createEventFanout({ databaseUrl: deps.config.databaseUrl, db: deps.db, log: app.log });
+  const fanout =
+    deps.live?.fanout ?? createEventFanout({ databaseUrl: deps.config.databaseUrl, db: deps.db, log: app.log });
   if (!deps.live?.fanout) app.addHook('onClose', () => fanout.close());
   await app.register(liveStreamsPlugin, { ...deps.live, fanout });
   await app.register(metricsPlugin, { token: deps.config.metricsToken, ...deps.metrics, fanout });

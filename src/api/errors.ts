@@ -15,6 +15,9 @@ export class ApiError extends Error {
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
 export const conflict = (code: string, message: string, details?: unknown) => new ApiError(409, code, message, details);
 export const forbidden = (message = 'You may not do this') => new ApiError(403, 'forbidden', message);
-export const unauthorized = (message = 'A valid bearer token is required') => new ApiError(401, 'unauthorized', message);
-export const unprocessable = (code: string, message: string, details?: unknown) => new ApiError(422, code, message, details);
-export const badRequest = (code: string, message: string, details?: unknown) => new ApiError(400, code, message, details);
+export const unauthorized = (message = 'A valid bearer token is required') =>
+  new ApiError(401, 'unauthorized', message);
+export const unprocessable = (code: string, message: string, details?: unknown) =>
+  new ApiError(422, code, message, details);
+export const badRequest = (code: string, message: string, details?: unknown) =>
+  new ApiError(400, code, message, details);

@@ -63,7 +63,10 @@ interface OperationExamples {
   responses: Record<string, unknown>;
 }
 
-const keyReused = { error: 'idempotency_key_reused', message: 'This Idempotency-Key was already used for a different request' };
+const keyReused = {
+  error: 'idempotency_key_reused',
+  message: 'This Idempotency-Key was already used for a different request',
+};
 
 const OPERATIONS: Record<string, OperationExamples> = {
   'GET /metrics': {
@@ -89,11 +92,22 @@ const OPERATIONS: Record<string, OperationExamples> = {
   'GET /readyz': {
     responses: {
       200: { status: 'ready', checks: { postgres: { ok: true }, temporal: { ok: true } } },
-      503: { status: 'unavailable', checks: { postgres: { ok: true }, temporal: { ok: false, error: 'Temporal did not answer within 2000 ms' } } },
+      503: {
+        status: 'unavailable',
+        checks: { postgres: { ok: true }, temporal: { ok: false, error: 'Temporal did not answer within 2000 ms' } },
+      },
     },
   },
   'POST /v1/orders': {
-    body: { locationId: LOCATION, slotId: SLOT, items: [{ productId: CROISSANT, quantity: 2 }, { productId: RYE, quantity: 1 }], address },
+    body: {
+      locationId: LOCATION,
+      slotId: SLOT,
+      items: [
+        { productId: CROISSANT, quantity: 2 },
+        { productId: RYE, quantity: 1 },
+      ],
+      address,
+    },
     responses: {
       201: order,
       409: { error: 'out_of_stock', message: 'The order was refused: out_of_stock', details: { orderId: ORDER } },
@@ -108,7 +122,18 @@ const OPERATIONS: Record<string, OperationExamples> = {
       }),
     },
   },
-  'GET /v1/orders/{id}': { responses: { 200: { ...order, status: 'confirmed', timeline: [...order.timeline, { id: 1050, type: 'order.status', status: 'confirmed', reason: null, at: '2025-03-14T11:02:08.015Z' }] } } },
+  'GET /v1/orders/{id}': {
+    responses: {
+      200: {
+        ...order,
+        status: 'confirmed',
+        timeline: [
+          ...order.timeline,
+          { id: 1050, type: 'order.status', status: 'confirmed', reason: null, at: '2025-03-14T11:02:08.015Z' },
+        ],
+      },
+    },
+  },
   'POST /v1/orders/{id}/cancel': {
     responses: {
       200: { ...order, status: 'cancelled', reason: 'customer_cancelled' },
@@ -122,29 +147,108 @@ const OPERATIONS: Record<string, OperationExamples> = {
   'GET /v1/orders/{id}/events': {
     responses: {
       200: sse([
-        [1041, 'order.placed', { orderId: ORDER, status: 'placed', totalCents: 1225, number: NUMBER, at: '2025-03-14T11:02:07.130Z' }],
-        [1042, 'order.status', { orderId: ORDER, status: 'awaiting_payment', reason: null, totalCents: 1225, number: NUMBER, at: '2025-03-14T11:02:07.470Z' }],
+        [
+          1041,
+          'order.placed',
+          { orderId: ORDER, status: 'placed', totalCents: 1225, number: NUMBER, at: '2025-03-14T11:02:07.130Z' },
+        ],
+        [
+          1042,
+          'order.status',
+          {
+            orderId: ORDER,
+            status: 'awaiting_payment',
+            reason: null,
+            totalCents: 1225,
+            number: NUMBER,
+            at: '2025-03-14T11:02:07.470Z',
+          },
+        ],
       ]),
     },
   },
   'POST /v1/products': {
-    body: { name: 'Sourdough rye', description: 'Dark rye, 800 g', priceCents: 575, shelfLifeMinutes: 2880, eodDiscountPercent: 30 },
-    responses: { 201: { id: RYE, name: 'Sourdough rye', description: 'Dark rye, 800 g', priceCents: 575, shelfLifeMinutes: 2880, eodDiscountPercent: 30, createdAt: '2025-03-01T08:00:00.000Z' } },
+    body: {
+      name: 'Sourdough rye',
+      description: 'Dark rye, 800 g',
+      priceCents: 575,
+      shelfLifeMinutes: 2880,
+      eodDiscountPercent: 30,
+    },
+    responses: {
+      201: {
+        id: RYE,
+        name: 'Sourdough rye',
+        description: 'Dark rye, 800 g',
+        priceCents: 575,
+        shelfLifeMinutes: 2880,
+        eodDiscountPercent: 30,
+        createdAt: '2025-03-01T08:00:00.000Z',
+      },
+    },
   },
   'POST /v1/locations': {
-    body: { name: 'Brick Lane Bakery', kind: 'bakery', lat: 51.5215, lng: -0.0719, deliveryRadiusM: 6000, timezone: 'Europe/London', opensAt: '07:00', closesAt: '19:00', ownerIds: [OWNER] },
+    body: {
+      name: 'Brick Lane Bakery',
+      kind: 'bakery',
+      lat: 51.5215,
+      lng: -0.0719,
+      deliveryRadiusM: 6000,
+      timezone: 'Europe/London',
+      opensAt: '07:00',
+      closesAt: '19:00',
+      ownerIds: [OWNER],
+    },
     responses: {
-      201: { id: LOCATION, name: 'Brick Lane Bakery', kind: 'bakery', lat: 51.5215, lng: -0.0719, deliveryRadiusM: 6000, timezone: 'Europe/London', opensAt: '07:00', closesAt: '19:00', ownerIds: [OWNER], createdAt: '2025-03-01T08:00:00.000Z' },
+      201: {
+        id: LOCATION,
+        name: 'Brick Lane Bakery',
+        kind: 'bakery',
+        lat: 51.5215,
+        lng: -0.0719,
+        deliveryRadiusM: 6000,
+        timezone: 'Europe/London',
+        opensAt: '07:00',
+        closesAt: '19:00',
+        ownerIds: [OWNER],
+        createdAt: '2025-03-01T08:00:00.000Z',
+      },
       422: { error: 'unknown_timezone', message: '"Europe/Londn" is not a known IANA time zone' },
     },
   },
   'GET /v1/locations': {
-    responses: { 200: { items: [{ id: LOCATION, name: 'Brick Lane Bakery', kind: 'bakery', lat: 51.5215, lng: -0.0719, deliveryRadiusM: 6000, distanceM: 140 }] } },
+    responses: {
+      200: {
+        items: [
+          {
+            id: LOCATION,
+            name: 'Brick Lane Bakery',
+            kind: 'bakery',
+            lat: 51.5215,
+            lng: -0.0719,
+            deliveryRadiusM: 6000,
+            distanceM: 140,
+          },
+        ],
+      },
+    },
   },
   'POST /v1/locations/{id}/stock': {
     body: { productId: CROISSANT, quantity: 48 },
     responses: {
-      201: { id: 7731, locationId: LOCATION, productId: CROISSANT, quantity: 48, available: 48, reserved: 0, sold: 0, discarded: 0, producedAt: '2025-03-14T06:30:00.000Z', expiresAt: '2025-03-15T06:30:00.000Z', discountFrom: '2025-03-14T17:00:00.000Z' },
+      201: {
+        id: 7731,
+        locationId: LOCATION,
+        productId: CROISSANT,
+        quantity: 48,
+        available: 48,
+        reserved: 0,
+        sold: 0,
+        discarded: 0,
+        producedAt: '2025-03-14T06:30:00.000Z',
+        expiresAt: '2025-03-15T06:30:00.000Z',
+        discountFrom: '2025-03-14T17:00:00.000Z',
+      },
       422: several({
         unknown_product: { error: 'unknown_product', message: `Product ${CROISSANT} does not exist` },
         idempotency_key_reused: keyReused,
@@ -154,17 +258,28 @@ const OPERATIONS: Record<string, OperationExamples> = {
   'GET /v1/availability': {
     responses: {
       200: {
-        items: [{
-          productId: CROISSANT,
-          name: 'Butter croissant',
-          description: 'Laminated by hand',
-          priceCents: 325,
-          discountedPriceCents: 228,
-          priceInEffectCents: 325,
-          available: 46,
-          discountedAvailable: 0,
-          locations: [{ locationId: LOCATION, name: 'Brick Lane Bakery', distanceM: 140, available: 46, discountedAvailable: 0, priceInEffectCents: 325 }],
-        }],
+        items: [
+          {
+            productId: CROISSANT,
+            name: 'Butter croissant',
+            description: 'Laminated by hand',
+            priceCents: 325,
+            discountedPriceCents: 228,
+            priceInEffectCents: 325,
+            available: 46,
+            discountedAvailable: 0,
+            locations: [
+              {
+                locationId: LOCATION,
+                name: 'Brick Lane Bakery',
+                distanceM: 140,
+                available: 46,
+                discountedAvailable: 0,
+                priceInEffectCents: 325,
+              },
+            ],
+          },
+        ],
         nextCursor: 'WyJidXR0ZXIgY3JvaXNzYW50IiwiMGExYjJjM2QtNGU1Zi00YTZiLThjN2QtOWUwZjFhMmIzYzRkIl0',
       },
     },
@@ -173,53 +288,163 @@ const OPERATIONS: Record<string, OperationExamples> = {
   'PUT /v1/locations/{id}/slot-templates': { body: [template], responses: { 200: { templates: [template] } } },
   'PUT /v1/locations/{id}/production/{productId}': {
     body: { everyMinutes: 60, quantity: 24 },
-    responses: { 200: { locationId: LOCATION, productId: CROISSANT, everyMinutes: 60, quantity: 24, scheduleId: `production-${LOCATION}-${CROISSANT}` } },
+    responses: {
+      200: {
+        locationId: LOCATION,
+        productId: CROISSANT,
+        everyMinutes: 60,
+        quantity: 24,
+        scheduleId: `production-${LOCATION}-${CROISSANT}`,
+      },
+    },
   },
   'PATCH /v1/locations/{id}/slots/{slotId}': {
     body: { capacity: 25 },
-    responses: { 200: { ...slot, capacity: 25, remaining: 18 }, 409: { error: 'slot_closed', message: 'The slot is closed' } },
+    responses: {
+      200: { ...slot, capacity: 25, remaining: 18 },
+      409: { error: 'slot_closed', message: 'The slot is closed' },
+    },
   },
   'GET /v1/locations/{id}/slots/events': {
     responses: {
       200: sse([
-        [1042, 'snapshot', { locationId: LOCATION, slots: [{ id: SLOT, startsAt: slot.startsAt, endsAt: slot.endsAt, capacity: 20, reserved: 7, remaining: 13, cutoffAt: slot.cutoffAt, status: 'open' }] }],
+        [
+          1042,
+          'snapshot',
+          {
+            locationId: LOCATION,
+            slots: [
+              {
+                id: SLOT,
+                startsAt: slot.startsAt,
+                endsAt: slot.endsAt,
+                capacity: 20,
+                reserved: 7,
+                remaining: 13,
+                cutoffAt: slot.cutoffAt,
+                status: 'open',
+              },
+            ],
+          },
+        ],
         [1043, 'slot', { slotId: SLOT, capacity: 20, reserved: 8, remaining: 12, status: 'open' }],
       ]),
     },
   },
   'POST /v1/webhooks/bank': {
-    body: { id: 'evt_01HQ8Z6K2M', type: 'charge.approved', createdAt: '2025-03-14T11:02:07.900Z', data: { chargeId: CHARGE, reference: ORDER, amountCents: 1225, status: 'approved' } },
+    body: {
+      id: 'evt_01HQ8Z6K2M',
+      type: 'charge.approved',
+      createdAt: '2025-03-14T11:02:07.900Z',
+      data: { chargeId: CHARGE, reference: ORDER, amountCents: 1225, status: 'approved' },
+    },
     responses: {
-      401: { error: 'invalid_signature', message: 'The Bank-Signature header is missing, does not match the body, or is too old' },
+      401: {
+        error: 'invalid_signature',
+        message: 'The Bank-Signature header is missing, does not match the body, or is too old',
+      },
       503: { error: 'temporarily_unavailable', message: 'The event could not be handled now; retry later' },
     },
   },
   'GET /v1/deliveries': {
-    responses: { 200: { deliveries: [{ orderId: ORDER, locationId: LOCATION, driverId: DRIVER, status: 'assigned', slotStartsAt: slot.startsAt, address, updatedAt: '2025-03-14T11:40:12.000Z' }] } },
+    responses: {
+      200: {
+        deliveries: [
+          {
+            orderId: ORDER,
+            locationId: LOCATION,
+            driverId: DRIVER,
+            status: 'assigned',
+            slotStartsAt: slot.startsAt,
+            address,
+            updatedAt: '2025-03-14T11:40:12.000Z',
+          },
+        ],
+      },
+    },
   },
   'POST /v1/deliveries/{id}/assign': {
     body: { driverId: DRIVER },
     responses: { 200: deliveryState('assigned'), 422: { error: 'unknown_driver', message: `No driver ${DRIVER}` } },
   },
-  'POST /v1/deliveries/{id}/pickup': { responses: { 200: deliveryState('picked_up'), 403: { error: 'forbidden', message: 'This delivery is assigned to another driver' } } },
-  'POST /v1/deliveries/{id}/complete': { responses: { 200: deliveryState('delivered'), 409: { error: 'invalid_transition', message: 'Cannot complete: the delivery is assigned, not picked_up' } } },
-  'POST /v1/session': { body: { token: 'own_7hQ2kX9pLm4vR8sT1wY6zB3n' }, responses: { 200: { user: sessionUser }, 403: { error: 'csrf_required', message: 'Requests made with the session cookie must send the header "x-csrf: 1"' } } },
+  'POST /v1/deliveries/{id}/pickup': {
+    responses: {
+      200: deliveryState('picked_up'),
+      403: { error: 'forbidden', message: 'This delivery is assigned to another driver' },
+    },
+  },
+  'POST /v1/deliveries/{id}/complete': {
+    responses: {
+      200: deliveryState('delivered'),
+      409: { error: 'invalid_transition', message: 'Cannot complete: the delivery is assigned, not picked_up' },
+    },
+  },
+  'POST /v1/session': {
+    body: { token: 'own_7hQ2kX9pLm4vR8sT1wY6zB3n' },
+    responses: {
+      200: { user: sessionUser },
+      403: {
+        error: 'csrf_required',
+        message: 'Requests made with the session cookie must send the header "x-csrf: 1"',
+      },
+    },
+  },
   'GET /v1/session': { responses: { 200: { user: sessionUser } } },
-  'DELETE /v1/session': { responses: { 403: { error: 'csrf_required', message: 'Requests made with the session cookie must send the header "x-csrf: 1"' } } },
+  'DELETE /v1/session': {
+    responses: {
+      403: {
+        error: 'csrf_required',
+        message: 'Requests made with the session cookie must send the header "x-csrf: 1"',
+      },
+    },
+  },
   'GET /v1/dashboard': {
     responses: {
       200: {
         locations: [{ id: LOCATION, name: 'Brick Lane Bakery' }],
         drivers: [{ id: DRIVER, name: 'Sam' }],
-        orders: [{ id: ORDER, number: NUMBER, locationId: LOCATION, status: 'prepped', totalCents: 1225, slotStartsAt: slot.startsAt, items: [{ name: 'Butter croissant', quantity: 2 }, { name: 'Sourdough rye', quantity: 1 }], delivery: { status: 'pending', driverId: null } }],
+        orders: [
+          {
+            id: ORDER,
+            number: NUMBER,
+            locationId: LOCATION,
+            status: 'prepped',
+            totalCents: 1225,
+            slotStartsAt: slot.startsAt,
+            items: [
+              { name: 'Butter croissant', quantity: 2 },
+              { name: 'Sourdough rye', quantity: 1 },
+            ],
+            delivery: { status: 'pending', driverId: null },
+          },
+        ],
       },
     },
   },
   'GET /v1/dashboard/events': {
     responses: {
       200: sse([
-        [1060, 'snapshot', { locations: [{ id: LOCATION, name: 'Brick Lane Bakery' }], drivers: [{ id: DRIVER, name: 'Sam' }], orders: [] }],
-        [1061, 'order.status', { orderId: ORDER, status: 'confirmed', reason: null, totalCents: 1225, number: NUMBER, at: '2025-03-14T11:02:08.015Z' }],
+        [
+          1060,
+          'snapshot',
+          {
+            locations: [{ id: LOCATION, name: 'Brick Lane Bakery' }],
+            drivers: [{ id: DRIVER, name: 'Sam' }],
+            orders: [],
+          },
+        ],
+        [
+          1061,
+          'order.status',
+          {
+            orderId: ORDER,
+            status: 'confirmed',
+            reason: null,
+            totalCents: 1225,
+            number: NUMBER,
+            at: '2025-03-14T11:02:08.015Z',
+          },
+        ],
       ]),
     },
   },
@@ -227,14 +452,31 @@ const OPERATIONS: Record<string, OperationExamples> = {
     responses: {
       200: sse([
         [1070, 'snapshot', { deliveries: [] }],
-        [1071, 'delivery.status', { orderId: ORDER, deliveryStatus: 'assigned', driverId: DRIVER, number: NUMBER, at: '2025-03-14T11:40:12.000Z' }],
+        [
+          1071,
+          'delivery.status',
+          {
+            orderId: ORDER,
+            deliveryStatus: 'assigned',
+            driverId: DRIVER,
+            number: NUMBER,
+            at: '2025-03-14T11:40:12.000Z',
+          },
+        ],
       ]),
     },
   },
   'GET /v1/board/{locationId}/events': {
     responses: {
       200: sse([
-        [1080, 'snapshot', { location: { id: LOCATION, name: 'Brick Lane Bakery' }, orders: [{ number: '9C1E', state: 'out_for_delivery' }] }],
+        [
+          1080,
+          'snapshot',
+          {
+            location: { id: LOCATION, name: 'Brick Lane Bakery' },
+            orders: [{ number: '9C1E', state: 'out_for_delivery' }],
+          },
+        ],
         [1081, 'board', { number: NUMBER, state: 'ready' }],
       ]),
     },
@@ -243,14 +485,22 @@ const OPERATIONS: Record<string, OperationExamples> = {
 
 /** What an error of each status looks like, for the operations above that do not say more. */
 function errorExample(status: string, path: string): unknown {
-  const thing = /\/slots\/\{slotId\}/.test(path) ? 'Slot'
-    : path.startsWith('/v1/orders') ? 'Order'
-    : path.startsWith('/v1/deliveries') ? 'Delivery'
-    : path.startsWith('/v1/locations') || path.startsWith('/v1/board') ? 'Location'
-    : 'Resource';
+  const thing = /\/slots\/\{slotId\}/.test(path)
+    ? 'Slot'
+    : path.startsWith('/v1/orders')
+      ? 'Order'
+      : path.startsWith('/v1/deliveries')
+        ? 'Delivery'
+        : path.startsWith('/v1/locations') || path.startsWith('/v1/board')
+          ? 'Location'
+          : 'Resource';
   switch (status) {
     case '400':
-      return { error: 'validation_failed', message: 'querystring/lat must be >= -90', details: [{ field: '/querystring/lat', message: 'must be >= -90' }] };
+      return {
+        error: 'validation_failed',
+        message: 'querystring/lat must be >= -90',
+        details: [{ field: '/querystring/lat', message: 'must be >= -90' }],
+      };
     case '401':
       return { error: 'unauthorized', message: 'A valid bearer token is required' };
     case '403':
@@ -258,11 +508,18 @@ function errorExample(status: string, path: string): unknown {
     case '404':
       return { error: 'not_found', message: `${thing} not found` };
     case '409':
-      return { error: 'invalid_transition', message: 'Only a confirmed order can move to prepping; this one is awaiting_payment' };
+      return {
+        error: 'invalid_transition',
+        message: 'Only a confirmed order can move to prepping; this one is awaiting_payment',
+      };
     case '413':
       return { error: 'body_too_large', message: 'Request body is too large' };
     case '414':
-      return { error: 'uri_too_long', message: "'/v1/orders/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' is exceeding the max param length" };
+      return {
+        error: 'uri_too_long',
+        message:
+          "'/v1/orders/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' is exceeding the max param length",
+      };
     case '415':
       return { error: 'unsupported_media_type', message: 'Unsupported Media Type: text/plain' };
     case '422':
@@ -294,12 +551,21 @@ const BANK_EVENT_SCHEMA = {
   required: ['id', 'type', 'createdAt', 'data'],
   properties: {
     id: { type: 'string', minLength: 1, maxLength: 200 },
-    type: { type: 'string', description: 'charge.approved, charge.insufficient_funds or charge.declined move the order; other types are acknowledged' },
+    type: {
+      type: 'string',
+      description:
+        'charge.approved, charge.insufficient_funds or charge.declined move the order; other types are acknowledged',
+    },
     createdAt: { type: 'string' },
     data: {
       type: 'object',
       required: ['chargeId', 'reference', 'amountCents', 'status'],
-      properties: { chargeId: { type: 'string' }, reference: { type: 'string', description: 'Our order id' }, amountCents: { type: 'integer', minimum: 0 }, status: { type: 'string' } },
+      properties: {
+        chargeId: { type: 'string' },
+        reference: { type: 'string', description: 'Our order id' },
+        amountCents: { type: 'integer', minimum: 0 },
+        status: { type: 'string' },
+      },
     },
   },
 };
@@ -322,7 +588,9 @@ export const addOperationExamples: SwaggerTransformObject = (document) => {
         for (const media of Object.values(response.content ?? {})) {
           if (media.example !== undefined || media.examples !== undefined) continue;
           if (example instanceof NamedExamples) {
-            media.examples = Object.fromEntries(Object.entries(example.byName).map(([name, value]) => [name, { summary: name, value }]));
+            media.examples = Object.fromEntries(
+              Object.entries(example.byName).map(([name, value]) => [name, { summary: name, value }]),
+            );
           } else {
             media.example = example;
           }

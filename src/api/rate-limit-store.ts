@@ -10,7 +10,8 @@ export function postgresRateLimitStore(db: Knex): new () => FastifyRateLimitStor
   const counters = createRateLimitRepository(db);
   return class PostgresRateLimitStore implements FastifyRateLimitStore {
     incr(key: string, callback: Callback, timeWindow: number): void {
-      counters.hit(key, timeWindow)
+      counters
+        .hit(key, timeWindow)
         .then(({ hits, ttlMs }) => callback(null, { current: hits, ttl: ttlMs }))
         .catch((err: Error) => callback(err));
     }

@@ -35,5 +35,8 @@ export function errorResponse(status: ErrorStatus) {
 
 /** The error responses a route's handler or guards answer, for its schema's `response`. */
 export function errorResponses<S extends ErrorStatus>(...statuses: S[]): Record<S, ReturnType<typeof errorResponse>> {
-  return Object.fromEntries(statuses.map((status) => [status, errorResponse(status)])) as Record<S, ReturnType<typeof errorResponse>>;
+  return Object.fromEntries(statuses.map((status) => [status, errorResponse(status)])) as Record<
+    S,
+    ReturnType<typeof errorResponse>
+  >;
 }

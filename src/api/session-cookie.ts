@@ -48,6 +48,10 @@ export function sessionTokenHash(request: FastifyRequest, now = Date.now()): str
 export function requireCsrfHeader(request: FastifyRequest): void {
   if (SAFE_METHODS.has(request.method)) return;
   if (request.headers[CSRF_HEADER] !== '1') {
-    throw new ApiError(403, 'csrf_required', `Requests made with the session cookie must send the header "${CSRF_HEADER}: 1"`);
+    throw new ApiError(
+      403,
+      'csrf_required',
+      `Requests made with the session cookie must send the header "${CSRF_HEADER}: 1"`,
+    );
   }
 }

@@ -15,7 +15,10 @@ declare module 'fastify' {
   }
 }
 
-export interface BankAppOptions extends Pick<ProcessorOptions, 'pollIntervalMs' | 'retryBaseMs' | 'retryMaxMs' | 'deliveryTimeoutMs'> {
+export interface BankAppOptions extends Pick<
+  ProcessorOptions,
+  'pollIntervalMs' | 'retryBaseMs' | 'retryMaxMs' | 'deliveryTimeoutMs'
+> {
   /** The bank's own database, already migrated. */
   db: Knex;
   /** Where charge results are POSTed: the merchant's webhook endpoint. */

@@ -56,7 +56,10 @@ export function createBankClient(baseUrl: string, opts: BankClientOptions = {}) 
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      throw new Error(`The bank at ${root} did not answer ${method} ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new Error(
+        `The bank at ${root} did not answer ${method} ${path}: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
     const text = await res.text();
     let parsed: unknown;

@@ -2,7 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { conflict, notFound, unprocessable } from '../api/errors.js';
-import { createBankLedgerRepository, type AccountRow, type BankLedgerStatements, type ChargeRow } from '../db/repositories/bank-ledger.js';
+import {
+  createBankLedgerRepository,
+  type AccountRow,
+  type BankLedgerStatements,
+  type ChargeRow,
+} from '../db/repositories/bank-ledger.js';
 import type { Account, AccountBehavior, Charge, ChargeStatus, WebhookEvent, WebhookEventType } from './types.js';
 
 export interface OutboxDelivery {
@@ -53,7 +58,12 @@ export function createLedger(db: Knex) {
       id: randomUUID(),
       type,
       createdAt: new Date().toISOString(),
-      data: { chargeId: charge.id, reference: charge.reference, amountCents: Number(charge.amount_cents), status: charge.status },
+      data: {
+        chargeId: charge.id,
+        reference: charge.reference,
+        amountCents: Number(charge.amount_cents),
+        status: charge.status,
+      },
     };
     await tx.enqueueWebhook(event, charge.id);
   }
@@ -70,11 +80,21 @@ export function createLedger(db: Knex) {
     return account;
   }
 
-  function sameRequest(charge: ChargeRow, input: { accountId: string; amountCents: number; reference: string }): boolean {
-    return charge.account_id === input.accountId && Number(charge.amount_cents) === input.amountCents && charge.reference === input.reference;
+  function sameRequest(
+    charge: ChargeRow,
+    input: { accountId: string; amountCents: number; reference: string },
+  ): boolean {
+    return (
+      charge.account_id === input.accountId &&
+      Number(charge.amount_cents) === input.amountCents &&
+      charge.reference === input.reference
+    );
   }
 
-  async function replay(key: string, input: { accountId: string; amountCents: number; reference: string }): Promise<Charge | undefined> {
+  async function replay(
+    key: string,
+    input: { accountId: string; amountCents: number; reference: string },
+  ): Promise<Charge | undefined> {
     const existing = await rows.findChargeByKey(key);
     if (!existing) return undefined;
     if (!sameRequest(existing, input)) {
@@ -84,7 +104,12 @@ export function createLedger(db: Knex) {
   }
 
   return {
-    async createAccount(input: { holderName: string; balanceCents: number; behavior?: AccountBehavior; decisionDelayMs?: number }): Promise<Account> {
+    async createAccount(input: {
+      holderName: string;
+      balanceCents: number;
+      behavior?: AccountBehavior;
+      decisionDelayMs?: number;
+    }): Promise<Account> {
       const row = await rows.insertAccount({
         holderName: input.holderName,
         balanceCents: input.balanceCents,
@@ -117,7 +142,12 @@ export function createLedger(db: Knex) {
      * cannot spend the same money; the decision follows after the account's delay. The same key with
      * the same request answers with the charge it created.
      */
-    async requestCharge(input: { idempotencyKey: string; accountId: string; amountCents: number; reference: string }): Promise<{ charge: Charge; created: boolean }> {
+    async requestCharge(input: {
+      idempotencyKey: string;
+      accountId: string;
+      amountCents: number;
+      reference: string;
+    }): Promise<{ charge: Charge; created: boolean }> {
       const earlier = await replay(input.idempotencyKey, input);
       if (earlier) return { charge: earlier, created: false };
 
@@ -182,7 +212,10 @@ export function createLedger(db: Knex) {
           throw conflict('charge_pending', 'The charge is not decided yet; void it instead');
         }
         if (charge.status !== 'approved') {
-          throw conflict('charge_not_captured', `The charge took no money (it is ${charge.status}), so there is nothing to refund`);
+          throw conflict(
+            'charge_not_captured',
+            `The charge took no money (it is ${charge.status}), so there is nothing to refund`,
+          );
         }
         await lockAccount(tx, charge.account_id);
         await tx.adjustAccount(charge.account_id, { balanceCents: Number(charge.amount_cents) });

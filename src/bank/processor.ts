@@ -67,7 +67,15 @@ export function createBankProcessor(opts: ProcessorOptions): BankProcessor {
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) {
         await ledger.markDelivered(delivery.eventId);
-        log.info({ eventId: delivery.eventId, type: delivery.event.type, reference: delivery.event.data.reference, chargeId: delivery.event.data.chargeId }, 'webhook delivered');
+        log.info(
+          {
+            eventId: delivery.eventId,
+            type: delivery.event.type,
+            reference: delivery.event.data.reference,
+            chargeId: delivery.event.data.chargeId,
+          },
+          'webhook delivered',
+        );
         return true;
       }
       error = `HTTP ${res.status}`;
@@ -75,7 +83,17 @@ export function createBankProcessor(opts: ProcessorOptions): BankProcessor {
       error = err instanceof Error ? err.message : String(err);
     }
     const retryInMs = retryDelay(delivery.attempts);
-    log.warn({ eventId: delivery.eventId, type: delivery.event.type, reference: delivery.event.data.reference, attempts: delivery.attempts, error, retryInMs }, 'webhook delivery failed; will retry');
+    log.warn(
+      {
+        eventId: delivery.eventId,
+        type: delivery.event.type,
+        reference: delivery.event.data.reference,
+        attempts: delivery.attempts,
+        error,
+        retryInMs,
+      },
+      'webhook delivery failed; will retry',
+    );
     await ledger.markDeliveryFailed(delivery.eventId, error, retryInMs);
     return false;
   }

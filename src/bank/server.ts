@@ -10,7 +10,9 @@ const config = loadConfig();
 // The launcher passes BANK_DATABASE_URL beside the API's DATABASE_URL; a standalone bank gets its own DATABASE_URL.
 const databaseUrl = process.env.BANK_DATABASE_URL || process.env.DATABASE_URL;
 if (!databaseUrl) {
-  console.error('Neither BANK_DATABASE_URL nor DATABASE_URL is set: the bank needs its own Postgres database. Run the whole stack with `npm start`.');
+  console.error(
+    'Neither BANK_DATABASE_URL nor DATABASE_URL is set: the bank needs its own Postgres database. Run the whole stack with `npm start`.',
+  );
   process.exit(1);
 }
 const webhookUrl = process.env.WEBHOOK_URL || `http://127.0.0.1:${config.port}/v1/webhooks/bank`;
@@ -37,11 +39,15 @@ try {
   await app.listen({ port: config.bank.port, host: config.host });
 } catch (err) {
   if ((err as { code?: string }).code === 'EADDRINUSE') {
-    console.error(`Port ${config.bank.port} is already in use, so the bank cannot start. Stop whatever listens there, or choose another port with BANK_PORT=<port>.`);
+    console.error(
+      `Port ${config.bank.port} is already in use, so the bank cannot start. Stop whatever listens there, or choose another port with BANK_PORT=<port>.`,
+    );
   } else {
     console.error(err);
   }
   await db.destroy();
   process.exit(1);
 }
-process.stdout.write(`${JSON.stringify({ ready: true, port: (app.server.address() as { port: number }).port, webhookUrl })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ ready: true, port: (app.server.address() as { port: number }).port, webhookUrl })}\n`,
+);

@@ -5,7 +5,8 @@ export const SIGNATURE_HEADER = 'bank-signature';
 /** How far a webhook's timestamp may be from our clock before it counts as a replay or a forgery. */
 export const DEFAULT_TOLERANCE_SEC = 5 * 60;
 
-export type SignatureFailure = 'missing_header' | 'malformed_header' | 'timestamp_out_of_tolerance' | 'signature_mismatch' | 'no_secrets';
+export type SignatureFailure =
+  'missing_header' | 'malformed_header' | 'timestamp_out_of_tolerance' | 'signature_mismatch' | 'no_secrets';
 
 export type SignatureCheck = { ok: true } | { ok: false; reason: SignatureFailure };
 
@@ -19,7 +20,8 @@ function hmacHex(secret: string, timestampSec: number, rawBody: string | Buffer)
 /** The `Bank-Signature` header value for a body sent at `timestampSec`. */
 export function signWebhook(secret: string, timestampSec: number, rawBody: string | Buffer): string {
   if (!secret) throw new Error('A webhook secret must not be empty');
-  if (!Number.isSafeInteger(timestampSec) || timestampSec < 0) throw new Error(`Invalid webhook timestamp ${timestampSec}`);
+  if (!Number.isSafeInteger(timestampSec) || timestampSec < 0)
+    throw new Error(`Invalid webhook timestamp ${timestampSec}`);
   return `t=${timestampSec},v1=${hmacHex(secret, timestampSec, rawBody)}`;
 }
 

@@ -7,7 +7,13 @@ export type AccountBehavior = (typeof ACCOUNT_BEHAVIORS)[number];
 export const CHARGE_STATUSES = ['pending', 'approved', 'insufficient_funds', 'declined', 'voided', 'refunded'] as const;
 export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
 
-export const WEBHOOK_EVENT_TYPES = ['charge.approved', 'charge.insufficient_funds', 'charge.declined', 'charge.refunded', 'charge.voided'] as const;
+export const WEBHOOK_EVENT_TYPES = [
+  'charge.approved',
+  'charge.insufficient_funds',
+  'charge.declined',
+  'charge.refunded',
+  'charge.voided',
+] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 export interface Account {

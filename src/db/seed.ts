@@ -24,15 +24,58 @@ const ROLE_OF: Record<DemoUserName, Role> = {
   operator: 'operator',
 };
 
-export const DEMO_LOCATION = { name: 'Brick Lane Bakery', kind: 'bakery', lat: 51.5215, lng: -0.0717, delivery_radius_m: 8000, timezone: 'Europe/London' } as const;
+export const DEMO_LOCATION = {
+  name: 'Brick Lane Bakery',
+  kind: 'bakery',
+  lat: 51.5215,
+  lng: -0.0717,
+  delivery_radius_m: 8000,
+  timezone: 'Europe/London',
+} as const;
 
 export const DEMO_PRODUCTS = [
-  { name: 'Butter croissant', description: 'Laminated, baked every morning', price_cents: 325, shelf_life_minutes: 720, eod_discount_percent: 40 },
-  { name: 'Sourdough loaf', description: 'Country loaf, 48-hour ferment', price_cents: 650, shelf_life_minutes: 2880, eod_discount_percent: 30 },
-  { name: 'Cinnamon bun', description: 'Cardamom dough, cinnamon butter', price_cents: 395, shelf_life_minutes: 720, eod_discount_percent: 40 },
-  { name: 'Pain au chocolat', description: 'Two batons of dark chocolate', price_cents: 360, shelf_life_minutes: 720, eod_discount_percent: 40 },
-  { name: 'Seeded rye', description: 'Dense, dark and sliced', price_cents: 575, shelf_life_minutes: 4320, eod_discount_percent: 25 },
-  { name: 'Lemon tart', description: 'Sharp curd, sweet pastry', price_cents: 450, shelf_life_minutes: 1440, eod_discount_percent: 50 },
+  {
+    name: 'Butter croissant',
+    description: 'Laminated, baked every morning',
+    price_cents: 325,
+    shelf_life_minutes: 720,
+    eod_discount_percent: 40,
+  },
+  {
+    name: 'Sourdough loaf',
+    description: 'Country loaf, 48-hour ferment',
+    price_cents: 650,
+    shelf_life_minutes: 2880,
+    eod_discount_percent: 30,
+  },
+  {
+    name: 'Cinnamon bun',
+    description: 'Cardamom dough, cinnamon butter',
+    price_cents: 395,
+    shelf_life_minutes: 720,
+    eod_discount_percent: 40,
+  },
+  {
+    name: 'Pain au chocolat',
+    description: 'Two batons of dark chocolate',
+    price_cents: 360,
+    shelf_life_minutes: 720,
+    eod_discount_percent: 40,
+  },
+  {
+    name: 'Seeded rye',
+    description: 'Dense, dark and sliced',
+    price_cents: 575,
+    shelf_life_minutes: 4320,
+    eod_discount_percent: 25,
+  },
+  {
+    name: 'Lemon tart',
+    description: 'Sharp curd, sweet pastry',
+    price_cents: 450,
+    shelf_life_minutes: 1440,
+    eod_discount_percent: 50,
+  },
 ];
 
 /** Reads the demo ids and tokens, creating them the first time; the same file keeps them stable across restarts. */
@@ -50,7 +93,10 @@ export function loadOrCreateDemoData(file: string): DemoData {
 /** Seeds the demo data and returns the demo products' ids. */
 export async function seedDemo(db: Knex, demo: DemoData): Promise<string[]> {
   return db.transaction(async (trx) => {
-    await trx('locations').insert({ id: demo.locationId, ...DEMO_LOCATION }).onConflict('id').ignore();
+    await trx('locations')
+      .insert({ id: demo.locationId, ...DEMO_LOCATION })
+      .onConflict('id')
+      .ignore();
     for (const name of DEMO_USERS) {
       const user = demo.users[name];
       await trx('users')
@@ -58,14 +104,27 @@ export async function seedDemo(db: Knex, demo: DemoData): Promise<string[]> {
         .onConflict('id')
         .ignore();
     }
-    await trx('location_owners').insert({ user_id: demo.users.owner.id, location_id: demo.locationId }).onConflict(['user_id', 'location_id']).ignore();
+    await trx('location_owners')
+      .insert({ user_id: demo.users.owner.id, location_id: demo.locationId })
+      .onConflict(['user_id', 'location_id'])
+      .ignore();
     const existing = new Set((await trx('products').select<{ name: string }[]>('name')).map((p) => p.name));
     const missing = DEMO_PRODUCTS.filter((p) => !existing.has(p.name));
     if (missing.length > 0) await trx('products').insert(missing);
     await ensureDemoTemplates(trx, demo.locationId);
-    const rows = await trx('products').whereIn('name', DEMO_PRODUCTS.map((p) => p.name)).orderBy('name').select<{ id: string }[]>('id');
+    const rows = await trx('products')
+      .whereIn(
+        'name',
+        DEMO_PRODUCTS.map((p) => p.name),
+      )
+      .orderBy('name')
+      .select<{ id: string }[]>('id');
     // Fresh stock at the demo location on every start, so a newcomer can order right away.
-    await createStockLotRepository(trx).topUpFreshStock(demo.locationId, rows.map((r) => r.id), new Date());
+    await createStockLotRepository(trx).topUpFreshStock(
+      demo.locationId,
+      rows.map((r) => r.id),
+      new Date(),
+    );
     return rows.map((r) => r.id);
   });
 }
@@ -77,14 +136,26 @@ async function ensureDemoTemplates(db: Knex, locationId: string): Promise<void> 
   for (let weekday = 1; weekday <= 7; weekday++) {
     for (let hour = 0; hour < 24; hour++) {
       const hh = String(hour).padStart(2, '0');
-      templates.push({ location_id: locationId, weekday, start: `${hh}:00`, end: hour === 23 ? '23:59' : `${String(hour + 1).padStart(2, '0')}:00`, capacity: 10, cutoff_minutes: 10 });
+      templates.push({
+        location_id: locationId,
+        weekday,
+        start: `${hh}:00`,
+        end: hour === 23 ? '23:59' : `${String(hour + 1).padStart(2, '0')}:00`,
+        capacity: 10,
+        cutoff_minutes: 10,
+      });
     }
   }
   await db('slot_templates').insert(templates);
 }
 
 /** Hourly slots from the current hour for two days, so a newcomer can order at any hour. */
-export async function ensureUpcomingSlots(db: Knex, locationId: string, now: Date, opts = { hours: 48, capacity: 10, cutoffMinutes: 15 }): Promise<void> {
+export async function ensureUpcomingSlots(
+  db: Knex,
+  locationId: string,
+  now: Date,
+  opts = { hours: 48, capacity: 10, cutoffMinutes: 15 },
+): Promise<void> {
   const firstHour = Math.ceil(now.getTime() / 3_600_000) * 3_600_000;
   const slots = Array.from({ length: opts.hours }, (_, i) => {
     const startsAt = new Date(firstHour + i * 3_600_000);

@@ -14,7 +14,11 @@ export const DEMO_BANK_BALANCES: Partial<Record<DemoUserName, number>> = {
  * Links each demo customer to a bank account, creating it only when the user has none yet or the bank
  * no longer knows it (a fresh bank database, another standalone bank). Returns the account ids.
  */
-export async function ensureDemoBankAccounts(db: Knex, bank: BankClient, demo: DemoData): Promise<Record<string, string>> {
+export async function ensureDemoBankAccounts(
+  db: Knex,
+  bank: BankClient,
+  demo: DemoData,
+): Promise<Record<string, string>> {
   const users = createUserRepository(db);
   const accounts: Record<string, string> = {};
   for (const [name, balanceCents] of Object.entries(DEMO_BANK_BALANCES) as [DemoUserName, number][]) {
@@ -25,7 +29,12 @@ export async function ensureDemoBankAccounts(db: Knex, bank: BankClient, demo: D
       accounts[name] = link.bankAccountId;
       continue;
     }
-    const account = await bank.createAccount({ holderName: `Demo ${name}`, balanceCents, behavior: 'normal', decisionDelayMs: 1_000 });
+    const account = await bank.createAccount({
+      holderName: `Demo ${name}`,
+      balanceCents,
+      behavior: 'normal',
+      decisionDelayMs: 1_000,
+    });
     await users.linkBankAccount(userId, account.id);
     accounts[name] = account.id;
   }

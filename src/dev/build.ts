@@ -16,14 +16,26 @@ function run(command: string, args: string[]): Promise<void> {
     const child = spawn(command, args, { cwd: root, stdio: 'inherit' });
     child.once('error', reject);
     child.once('exit', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`${path.basename(args[0] ?? command)} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`)),
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(
+              `${path.basename(args[0] ?? command)} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`,
+            ),
+          ),
     );
   });
 }
 
 /** TypeScript to ESM JavaScript, with the same checks as `npm run typecheck`. */
 async function compile(outDir: string): Promise<void> {
-  await run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', outDir]);
+  await run(process.execPath, [
+    path.join(root, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    path.join(root, 'tsconfig.build.json'),
+    '--outDir',
+    outDir,
+  ]);
 }
 
 /** Each HTML page and what it loads: its script bundled and minified, the style sheet and images copied. */
@@ -59,7 +71,9 @@ try {
   const [, scripts] = await Promise.all([compile(outDir), buildPages(outDir), buildWorkflowBundle(outDir)]);
   // The compiled files are ES modules wherever the tree is copied.
   await fs.writeFile(path.join(outDir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
-  console.log(`built ${path.relative(root, outDir) || outDir} in ${((Date.now() - started) / 1000).toFixed(1)}s: pages ${scripts.join(', ')}, ${WORKFLOW_BUNDLE_FILE}`);
+  console.log(
+    `built ${path.relative(root, outDir) || outDir} in ${((Date.now() - started) / 1000).toFixed(1)}s: pages ${scripts.join(', ')}, ${WORKFLOW_BUNDLE_FILE}`,
+  );
 } catch (err) {
   console.error(`build failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

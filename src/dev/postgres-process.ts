@@ -33,7 +33,9 @@ try {
   if (!initialised) await server.initialise();
   await server.start();
 } catch (err) {
-  console.error(`Embedded Postgres failed to start on port ${port}: ${err instanceof Error ? err.message : 'the server exited'}. See ${path.join(path.dirname(dataDir), 'postgres.log')}.`);
+  console.error(
+    `Embedded Postgres failed to start on port ${port}: ${err instanceof Error ? err.message : 'the server exited'}. See ${path.join(path.dirname(dataDir), 'postgres.log')}.`,
+  );
   process.exit(1);
 }
 const url = `postgres://postgres:postgres@127.0.0.1:${port}`;

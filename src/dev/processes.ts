@@ -50,7 +50,10 @@ export function spawnTs(name: string, entry: string, opts: { env: NodeJS.Process
     ...tracked,
     ready(timeoutMs) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${name} did not become ready within ${timeoutMs / 1000}s; see ${opts.logFile}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`${name} did not become ready within ${timeoutMs / 1000}s; see ${opts.logFile}`)),
+          timeoutMs,
+        );
         void tracked.exited.then((code) => {
           clearTimeout(timer);
           reject(new Error(`${name} exited with code ${code} before it was ready; see ${opts.logFile}`));
@@ -96,10 +99,20 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /** Starts embedded Postgres in its own process and resolves with the server URL once it accepts connections. */
-export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; databases: string[]; logFile: string }): Promise<{ url: string; child: TsChild }> {
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  port: number;
+  databases: string[];
+  logFile: string;
+}): Promise<{ url: string; child: TsChild }> {
   await assertPortFree(opts.port, 'PG_PORT', 'embedded Postgres');
   const child = spawnTs('postgres', fileURLToPath(new URL('./postgres-process.ts', import.meta.url)), {
-    env: { ...process.env, PG_DATA_DIR: opts.dataDir, PG_PORT: String(opts.port), PG_DATABASES: opts.databases.join(',') },
+    env: {
+      ...process.env,
+      PG_DATA_DIR: opts.dataDir,
+      PG_PORT: String(opts.port),
+      PG_DATABASES: opts.databases.join(','),
+    },
     logFile: opts.logFile,
   });
   const announced = await child.ready(120_000);

@@ -16,10 +16,15 @@ type Log = (msg: string) => void;
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 2, 2] });
-    child.once('error', (err: NodeJS.ErrnoException) => reject(new Error(err.code === 'ENOENT' ? `${cmd} is not installed` : `${cmd} failed: ${err.message}`)));
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(err.code === 'ENOENT' ? `${cmd} is not installed` : `${cmd} failed: ${err.message}`)),
+    );
     child.once('exit', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new Error(`${[cmd, ...args].join(' ')} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`));
+      else
+        reject(
+          new Error(`${[cmd, ...args].join(' ')} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`),
+        );
     });
   });
 }
@@ -38,7 +43,14 @@ export async function findSchemathesis(toolsDir: string, log: Log = () => {}): P
   log(`Installing schemathesis==${SCHEMATHESIS_VERSION} from PyPI into ${dir}`);
   try {
     await run('python3', ['-m', 'venv', dir]);
-    await run(path.join(dir, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', `schemathesis==${SCHEMATHESIS_VERSION}`]);
+    await run(path.join(dir, 'bin', 'python'), [
+      '-m',
+      'pip',
+      'install',
+      '--disable-pip-version-check',
+      '--quiet',
+      `schemathesis==${SCHEMATHESIS_VERSION}`,
+    ]);
   } catch (err) {
     await fsp.rm(dir, { recursive: true, force: true });
     throw new Error(
@@ -78,16 +90,25 @@ export async function runSchemathesis(opts: {
   const cwd = await fsp.mkdtemp(path.join(os.tmpdir(), 'schemathesis-'));
   const args = [
     '--no-color',
-    '--config-file', configFile,
-    'run', `${opts.baseUrl}/docs/json`,
-    '--header', `Authorization: Bearer ${opts.token}`,
-    '--max-examples', String(opts.maxExamples),
-    '--workers', String(opts.workers ?? 2),
+    '--config-file',
+    configFile,
+    'run',
+    `${opts.baseUrl}/docs/json`,
+    '--header',
+    `Authorization: Bearer ${opts.token}`,
+    '--max-examples',
+    String(opts.maxExamples),
+    '--workers',
+    String(opts.workers ?? 2),
     ...(opts.seed === undefined ? [] : ['--seed', String(opts.seed)]),
   ];
   try {
     const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
-      const child = spawn(opts.binary, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+      const child = spawn(opts.binary, args, {
+        cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1' },
+      });
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -103,7 +124,7 @@ export async function runSchemathesis(opts: {
       child.once('exit', (exitCode) => {
         clearTimeout(timer);
         if (timedOut) output += `\nSchemathesis did not finish within ${opts.timeoutMs} ms and was stopped\n`;
-        resolve({ code: timedOut ? 124 : exitCode ?? 1, output });
+        resolve({ code: timedOut ? 124 : (exitCode ?? 1), output });
       });
     });
     const at = output.lastIndexOf('SUMMARY');

@@ -40,11 +40,15 @@ export async function startInfrastructure(opts: InfrastructureOptions): Promise<
   try {
     const postgres = config.databaseUrl
       ? Promise.resolve({ serverUrl: config.databaseUrl, embedded: false })
-      : startEmbeddedPostgres({ dataDir: opts.pgDataDir, port: opts.pgPort, databases: ['app', 'bank'], logFile: path.join(opts.logDir, 'postgres.log') })
-          .then(({ url, child }) => {
-            stops.push(() => child.stop());
-            return { serverUrl: `${url}/app`, embedded: true };
-          });
+      : startEmbeddedPostgres({
+          dataDir: opts.pgDataDir,
+          port: opts.pgPort,
+          databases: ['app', 'bank'],
+          logFile: path.join(opts.logDir, 'postgres.log'),
+        }).then(({ url, child }) => {
+          stops.push(() => child.stop());
+          return { serverUrl: `${url}/app`, embedded: true };
+        });
     const temporal = config.temporal.address
       ? Promise.resolve({ address: config.temporal.address, uiUrl: undefined as string | undefined })
       : findTemporalCli(config, log).then(async (cliPath) => {

@@ -76,7 +76,10 @@ try {
       });
   // First in, last out: the bank stops after the worker that calls it.
   if (bank) children.push(bank);
-  const worker = spawnTs('worker', path.join(root, 'workers/main.ts'), { env, logFile: path.join(logDir, 'worker.log') });
+  const worker = spawnTs('worker', path.join(root, 'workers/main.ts'), {
+    env,
+    logFile: path.join(logDir, 'worker.log'),
+  });
   const api = spawnTs('api', path.join(root, 'src/server.ts'), { env, logFile: path.join(logDir, 'api.log') });
   children.push(worker, api);
   for (const child of children) {
@@ -104,7 +107,9 @@ try {
     await appDb.destroy();
   }
 
-  const tokens = Object.entries(demo.users).map(([name, u]) => `    ${name.padEnd(10)} ${u.token}`).join('\n');
+  const tokens = Object.entries(demo.users)
+    .map(([name, u]) => `    ${name.padEnd(10)} ${u.token}`)
+    .join('\n');
   console.log(`
 Ready in ${elapsed()}.
 

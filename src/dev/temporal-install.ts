@@ -55,11 +55,7 @@ export function errorMessage(err: unknown): string {
 }
 
 /** Runs a command with its output on our stderr, so long downloads show progress. */
-function run(
-  cmd: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {},
-): Promise<void> {
+function run(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       env: options.env ?? process.env,
@@ -70,7 +66,10 @@ function run(
     });
     child.once('exit', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new Error(`${[cmd, ...args].join(' ')} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`));
+      else
+        reject(
+          new Error(`${[cmd, ...args].join(' ')} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`),
+        );
     });
   });
 }

@@ -1,7 +1,10 @@
 // Who may see an order: one rule for reading it and for following its live events.
 import type { User } from '../db/repositories/users.js';
 
-export function canSeeOrder(user: User, order: { customerId: string; locationId: string; driverId: string | null }): boolean {
+export function canSeeOrder(
+  user: User,
+  order: { customerId: string; locationId: string; driverId: string | null },
+): boolean {
   switch (user.role) {
     case 'operator':
       return true;

@@ -34,9 +34,15 @@ export function templateProblems(templates: SlotTemplate[]): TemplateProblem[] {
   const problems: TemplateProblem[] = [];
   templates.forEach((t, i) => {
     if (minutesOf(t.end) <= minutesOf(t.start)) problems.push({ field: `/${i}/end`, message: 'must be after start' });
-    if (t.cutoffMinutes < 0) problems.push({ field: `/${i}/cutoffMinutes`, message: 'must not be negative: the cutoff cannot come after the slot starts' });
+    if (t.cutoffMinutes < 0)
+      problems.push({
+        field: `/${i}/cutoffMinutes`,
+        message: 'must not be negative: the cutoff cannot come after the slot starts',
+      });
   });
-  const sorted = templates.map((t, i) => ({ ...t, i })).sort((a, b) => a.weekday - b.weekday || minutesOf(a.start) - minutesOf(b.start));
+  const sorted = templates
+    .map((t, i) => ({ ...t, i }))
+    .sort((a, b) => a.weekday - b.weekday || minutesOf(a.start) - minutesOf(b.start));
   for (let k = 1; k < sorted.length; k++) {
     const prev = sorted[k - 1]!;
     const cur = sorted[k]!;

@@ -16,10 +16,17 @@ export interface CandidateLot {
  * Takes `quantity` units from the oldest lots first (ties: sooner expiry, then lower id), so older stock sells
  * before it spoils. Lots not fresh at `deliverBy` are never used. Null when the fresh lots hold too few units.
  */
-export function allocateOldestFirst<L extends CandidateLot>(lots: L[], quantity: number, deliverBy: Date): { lot: L; quantity: number }[] | null {
+export function allocateOldestFirst<L extends CandidateLot>(
+  lots: L[],
+  quantity: number,
+  deliverBy: Date,
+): { lot: L; quantity: number }[] | null {
   const usable = lots
     .filter((lot) => lot.available > 0 && isFreshAt(lot.expiresAt, deliverBy))
-    .sort((a, b) => a.producedAt.getTime() - b.producedAt.getTime() || a.expiresAt.getTime() - b.expiresAt.getTime() || a.id - b.id);
+    .sort(
+      (a, b) =>
+        a.producedAt.getTime() - b.producedAt.getTime() || a.expiresAt.getTime() - b.expiresAt.getTime() || a.id - b.id,
+    );
   const taken: { lot: L; quantity: number }[] = [];
   let missing = quantity;
   for (const lot of usable) {

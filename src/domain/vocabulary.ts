@@ -26,7 +26,13 @@ export const FAILED_STATUSES: readonly OrderStatus[] = ['rejected', 'payment_fai
 /** A customer may cancel until prep starts. */
 export const CANCELLABLE_STATUSES: readonly OrderStatus[] = ['placed', 'awaiting_payment', 'confirmed'];
 /** Statuses a shop still has work to do for. */
-export const ACTIVE_STATUSES: readonly OrderStatus[] = ['awaiting_payment', 'confirmed', 'prepping', 'prepped', 'out_for_delivery'];
+export const ACTIVE_STATUSES: readonly OrderStatus[] = [
+  'awaiting_payment',
+  'confirmed',
+  'prepping',
+  'prepped',
+  'out_for_delivery',
+];
 
 export const isTerminal = (status: OrderStatus): boolean => TERMINAL_STATUSES.includes(status);
 export const isCancellable = (status: OrderStatus): boolean => CANCELLABLE_STATUSES.includes(status);
@@ -60,17 +66,28 @@ export const ORDER_REASONS = [
   /** The workflow was terminated, failed or timed out; the reconcile sweep gave back what it held. */
   'workflow_ended',
 ] as const;
-export const OrderReason = /* @__PURE__ */ Type.Enum(ORDER_REASONS, { description: 'Why the order ended without being delivered' });
+export const OrderReason = /* @__PURE__ */ Type.Enum(ORDER_REASONS, {
+  description: 'Why the order ended without being delivered',
+});
 export type OrderReason = Static<typeof OrderReason>;
 
 export const DELIVERY_STATUSES = ['pending', 'assigned', 'picked_up', 'delivered'] as const;
-export const DeliveryStatus = /* @__PURE__ */ Type.Enum(DELIVERY_STATUSES, { description: "Where the order's delivery is" });
+export const DeliveryStatus = /* @__PURE__ */ Type.Enum(DELIVERY_STATUSES, {
+  description: "Where the order's delivery is",
+});
 export type DeliveryStatus = Static<typeof DeliveryStatus>;
 
-export const DELIVERY_STATUS_RANK: Record<DeliveryStatus, number> = { pending: 0, assigned: 1, picked_up: 2, delivered: 3 };
+export const DELIVERY_STATUS_RANK: Record<DeliveryStatus, number> = {
+  pending: 0,
+  assigned: 1,
+  picked_up: 2,
+  delivered: 3,
+};
 
 export const SLOT_STATUSES = ['open', 'closed', 'finished'] as const;
-export const SlotStatus = /* @__PURE__ */ Type.Enum(SLOT_STATUSES, { description: 'open takes orders; closed is past its cutoff; finished is over' });
+export const SlotStatus = /* @__PURE__ */ Type.Enum(SLOT_STATUSES, {
+  description: 'open takes orders; closed is past its cutoff; finished is over',
+});
 export type SlotStatus = Static<typeof SlotStatus>;
 
 export const LOCATION_KINDS = ['bakery', 'kitchen', 'dc'] as const;

@@ -1,7 +1,13 @@
 // One LISTEN connection per API process: turns committed events into in-order deliveries to the process's live subscribers.
 import type { Knex } from 'knex';
 import type pg from 'pg';
-import { createEventsListener, latestEventId, listenForEvents, readEventHeads, readEventsByIds } from '../db/repositories/events.js';
+import {
+  createEventsListener,
+  latestEventId,
+  listenForEvents,
+  readEventHeads,
+  readEventsByIds,
+} from '../db/repositories/events.js';
 import { EVENTS_CHANNEL, type EventRecord } from './log.js';
 
 export interface FanoutLogger {
@@ -150,7 +156,8 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
     }
     // A commit may have landed while its notification is still on the way; the table knows.
     try {
-      for (const row of await readEventHeads(db, watermark, lowestHeard() - 1, CATCH_UP_PAGE)) heardCommit(row.id, row.stream);
+      for (const row of await readEventHeads(db, watermark, lowestHeard() - 1, CATCH_UP_PAGE))
+        heardCommit(row.id, row.stream);
     } catch (err) {
       log.warn({ err }, 'could not check a hole in the event ids; skipping it');
     }
@@ -237,8 +244,11 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
       if (watermark < 0) {
         const latest = await latestEventId(db);
         // Ids below the latest that are not in the table may belong to transactions still in flight: remember them as late.
-        const recent = new Set((await readEventHeads(db, Math.max(0, latest - STARTUP_LOOKBACK), latest, STARTUP_LOOKBACK)).map((r) => r.id));
-        for (let id = Math.max(1, latest - STARTUP_LOOKBACK + 1); id <= latest; id++) if (!recent.has(id) && !heard.has(id)) skipped.add(id);
+        const recent = new Set(
+          (await readEventHeads(db, Math.max(0, latest - STARTUP_LOOKBACK), latest, STARTUP_LOOKBACK)).map((r) => r.id),
+        );
+        for (let id = Math.max(1, latest - STARTUP_LOOKBACK + 1); id <= latest; id++)
+          if (!recent.has(id) && !heard.has(id)) skipped.add(id);
         for (const id of heard.keys()) if (id <= latest) heard.delete(id);
         watermark = latest;
       } else {
@@ -247,7 +257,8 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
           for (const row of page) heardCommit(row.id, row.stream);
           advance();
           const last = page[page.length - 1]!.id;
-          page = page.length < CATCH_UP_PAGE ? [] : await readEventHeads(db, last, Number.MAX_SAFE_INTEGER, CATCH_UP_PAGE);
+          page =
+            page.length < CATCH_UP_PAGE ? [] : await readEventHeads(db, last, Number.MAX_SAFE_INTEGER, CATCH_UP_PAGE);
         }
       }
       connected = true;
@@ -294,7 +305,12 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
 
     subscribe(streams, handlers) {
       if (!connected) throw new Error('subscribe after ready()');
-      const subscriber: Subscriber = { streams: [...new Set(streams)], watermark, onEvent: handlers.onEvent, onLost: handlers.onLost };
+      const subscriber: Subscriber = {
+        streams: [...new Set(streams)],
+        watermark,
+        onEvent: handlers.onEvent,
+        onLost: handlers.onLost,
+      };
       for (const stream of subscriber.streams) {
         let set = byStream.get(stream);
         if (!set) byStream.set(stream, (set = new Set()));
@@ -318,7 +334,14 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
     },
 
     stats() {
-      return { connected, watermark, subscribers: subscriberCount, streams: byStream.size, skippedIds: skippedTotal, lateEvents: lateTotal };
+      return {
+        connected,
+        watermark,
+        subscribers: subscriberCount,
+        streams: byStream.size,
+        skippedIds: skippedTotal,
+        lateEvents: lateTotal,
+      };
     },
 
     async close() {

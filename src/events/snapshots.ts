@@ -1,6 +1,13 @@
 // What each live view shows when it first connects; its stream then carries the changes, so these are read once per connection.
 import type { Repositories } from '../db/repositories/index.js';
-import { BOARD_STATE_OF, orderNumber, type BoardState, type DeliveryStatus, type OrderStatus, type SlotStatus } from '../domain/vocabulary.js';
+import {
+  BOARD_STATE_OF,
+  orderNumber,
+  type BoardState,
+  type DeliveryStatus,
+  type OrderStatus,
+  type SlotStatus,
+} from '../domain/vocabulary.js';
 
 /** What the board says about an order status, or null when the board does not show it. */
 export function boardState(status: string): BoardState | null {
@@ -20,7 +27,10 @@ export interface SlotView {
 
 type SnapshotRepositories = Pick<Repositories, 'locations' | 'orders' | 'slots' | 'users'>;
 
-export async function slotsSnapshot(repos: SnapshotRepositories, locationId: string): Promise<{ locationId: string; slots: SlotView[] }> {
+export async function slotsSnapshot(
+  repos: SnapshotRepositories,
+  locationId: string,
+): Promise<{ locationId: string; slots: SlotView[] }> {
   const slots = await repos.slots.upcoming(locationId);
   return {
     locationId,
@@ -37,7 +47,10 @@ export async function slotsSnapshot(repos: SnapshotRepositories, locationId: str
   };
 }
 
-export async function boardSnapshot(repos: SnapshotRepositories, locationId: string): Promise<{ location: { id: string; name: string }; orders: { number: string; state: string }[] }> {
+export async function boardSnapshot(
+  repos: SnapshotRepositories,
+  locationId: string,
+): Promise<{ location: { id: string; name: string }; orders: { number: string; state: string }[] }> {
   const location = (await repos.locations.findName(locationId))!;
   const rows = await repos.orders.onBoard(locationId);
   return { location, orders: rows.map((r) => ({ number: orderNumber(r.id), state: boardState(r.status)! })) };
@@ -54,7 +67,10 @@ export interface DashboardOrder {
   delivery: { status: DeliveryStatus; driverId: string | null } | null;
 }
 
-export async function dashboardSnapshot(repos: SnapshotRepositories, locationIds: readonly string[]): Promise<{
+export async function dashboardSnapshot(
+  repos: SnapshotRepositories,
+  locationIds: readonly string[],
+): Promise<{
   locations: { id: string; name: string }[];
   drivers: { id: string; name: string }[];
   orders: DashboardOrder[];

@@ -39,7 +39,8 @@ export function historyCost(json: { events?: HistoryEvent[] }): HistoryCost {
     if (event.eventType === 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED') task = index;
     if (event.eventType === 'EVENT_TYPE_MARKER_RECORDED') tasksWithLocalActivities.add(task);
   });
-  const first = events[0] as { workflowExecutionStartedEventAttributes?: { parentWorkflowExecution?: unknown } } | undefined;
+  const first = events[0] as
+    { workflowExecutionStartedEventAttributes?: { parentWorkflowExecution?: unknown } } | undefined;
   const isChild = first?.workflowExecutionStartedEventAttributes?.parentWorkflowExecution !== undefined;
 
   const history = historyFromJSON(json);
@@ -58,7 +59,13 @@ export function historyCost(json: { events?: HistoryEvent[] }): HistoryCost {
   return {
     ...cost,
     billableActions:
-      (isChild ? 0 : 1) + cost.updates + cost.signals + cost.timers + cost.searchAttributeUpserts + 2 * cost.childWorkflows + tasksWithLocalActivities.size,
+      (isChild ? 0 : 1) +
+      cost.updates +
+      cost.signals +
+      cost.timers +
+      cost.searchAttributeUpserts +
+      2 * cost.childWorkflows +
+      tasksWithLocalActivities.size,
   };
 }
 

@@ -6,7 +6,13 @@ import { pino, type Logger as PinoLogger } from 'pino';
 import { collectDefaultMetrics, register } from 'prom-client';
 import type { Config } from '../config.js';
 
-const PINO_LEVEL = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const satisfies Record<LogLevel, string>;
+const PINO_LEVEL = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+} as const satisfies Record<LogLevel, string>;
 
 /**
  * The SDK's Logger over pino. The SDK adds workflowId, runId and activity details to the metadata of every
@@ -40,19 +46,28 @@ function hostPort(host: string, port: number): string {
 async function serveRegistry(host: string, port: number): Promise<http.Server> {
   const server = http.createServer((request, response) => {
     if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found: metrics are at /metrics\n');
+      response
+        .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+        .end('Not found: metrics are at /metrics\n');
       return;
     }
     register.metrics().then(
       (body) => response.writeHead(200, { 'content-type': register.contentType }).end(body),
-      (err: unknown) => response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`Could not collect metrics: ${String(err)}\n`),
+      (err: unknown) =>
+        response
+          .writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+          .end(`Could not collect metrics: ${String(err)}\n`),
     );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE'
-        ? new Error(`Port ${port} is already in use, so the worker cannot serve its metrics. Choose another with WORKER_APP_METRICS_PORT=<port>, or 0 to turn them off.`)
-        : err),
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(
+              `Port ${port} is already in use, so the worker cannot serve its metrics. Choose another with WORKER_APP_METRICS_PORT=<port>, or 0 to turn them off.`,
+            )
+          : err,
+      ),
     );
     server.listen(port, host, () => resolve());
   });
@@ -80,7 +95,10 @@ export async function installWorkerTelemetry(config: Config): Promise<WorkerTele
     });
   } catch (err) {
     if (!/address already in use/i.test(String(err))) throw err;
-    throw new Error(`Port ${sdkPort} is already in use, so the worker cannot serve the Temporal SDK's metrics. Choose another with WORKER_METRICS_PORT=<port>, or 0 to turn them off.`, { cause: err });
+    throw new Error(
+      `Port ${sdkPort} is already in use, so the worker cannot serve the Temporal SDK's metrics. Choose another with WORKER_METRICS_PORT=<port>, or 0 to turn them off.`,
+      { cause: err },
+    );
   }
   if (sdkPort > 0) endpoints.sdk = `http://${hostPort(config.host, sdkPort)}/metrics`;
 

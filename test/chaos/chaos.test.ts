@@ -3,7 +3,13 @@ import { expect, it } from 'vitest';
 import { runChaos } from '../../bench/chaos.js';
 
 it('loses no order and leaves none inconsistent through kills and restarts', async () => {
-  const result = await runChaos({ orders: 28, concurrency: 7, workerKills: 2, deadlineMs: 240_000, log: () => undefined });
+  const result = await runChaos({
+    orders: 28,
+    concurrency: 7,
+    workerKills: 2,
+    deadlineMs: 240_000,
+    log: () => undefined,
+  });
   expect(result.problems).toEqual([]);
   expect(result).toMatchObject({ orders: 28, lost: 0, inconsistent: 0 });
   expect(result.kills).toBe(2);

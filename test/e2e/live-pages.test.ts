@@ -2,7 +2,15 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, logIn, pageErrors, phone, screenshot } from '../support/browser.js';
-import { createCustomer, createLocation, createProduct, createSlot, createUser, startTestStack, type TestStack } from '../support/stack.js';
+import {
+  createCustomer,
+  createLocation,
+  createProduct,
+  createSlot,
+  createUser,
+  startTestStack,
+  type TestStack,
+} from '../support/stack.js';
 
 let stack: TestStack;
 let browser: Browser;
@@ -24,7 +32,10 @@ beforeAll(async () => {
   croissant = await createProduct(stack.db, { name: 'Butter croissant', price_cents: 325 });
   const baguette = await createProduct(stack.db, { name: 'Baguette', price_cents: 180 });
   for (const productId of [croissant, baguette]) {
-    const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: owner.token, body: { productId, quantity: 30 } });
+    const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+      token: owner.token,
+      body: { productId, quantity: 30 },
+    });
     expect(stocked.status).toBe(201);
   }
   slotId = await createSlot(stack.db, locationId, { startsInMs: 2 * 3_600_000, capacity: 5 });
@@ -60,8 +71,14 @@ it('shows every change live on the customer, owner, driver and board pages, with
   await customerPage.locator('input[name=line1]').fill('12 Rue de Rivoli');
   await customerPage.getByRole('button', { name: 'Find shops' }).click();
   await customerPage.locator(`[data-location-id="${locationId}"][aria-pressed="true"]`).waitFor();
-  await customerPage.locator(`[data-product-id="${croissant}"]`).getByRole('button', { name: 'One more Butter croissant' }).click();
-  await customerPage.locator(`[data-product-id="${croissant}"]`).getByRole('button', { name: 'One more Butter croissant' }).click();
+  await customerPage
+    .locator(`[data-product-id="${croissant}"]`)
+    .getByRole('button', { name: 'One more Butter croissant' })
+    .click();
+  await customerPage
+    .locator(`[data-product-id="${croissant}"]`)
+    .getByRole('button', { name: 'One more Butter croissant' })
+    .click();
   const slot = customerPage.locator(`[data-slot-id="${slotId}"]`);
   await expect.poll(() => slot.locator('.remaining').textContent(), { timeout: STEP_MS }).toBe('5 left');
   await slot.click();
@@ -71,7 +88,12 @@ it('shows every change live on the customer, owner, driver and board pages, with
   const other = await createCustomer(stack);
   const taken = await stack.api('POST', '/v1/orders', {
     token: other.token,
-    body: { locationId, slotId, items: [{ productId: croissant, quantity: 1 }], address: { lat: HOME.lat, lng: HOME.lng, line1: '1 Quai' } },
+    body: {
+      locationId,
+      slotId,
+      items: [{ productId: croissant, quantity: 1 }],
+      address: { lat: HOME.lat, lng: HOME.lng, line1: '1 Quai' },
+    },
   });
   expect(taken.status).toBe(201);
   await expect.poll(() => slot.locator('.remaining').textContent(), { timeout: STEP_MS }).toBe('4 left');
@@ -82,14 +104,17 @@ it('shows every change live on the customer, owner, driver and board pages, with
   const orderId = new URL(customerPage.url()).searchParams.get('id')!;
   const number = `#${orderId.replace(/-/g, '').slice(0, 4).toUpperCase()}`;
   const status = customerPage.locator('#status');
-  const customerSees = (value: string) => expect.poll(() => status.getAttribute('data-status'), { timeout: STEP_MS }).toBe(value);
+  const customerSees = (value: string) =>
+    expect.poll(() => status.getAttribute('data-status'), { timeout: STEP_MS }).toBe(value);
   await customerSees('confirmed');
   await expect.poll(() => customerPage.locator('#number').textContent()).toBe(number);
   await markLoaded(customerPage);
 
   // The public board, before anything is ready.
   await boardPage.goto(`${stack.baseUrl}/board/${locationId}`);
-  await expect.poll(() => boardPage.locator('#title').textContent(), { timeout: STEP_MS }).toContain('Rue de Rivoli Bakery');
+  await expect
+    .poll(() => boardPage.locator('#title').textContent(), { timeout: STEP_MS })
+    .toContain('Rue de Rivoli Bakery');
   await markLoaded(boardPage);
 
   // The owner preps it on the dashboard.
@@ -108,7 +133,9 @@ it('shows every change live on the customer, owner, driver and board pages, with
   await screenshot(boardPage, 'board-ready');
 
   // ...and assigns the driver once the delivery is waiting.
-  await ownerPage.locator(`#to-assign [data-order-id="${orderId}"] button[data-action="assign"]:not([disabled])`).waitFor({ timeout: STEP_MS });
+  await ownerPage
+    .locator(`#to-assign [data-order-id="${orderId}"] button[data-action="assign"]:not([disabled])`)
+    .waitFor({ timeout: STEP_MS });
   await screenshot(ownerPage, 'owner-dashboard');
   await ownerCard.locator('select[name=driver]').selectOption(driver.id);
   await ownerCard.getByRole('button', { name: 'Assign' }).click();
@@ -132,7 +159,16 @@ it('shows every change live on the customer, owner, driver and board pages, with
 
   // One line per step, in order: delivery events that repeat an order status add no line of their own.
   const timeline = await customerPage.locator('#timeline li').allTextContents();
-  const steps = ['Order received', 'Waiting for payment', 'Paid and confirmed', 'Being prepared', 'Ready, waiting for a driver', 'A driver is assigned', 'On its way', 'Delivered'];
+  const steps = [
+    'Order received',
+    'Waiting for payment',
+    'Paid and confirmed',
+    'Being prepared',
+    'Ready, waiting for a driver',
+    'A driver is assigned',
+    'On its way',
+    'Delivered',
+  ];
   expect(timeline.map((line) => steps.find((step) => line.endsWith(step)) ?? line)).toEqual(steps);
   await screenshot(customerPage, 'customer-order-timeline');
   await screenshot(ownerPage, 'owner-dashboard-after');

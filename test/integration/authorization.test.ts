@@ -2,7 +2,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
-import { PRINCIPALS, ROUTES, listAppRoutes, routeKey, seedRouteFixtures, send, type Principal, type RouteFixtures } from '../support/routes.js';
+import {
+  PRINCIPALS,
+  ROUTES,
+  listAppRoutes,
+  routeKey,
+  seedRouteFixtures,
+  send,
+  type Principal,
+  type RouteFixtures,
+} from '../support/routes.js';
 import { openSse } from '../support/sse.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
@@ -19,7 +28,9 @@ afterAll(async () => {
 });
 
 const tokenOf = (principal: Principal) => (principal === 'anonymous' ? undefined : fx.users[principal].token);
-const bearer = (principal: Exclude<Principal, 'anonymous'>) => ({ authorization: `Bearer ${fx.users[principal].token}` });
+const bearer = (principal: Exclude<Principal, 'anonymous'>) => ({
+  authorization: `Bearer ${fx.users[principal].token}`,
+});
 const isRefusal = (status: number) => status === 401 || status === 403 || status === 404;
 
 describe('the route table', () => {
@@ -38,14 +49,22 @@ describe('the authorization matrix', () => {
   for (const route of ROUTES) {
     it(`${routeKey(route)}: ${route.who}`, async () => {
       // Refused callers go first: they must change nothing, and the allowed ones then find the state the samples need.
-      const order = [...PRINCIPALS].sort((a, b) => Number(!isRefusal(route.access[a])) - Number(!isRefusal(route.access[b])));
+      const order = [...PRINCIPALS].sort(
+        (a, b) => Number(!isRefusal(route.access[a])) - Number(!isRefusal(route.access[b])),
+      );
       const got = {} as Record<Principal, number>;
       for (const principal of order) {
         const res = await send(stack, route, route.sample(fx, principal), tokenOf(principal));
         got[principal] = res.status;
         if (res.status >= 400) {
-          expect(Object.keys(res.body as object).filter((k) => !['error', 'message', 'details'].includes(k)), `${principal}: ${JSON.stringify(res.body)}`).toEqual([]);
-          expect(typeof res.body.error === 'string' && typeof res.body.message === 'string', `${principal}: ${JSON.stringify(res.body)}`).toBe(true);
+          expect(
+            Object.keys(res.body as object).filter((k) => !['error', 'message', 'details'].includes(k)),
+            `${principal}: ${JSON.stringify(res.body)}`,
+          ).toEqual([]);
+          expect(
+            typeof res.body.error === 'string' && typeof res.body.message === 'string',
+            `${principal}: ${JSON.stringify(res.body)}`,
+          ).toBe(true);
         }
       }
       expect(got).toEqual(route.access);
@@ -60,7 +79,13 @@ describe('someone else’s resources', () => {
       ['GET', `/v1/orders/${fx.orders.read}`, `/v1/orders/${missing}`, 'otherCustomer'],
       ['POST', `/v1/orders/${fx.orders.read}/cancel`, `/v1/orders/${missing}/cancel`, 'otherCustomer'],
       ['POST', `/v1/orders/${fx.orders.read}/prep`, `/v1/orders/${missing}/prep`, 'otherOwner', { status: 'prepping' }],
-      ['POST', `/v1/deliveries/${fx.orders.read}/assign`, `/v1/deliveries/${missing}/assign`, 'otherOwner', { driverId: fx.users.driver.id }],
+      [
+        'POST',
+        `/v1/deliveries/${fx.orders.read}/assign`,
+        `/v1/deliveries/${missing}/assign`,
+        'otherOwner',
+        { driverId: fx.users.driver.id },
+      ],
     ];
     // Deliveries are the exception by design: a driver is told that another driver holds one (403, see DESIGN.md).
     for (const [method, theirs, nobodys, who, body] of pairs) {
@@ -71,7 +96,12 @@ describe('someone else’s resources', () => {
   });
 
   it('never appear in lists: owners see their locations’ deliveries, drivers their own', async () => {
-    const list = async (who: Exclude<Principal, 'anonymous'>) => (await stack.api('GET', '/v1/deliveries?limit=200', { token: fx.users[who].token })).body.deliveries as { orderId: string; locationId: string; driverId: string | null }[];
+    const list = async (who: Exclude<Principal, 'anonymous'>) =>
+      (await stack.api('GET', '/v1/deliveries?limit=200', { token: fx.users[who].token })).body.deliveries as {
+        orderId: string;
+        locationId: string;
+        driverId: string | null;
+      }[];
     expect((await list('owner')).map((d) => d.orderId)).toContain(fx.orders.read);
     expect((await list('owner')).every((d) => d.locationId === fx.locationId)).toBe(true);
     expect((await list('otherOwner')).some((d) => d.locationId === fx.locationId)).toBe(false);
@@ -94,7 +124,8 @@ describe('the public board', () => {
       const text = JSON.stringify(snapshot!.data);
       expect(snapshot!.data.orders.length).toBeGreaterThan(0);
       for (const order of snapshot!.data.orders) expect(Object.keys(order).sort()).toEqual(['number', 'state']);
-      for (const secret of [fx.users.customer.id, fx.orders.read, 'Matrix Street', fx.users.driver.id]) expect(text).not.toContain(secret);
+      for (const secret of [fx.users.customer.id, fx.orders.read, 'Matrix Street', fx.users.driver.id])
+        expect(text).not.toContain(secret);
     } finally {
       board.close();
     }
@@ -103,7 +134,10 @@ describe('the public board', () => {
 
 describe('the session cookie', () => {
   it('stands for its token, and state changes made with it need the CSRF header', async () => {
-    const login = await stack.api('POST', '/v1/session', { body: { token: fx.users.owner.token }, headers: { 'x-csrf': '1' } });
+    const login = await stack.api('POST', '/v1/session', {
+      body: { token: fx.users.owner.token },
+      headers: { 'x-csrf': '1' },
+    });
     expect(login.status).toBe(200);
     const setCookie = login.headers.get('set-cookie')!;
     expect(setCookie).toMatch(/HttpOnly/i);
@@ -113,10 +147,19 @@ describe('the session cookie', () => {
     const product = { name: 'Cookie roll', priceCents: 100, shelfLifeMinutes: 60 };
     const withoutHeader = await stack.api('POST', '/v1/products', { body: product, headers: { cookie } });
     expect([withoutHeader.status, withoutHeader.body.error]).toEqual([403, 'csrf_required']);
-    expect((await stack.api('POST', '/v1/products', { body: product, headers: { cookie, 'x-csrf': '1' } })).status).toBe(201);
+    expect(
+      (await stack.api('POST', '/v1/products', { body: product, headers: { cookie, 'x-csrf': '1' } })).status,
+    ).toBe(201);
     // Reading needs no header, and the cookie carries the owner's rights only.
     expect((await stack.api('GET', `/v1/orders/${fx.orders.read}`, { headers: { cookie } })).status).toBe(200);
-    expect((await stack.api('POST', '/v1/locations', { body: { name: 'X', kind: 'dc', lat: 0, lng: 0, deliveryRadiusM: 10 }, headers: { cookie, 'x-csrf': '1' } })).status).toBe(403);
+    expect(
+      (
+        await stack.api('POST', '/v1/locations', {
+          body: { name: 'X', kind: 'dc', lat: 0, lng: 0, deliveryRadiusM: 10 },
+          headers: { cookie, 'x-csrf': '1' },
+        })
+      ).status,
+    ).toBe(403);
     // Logging in needs the header too, or a cross-site form could sign a browser into someone else's account.
     expect((await stack.api('POST', '/v1/session', { body: { token: fx.users.owner.token } })).status).toBe(403);
     // A bearer token wins over the cookie and needs no CSRF header: it is never sent by a browser on its own.
@@ -125,7 +168,13 @@ describe('the session cookie', () => {
   });
 
   it('stores only hashes of tokens', async () => {
-    const rows = await stack.db('users').whereIn('id', Object.values(fx.users).map((u) => u.id)).select<{ token_hash: string }[]>('token_hash');
+    const rows = await stack
+      .db('users')
+      .whereIn(
+        'id',
+        Object.values(fx.users).map((u) => u.id),
+      )
+      .select<{ token_hash: string }[]>('token_hash');
     expect(rows).toHaveLength(7);
     for (const row of rows) expect(row.token_hash).toMatch(/^[0-9a-f]{64}$/);
     const tokens = Object.values(fx.users).map((u) => u.token);

@@ -30,7 +30,8 @@ function north(from: { lat: number; lng: number }, metres: number) {
 }
 
 /** Rows in `table` matching `where`: other test files write to the same tables at the same time. */
-const count = async (table: string, where: Record<string, unknown>) => Number((await stack.db(table).where(where).count<{ count: number }[]>('* as count'))[0]!.count);
+const count = async (table: string, where: Record<string, unknown>) =>
+  Number((await stack.db(table).where(where).count<{ count: number }[]>('* as count'))[0]!.count);
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -55,11 +56,19 @@ const availability = (query: Record<string, string | number>) =>
 
 describe('POST /v1/products', () => {
   it('lets operators and owners add products, and no one else', async () => {
-    const body = { name: 'Rye sourdough', description: 'Dark', priceCents: 650, shelfLifeMinutes: 2880, eodDiscountPercent: 30 };
+    const body = {
+      name: 'Rye sourdough',
+      description: 'Dark',
+      priceCents: 650,
+      shelfLifeMinutes: 2880,
+      eodDiscountPercent: 30,
+    };
     const created = await stack.api('POST', '/v1/products', { token: operator.token, body });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject(body);
-    expect((await stack.api('POST', '/v1/products', { token: owner.token, body: { ...body, description: undefined } })).body).toMatchObject({ description: '', eodDiscountPercent: 30 });
+    expect(
+      (await stack.api('POST', '/v1/products', { token: owner.token, body: { ...body, description: undefined } })).body,
+    ).toMatchObject({ description: '', eodDiscountPercent: 30 });
     expect((await stack.api('POST', '/v1/products', { token: customer.token, body })).status).toBe(403);
     expect((await stack.api('POST', '/v1/products', { body })).status).toBe(401);
   });
@@ -95,13 +104,44 @@ describe('POST /v1/locations', () => {
     const at = quietArea();
     const res = await stack.api('POST', '/v1/locations', {
       token: operator.token,
-      body: { name: 'Harbour kitchen', kind: 'kitchen', ...at, deliveryRadiusM: 6000, timezone: 'Pacific/Auckland', opensAt: '07:00', closesAt: '21:30', ownerIds: [owner.id] },
+      body: {
+        name: 'Harbour kitchen',
+        kind: 'kitchen',
+        ...at,
+        deliveryRadiusM: 6000,
+        timezone: 'Pacific/Auckland',
+        opensAt: '07:00',
+        closesAt: '21:30',
+        ownerIds: [owner.id],
+      },
     });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ name: 'Harbour kitchen', kind: 'kitchen', deliveryRadiusM: 6000, timezone: 'Pacific/Auckland', opensAt: '07:00', closesAt: '21:30', ownerIds: [owner.id] });
+    expect(res.body).toMatchObject({
+      name: 'Harbour kitchen',
+      kind: 'kitchen',
+      deliveryRadiusM: 6000,
+      timezone: 'Pacific/Auckland',
+      opensAt: '07:00',
+      closesAt: '21:30',
+      ownerIds: [owner.id],
+    });
     const productId = await createProduct(stack.db);
-    expect((await stack.api('POST', `/v1/locations/${res.body.id}/stock`, { token: owner.token, body: { productId, quantity: 3 } })).status).toBe(201);
-    expect((await stack.api('POST', '/v1/locations', { token: owner.token, body: { name: 'Mine', kind: 'bakery', ...at, deliveryRadiusM: 100 } })).status).toBe(403);
+    expect(
+      (
+        await stack.api('POST', `/v1/locations/${res.body.id}/stock`, {
+          token: owner.token,
+          body: { productId, quantity: 3 },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await stack.api('POST', '/v1/locations', {
+          token: owner.token,
+          body: { name: 'Mine', kind: 'bakery', ...at, deliveryRadiusM: 100 },
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it('refuses bad locations with a 4xx and writes nothing', async () => {
@@ -135,12 +175,43 @@ describe('POST /v1/locations/:id/stock', () => {
     await stack.db('location_owners').insert({ user_id: owner.id, location_id: locationId });
     const productId = await createProduct(stack.db, { name: 'Shelf-life bun', shelf_life_minutes: 90 });
     const lot = await receive(locationId, { productId, quantity: 12 }, owner.token);
-    expect(lot).toMatchObject({ locationId, productId, quantity: 12, available: 12, reserved: 0, sold: 0, discarded: 0 });
+    expect(lot).toMatchObject({
+      locationId,
+      productId,
+      quantity: 12,
+      available: 12,
+      reserved: 0,
+      sold: 0,
+      discarded: 0,
+    });
     expect(Date.parse(lot.expiresAt) - Date.parse(lot.producedAt)).toBe(90 * MINUTE);
-    expect((await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: operator.token, body: { productId, quantity: 1 } })).status).toBe(201);
-    expect((await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: otherOwner.token, body: { productId, quantity: 1 } })).status).toBe(403);
-    expect((await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: customer.token, body: { productId, quantity: 1 } })).status).toBe(403);
-    expect((await stack.api('POST', `/v1/locations/${locationId}/stock`, { body: { productId, quantity: 1 } })).status).toBe(401);
+    expect(
+      (
+        await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+          token: operator.token,
+          body: { productId, quantity: 1 },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+          token: otherOwner.token,
+          body: { productId, quantity: 1 },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+          token: customer.token,
+          body: { productId, quantity: 1 },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (await stack.api('POST', `/v1/locations/${locationId}/stock`, { body: { productId, quantity: 1 } })).status,
+    ).toBe(401);
   });
 
   it('refuses bad lots with a 4xx and writes nothing', async () => {
@@ -158,8 +229,18 @@ describe('POST /v1/locations/:id/stock', () => {
       [locationId, { productId, quantity: 1, colour: 'gold' }, 400, 'validation_failed'],
       [locationId, { productId: randomUUID(), quantity: 1 }, 422, 'unknown_product'],
       [locationId, { productId, quantity: 1, expiresAt: iso(-MINUTE) }, 422, 'already_expired'],
-      [locationId, { productId, quantity: 1, producedAt: iso(-HOUR), expiresAt: iso(-2 * HOUR) }, 422, 'already_expired'],
-      [locationId, { productId, quantity: 1, producedAt: iso(50_000), expiresAt: iso(30_000) }, 422, 'expires_before_produced'],
+      [
+        locationId,
+        { productId, quantity: 1, producedAt: iso(-HOUR), expiresAt: iso(-2 * HOUR) },
+        422,
+        'already_expired',
+      ],
+      [
+        locationId,
+        { productId, quantity: 1, producedAt: iso(50_000), expiresAt: iso(30_000) },
+        422,
+        'expires_before_produced',
+      ],
       [locationId, { productId, quantity: 1, producedAt: iso(HOUR) }, 422, 'produced_in_future'],
       [locationId, { productId, quantity: 1, expiresAt: iso(400 * 24 * HOUR) }, 422, 'expiry_too_far'],
       [randomUUID(), { productId, quantity: 1 }, 404, 'not_found'],
@@ -173,13 +254,20 @@ describe('POST /v1/locations/:id/stock', () => {
     expect(await count('stock_lots', { product_id: productId })).toBe(0);
   });
 
-  it('honours an Idempotency-Key: the same request answers with the same lot, another is refused, and keys are the caller\'s own', async () => {
+  it("honours an Idempotency-Key: the same request answers with the same lot, another is refused, and keys are the caller's own", async () => {
     const locationId = await createLocation(stack.db, quietArea());
     const elsewhere = await createLocation(stack.db, quietArea());
     const productId = await createProduct(stack.db, { name: 'Keyed bun' });
-    const [first, second] = [await createUser(stack.db, 'owner', { locationIds: [locationId, elsewhere] }), await createUser(stack.db, 'owner', { locationIds: [locationId] })];
+    const [first, second] = [
+      await createUser(stack.db, 'owner', { locationIds: [locationId, elsewhere] }),
+      await createUser(stack.db, 'owner', { locationIds: [locationId] }),
+    ];
     const send = (token: string, body: Record<string, unknown>, key?: string, at = locationId) =>
-      stack.api('POST', `/v1/locations/${at}/stock`, { token, body, headers: key === undefined ? {} : { 'idempotency-key': key } });
+      stack.api('POST', `/v1/locations/${at}/stock`, {
+        token,
+        body,
+        headers: key === undefined ? {} : { 'idempotency-key': key },
+      });
     const lots = () => count('stock_lots', { product_id: productId });
     const body = { productId, quantity: 12 };
     const key = randomUUID();
@@ -193,9 +281,18 @@ describe('POST /v1/locations/:id/stock', () => {
     expect(again.body).toEqual(received.body);
     expect(await lots()).toBe(1);
 
-    for (const [other, at] of [[{ ...body, quantity: 13 }, locationId], [{ ...body, expiresAt: iso(HOUR) }, locationId], [body, elsewhere]] as const) {
+    for (const [other, at] of [
+      [{ ...body, quantity: 13 }, locationId],
+      [{ ...body, expiresAt: iso(HOUR) }, locationId],
+      [body, elsewhere],
+    ] as const) {
       const reused = await send(first.token, other, key, at);
-      expect({ other, at, status: reused.status, body: reused.body }).toEqual({ other, at, status: 422, body: { error: 'idempotency_key_reused', message: expect.any(String) } });
+      expect({ other, at, status: reused.status, body: reused.body }).toEqual({
+        other,
+        at,
+        status: 422,
+        body: { error: 'idempotency_key_reused', message: expect.any(String) },
+      });
     }
     expect(await lots()).toBe(1);
 
@@ -216,8 +313,15 @@ describe('POST /v1/locations/:id/stock', () => {
     const locationId = await createLocation(stack.db, quietArea());
     const productId = await createProduct(stack.db, { name: 'Raced bun' });
     const key = randomUUID();
-    const tries = await Promise.all(Array.from({ length: 8 }, () =>
-      stack.api('POST', `/v1/locations/${locationId}/stock`, { token: operator.token, body: { productId, quantity: 7 }, headers: { 'idempotency-key': key } })));
+    const tries = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        stack.api('POST', `/v1/locations/${locationId}/stock`, {
+          token: operator.token,
+          body: { productId, quantity: 7 },
+          headers: { 'idempotency-key': key },
+        }),
+      ),
+    );
     expect(tries.map((t) => t.status)).toEqual(tries.map(() => 201));
     expect(new Set(tries.map((t) => t.body.id)).size).toBe(1);
     expect(await count('stock_lots', { product_id: productId })).toBe(1);
@@ -229,16 +333,32 @@ describe('POST /v1/locations/:id/stock', () => {
     const locationId = await createLocation(stack.db, quietArea());
     const productId = await createProduct(stack.db, { name: 'Badly keyed bun' });
     for (const key of ['', 'k'.repeat(201), 'caf\u00e9']) {
-      const res = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: operator.token, body: { productId, quantity: 1 }, headers: { 'idempotency-key': key } });
-      expect({ key, status: res.status, error: res.body.error }).toEqual({ key, status: 400, error: 'validation_failed' });
+      const res = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+        token: operator.token,
+        body: { productId, quantity: 1 },
+        headers: { 'idempotency-key': key },
+      });
+      expect({ key, status: res.status, error: res.body.error }).toEqual({
+        key,
+        status: 400,
+        error: 'validation_failed',
+      });
     }
     expect(await count('stock_lots', { product_id: productId })).toBe(0);
 
     const key = randomUUID();
-    const expired = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: operator.token, body: { productId, quantity: 1, expiresAt: iso(-MINUTE) }, headers: { 'idempotency-key': key } });
+    const expired = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+      token: operator.token,
+      body: { productId, quantity: 1, expiresAt: iso(-MINUTE) },
+      headers: { 'idempotency-key': key },
+    });
     expect(expired.body.error).toBe('already_expired');
     expect(await count('lot_idempotency_keys', { user_id: operator.id, key })).toBe(0);
-    const fixed = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: operator.token, body: { productId, quantity: 1 }, headers: { 'idempotency-key': key } });
+    const fixed = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+      token: operator.token,
+      body: { productId, quantity: 1 },
+      headers: { 'idempotency-key': key },
+    });
     expect(fixed.status).toBe(201);
   });
 
@@ -253,11 +373,35 @@ describe('POST /v1/locations/:id/stock', () => {
       return at;
     };
     // Kolkata is UTC+05:30 all year: closing at 22:00 there is 16:30 UTC.
-    const kolkata = (await stack.api('POST', '/v1/locations', { token: operator.token, body: { name: 'Kolkata kitchen', kind: 'kitchen', ...quietArea(), deliveryRadiusM: 3000, timezone: 'Asia/Kolkata', closesAt: '22:00' } })).body;
-    const longLived = await receive(kolkata.id, { productId, quantity: 1, producedAt: new Date(producedAt).toISOString(), expiresAt: iso(72 * HOUR) });
+    const kolkata = (
+      await stack.api('POST', '/v1/locations', {
+        token: operator.token,
+        body: {
+          name: 'Kolkata kitchen',
+          kind: 'kitchen',
+          ...quietArea(),
+          deliveryRadiusM: 3000,
+          timezone: 'Asia/Kolkata',
+          closesAt: '22:00',
+        },
+      })
+    ).body;
+    const longLived = await receive(kolkata.id, {
+      productId,
+      quantity: 1,
+      producedAt: new Date(producedAt).toISOString(),
+      expiresAt: iso(72 * HOUR),
+    });
     expect(Date.parse(longLived.discountFrom!)).toBe(Math.max(producedAt, nextUtc(16, 30) - 30 * MINUTE));
-    const shortLived = await receive(kolkata.id, { productId, quantity: 1, producedAt: new Date(producedAt).toISOString(), expiresAt: iso(20 * MINUTE) });
-    expect(Date.parse(shortLived.discountFrom!)).toBe(Math.max(producedAt, Math.min(Date.parse(shortLived.expiresAt), nextUtc(16, 30)) - 30 * MINUTE));
+    const shortLived = await receive(kolkata.id, {
+      productId,
+      quantity: 1,
+      producedAt: new Date(producedAt).toISOString(),
+      expiresAt: iso(20 * MINUTE),
+    });
+    expect(Date.parse(shortLived.discountFrom!)).toBe(
+      Math.max(producedAt, Math.min(Date.parse(shortLived.expiresAt), nextUtc(16, 30)) - 30 * MINUTE),
+    );
   });
 });
 
@@ -265,10 +409,16 @@ describe('the demo seed', () => {
   it('stocks the demo location on every start, topping up only what runs low', async () => {
     const demo: DemoData = {
       locationId: randomUUID(),
-      users: Object.fromEntries(['customer', 'customer2', 'owner', 'driver', 'driver2', 'operator'].map((name) => [name, { id: randomUUID(), token: `demo_${randomUUID()}` }])) as DemoData['users'],
+      users: Object.fromEntries(
+        ['customer', 'customer2', 'owner', 'driver', 'driver2', 'operator'].map((name) => [
+          name,
+          { id: randomUUID(), token: `demo_${randomUUID()}` },
+        ]),
+      ) as DemoData['users'],
     };
     const productIds = await seedDemo(stack.db, demo);
-    const fresh = async () => createStockLotRepository(stack.db).freshUnits(demo.locationId, productIds, new Date(Date.now() + HOUR));
+    const fresh = async () =>
+      createStockLotRepository(stack.db).freshUnits(demo.locationId, productIds, new Date(Date.now() + HOUR));
     expect([...(await fresh()).values()].every((units) => units >= 50)).toBe(true);
     expect((await fresh()).size).toBe(productIds.length);
     const lots = await count('stock_lots', { location_id: demo.locationId });
@@ -277,9 +427,13 @@ describe('the demo seed', () => {
 
     // A customer next door sees it.
     const res = await availability({ lat: DEMO_LOCATION.lat, lng: DEMO_LOCATION.lng, q: 'sourdough loaf', limit: 100 });
-    const sourdough = res.body.items.filter((i: { locations: { locationId: string }[] }) => i.locations.some((l) => l.locationId === demo.locationId));
+    const sourdough = res.body.items.filter((i: { locations: { locationId: string }[] }) =>
+      i.locations.some((l) => l.locationId === demo.locationId),
+    );
     expect(sourdough).toHaveLength(1);
-    expect(sourdough[0].locations.find((l: { locationId: string }) => l.locationId === demo.locationId).available).toBeGreaterThanOrEqual(50);
+    expect(
+      sourdough[0].locations.find((l: { locationId: string }) => l.locationId === demo.locationId).available,
+    ).toBeGreaterThanOrEqual(50);
   });
 });
 
@@ -287,7 +441,11 @@ describe('GET /v1/locations', () => {
   it('lists the locations whose delivery area covers the point, nearest first', async () => {
     const home = quietArea();
     const near = await createLocation(stack.db, { name: 'Near', ...north(home, 2000), delivery_radius_m: 5000 });
-    const far = await createLocation(stack.db, { name: 'Far but wide', ...north(home, -7000), delivery_radius_m: 10_000 });
+    const far = await createLocation(stack.db, {
+      name: 'Far but wide',
+      ...north(home, -7000),
+      delivery_radius_m: 10_000,
+    });
     await createLocation(stack.db, { name: 'Far and narrow', ...north(home, 7000), delivery_radius_m: 5000 });
     const res = await stack.api('GET', `/v1/locations?lat=${home.lat}&lng=${home.lng}`);
     expect(res.status).toBe(200);
@@ -318,23 +476,39 @@ describe('the two ways a page is read', () => {
     const merged = createAvailabilityRepository(stack.db);
     const lateral = createAvailabilityRepository(stack.db, { mergeMaxLocations: 0 });
     const locations: string[] = [];
-    for (let i = 0; i < 6; i++) locations.push(await createLocation(stack.db, { ...north(area, i * 700), delivery_radius_m: 5000, name: `Merge ${i}` }));
+    for (let i = 0; i < 6; i++)
+      locations.push(
+        await createLocation(stack.db, { ...north(area, i * 700), delivery_radius_m: 5000, name: `Merge ${i}` }),
+      );
     const words = ['rye', 'seeded rye', 'spelt', 'honey bun', 'rye bun'];
     const products: string[] = [];
-    for (let i = 0; i < 24; i++) products.push(await createProduct(stack.db, { name: `${words[i % words.length]} ${i}`, eod_discount_percent: (i % 3) * 10, shelf_life_minutes: 600 }));
+    for (let i = 0; i < 24; i++)
+      products.push(
+        await createProduct(stack.db, {
+          name: `${words[i % words.length]} ${i}`,
+          eod_discount_percent: (i % 3) * 10,
+          shelf_life_minutes: 600,
+        }),
+      );
     // Lots of every age: some fresh for a day, some soon gone, some already in their discount window.
     for (let i = 0; i < 90; i++) {
-      const expiresInMs = ((i * 37) % 20 + 1) * HOUR / 2;
-      await createStockLotRepository(stack.db).receiveLot({
-        // A product reappears every 24 lots, each time at another location.
-        locationId: locations[(i + Math.floor(i / 24)) % locations.length]!,
-        productId: products[(i * 11) % products.length]!,
-        quantity: 1 + (i % 5),
-        producedAt: new Date(now.getTime() - HOUR),
-        expiresAt: new Date(now.getTime() + expiresInMs),
-      }, now);
+      const expiresInMs = ((((i * 37) % 20) + 1) * HOUR) / 2;
+      await createStockLotRepository(stack.db).receiveLot(
+        {
+          // A product reappears every 24 lots, each time at another location.
+          locationId: locations[(i + Math.floor(i / 24)) % locations.length]!,
+          productId: products[(i * 11) % products.length]!,
+          quantity: 1 + (i % 5),
+          producedAt: new Date(now.getTime() - HOUR),
+          expiresAt: new Date(now.getTime() + expiresInMs),
+        },
+        now,
+      );
     }
-    const pages = async (repo: ReturnType<typeof createAvailabilityRepository>, query: { words: string[]; freshAt: Date; limit: number }) => {
+    const pages = async (
+      repo: ReturnType<typeof createAvailabilityRepository>,
+      query: { words: string[]; freshAt: Date; limit: number },
+    ) => {
       const all = [];
       let after;
       for (let n = 0; n < 50; n++) {
@@ -373,22 +547,52 @@ describe('GET /v1/availability', () => {
     await receive(b, { productId: tart, quantity: 2 });
     await receive(c, { productId: pie, quantity: 9 });
     // Expired stock never shows, even before the sweep discards it.
-    await stack.db('stock_lots').insert({ location_id: a, product_id: tart, quantity: 5, available: 5, free_units: '{[0,5)}', produced_at: iso(-5 * HOUR), expires_at: iso(-MINUTE) });
+    await stack
+      .db('stock_lots')
+      .insert({
+        location_id: a,
+        product_id: tart,
+        quantity: 5,
+        available: 5,
+        free_units: '{[0,5)}',
+        produced_at: iso(-5 * HOUR),
+        expires_at: iso(-MINUTE),
+      });
 
     const res = await availability({ lat: home.lat, lng: home.lng });
     expect(res.status).toBe(200);
     expect(res.body.nextCursor).toBeNull();
     expect(res.body.items.map((i: { name: string }) => i.name)).toEqual(['Union bread', 'Union tart']);
     const [breadItem, tartItem] = res.body.items;
-    expect(breadItem).toMatchObject({ productId: bread, available: 7, discountedAvailable: 0, priceCents: 500, priceInEffectCents: 500 });
-    expect(breadItem.locations.map((l: { locationId: string; available: number }) => [l.locationId, l.available])).toEqual([[a, 3], [b, 4]]);
+    expect(breadItem).toMatchObject({
+      productId: bread,
+      available: 7,
+      discountedAvailable: 0,
+      priceCents: 500,
+      priceInEffectCents: 500,
+    });
+    expect(
+      breadItem.locations.map((l: { locationId: string; available: number }) => [l.locationId, l.available]),
+    ).toEqual([
+      [a, 3],
+      [b, 4],
+    ]);
     expect(tartItem).toMatchObject({ productId: tart, available: 2, locations: [{ locationId: b, available: 2 }] });
 
     // A reservation takes units out of the union at once.
     const orderId = randomUUID();
-    await createInventoryActivities(stack.db).reserveStock({ orderId, locationId: b, lines: [{ productId: bread, quantity: 4 }], deliverBy: iso(HOUR) });
+    await createInventoryActivities(stack.db).reserveStock({
+      orderId,
+      locationId: b,
+      lines: [{ productId: bread, quantity: 4 }],
+      deliverBy: iso(HOUR),
+    });
     const after = await availability({ lat: home.lat, lng: home.lng });
-    expect(after.body.items[0]).toMatchObject({ productId: bread, available: 3, locations: [{ locationId: a, available: 3 }] });
+    expect(after.body.items[0]).toMatchObject({
+      productId: bread,
+      available: 3,
+      locations: [{ locationId: a, available: 3 }],
+    });
     expect(await checkInventoryInvariants(stack.db)).toEqual([]);
   });
 
@@ -406,30 +610,64 @@ describe('GET /v1/availability', () => {
   it('shows the discounted price for units whose lot is in its discount window', async () => {
     const home = quietArea();
     const location = await createLocation(stack.db, { ...home, delivery_radius_m: 2000 });
-    const croissant = await createProduct(stack.db, { name: 'Evening croissant', price_cents: 325, eod_discount_percent: 40 });
+    const croissant = await createProduct(stack.db, {
+      name: 'Evening croissant',
+      price_cents: 325,
+      eod_discount_percent: 40,
+    });
     // The window opens 30 minutes before expiry: open for the first lot, hours away for the second.
-    const closing = await receive(location, { productId: croissant, quantity: 2, producedAt: iso(-2 * HOUR), expiresAt: iso(20 * MINUTE) });
-    const later = await receive(location, { productId: croissant, quantity: 3, producedAt: iso(-HOUR), expiresAt: iso(3 * HOUR) });
+    const closing = await receive(location, {
+      productId: croissant,
+      quantity: 2,
+      producedAt: iso(-2 * HOUR),
+      expiresAt: iso(20 * MINUTE),
+    });
+    const later = await receive(location, {
+      productId: croissant,
+      quantity: 3,
+      producedAt: iso(-HOUR),
+      expiresAt: iso(3 * HOUR),
+    });
     expect(Date.parse(closing.discountFrom!)).toBeLessThan(Date.now());
     expect(Date.parse(later.discountFrom!)).toBeGreaterThan(Date.now());
 
     const item = (await availability({ ...home })).body.items[0];
-    expect(item).toMatchObject({ priceCents: 325, discountedPriceCents: 195, priceInEffectCents: 195, available: 5, discountedAvailable: 2 });
+    expect(item).toMatchObject({
+      priceCents: 325,
+      discountedPriceCents: 195,
+      priceInEffectCents: 195,
+      available: 5,
+      discountedAvailable: 2,
+    });
     expect(item.locations[0]).toMatchObject({ available: 5, discountedAvailable: 2, priceInEffectCents: 195 });
 
     // The lot timer opens the second lot's window early; a customer pays what the availability said.
     await createInventoryActivities(stack.db).discountLot(later.id);
-    expect((await availability({ ...home })).body.items[0]).toMatchObject({ discountedAvailable: 5, priceInEffectCents: 195 });
-    const reserved = await createInventoryActivities(stack.db).reserveStock({ orderId: randomUUID(), locationId: location, lines: [{ productId: croissant, quantity: 3 }], deliverBy: iso(10 * MINUTE) });
-    expect(reserved).toEqual({ status: 'reserved', lines: [{ productId: croissant, quantity: 3, amountCents: 3 * 195 }] });
+    expect((await availability({ ...home })).body.items[0]).toMatchObject({
+      discountedAvailable: 5,
+      priceInEffectCents: 195,
+    });
+    const reserved = await createInventoryActivities(stack.db).reserveStock({
+      orderId: randomUUID(),
+      locationId: location,
+      lines: [{ productId: croissant, quantity: 3 }],
+      deliverBy: iso(10 * MINUTE),
+    });
+    expect(reserved).toEqual({
+      status: 'reserved',
+      lines: [{ productId: croissant, quantity: 3, amountCents: 3 * 195 }],
+    });
   });
 
   it('pages through products in name order with a cursor that stays stable when stock changes', async () => {
     const home = quietArea();
     const location = await createLocation(stack.db, { ...home, delivery_radius_m: 2000 });
     const tag = randomUUID().slice(0, 8);
-    const names = ['Apricot', 'Brioche', 'Challah', 'Danish', 'Eclair', 'Focaccia', 'Gingerbread'].map((n) => `${n} ${tag}`);
-    for (const name of names) await receive(location, { productId: await createProduct(stack.db, { name }), quantity: 1 });
+    const names = ['Apricot', 'Brioche', 'Challah', 'Danish', 'Eclair', 'Focaccia', 'Gingerbread'].map(
+      (n) => `${n} ${tag}`,
+    );
+    for (const name of names)
+      await receive(location, { productId: await createProduct(stack.db, { name }), quantity: 1 });
 
     const first = await availability({ ...home, limit: 3 });
     expect(first.body.items.map((i: { name: string }) => i.name)).toEqual(names.slice(0, 3));
@@ -451,7 +689,8 @@ describe('GET /v1/availability', () => {
     for (const name of ['Butter croissant', 'Almond croissant', 'Seeded rye', '100% rye']) {
       await receive(location, { productId: await createProduct(stack.db, { name }), quantity: 1 });
     }
-    const names = async (q: string) => (await availability({ ...home, q })).body.items.map((i: { name: string }) => i.name);
+    const names = async (q: string) =>
+      (await availability({ ...home, q })).body.items.map((i: { name: string }) => i.name);
     expect(await names('CROISS')).toEqual(['Almond croissant', 'Butter croissant']);
     expect(await names('croissant  butter')).toEqual(['Butter croissant']);
     expect(await names('100%')).toEqual(['100% rye']);
@@ -462,7 +701,12 @@ describe('GET /v1/availability', () => {
 
   it('answers nearby nothing with an empty page, even at the oddest valid coordinates', async () => {
     expect((await availability({ ...quietArea() })).body).toEqual({ items: [], nextCursor: null });
-    for (const [lat, lng] of [[1e-320, -1e-320], [90, 180], [-90, -180], [0, 0]]) {
+    for (const [lat, lng] of [
+      [1e-320, -1e-320],
+      [90, 180],
+      [-90, -180],
+      [0, 0],
+    ]) {
       const res = await availability({ lat: lat!, lng: lng! });
       expect({ lat, lng, status: res.status }).toEqual({ lat, lng, status: 200 });
       expect((await stack.api('GET', `/v1/locations?lat=${lat}&lng=${lng}`)).status).toBe(200);

@@ -79,7 +79,10 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-async function account(balanceCents: number, fields: { behavior?: 'normal' | 'decline' | 'silent'; decisionDelayMs?: number } = {}) {
+async function account(
+  balanceCents: number,
+  fields: { behavior?: 'normal' | 'decline' | 'silent'; decisionDelayMs?: number } = {},
+) {
   return bank.client.createAccount({ holderName: 'Test holder', balanceCents, ...fields });
 }
 
@@ -88,27 +91,53 @@ function charge(accountId: string, amountCents: number, key = randomUUID()) {
 }
 
 async function settled(chargeId: string, via = bank) {
-  return eventually(() => via.client.getCharge(chargeId), (c) => c.status !== 'pending');
+  return eventually(
+    () => via.client.getCharge(chargeId),
+    (c) => c.status !== 'pending',
+  );
 }
 
 describe('a charge', () => {
   it('holds the amount at once, then is approved and captured after the account delay, and says so in a signed webhook', async () => {
     const acct = await account(10_000, { decisionDelayMs: 300 });
     const reference = randomUUID();
-    const accepted = await bank.client.requestCharge({ idempotencyKey: randomUUID(), accountId: acct.id, amountCents: 2_500, reference });
+    const accepted = await bank.client.requestCharge({
+      idempotencyKey: randomUUID(),
+      accountId: acct.id,
+      amountCents: 2_500,
+      reference,
+    });
     expect(accepted.status).toBe('pending');
-    expect(await bank.client.getAccount(acct.id)).toMatchObject({ balanceCents: 10_000, heldCents: 2_500, availableCents: 7_500 });
+    expect(await bank.client.getAccount(acct.id)).toMatchObject({
+      balanceCents: 10_000,
+      heldCents: 2_500,
+      availableCents: 7_500,
+    });
 
     const done = await settled(accepted.chargeId);
     expect(done).toMatchObject({ status: 'approved', amountCents: 2_500, reference });
     expect(Date.parse(done.decidedAt!) - Date.parse(done.createdAt)).toBeGreaterThanOrEqual(250);
-    expect(await bank.client.getAccount(acct.id)).toMatchObject({ balanceCents: 7_500, heldCents: 0, availableCents: 7_500 });
+    expect(await bank.client.getAccount(acct.id)).toMatchObject({
+      balanceCents: 7_500,
+      heldCents: 0,
+      availableCents: 7_500,
+    });
 
-    const [event] = await eventually(() => receiver.eventsFor(accepted.chargeId), (e) => e.length > 0);
-    expect(event).toMatchObject({ type: 'charge.approved', data: { chargeId: accepted.chargeId, reference, amountCents: 2_500, status: 'approved' } });
+    const [event] = await eventually(
+      () => receiver.eventsFor(accepted.chargeId),
+      (e) => e.length > 0,
+    );
+    expect(event).toMatchObject({
+      type: 'charge.approved',
+      data: { chargeId: accepted.chargeId, reference, amountCents: 2_500, status: 'approved' },
+    });
     const attempt = receiver.attempts.find((a) => a.event.id === event!.id)!;
-    expect(verifyWebhookSignature(attempt.signature, attempt.raw, [SECRET], Math.floor(Date.now() / 1000))).toEqual({ ok: true });
-    expect(verifyWebhookSignature(attempt.signature, attempt.raw, ['another-secret'], Math.floor(Date.now() / 1000)).ok).toBe(false);
+    expect(verifyWebhookSignature(attempt.signature, attempt.raw, [SECRET], Math.floor(Date.now() / 1000))).toEqual({
+      ok: true,
+    });
+    expect(
+      verifyWebhookSignature(attempt.signature, attempt.raw, ['another-secret'], Math.floor(Date.now() / 1000)).ok,
+    ).toBe(false);
   });
 
   it('is refused for insufficient funds when the balance does not cover it, and takes nothing', async () => {
@@ -117,7 +146,10 @@ describe('a charge', () => {
     expect(await bank.client.getAccount(acct.id)).toMatchObject({ heldCents: 0 });
     expect((await settled(chargeId)).status).toBe('insufficient_funds');
     expect(await bank.client.getAccount(acct.id)).toMatchObject({ balanceCents: 500, heldCents: 0 });
-    const events = await eventually(() => receiver.eventsFor(chargeId), (e) => e.length > 0);
+    const events = await eventually(
+      () => receiver.eventsFor(chargeId),
+      (e) => e.length > 0,
+    );
     expect(events.map((e) => e.type)).toEqual(['charge.insufficient_funds']);
   });
 
@@ -127,7 +159,10 @@ describe('a charge', () => {
     expect(await bank.client.getAccount(acct.id)).toMatchObject({ heldCents: 1_000 });
     expect((await settled(chargeId)).status).toBe('declined');
     expect(await bank.client.getAccount(acct.id)).toMatchObject({ balanceCents: 10_000, heldCents: 0 });
-    const events = await eventually(() => receiver.eventsFor(chargeId), (e) => e.length > 0);
+    const events = await eventually(
+      () => receiver.eventsFor(chargeId),
+      (e) => e.length > 0,
+    );
     expect(events.map((e) => e.type)).toEqual(['charge.declined']);
   });
 
@@ -156,11 +191,17 @@ describe('idempotency', () => {
     const reused = await bank.client.requestCharge({ ...request, amountCents: 701 }).catch((err: unknown) => err);
     expect(reused).toBeInstanceOf(BankRequestError);
     expect(reused).toMatchObject({ status: 422, code: 'idempotency_key_reused', nonRetryable: true });
-    expect(await bank.db('charges').where({ idempotency_key: key }).count<{ count: number }[]>('* as count')).toEqual([{ count: 1 }]);
+    expect(await bank.db('charges').where({ idempotency_key: key }).count<{ count: number }[]>('* as count')).toEqual([
+      { count: 1 },
+    ]);
     expect(await bank.client.getAccount(acct.id)).toMatchObject({ balanceCents: 9_300, heldCents: 0 });
 
     // A merchant that lost the answer finds the charge by its key; an unused key finds nothing.
-    expect(await bank.client.findCharge(key)).toMatchObject({ id: first.chargeId, status: 'approved', amountCents: 700 });
+    expect(await bank.client.findCharge(key)).toMatchObject({
+      id: first.chargeId,
+      status: 'approved',
+      amountCents: 700,
+    });
     expect(await bank.client.findCharge(randomUUID())).toBeUndefined();
   });
 
@@ -185,7 +226,10 @@ describe('void and refund', () => {
     expect((await bank.client.voidCharge(chargeId)).status).toBe('voided');
     await sleep(800);
     expect((await bank.client.getCharge(chargeId)).status).toBe('voided');
-    const events = await eventually(() => receiver.eventsFor(chargeId), (e) => e.length > 0);
+    const events = await eventually(
+      () => receiver.eventsFor(chargeId),
+      (e) => e.length > 0,
+    );
     expect(events.map((e) => e.type)).toEqual(['charge.voided']);
     expect(await bank.client.getAccount(acct.id)).toMatchObject({ balanceCents: 10_000, heldCents: 0 });
   });
@@ -199,7 +243,10 @@ describe('void and refund', () => {
     expect((await bank.client.refundCharge(chargeId)).status).toBe('refunded');
     expect((await bank.client.voidCharge(chargeId)).status).toBe('refunded');
     expect(await bank.client.getAccount(acct.id)).toMatchObject({ balanceCents: 10_000, heldCents: 0 });
-    const events = await eventually(() => receiver.eventsFor(chargeId), (e) => e.length >= 2);
+    const events = await eventually(
+      () => receiver.eventsFor(chargeId),
+      (e) => e.length >= 2,
+    );
     expect(events.map((e) => e.type)).toEqual(['charge.approved', 'charge.refunded']);
   });
 
@@ -214,11 +261,17 @@ describe('void and refund', () => {
   it('refuses to refund a charge that took no money, and changes nothing', async () => {
     const pendingAcct = await account(10_000, { behavior: 'silent' });
     const pending = await charge(pendingAcct.id, 1_000);
-    await expect(bank.client.refundCharge(pending.chargeId)).rejects.toMatchObject({ status: 409, code: 'charge_pending' });
+    await expect(bank.client.refundCharge(pending.chargeId)).rejects.toMatchObject({
+      status: 409,
+      code: 'charge_pending',
+    });
     const poorAcct = await account(100);
     const refused = await charge(poorAcct.id, 1_000);
     await settled(refused.chargeId);
-    await expect(bank.client.refundCharge(refused.chargeId)).rejects.toMatchObject({ status: 409, code: 'charge_not_captured' });
+    await expect(bank.client.refundCharge(refused.chargeId)).rejects.toMatchObject({
+      status: 409,
+      code: 'charge_not_captured',
+    });
     // Voiding what the bank already refused is a harmless no-op, so compensation can always call it.
     expect((await bank.client.voidCharge(refused.chargeId)).status).toBe('insufficient_funds');
     expect(await bank.client.getAccount(poorAcct.id)).toMatchObject({ balanceCents: 100, heldCents: 0 });
@@ -246,7 +299,11 @@ describe('bad input', () => {
     const acct = await account(1_000);
     const before = await bank.db('charges').count<{ count: number }[]>('* as count');
     const post = (path: string, body: unknown) =>
-      fetch(`${bank.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+      fetch(`${bank.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
     const good = { idempotencyKey: randomUUID(), accountId: acct.id, amountCents: 100, reference: 'r' };
     const cases: [string, unknown, number, string][] = [
       ['/charges', { ...good, amountCents: 0 }, 400, 'validation_failed'],
@@ -287,15 +344,27 @@ describe('webhook delivery', () => {
     // Only this charge's events are refused, so deliveries left over from other tests cannot use up the failures.
     const reference = randomUUID();
     receiver.failNext(3, reference);
-    const { chargeId } = await bank.client.requestCharge({ idempotencyKey: randomUUID(), accountId: acct.id, amountCents: 100, reference });
-    const events = await eventually(() => receiver.eventsFor(chargeId), (e) => e.length > 0);
+    const { chargeId } = await bank.client.requestCharge({
+      idempotencyKey: randomUUID(),
+      accountId: acct.id,
+      amountCents: 100,
+      reference,
+    });
+    const events = await eventually(
+      () => receiver.eventsFor(chargeId),
+      (e) => e.length > 0,
+    );
     expect(events.map((e) => e.type)).toEqual(['charge.approved']);
     const tries = receiver.attempts.filter((a) => a.event.data.chargeId === chargeId);
     expect(tries.map((a) => a.answeredWith)).toEqual([500, 500, 500, 204]);
     expect(new Set(tries.map((a) => a.event.id)).size).toBe(1);
-    for (const a of tries) expect(verifyWebhookSignature(a.signature, a.raw, [SECRET], Math.floor(Date.now() / 1000))).toEqual({ ok: true });
+    for (const a of tries)
+      expect(verifyWebhookSignature(a.signature, a.raw, [SECRET], Math.floor(Date.now() / 1000))).toEqual({ ok: true });
     // The receiver answers before the bank records the delivery.
-    const row = await eventually(() => bank.db('webhook_outbox').where({ charge_id: chargeId }).first(), (r) => r?.delivered_at != null);
+    const row = await eventually(
+      () => bank.db('webhook_outbox').where({ charge_id: chargeId }).first(),
+      (r) => r?.delivered_at != null,
+    );
     expect(row).toMatchObject({ attempts: 4, last_error: null });
     expect(row.delivered_at).toBeInstanceOf(Date);
   });
@@ -305,20 +374,41 @@ describe('restarts', () => {
   it('decides charges that fell due while the bank was down, and delivers what it could not deliver before', async () => {
     const localReceiver = await startReceiver();
     const first = await startTestBank({ webhookUrl: localReceiver.url, webhookSecret: SECRET });
-    const acct = await first.client.createAccount({ holderName: 'Restart', balanceCents: 5_000, decisionDelayMs: 1_500 });
-    const dueWhileDown = await first.client.requestCharge({ idempotencyKey: randomUUID(), accountId: acct.id, amountCents: 1_000, reference: randomUUID() });
+    const acct = await first.client.createAccount({
+      holderName: 'Restart',
+      balanceCents: 5_000,
+      decisionDelayMs: 1_500,
+    });
+    const dueWhileDown = await first.client.requestCharge({
+      idempotencyKey: randomUUID(),
+      accountId: acct.id,
+      amountCents: 1_000,
+      reference: randomUUID(),
+    });
     // A second charge is decided before the stop, but the receiver refuses it, so its webhook waits in the outbox.
     const quick = await first.client.createAccount({ holderName: 'Quick', balanceCents: 5_000 });
     localReceiver.failNext(1_000);
-    const undelivered = await first.client.requestCharge({ idempotencyKey: randomUUID(), accountId: quick.id, amountCents: 2_000, reference: randomUUID() });
+    const undelivered = await first.client.requestCharge({
+      idempotencyKey: randomUUID(),
+      accountId: quick.id,
+      amountCents: 2_000,
+      reference: randomUUID(),
+    });
     await settled(undelivered.chargeId, first);
-    await eventually(() => localReceiver.attempts.length, (n) => n > 0);
+    await eventually(
+      () => localReceiver.attempts.length,
+      (n) => n > 0,
+    );
     expect((await first.client.getCharge(dueWhileDown.chargeId)).status).toBe('pending');
     await first.stop();
 
     await sleep(1_600);
     localReceiver.failNext(0);
-    const second = await startTestBank({ webhookUrl: localReceiver.url, webhookSecret: SECRET, databaseUrl: first.databaseUrl });
+    const second = await startTestBank({
+      webhookUrl: localReceiver.url,
+      webhookSecret: SECRET,
+      databaseUrl: first.databaseUrl,
+    });
     try {
       expect((await settled(dueWhileDown.chargeId, second)).status).toBe('approved');
       expect(await second.client.getAccount(acct.id)).toMatchObject({ balanceCents: 4_000, heldCents: 0 });

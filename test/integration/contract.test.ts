@@ -5,7 +5,15 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { findSchemathesis, runSchemathesis } from '../../src/dev/schemathesis.js';
-import { createCustomer, createLocation, createProduct, createSlot, createUser, startTestStack, type TestStack } from '../support/stack.js';
+import {
+  createCustomer,
+  createLocation,
+  createProduct,
+  createSlot,
+  createUser,
+  startTestStack,
+  type TestStack,
+} from '../support/stack.js';
 
 // Small enough for npm test on two cores (under half a minute a caller on an idle machine); `npm run bench -- contract`
 // runs a larger one. The timeout is the bound for a loaded machine.
@@ -20,7 +28,12 @@ const SEED = Number(process.env.CONTRACT_SEED ?? 12);
  */
 function undeclared(value: unknown, schema: unknown, at: string, out: string[]): void {
   if (value === null || typeof value !== 'object' || schema === null || typeof schema !== 'object') return;
-  const s = schema as { properties?: Record<string, unknown>; items?: unknown; anyOf?: unknown[]; additionalProperties?: unknown };
+  const s = schema as {
+    properties?: Record<string, unknown>;
+    items?: unknown;
+    anyOf?: unknown[];
+    additionalProperties?: unknown;
+  };
   if (s.anyOf) {
     const member = s.anyOf.find((m) => (m as { type?: string }).type === (Array.isArray(value) ? 'array' : 'object'));
     return undeclared(value, member, at, out);
@@ -37,7 +50,9 @@ function undeclared(value: unknown, schema: unknown, at: string, out: string[]):
 function watchForDroppedFields(app: FastifyInstance, dropped: Set<string>): void {
   app.addHook('preSerialization', async (request, reply, payload) => {
     const declared = (request.routeOptions.schema?.response as Record<string, unknown> | undefined)?.[reply.statusCode];
-    const schema = (declared as { content?: Record<string, { schema: unknown }> } | undefined)?.content?.['application/json']?.schema ?? declared;
+    const schema =
+      (declared as { content?: Record<string, { schema: unknown }> } | undefined)?.content?.['application/json']
+        ?.schema ?? declared;
     const out: string[] = [];
     undeclared(payload, schema, '', out);
     for (const field of out) dropped.add(`${request.method} ${request.routeOptions.url} ${reply.statusCode}: ${field}`);
@@ -57,7 +72,12 @@ beforeAll(async () => {
   // Errors only: the fuzzer's refused requests would otherwise log hundreds of warnings.
   stack = await startTestStack({ LOG_LEVEL: 'error' }, (app) => watchForDroppedFields(app, dropped));
   // Far from every other test's locations, so what the fuzzer creates here shows up in no one else's search.
-  locationId = await createLocation(stack.db, { name: 'Contract bakery', lat: -43.53, lng: 172.63, delivery_radius_m: 2000 });
+  locationId = await createLocation(stack.db, {
+    name: 'Contract bakery',
+    lat: -43.53,
+    lng: 172.63,
+    delivery_radius_m: 2000,
+  });
   await createProduct(stack.db, { name: 'Contract loaf' });
   await createSlot(stack.db, locationId);
   tokens.owner = (await createUser(stack.db, 'owner', { locationIds: [locationId] })).token;
@@ -67,19 +87,31 @@ beforeAll(async () => {
 afterAll(async () => {
   // The production plans the fuzzer made at its location would go on starting runs after this test.
   for await (const schedule of stack?.client.schedule.list() ?? []) {
-    if (schedule.scheduleId.startsWith(`production-${locationId}-`)) await stack.client.schedule.getHandle(schedule.scheduleId).delete();
+    if (schedule.scheduleId.startsWith(`production-${locationId}-`))
+      await stack.client.schedule.getHandle(schedule.scheduleId).delete();
   }
   await stack?.stop();
 });
 
 describe('the API against its OpenAPI document', () => {
-  it.each(['owner', 'customer'] as const)('passes every default Schemathesis check as %s', async (role) => {
-    const run = await runSchemathesis({ binary, baseUrl: stack.baseUrl, token: tokens[role], maxExamples: MAX_EXAMPLES, timeoutMs: TIMEOUT_MS, seed: SEED });
-    console.log(`Schemathesis as ${role}:\n${run.summary}`);
-    // The whole report when it fails: each failure with the curl command that reproduces it.
-    expect(run.code, run.output).toBe(0);
-    expect(run.summary).toMatch(/Tested: \d+/);
-    expect(run.summary).not.toMatch(/Tested: 0\b/);
-    expect([...dropped], 'fields the handlers sent that no response schema declares').toEqual([]);
-  }, TIMEOUT_MS + 20_000);
+  it.each(['owner', 'customer'] as const)(
+    'passes every default Schemathesis check as %s',
+    async (role) => {
+      const run = await runSchemathesis({
+        binary,
+        baseUrl: stack.baseUrl,
+        token: tokens[role],
+        maxExamples: MAX_EXAMPLES,
+        timeoutMs: TIMEOUT_MS,
+        seed: SEED,
+      });
+      console.log(`Schemathesis as ${role}:\n${run.summary}`);
+      // The whole report when it fails: each failure with the curl command that reproduces it.
+      expect(run.code, run.output).toBe(0);
+      expect(run.summary).toMatch(/Tested: \d+/);
+      expect(run.summary).not.toMatch(/Tested: 0\b/);
+      expect([...dropped], 'fields the handlers sent that no response schema declares').toEqual([]);
+    },
+    TIMEOUT_MS + 20_000,
+  );
 });

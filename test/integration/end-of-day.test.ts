@@ -29,12 +29,23 @@ afterAll(async () => {
 
 /** The wall-clock time `at` shows in `timeZone`, as Postgres's `time` wants it. */
 function localTime(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
+  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
+    at,
+  );
 }
 
 async function location(timezone: string, closesAt: string): Promise<string> {
   const [row] = await db('locations')
-    .insert({ name: `Closing ${timezone}`, kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 5000, timezone, opens_at: '00:00', closes_at: closesAt })
+    .insert({
+      name: `Closing ${timezone}`,
+      kind: 'bakery',
+      lat: 51.5,
+      lng: -0.1,
+      delivery_radius_m: 5000,
+      timezone,
+      opens_at: '00:00',
+      closes_at: closesAt,
+    })
     .returning<{ id: string }[]>('id');
   return row!.id;
 }
@@ -44,7 +55,16 @@ it('discards what each location still holds from before its latest closing, and 
   const inventory = createStockLotRepository(db);
   const product = await createProduct(db, { name: 'Evening loaf', shelf_life_minutes: 3 * 24 * 60 });
   const lot = async (locationId: string, quantity: number, producedHoursAgo: number) => {
-    const result = await inventory.receiveLot({ locationId, productId: product, quantity, producedAt: new Date(now.getTime() - producedHoursAgo * HOUR), expiresAt: new Date(now.getTime() + 24 * HOUR) }, now);
+    const result = await inventory.receiveLot(
+      {
+        locationId,
+        productId: product,
+        quantity,
+        producedAt: new Date(now.getTime() - producedHoursAgo * HOUR),
+        expiresAt: new Date(now.getTime() + 24 * HOUR),
+      },
+      now,
+    );
     if (result.status !== 'received') throw new Error(`lot refused: ${result.status}`);
     return result.lot.id;
   };
@@ -54,7 +74,12 @@ it('discards what each location still holds from before its latest closing, and 
   const afternoon = await lot(newYork, 10, 3);
   const tomorrows = await lot(newYork, 5, 0.25);
   const orderId = randomUUID();
-  const held = await createInventoryActivities(db).reserveStock({ orderId, locationId: newYork, lines: [{ productId: product, quantity: 14 }], deliverBy: new Date(now.getTime() + HOUR).toISOString() });
+  const held = await createInventoryActivities(db).reserveStock({
+    orderId,
+    locationId: newYork,
+    lines: [{ productId: product, quantity: 14 }],
+    deliverBy: new Date(now.getTime() + HOUR).toISOString(),
+  });
   expect(held.status).toBe('reserved');
   // Fourteen units: the ten of the older lot first, then four of the newer.
 
@@ -65,10 +90,19 @@ it('discards what each location still holds from before its latest closing, and 
 
   const result = await createProductionActivities(db).discardAfterClosing();
   expect(result).toEqual({ lots: 1, units: 7 });
-  const lots = async () => Object.fromEntries(
-    (await db('stock_lots').whereIn('id', [afternoon, tomorrows, yesterdays, todays]).select<{ id: number; available: number; reserved: number; discarded: number }[]>('id', 'available', 'reserved', 'discarded'))
-      .map((r) => [Number(r.id), { available: r.available, reserved: r.reserved, discarded: r.discarded }]),
-  );
+  const lots = async () =>
+    Object.fromEntries(
+      (
+        await db('stock_lots')
+          .whereIn('id', [afternoon, tomorrows, yesterdays, todays])
+          .select<{ id: number; available: number; reserved: number; discarded: number }[]>(
+            'id',
+            'available',
+            'reserved',
+            'discarded',
+          )
+      ).map((r) => [Number(r.id), { available: r.available, reserved: r.reserved, discarded: r.discarded }]),
+    );
   expect(await lots()).toEqual({
     [afternoon]: { available: 0, reserved: 10, discarded: 0 },
     [tomorrows]: { available: 1, reserved: 4, discarded: 0 },
@@ -83,9 +117,14 @@ it('discards what each location still holds from before its latest closing, and 
   expect((await lots())[tomorrows]).toEqual({ available: 5, reserved: 0, discarded: 0 });
   // Nothing is left to discard, and every discard was announced on its location's stream.
   expect(await createProductionActivities(db).discardAfterClosing()).toEqual({ lots: 0, units: 0 });
-  const announced = await db('events').where({ type: 'stock.discarded' }).select<{ stream: string; payload: { lotId: number; units: number; reason: string } }[]>('stream', 'payload');
+  const announced = await db('events')
+    .where({ type: 'stock.discarded' })
+    .select<{ stream: string; payload: { lotId: number; units: number; reason: string } }[]>('stream', 'payload');
   expect(announced.map((e) => [e.stream, e.payload.lotId, e.payload.units, e.payload.reason]).sort()).toEqual(
-    [[`location:${newYork}`, afternoon, 10, 'closing'], [`location:${tokyo}`, yesterdays, 7, 'closing']].sort(),
+    [
+      [`location:${newYork}`, afternoon, 10, 'closing'],
+      [`location:${tokyo}`, yesterdays, 7, 'closing'],
+    ].sort(),
   );
   expect(await checkInventoryInvariants(db)).toEqual([]);
 });

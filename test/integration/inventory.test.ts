@@ -27,7 +27,14 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-async function addLot(fields: { locationId: string; productId: string; quantity: number; producedAt?: Date; expiresAt?: Date; discountFrom?: Date | null }): Promise<number> {
+async function addLot(fields: {
+  locationId: string;
+  productId: string;
+  quantity: number;
+  producedAt?: Date;
+  expiresAt?: Date;
+  discountFrom?: Date | null;
+}): Promise<number> {
   const [row] = await db('stock_lots')
     .insert({
       location_id: fields.locationId,
@@ -44,17 +51,41 @@ async function addLot(fields: { locationId: string; productId: string; quantity:
 }
 
 async function lot(id: number) {
-  return db('stock_lots').where({ id }).first<{ available: number; reserved: number; sold: number; discarded: number; free_units: string; discarded_units: string }>(
-    'available', 'reserved', 'sold', 'discarded', db.raw('free_units::text AS free_units'), db.raw('discarded_units::text AS discarded_units'),
-  );
+  return db('stock_lots')
+    .where({ id })
+    .first<{
+      available: number;
+      reserved: number;
+      sold: number;
+      discarded: number;
+      free_units: string;
+      discarded_units: string;
+    }>(
+      'available',
+      'reserved',
+      'sold',
+      'discarded',
+      db.raw('free_units::text AS free_units'),
+      db.raw('discarded_units::text AS discarded_units'),
+    );
 }
 
 const units = (orderId: string) =>
-  db('stock_allocations').where({ order_id: orderId }).orderBy('id').select<{ lot_id: number; units: string; state: string }[]>('lot_id', db.raw('units::text AS units'), 'state');
+  db('stock_allocations')
+    .where({ order_id: orderId })
+    .orderBy('id')
+    .select<{ lot_id: number; units: string; state: string }[]>('lot_id', db.raw('units::text AS units'), 'state');
 
-async function place(locationId: string, lines: { productId: string; quantity: number }[], deliverBy = inHours(1)): Promise<{ orderId: string; result: ReserveStockResult }> {
+async function place(
+  locationId: string,
+  lines: { productId: string; quantity: number }[],
+  deliverBy = inHours(1),
+): Promise<{ orderId: string; result: ReserveStockResult }> {
   const orderId = randomUUID();
-  return { orderId, result: await stock.reserveStock({ orderId, locationId, lines, deliverBy: deliverBy.toISOString() }) };
+  return {
+    orderId,
+    result: await stock.reserveStock({ orderId, locationId, lines, deliverBy: deliverBy.toISOString() }),
+  };
 }
 
 async function expectNoViolations() {
@@ -66,11 +97,20 @@ describe('reserveStock', () => {
     const locationId = await createLocation(db);
     const bread = await createProduct(db, { name: 'Oldest-first loaf', price_cents: 400, eod_discount_percent: 25 });
     const newer = await addLot({ locationId, productId: bread, quantity: 5, producedAt: inHours(-1) });
-    const older = await addLot({ locationId, productId: bread, quantity: 2, producedAt: inHours(-5), discountFrom: inHours(-0.5) });
+    const older = await addLot({
+      locationId,
+      productId: bread,
+      quantity: 2,
+      producedAt: inHours(-5),
+      discountFrom: inHours(-0.5),
+    });
 
     const { orderId, result } = await place(locationId, [{ productId: bread, quantity: 3 }]);
     // Two discounted units from the older lot at 300, one full-price unit from the newer lot.
-    expect(result).toEqual({ status: 'reserved', lines: [{ productId: bread, quantity: 3, amountCents: 2 * 300 + 400 }] });
+    expect(result).toEqual({
+      status: 'reserved',
+      lines: [{ productId: bread, quantity: 3, amountCents: 2 * 300 + 400 }],
+    });
     expect(await units(orderId)).toEqual([
       { lot_id: older, units: '{[0,2)}', state: 'reserved' },
       { lot_id: newer, units: '{[0,1)}', state: 'reserved' },
@@ -86,10 +126,15 @@ describe('reserveStock', () => {
     await addLot({ locationId, productId: tart, quantity: 4, expiresAt: inHours(0.5) });
     await addLot({ locationId, productId: tart, quantity: 4, producedAt: inHours(-3), expiresAt: inHours(-0.1) });
 
-    expect((await place(locationId, [{ productId: tart, quantity: 1 }], inHours(1))).result).toEqual({ status: 'out_of_stock', productIds: [tart] });
+    expect((await place(locationId, [{ productId: tart, quantity: 1 }], inHours(1))).result).toEqual({
+      status: 'out_of_stock',
+      productIds: [tart],
+    });
     expect((await place(locationId, [{ productId: tart, quantity: 4 }], inHours(0.25))).result.status).toBe('reserved');
     // A delivery time in the past still never takes an expired lot.
-    expect((await place(locationId, [{ productId: tart, quantity: 1 }], inHours(-1))).result.status).toBe('out_of_stock');
+    expect((await place(locationId, [{ productId: tart, quantity: 1 }], inHours(-1))).result.status).toBe(
+      'out_of_stock',
+    );
   });
 
   it('reserves all lines or none', async () => {
@@ -98,7 +143,10 @@ describe('reserveStock', () => {
     const lotA = await addLot({ locationId, productId: a, quantity: 5 });
     await addLot({ locationId, productId: b, quantity: 1 });
 
-    const { orderId, result } = await place(locationId, [{ productId: a, quantity: 2 }, { productId: b, quantity: 2 }]);
+    const { orderId, result } = await place(locationId, [
+      { productId: a, quantity: 2 },
+      { productId: b, quantity: 2 },
+    ]);
     expect(result).toEqual({ status: 'out_of_stock', productIds: [b] });
     expect(await lot(lotA)).toMatchObject({ available: 5, reserved: 0 });
     expect(await units(orderId)).toEqual([]);
@@ -110,22 +158,42 @@ describe('reserveStock', () => {
     const locationId = await createLocation(db);
     const bun = await createProduct(db, { name: 'Retried bun', price_cents: 250 });
     const lotId = await addLot({ locationId, productId: bun, quantity: 10 });
-    const input = { orderId: randomUUID(), locationId, lines: [{ productId: bun, quantity: 3 }], deliverBy: inHours(1).toISOString() };
+    const input = {
+      orderId: randomUUID(),
+      locationId,
+      lines: [{ productId: bun, quantity: 3 }],
+      deliverBy: inHours(1).toISOString(),
+    };
 
     const results = await Promise.all(Array.from({ length: 6 }, () => stock.reserveStock(input)));
-    for (const result of results) expect(result).toEqual({ status: 'reserved', lines: [{ productId: bun, quantity: 3, amountCents: 750 }] });
+    for (const result of results)
+      expect(result).toEqual({ status: 'reserved', lines: [{ productId: bun, quantity: 3, amountCents: 750 }] });
     expect(await stock.reserveStock(input)).toEqual(results[0]);
     expect(await lot(lotId)).toMatchObject({ available: 7, reserved: 3 });
 
     // A retry after the first attempt took the last units still gets its reservation, not "out of stock".
-    const lastUnits = await addLot({ locationId, productId: await createProduct(db, { name: 'Last buns', price_cents: 100 }), quantity: 2 });
-    const lastInput = { orderId: randomUUID(), locationId, lines: [{ productId: (await db('stock_lots').where({ id: lastUnits }).first()).product_id as string, quantity: 2 }], deliverBy: inHours(1).toISOString() };
+    const lastUnits = await addLot({
+      locationId,
+      productId: await createProduct(db, { name: 'Last buns', price_cents: 100 }),
+      quantity: 2,
+    });
+    const lastInput = {
+      orderId: randomUUID(),
+      locationId,
+      lines: [
+        { productId: (await db('stock_lots').where({ id: lastUnits }).first()).product_id as string, quantity: 2 },
+      ],
+      deliverBy: inHours(1).toISOString(),
+    };
     const first = await stock.reserveStock(lastInput);
     expect(first.status).toBe('reserved');
     expect(await stock.reserveStock(lastInput)).toEqual(first);
 
     // The same order id asking for something else is a bug in the caller, not a second order.
-    await expect(stock.reserveStock({ ...input, lines: [{ productId: bun, quantity: 4 }] })).rejects.toMatchObject({ type: STOCK_FAILURES.mismatch, nonRetryable: true });
+    await expect(stock.reserveStock({ ...input, lines: [{ productId: bun, quantity: 4 }] })).rejects.toMatchObject({
+      type: STOCK_FAILURES.mismatch,
+      nonRetryable: true,
+    });
     expect(await lot(lotId)).toMatchObject({ available: 7, reserved: 3 });
   });
 
@@ -135,7 +203,13 @@ describe('reserveStock', () => {
     const lotId = await addLot({ locationId, productId: bun, quantity: 10 });
     const base = { locationId, deliverBy: inHours(1).toISOString() };
     const bad = [
-      { ...base, lines: [{ productId: bun, quantity: 1 }, { productId: bun, quantity: 2 }] },
+      {
+        ...base,
+        lines: [
+          { productId: bun, quantity: 1 },
+          { productId: bun, quantity: 2 },
+        ],
+      },
       { ...base, lines: [{ productId: bun, quantity: 0 }] },
       { ...base, lines: [{ productId: bun, quantity: 1.5 }] },
       { ...base, lines: [{ productId: bun, quantity: -2 }] },
@@ -145,7 +219,10 @@ describe('reserveStock', () => {
     ];
     for (const input of bad) {
       const orderId = randomUUID();
-      await expect(stock.reserveStock({ ...input, orderId })).rejects.toMatchObject({ type: STOCK_FAILURES.invalidInput, nonRetryable: true });
+      await expect(stock.reserveStock({ ...input, orderId })).rejects.toMatchObject({
+        type: STOCK_FAILURES.invalidInput,
+        nonRetryable: true,
+      });
       expect(await db('stock_reservations').where({ order_id: orderId }).first()).toBeUndefined();
     }
     expect(await lot(lotId)).toMatchObject({ available: 10, reserved: 0 });
@@ -203,8 +280,14 @@ describe('releaseStock and commitStock', () => {
     const lotId = await addLot({ locationId, productId: bun, quantity: 3 });
     const orderId = randomUUID();
     await stock.releaseStock(orderId);
-    await expect(stock.reserveStock({ orderId, locationId, lines: [{ productId: bun, quantity: 1 }], deliverBy: inHours(1).toISOString() }))
-      .rejects.toMatchObject({ type: STOCK_FAILURES.released });
+    await expect(
+      stock.reserveStock({
+        orderId,
+        locationId,
+        lines: [{ productId: bun, quantity: 1 }],
+        deliverBy: inHours(1).toISOString(),
+      }),
+    ).rejects.toMatchObject({ type: STOCK_FAILURES.released });
     expect(await lot(lotId)).toMatchObject({ available: 3, reserved: 0 });
   });
 
@@ -213,7 +296,9 @@ describe('releaseStock and commitStock', () => {
     const bun = await createProduct(db, { name: 'Expired-while-held bun' });
     const lotId = await addLot({ locationId, productId: bun, quantity: 4, expiresAt: inHours(1) });
     const { orderId } = await place(locationId, [{ productId: bun, quantity: 3 }], inHours(0.5));
-    await db('stock_lots').where({ id: lotId }).update({ produced_at: inHours(-2), expires_at: inHours(-0.01) });
+    await db('stock_lots')
+      .where({ id: lotId })
+      .update({ produced_at: inHours(-2), expires_at: inHours(-0.01) });
 
     expect(await stock.discardExpiredLot(lotId)).toEqual({ lotId, discardedUnits: 1 });
     expect(await lot(lotId)).toMatchObject({ available: 0, reserved: 3, discarded: 1, discarded_units: '{[3,4)}' });
@@ -239,7 +324,13 @@ describe('lot timers', () => {
     const locationId = await createLocation(db);
     const bun = await createProduct(db, { name: 'Swept bun' });
     const fresh = await addLot({ locationId, productId: bun, quantity: 3 });
-    const stale = await addLot({ locationId, productId: bun, quantity: 3, producedAt: inHours(-3), expiresAt: inHours(-1) });
+    const stale = await addLot({
+      locationId,
+      productId: bun,
+      quantity: 3,
+      producedAt: inHours(-3),
+      expiresAt: inHours(-1),
+    });
     expect(await stock.discardExpiredLot(fresh)).toEqual({ lotId: fresh, discardedUnits: 0 });
     const swept = await stock.discardExpiredStock();
     expect(swept.lots).toBeGreaterThanOrEqual(1);
@@ -253,7 +344,9 @@ describe('concurrency', () => {
     const locationId = await createLocation(db);
     const bun = await createProduct(db, { name: 'Contended bun' });
     for (const quantity of [7, 5, 8]) await addLot({ locationId, productId: bun, quantity });
-    const results = await Promise.all(Array.from({ length: 60 }, () => place(locationId, [{ productId: bun, quantity: 1 }])));
+    const results = await Promise.all(
+      Array.from({ length: 60 }, () => place(locationId, [{ productId: bun, quantity: 1 }])),
+    );
     expect(results.filter((r) => r.result.status === 'reserved')).toHaveLength(20);
     expect(results.filter((r) => r.result.status === 'out_of_stock')).toHaveLength(40);
     await expectNoViolations();
@@ -261,7 +354,11 @@ describe('concurrency', () => {
 
   it('never deadlocks on baskets that name the same products in opposite orders, and never says "out of stock" while enough is free', async () => {
     const locationId = await createLocation(db);
-    const products = [await createProduct(db, { name: 'Cross P1' }), await createProduct(db, { name: 'Cross P2' }), await createProduct(db, { name: 'Cross P3' })];
+    const products = [
+      await createProduct(db, { name: 'Cross P1' }),
+      await createProduct(db, { name: 'Cross P2' }),
+      await createProduct(db, { name: 'Cross P3' }),
+    ];
     for (const productId of products) {
       await addLot({ locationId, productId, quantity: 20, producedAt: inHours(-2) });
       await addLot({ locationId, productId, quantity: 20 });
@@ -277,53 +374,82 @@ describe('concurrency', () => {
   });
 
   it('keeps every invariant through random concurrent reserve, release and commit (property)', async () => {
-    const products = await Promise.all(['Prop A', 'Prop B', 'Prop C'].map((name) => createProduct(db, { name, price_cents: 100, eod_discount_percent: 50 })));
-    const lotSpec = fc.record({ product: fc.integer({ min: 0, max: 2 }), quantity: fc.integer({ min: 1, max: 6 }), ageHours: fc.integer({ min: 0, max: 5 }), discounted: fc.boolean() });
+    const products = await Promise.all(
+      ['Prop A', 'Prop B', 'Prop C'].map((name) =>
+        createProduct(db, { name, price_cents: 100, eod_discount_percent: 50 }),
+      ),
+    );
+    const lotSpec = fc.record({
+      product: fc.integer({ min: 0, max: 2 }),
+      quantity: fc.integer({ min: 1, max: 6 }),
+      ageHours: fc.integer({ min: 0, max: 5 }),
+      discounted: fc.boolean(),
+    });
     const buyer = fc.record({
-      lines: fc.uniqueArray(fc.record({ product: fc.integer({ min: 0, max: 2 }), quantity: fc.integer({ min: 1, max: 4 }) }), { minLength: 1, maxLength: 3, selector: (l) => l.product }),
+      lines: fc.uniqueArray(
+        fc.record({ product: fc.integer({ min: 0, max: 2 }), quantity: fc.integer({ min: 1, max: 4 }) }),
+        { minLength: 1, maxLength: 3, selector: (l) => l.product },
+      ),
       then: fc.constantFrom('hold', 'release', 'commit', 'retry'),
     });
 
-    await fc.assert(fc.asyncProperty(fc.array(lotSpec, { minLength: 1, maxLength: 6 }), fc.array(buyer, { minLength: 1, maxLength: 16 }), async (lots, buyers) => {
-      // Each run stocks a location of its own.
-      const locationId = await createLocation(db);
-      const supply = [0, 0, 0];
-      for (const spec of lots) {
-        await addLot({ locationId, productId: products[spec.product]!, quantity: spec.quantity, producedAt: inHours(-spec.ageHours - 0.1), discountFrom: spec.discounted ? inHours(-0.1) : null });
-        supply[spec.product]! += spec.quantity;
-      }
-      const outcomes = await Promise.all(buyers.map(async (b) => {
-        const lines = b.lines.map((l) => ({ productId: products[l.product]!, quantity: l.quantity }));
-        const input = { orderId: randomUUID(), locationId, lines, deliverBy: inHours(1).toISOString() };
-        const result = await stock.reserveStock(input);
-        if (result.status === 'reserved') {
-          if (b.then === 'release') await stock.releaseStock(input.orderId);
-          if (b.then === 'commit') await stock.commitStock(input.orderId);
-          if (b.then === 'retry') expect(await stock.reserveStock(input)).toEqual(result);
-        }
-        return { buyer: b, result };
-      }));
-      // Every winner paid for units it got, at 50 or 100 cents each.
-      for (const { buyer: b, result } of outcomes) {
-        if (result.status !== 'reserved') continue;
-        result.lines.forEach((line, k) => {
-          expect(line.quantity).toBe(b.lines[k]!.quantity);
-          expect(line.amountCents).toBeGreaterThanOrEqual(50 * line.quantity);
-          expect(line.amountCents).toBeLessThanOrEqual(100 * line.quantity);
-        });
-      }
-      // Units held by winners that kept them never exceed supply.
-      const kept = [0, 0, 0];
-      for (const { buyer: b, result } of outcomes) {
-        if (result.status === 'reserved' && b.then !== 'release') for (const l of b.lines) kept[l.product]! += l.quantity;
-      }
-      kept.forEach((k, p) => expect(k).toBeLessThanOrEqual(supply[p]!));
-      // No false "out of stock": when the supply covers every basket at once, every buyer wins.
-      const demand = [0, 0, 0];
-      for (const b of buyers) for (const l of b.lines) demand[l.product]! += l.quantity;
-      if (demand.every((d, p) => d <= supply[p]!)) expect(outcomes.map((o) => o.result.status)).toEqual(buyers.map(() => 'reserved'));
-      expect(await checkInventoryInvariants(db)).toEqual([]);
-    }), { numRuns: 25 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(lotSpec, { minLength: 1, maxLength: 6 }),
+        fc.array(buyer, { minLength: 1, maxLength: 16 }),
+        async (lots, buyers) => {
+          // Each run stocks a location of its own.
+          const locationId = await createLocation(db);
+          const supply = [0, 0, 0];
+          for (const spec of lots) {
+            await addLot({
+              locationId,
+              productId: products[spec.product]!,
+              quantity: spec.quantity,
+              producedAt: inHours(-spec.ageHours - 0.1),
+              discountFrom: spec.discounted ? inHours(-0.1) : null,
+            });
+            supply[spec.product]! += spec.quantity;
+          }
+          const outcomes = await Promise.all(
+            buyers.map(async (b) => {
+              const lines = b.lines.map((l) => ({ productId: products[l.product]!, quantity: l.quantity }));
+              const input = { orderId: randomUUID(), locationId, lines, deliverBy: inHours(1).toISOString() };
+              const result = await stock.reserveStock(input);
+              if (result.status === 'reserved') {
+                if (b.then === 'release') await stock.releaseStock(input.orderId);
+                if (b.then === 'commit') await stock.commitStock(input.orderId);
+                if (b.then === 'retry') expect(await stock.reserveStock(input)).toEqual(result);
+              }
+              return { buyer: b, result };
+            }),
+          );
+          // Every winner paid for units it got, at 50 or 100 cents each.
+          for (const { buyer: b, result } of outcomes) {
+            if (result.status !== 'reserved') continue;
+            result.lines.forEach((line, k) => {
+              expect(line.quantity).toBe(b.lines[k]!.quantity);
+              expect(line.amountCents).toBeGreaterThanOrEqual(50 * line.quantity);
+              expect(line.amountCents).toBeLessThanOrEqual(100 * line.quantity);
+            });
+          }
+          // Units held by winners that kept them never exceed supply.
+          const kept = [0, 0, 0];
+          for (const { buyer: b, result } of outcomes) {
+            if (result.status === 'reserved' && b.then !== 'release')
+              for (const l of b.lines) kept[l.product]! += l.quantity;
+          }
+          kept.forEach((k, p) => expect(k).toBeLessThanOrEqual(supply[p]!));
+          // No false "out of stock": when the supply covers every basket at once, every buyer wins.
+          const demand = [0, 0, 0];
+          for (const b of buyers) for (const l of b.lines) demand[l.product]! += l.quantity;
+          if (demand.every((d, p) => d <= supply[p]!))
+            expect(outcomes.map((o) => o.result.status)).toEqual(buyers.map(() => 'reserved'));
+          expect(await checkInventoryInvariants(db)).toEqual([]);
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });
 
@@ -331,33 +457,51 @@ describe('geo in the database', () => {
   it('measures distances exactly as the domain haversine does, and its delivery-area prefilter never misses (property)', async () => {
     const lat = fc.double({ min: -89.9, max: 89.9, noNaN: true });
     const lng = fc.double({ min: -180, max: 180, noNaN: true });
-    await fc.assert(fc.asyncProperty(lat, lng, lat, lng, fc.integer({ min: 1, max: 50_000 }), async (lat1, lng1, lat2, lng2, radius) => {
-      // Points within about two radii of the location, where the prefilter's answer matters.
-      const near = { lat: lat1 + ((lat2 / 90) * radius * 2) / 111_195, lng: lng1 + ((lng2 / 180) * radius * 2) / 111_195 };
-      if (Math.abs(near.lat) > 90 || Math.abs(near.lng) > 180) return;
-      const { rows } = await db.raw<{ rows: { distance: number; candidate: boolean }[] }>(
-        'SELECT geo_distance_m(?, ?, ?, ?) AS distance, geo_delivery_area(?, ?, ?) @> geo_point(?, ?) AS candidate',
-        [lat1, lng1, near.lat, near.lng, lat1, lng1, radius, near.lat, near.lng],
-      );
-      const expected = haversineMeters({ lat: lat1, lng: lng1 }, near);
-      expect(Math.abs(rows[0]!.distance - expected)).toBeLessThan(1e-6);
-      if (expected <= radius) expect(rows[0]!.candidate).toBe(true);
-    }), { numRuns: 200 });
+    await fc.assert(
+      fc.asyncProperty(
+        lat,
+        lng,
+        lat,
+        lng,
+        fc.integer({ min: 1, max: 50_000 }),
+        async (lat1, lng1, lat2, lng2, radius) => {
+          // Points within about two radii of the location, where the prefilter's answer matters.
+          const near = {
+            lat: lat1 + ((lat2 / 90) * radius * 2) / 111_195,
+            lng: lng1 + ((lng2 / 180) * radius * 2) / 111_195,
+          };
+          if (Math.abs(near.lat) > 90 || Math.abs(near.lng) > 180) return;
+          const { rows } = await db.raw<{ rows: { distance: number; candidate: boolean }[] }>(
+            'SELECT geo_distance_m(?, ?, ?, ?) AS distance, geo_delivery_area(?, ?, ?) @> geo_point(?, ?) AS candidate',
+            [lat1, lng1, near.lat, near.lng, lat1, lng1, radius, near.lat, near.lng],
+          );
+          const expected = haversineMeters({ lat: lat1, lng: lng1 }, near);
+          expect(Math.abs(rows[0]!.distance - expected)).toBeLessThan(1e-6);
+          if (expected <= radius) expect(rows[0]!.candidate).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 
 describe('stock_lowest_units', () => {
   it('hands out exactly the lowest free unit numbers of any free set (property)', async () => {
-    const freeSet = fc.uniqueArray(fc.integer({ min: 0, max: 80 }), { maxLength: 40 }).map((units) => units.sort((a, b) => a - b));
-    await fc.assert(fc.asyncProperty(freeSet, fc.nat(), async (units, n) => {
-      const wanted = units.length === 0 ? 0 : n % (units.length + 1);
-      const free = `{${units.map((u) => `[${u},${u + 1})`).join(',')}}`;
-      const { rows } = await db.raw<{ rows: { taken: string; expected: string }[] }>(
-        `SELECT stock_lowest_units(?::int4multirange, ?)::text AS taken, (SELECT coalesce(range_agg(int4range(u, u + 1)), '{}')::text FROM unnest(?::int[]) AS u) AS expected`,
-        [free, wanted, units.slice(0, wanted)],
-      );
-      expect(rows[0]!.taken).toBe(rows[0]!.expected);
-    }), { numRuns: 60 });
+    const freeSet = fc
+      .uniqueArray(fc.integer({ min: 0, max: 80 }), { maxLength: 40 })
+      .map((units) => units.sort((a, b) => a - b));
+    await fc.assert(
+      fc.asyncProperty(freeSet, fc.nat(), async (units, n) => {
+        const wanted = units.length === 0 ? 0 : n % (units.length + 1);
+        const free = `{${units.map((u) => `[${u},${u + 1})`).join(',')}}`;
+        const { rows } = await db.raw<{ rows: { taken: string; expected: string }[] }>(
+          `SELECT stock_lowest_units(?::int4multirange, ?)::text AS taken, (SELECT coalesce(range_agg(int4range(u, u + 1)), '{}')::text FROM unnest(?::int[]) AS u) AS expected`,
+          [free, wanted, units.slice(0, wanted)],
+        );
+        expect(rows[0]!.taken).toBe(rows[0]!.expected);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 

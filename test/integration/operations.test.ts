@@ -40,11 +40,17 @@ interface Process {
 
 /** Runs an entry point from source as one node process (tsx as a loader, no wrapper), so signals reach our code directly, as they reach `node dist/...` in docker-compose.yml. */
 function startProcess(entry: string, env: NodeJS.ProcessEnv): Process {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
@@ -61,7 +67,9 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][\w:]*)(\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
-    const has = Object.entries(labels).every(([key, value]) => (match[3] ?? '').split(/,(?=\w+=")/).includes(`${key}="${value}"`));
+    const has = Object.entries(labels).every(([key, value]) =>
+      (match[3] ?? '').split(/,(?=\w+=")/).includes(`${key}="${value}"`),
+    );
     if (has) sum += Number(match[4]);
   }
   return sum;
@@ -82,12 +90,23 @@ async function startBankProxy(bankUrl: string) {
     request.on('end', () => {
       const isCharge = request.method === 'POST' && request.url === '/charges';
       if (isCharge) state.onCharge?.((JSON.parse(Buffer.concat(chunks).toString()) as { reference: string }).reference);
-      setTimeout(() => {
-        const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
-        fetch(`${bankUrl}${request.url}`, { method: request.method, headers: body ? { 'content-type': 'application/json' } : {}, body })
-          .then(async (res) => response.writeHead(res.status, { 'content-type': 'application/json' }).end(Buffer.from(await res.arrayBuffer())))
-          .catch(() => response.writeHead(502).end());
-      }, isCharge ? state.chargeDelayMs : 0);
+      setTimeout(
+        () => {
+          const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+          fetch(`${bankUrl}${request.url}`, {
+            method: request.method,
+            headers: body ? { 'content-type': 'application/json' } : {},
+            body,
+          })
+            .then(async (res) =>
+              response
+                .writeHead(res.status, { 'content-type': 'application/json' })
+                .end(Buffer.from(await res.arrayBuffer())),
+            )
+            .catch(() => response.writeHead(502).end());
+        },
+        isCharge ? state.chargeDelayMs : 0,
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -107,13 +126,14 @@ function lineCollector(into: string[]): Writable {
   });
 }
 
-const parsed = (lines: string[]) => lines.flatMap((line) => {
-  try {
-    return [JSON.parse(line) as Record<string, unknown>];
-  } catch {
-    return [];
-  }
-});
+const parsed = (lines: string[]) =>
+  lines.flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
 
 let config: Config;
 let db: Knex;
@@ -148,7 +168,12 @@ function processEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 function orderBody(quantity: number) {
-  return { locationId, slotId, items: [{ productId, quantity }], address: { lat: 51.5, lng: -0.1, line1: '1 Ops Street' } };
+  return {
+    locationId,
+    slotId,
+    items: [{ productId, quantity }],
+    address: { lat: 51.5, lng: -0.1, line1: '1 Ops Street' },
+  };
 }
 
 async function placeOrder(quantity: number, headers: Record<string, string> = {}) {
@@ -168,8 +193,17 @@ beforeAll(async () => {
     TEMPORAL_TASK_QUEUE: `ops-${randomUUID()}`,
   });
   db = createDb(config.databaseUrl!);
-  client = new Client({ connection: await Connection.connect({ address: config.temporal.address! }), namespace: config.temporal.namespace });
-  app = await buildApp({ config, db, temporal: client, logger: { level: 'info', stream: lineCollector(apiLog) }, metrics: { ordersByStatusCacheMs: 0 } });
+  client = new Client({
+    connection: await Connection.connect({ address: config.temporal.address! }),
+    namespace: config.temporal.namespace,
+  });
+  app = await buildApp({
+    config,
+    db,
+    temporal: client,
+    logger: { level: 'info', stream: lineCollector(apiLog) },
+    metrics: { ordersByStatusCacheMs: 0 },
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
@@ -191,11 +225,14 @@ beforeAll(async () => {
   const bankUrl = `http://127.0.0.1:${(bankApp.server.address() as AddressInfo).port}`;
   proxy = await startBankProxy(bankUrl);
 
-  worker = startProcess('workers/main.ts', processEnv({
-    BANK_URL: proxy.url,
-    WORKER_METRICS_PORT: String(await freePort()),
-    WORKER_APP_METRICS_PORT: String(await freePort()),
-  }));
+  worker = startProcess(
+    'workers/main.ts',
+    processEnv({
+      BANK_URL: proxy.url,
+      WORKER_METRICS_PORT: String(await freePort()),
+      WORKER_APP_METRICS_PORT: String(await freePort()),
+    }),
+  );
   const ready = await worker.ready;
   workerMetrics = ready.metrics as { sdk: string; app: string };
 
@@ -210,7 +247,11 @@ beforeAll(async () => {
   });
   expect(stocked.status).toBe(201);
   customer = await createUser(db, 'customer');
-  const account = await createBankClient(bankUrl).createAccount({ holderName: 'Ops customer', balanceCents: 100_000, decisionDelayMs: 0 });
+  const account = await createBankClient(bankUrl).createAccount({
+    holderName: 'Ops customer',
+    balanceCents: 100_000,
+    decisionDelayMs: 0,
+  });
   await db('users').where({ id: customer.id }).update({ bank_account_id: account.id });
 }, 240_000);
 
@@ -222,7 +263,8 @@ afterAll(async () => {
   // The worker registers the slot planner for its own task queue when none exists; leave no schedule pointing at a queue nobody polls.
   const planner = client?.schedule.getHandle(SLOT_PLANNER_SCHEDULE_ID);
   const description = await planner?.describe().catch(() => undefined);
-  if (description?.action.type === 'startWorkflow' && description.action.taskQueue === config.temporal.taskQueue) await planner!.delete();
+  if (description?.action.type === 'startWorkflow' && description.action.taskQueue === config.temporal.taskQueue)
+    await planner!.delete();
   await app?.close();
   await bankApp?.close();
   await proxy?.close();
@@ -241,14 +283,22 @@ describe('metrics', () => {
     const refused = await placeOrder(50);
     expect(refused.status).toBe(409);
     expect(refused.body.error).toBe('out_of_stock');
-    await eventually(() => db('orders').where({ id: placedOrderId }).first<{ status: string }>('status'), (row) => row?.status === 'confirmed');
+    await eventually(
+      () => db('orders').where({ id: placedOrderId }).first<{ status: string }>('status'),
+      (row) => row?.status === 'confirmed',
+    );
 
     const { text: after, contentType } = await scrape(`${baseUrl}/metrics`);
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
-    const delta = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sample(after, name, labels) - sample(before, name, labels);
     // Labelled by the route pattern, never the URL with its ids.
-    expect(delta('http_request_duration_seconds_count', { method: 'POST', route: '/v1/orders', status_code: '201' })).toBe(1);
-    expect(delta('http_request_duration_seconds_count', { method: 'POST', route: '/v1/orders', status_code: '409' })).toBe(1);
+    expect(
+      delta('http_request_duration_seconds_count', { method: 'POST', route: '/v1/orders', status_code: '201' }),
+    ).toBe(1);
+    expect(
+      delta('http_request_duration_seconds_count', { method: 'POST', route: '/v1/orders', status_code: '409' }),
+    ).toBe(1);
     expect(after).not.toContain(placedOrderId);
     expect(delta('order_refusals_total', { reason: 'out_of_stock' })).toBe(1);
     expect(sample(before, 'order_refusals_total', { reason: 'slot_full' })).toBe(0);
@@ -263,21 +313,39 @@ describe('metrics', () => {
   });
 
   it('counts the live streams this process holds open', async () => {
-    const streams = await Promise.all([openSse(`${baseUrl}/v1/board/${locationId}/events`), openSse(`${baseUrl}/v1/locations/${locationId}/slots/events`)]);
+    const streams = await Promise.all([
+      openSse(`${baseUrl}/v1/board/${locationId}/events`),
+      openSse(`${baseUrl}/v1/locations/${locationId}/slots/events`),
+    ]);
     await Promise.all(streams.map((stream) => stream.waitFor((e) => e.event === 'snapshot')));
     const open = (await scrape(`${baseUrl}/metrics`)).text;
     expect(sample(open, 'sse_open_streams')).toBe(2);
     expect(sample(open, 'events_fanout_connected')).toBe(1);
     for (const stream of streams) stream.close();
-    const closed = await eventually(async () => sample((await scrape(`${baseUrl}/metrics`)).text, 'sse_open_streams'), (n) => n === 0);
+    const closed = await eventually(
+      async () => sample((await scrape(`${baseUrl}/metrics`)).text, 'sse_open_streams'),
+      (n) => n === 0,
+    );
     expect(closed).toBe(0);
   });
 
   it('answers a scrape only with the metrics token when METRICS_TOKEN is set', async () => {
-    const guarded = await buildApp({ config: { ...config, metricsToken: 'scrape-secret-42' }, db, temporal: client, logger: { level: 'warn' } });
+    const guarded = await buildApp({
+      config: { ...config, metricsToken: 'scrape-secret-42' },
+      db,
+      temporal: client,
+      logger: { level: 'warn' },
+    });
     try {
-      const scrapeWith = (authorization?: string) => guarded.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} });
-      for (const header of [undefined, 'Bearer wrong-secret', 'Bearer scrape-secret-4', 'Basic scrape-secret-42', `Bearer ${customer.token}`]) {
+      const scrapeWith = (authorization?: string) =>
+        guarded.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} });
+      for (const header of [
+        undefined,
+        'Bearer wrong-secret',
+        'Bearer scrape-secret-4',
+        'Basic scrape-secret-42',
+        `Bearer ${customer.token}`,
+      ]) {
         const refused = await scrapeWith(header);
         expect({ header, status: refused.statusCode }).toEqual({ header, status: 401 });
         expect(refused.json()).toMatchObject({ error: 'unauthorized' });
@@ -296,12 +364,16 @@ describe('metrics', () => {
   it("serves the worker's Temporal SDK metrics and its bank latency", async () => {
     const sdk = (await scrape(workerMetrics.sdk)).text;
     const queue = { task_queue: config.temporal.taskQueue };
-    expect(sample(sdk, 'temporal_worker_task_slots_available', { ...queue, worker_type: 'WorkflowWorker' })).toBeGreaterThan(0);
+    expect(
+      sample(sdk, 'temporal_worker_task_slots_available', { ...queue, worker_type: 'WorkflowWorker' }),
+    ).toBeGreaterThan(0);
     expect(sample(sdk, 'temporal_workflow_task_execution_latency_count', queue)).toBeGreaterThan(0);
     expect(sdk).toMatch(/^temporal_sticky_cache_size\{/m);
 
     const own = (await scrape(workerMetrics.app)).text;
-    expect(sample(own, 'bank_request_duration_seconds_count', { operation: 'requestCharge', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(own, 'bank_request_duration_seconds_count', { operation: 'requestCharge', outcome: 'ok' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(sample(own, 'process_resident_memory_bytes')).toBeGreaterThan(0);
   });
 });
@@ -311,13 +383,19 @@ describe('logs', () => {
     const workflowId = `order-${placedOrderId}`;
     const api = parsed(apiLog).filter((line) => JSON.stringify(line).includes(placedOrderId));
     // The placing request: Fastify's own line carries the caller's request id and the order.
-    expect(api).toContainEqual(expect.objectContaining({ msg: 'request completed', reqId: requestId, orderId: placedOrderId, workflowId }));
+    expect(api).toContainEqual(
+      expect.objectContaining({ msg: 'request completed', reqId: requestId, orderId: placedOrderId, workflowId }),
+    );
     // The bank's answer arriving by webhook.
     expect(api).toContainEqual(expect.objectContaining({ msg: 'bank event handled', workflowId }));
 
     const workerLines = parsed(worker.lines).filter((line) => line.orderId === placedOrderId);
-    expect(workerLines).toContainEqual(expect.objectContaining({ msg: 'bank charge requested', workflowId, service: 'worker' }));
-    expect(workerLines).toContainEqual(expect.objectContaining({ msg: 'order status recorded', status: 'confirmed', workflowId }));
+    expect(workerLines).toContainEqual(
+      expect.objectContaining({ msg: 'bank charge requested', workflowId, service: 'worker' }),
+    );
+    expect(workerLines).toContainEqual(
+      expect.objectContaining({ msg: 'order status recorded', status: 'confirmed', workflowId }),
+    );
 
     const bank = parsed(bankLog).filter((line) => line.reference === placedOrderId);
     expect(bank.map((line) => line.msg)).toEqual(expect.arrayContaining(['charge requested', 'webhook delivered']));
@@ -336,7 +414,10 @@ describe('graceful shutdown on SIGTERM', () => {
       openSse(`${base}/v1/orders/${placedOrderId}/events`, { headers: { authorization: `Bearer ${customer.token}` } }),
     ]);
     expect(streams.map((stream) => stream.status)).toEqual([200, 200, 200]);
-    await eventually(async () => sample((await scrape(`${base}/metrics`)).text, 'sse_open_streams'), (n) => n === 3);
+    await eventually(
+      async () => sample((await scrape(`${base}/metrics`)).text, 'sse_open_streams'),
+      (n) => n === 3,
+    );
 
     const started = Date.now();
     api.child.kill('SIGTERM');
@@ -360,12 +441,19 @@ describe('graceful shutdown on SIGTERM', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     expect(tookMs).toBeLessThan(WORKER_SHUTDOWN_BOUND_MS);
     // It waited for the call rather than abandoning it: the activity logged the bank's answer before the process ended.
-    expect(parsed(worker.lines)).toContainEqual(expect.objectContaining({ msg: 'bank charge requested', orderId, workflowId: `order-${orderId}` }));
+    expect(parsed(worker.lines)).toContainEqual(
+      expect.objectContaining({ msg: 'bank charge requested', orderId, workflowId: `order-${orderId}` }),
+    );
     expect(tookMs).toBeGreaterThanOrEqual(holdMs - 500);
 
     // Nothing is lost: another worker on the queue takes the order on to its answer.
     proxy.state.chargeDelayMs = 0;
-    const replacement = await createWorker({ config, db, bank: createBankClient(proxy.url), workflowBundle: { codePath: inject('workflowBundlePath') } });
+    const replacement = await createWorker({
+      config,
+      db,
+      bank: createBankClient(proxy.url),
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+    });
     try {
       const placed = await replacement.worker.runUntil(placing);
       expect(placed.status).toBe(201);

@@ -2,7 +2,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkInventoryInvariants } from '../../src/db/invariants.js';
 import { historyRecorder } from '../support/histories.js';
-import { createLocation, createProduct, createSlot, createUser, createCustomer, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import {
+  createLocation,
+  createProduct,
+  createSlot,
+  createUser,
+  createCustomer,
+  eventually,
+  startTestStack,
+  type TestStack,
+} from '../support/stack.js';
 
 let stack: TestStack;
 let histories: ReturnType<typeof historyRecorder>;
@@ -20,7 +29,10 @@ beforeAll(async () => {
   owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
   driver = await createUser(stack.db, 'driver');
   otherDriver = await createUser(stack.db, 'driver');
-  const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: owner.token, body: { productId: product, quantity: 200 } });
+  const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+    token: owner.token,
+    body: { productId: product, quantity: 200 },
+  });
   expect(stocked.status).toBe(201);
 });
 
@@ -33,12 +45,20 @@ async function place(customer: { token: string }, opts: { slotId?: string; quant
   const slotId = opts.slotId ?? (await createSlot(stack.db, locationId));
   return stack.api('POST', '/v1/orders', {
     token: customer.token,
-    body: { locationId, slotId, items: [{ productId: product, quantity: opts.quantity ?? 2 }], address: { lat: 51.5, lng: -0.1, line1: '2 Saga Road' } },
+    body: {
+      locationId,
+      slotId,
+      items: [{ productId: product, quantity: opts.quantity ?? 2 }],
+      address: { lat: 51.5, lng: -0.1, line1: '2 Saga Road' },
+    },
   });
 }
 
 async function orderUntil(id: string, token: string, status: string) {
-  const res = await eventually(() => stack.api('GET', `/v1/orders/${id}`, { token }), (r) => r.body.status === status);
+  const res = await eventually(
+    () => stack.api('GET', `/v1/orders/${id}`, { token }),
+    (r) => r.body.status === status,
+  );
   expect(res.body.status).toBe(status);
   return res.body;
 }
@@ -48,7 +68,10 @@ async function slotReserved(slotId: string): Promise<number> {
 }
 
 async function heldUnits(orderId: string): Promise<number> {
-  const [row] = await stack.db('stock_allocations').where({ order_id: orderId, state: 'reserved' }).sum<{ sum: number | null }[]>('quantity as sum');
+  const [row] = await stack
+    .db('stock_allocations')
+    .where({ order_id: orderId, state: 'reserved' })
+    .sum<{ sum: number | null }[]>('quantity as sum');
   return Number(row?.sum ?? 0);
 }
 
@@ -77,13 +100,25 @@ describe('the order saga', () => {
     await orderUntil(id, customer.token, 'confirmed');
     expect((await stack.bank.getAccount(customer.accountId)).balanceCents).toBe(100_000 - 500);
 
-    expect((await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status: 'prepping' } })).body.status).toBe('prepping');
-    expect((await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status: 'prepped' } })).body.status).toBe('prepped');
+    expect(
+      (await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status: 'prepping' } })).body
+        .status,
+    ).toBe('prepping');
+    expect(
+      (await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status: 'prepped' } })).body
+        .status,
+    ).toBe('prepped');
 
-    const pending = await eventually(() => stack.api('GET', '/v1/deliveries?status=pending', { token: owner.token }), (r) => r.body.deliveries?.some((d: { orderId: string }) => d.orderId === id));
+    const pending = await eventually(
+      () => stack.api('GET', '/v1/deliveries?status=pending', { token: owner.token }),
+      (r) => r.body.deliveries?.some((d: { orderId: string }) => d.orderId === id),
+    );
     expect(pending.body.deliveries.map((d: { orderId: string }) => d.orderId)).toContain(id);
 
-    const assigned = await stack.api('POST', `/v1/deliveries/${id}/assign`, { token: owner.token, body: { driverId: driver.id } });
+    const assigned = await stack.api('POST', `/v1/deliveries/${id}/assign`, {
+      token: owner.token,
+      body: { driverId: driver.id },
+    });
     expect(assigned.status).toBe(200);
     expect(assigned.body).toMatchObject({ status: 'assigned', driverId: driver.id });
     const mine = await stack.api('GET', '/v1/deliveries', { token: driver.token });
@@ -94,7 +129,15 @@ describe('the order saga', () => {
     expect((await stack.api('POST', `/v1/deliveries/${id}/complete`, { token: driver.token })).status).toBe(200);
     const done = await orderUntil(id, customer.token, 'completed');
     expect(done.timeline.map((e: { status: string | null }) => e.status).filter(Boolean)).toEqual(
-      expect.arrayContaining(['placed', 'awaiting_payment', 'confirmed', 'prepping', 'prepped', 'out_for_delivery', 'completed']),
+      expect.arrayContaining([
+        'placed',
+        'awaiting_payment',
+        'confirmed',
+        'prepping',
+        'prepped',
+        'out_for_delivery',
+        'completed',
+      ]),
     );
     expect(await slotReserved(slotId)).toBe(0);
     // The read model shows completed as soon as the delivery's step commits; the workflow closes right after.
@@ -110,12 +153,23 @@ describe('the order saga', () => {
 
   it('refuses an order it cannot fill with 409 out_of_stock, holding nothing', async () => {
     const scarce = await createProduct(stack.db, { name: 'Last loaf', price_cents: 900 });
-    await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: owner.token, body: { productId: scarce, quantity: 1 } });
+    await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+      token: owner.token,
+      body: { productId: scarce, quantity: 1 },
+    });
     const customer = await createCustomer(stack);
     const slotId = await createSlot(stack.db, locationId);
     const res = await stack.api('POST', '/v1/orders', {
       token: customer.token,
-      body: { locationId, slotId, items: [{ productId: product, quantity: 1 }, { productId: scarce, quantity: 2 }], address: { lat: 51.5, lng: -0.1, line1: 'x' } },
+      body: {
+        locationId,
+        slotId,
+        items: [
+          { productId: product, quantity: 1 },
+          { productId: scarce, quantity: 2 },
+        ],
+        address: { lat: 51.5, lng: -0.1, line1: 'x' },
+      },
     });
     expect(res.status).toBe(409);
     expect(res.body.error).toBe('out_of_stock');
@@ -223,10 +277,18 @@ describe('the order saga', () => {
     const id = placed.body.id as string;
     await orderUntil(id, customer.token, 'confirmed');
     for (const status of ['prepping', 'prepped']) {
-      expect((await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status } })).status).toBe(200);
+      expect((await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status } })).status).toBe(
+        200,
+      );
     }
-    await eventually(() => stack.api('GET', '/v1/deliveries?status=pending', { token: owner.token }), (r) => r.body.deliveries?.some((d: { orderId: string }) => d.orderId === id));
-    expect((await stack.api('POST', `/v1/deliveries/${id}/assign`, { token: owner.token, body: { driverId: driver.id } })).status).toBe(200);
+    await eventually(
+      () => stack.api('GET', '/v1/deliveries?status=pending', { token: owner.token }),
+      (r) => r.body.deliveries?.some((d: { orderId: string }) => d.orderId === id),
+    );
+    expect(
+      (await stack.api('POST', `/v1/deliveries/${id}/assign`, { token: owner.token, body: { driverId: driver.id } }))
+        .status,
+    ).toBe(200);
     await stack.client.workflow.getHandle(`order-${id}`).cancel();
     const cancelled = await orderUntil(id, customer.token, 'cancelled');
     expect(cancelled.reason).toBe('operator_cancelled');
@@ -248,32 +310,58 @@ describe('the order saga', () => {
   it('refuses invalid transitions with 409, a wrong driver with 403, and strangers with 404', async () => {
     const customer = await createCustomer(stack, { behavior: 'silent' });
     const unpaid = await place(customer);
-    const prepUnpaid = await stack.api('POST', `/v1/orders/${unpaid.body.id}/prep`, { token: owner.token, body: { status: 'prepping' } });
+    const prepUnpaid = await stack.api('POST', `/v1/orders/${unpaid.body.id}/prep`, {
+      token: owner.token,
+      body: { status: 'prepping' },
+    });
     expect(prepUnpaid.status).toBe(409);
     expect(prepUnpaid.body.error).toBe('invalid_transition');
     const stranger = await createUser(stack.db, 'owner', { locationIds: [await createLocation(stack.db)] });
-    expect((await stack.api('POST', `/v1/orders/${unpaid.body.id}/prep`, { token: stranger.token, body: { status: 'prepping' } })).status).toBe(404);
-    expect((await stack.api('POST', `/v1/orders/${unpaid.body.id}/cancel`, { token: (await createCustomer(stack)).token })).status).toBe(404);
+    expect(
+      (
+        await stack.api('POST', `/v1/orders/${unpaid.body.id}/prep`, {
+          token: stranger.token,
+          body: { status: 'prepping' },
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (await stack.api('POST', `/v1/orders/${unpaid.body.id}/cancel`, { token: (await createCustomer(stack)).token }))
+        .status,
+    ).toBe(404);
 
     const payer = await createCustomer(stack);
     const paid = await place(payer);
     const id = paid.body.id as string;
     await orderUntil(id, payer.token, 'confirmed');
-    expect((await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status: 'prepped' } })).status).toBe(409);
+    expect(
+      (await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status: 'prepped' } })).status,
+    ).toBe(409);
     await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status: 'prepping' } });
     const lateCancel = await stack.api('POST', `/v1/orders/${id}/cancel`, { token: payer.token });
     expect(lateCancel.status).toBe(409);
     await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status: 'prepped' } });
-    await eventually(() => stack.api('GET', '/v1/deliveries', { token: owner.token }), (r) => r.body.deliveries?.some((d: { orderId: string }) => d.orderId === id));
+    await eventually(
+      () => stack.api('GET', '/v1/deliveries', { token: owner.token }),
+      (r) => r.body.deliveries?.some((d: { orderId: string }) => d.orderId === id),
+    );
 
     expect((await stack.api('POST', `/v1/deliveries/${id}/pickup`, { token: driver.token })).status).toBe(409);
-    expect((await stack.api('POST', `/v1/deliveries/${id}/assign`, { token: owner.token, body: { driverId: driver.id } })).status).toBe(200);
-    const twice = await stack.api('POST', `/v1/deliveries/${id}/assign`, { token: owner.token, body: { driverId: otherDriver.id } });
+    expect(
+      (await stack.api('POST', `/v1/deliveries/${id}/assign`, { token: owner.token, body: { driverId: driver.id } }))
+        .status,
+    ).toBe(200);
+    const twice = await stack.api('POST', `/v1/deliveries/${id}/assign`, {
+      token: owner.token,
+      body: { driverId: otherDriver.id },
+    });
     expect(twice.status).toBe(409);
     const wrong = await stack.api('POST', `/v1/deliveries/${id}/pickup`, { token: otherDriver.token });
     expect(wrong.status).toBe(403);
     expect((await stack.api('POST', `/v1/deliveries/${id}/complete`, { token: driver.token })).status).toBe(409);
-    expect((await stack.api('POST', `/v1/deliveries/${crypto.randomUUID()}/pickup`, { token: driver.token })).status).toBe(404);
+    expect(
+      (await stack.api('POST', `/v1/deliveries/${crypto.randomUUID()}/pickup`, { token: driver.token })).status,
+    ).toBe(404);
     await expectInvariants();
   });
 });

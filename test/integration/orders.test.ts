@@ -2,7 +2,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haversineMeters } from '../../src/domain/geo.js';
-import { createCustomer, createLocation, createProduct, createSlot, createUser, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import {
+  createCustomer,
+  createLocation,
+  createProduct,
+  createSlot,
+  createUser,
+  eventually,
+  startTestStack,
+  type TestStack,
+} from '../support/stack.js';
 
 let stack: TestStack;
 let locationId: string;
@@ -34,7 +43,10 @@ beforeAll(async () => {
   otherCustomer = await createCustomer(stack);
   owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
   for (const productId of [productA, productB]) {
-    const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: owner.token, body: { productId, quantity: 100 } });
+    const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+      token: owner.token,
+      body: { productId, quantity: 100 },
+    });
     expect(stocked.status).toBe(201);
   }
   otherOwner = await createUser(stack.db, 'owner', { locationIds: [await createLocation(stack.db)] });
@@ -45,7 +57,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function orderBody(items = [{ productId: productA, quantity: 2 }, { productId: productB, quantity: 1 }]) {
+function orderBody(
+  items = [
+    { productId: productA, quantity: 2 },
+    { productId: productB, quantity: 1 },
+  ],
+) {
   return { locationId, slotId, items, address: { lat: 51.51, lng: -0.1, line1: '1 Test Street' } };
 }
 
@@ -72,7 +89,10 @@ describe('POST /v1/orders', () => {
     const listed = await eventually(
       async () => {
         const found: string[] = [];
-        for await (const wf of stack.client.workflow.list({ query: `OrderStatus = "awaiting_payment" AND CustomerId = "${customer.id}"` })) found.push(wf.workflowId);
+        for await (const wf of stack.client.workflow.list({
+          query: `OrderStatus = "awaiting_payment" AND CustomerId = "${customer.id}"`,
+        }))
+          found.push(wf.workflowId);
         return found;
       },
       (found) => found.includes(`order-${res.body.id}`),
@@ -82,27 +102,48 @@ describe('POST /v1/orders', () => {
 
   it('moves to confirmed when the bank approves', async () => {
     const placed = await stack.api('POST', '/v1/orders', { token: otherCustomer.token, body: orderBody() });
-    const order = await eventually(() => stack.api('GET', `/v1/orders/${placed.body.id}`, { token: otherCustomer.token }), (r) => r.body.status === 'confirmed');
+    const order = await eventually(
+      () => stack.api('GET', `/v1/orders/${placed.body.id}`, { token: otherCustomer.token }),
+      (r) => r.body.status === 'confirmed',
+    );
     expect(order.body.status).toBe('confirmed');
     expect(order.body.timeline.at(-1).status).toBe('confirmed');
   });
 
   it('maps an Idempotency-Key to one order, and refuses the key for another body', async () => {
     const key = randomUUID();
-    const first = await stack.api('POST', '/v1/orders', { token: customer.token, body: orderBody(), headers: { 'idempotency-key': key } });
-    const again = await stack.api('POST', '/v1/orders', { token: customer.token, body: orderBody(), headers: { 'idempotency-key': key } });
+    const first = await stack.api('POST', '/v1/orders', {
+      token: customer.token,
+      body: orderBody(),
+      headers: { 'idempotency-key': key },
+    });
+    const again = await stack.api('POST', '/v1/orders', {
+      token: customer.token,
+      body: orderBody(),
+      headers: { 'idempotency-key': key },
+    });
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
     expect(again.body.id).toBe(first.body.id);
-    const other = await stack.api('POST', '/v1/orders', { token: customer.token, body: orderBody([{ productId: productA, quantity: 5 }]), headers: { 'idempotency-key': key } });
+    const other = await stack.api('POST', '/v1/orders', {
+      token: customer.token,
+      body: orderBody([{ productId: productA, quantity: 5 }]),
+      headers: { 'idempotency-key': key },
+    });
     expect(other.status).toBe(422);
     expect(other.body.error).toBe('idempotency_key_reused');
-    expect(await stack.db('orders').where({ customer_id: customer.id, id: first.body.id }).count<{ count: number }[]>('* as count')).toEqual([{ count: 1 }]);
+    expect(
+      await stack
+        .db('orders')
+        .where({ customer_id: customer.id, id: first.body.id })
+        .count<{ count: number }[]>('* as count'),
+    ).toEqual([{ count: 1 }]);
   });
 
   it('refuses bad input with a 4xx naming the problem, and writes nothing', async () => {
     // Other test files share the database: count only this file's location.
-    const ordersHere = () => stack.db('orders').where({ location_id: locationId }).count<{ count: number }[]>('* as count');
+    const ordersHere = () =>
+      stack.db('orders').where({ location_id: locationId }).count<{ count: number }[]>('* as count');
     const before = await ordersHere();
     const paris = { lat: 48.8566, lng: 2.3522, line1: '1 Rue de Rivoli' };
     const justOutside = { ...north(HERE, RADIUS_M + 1), line1: '2 Edge Road' };
@@ -112,7 +153,14 @@ describe('POST /v1/orders', () => {
       [{ ...orderBody(), items: [] }, 400, 'validation_failed'],
       [{ ...orderBody(), address: { lat: 91, lng: 0, line1: 'x' } }, 400, 'validation_failed'],
       [{ ...orderBody(), locationId: 'not-a-uuid' }, 400, 'validation_failed'],
-      [orderBody([{ productId: productA, quantity: 1 }, { productId: productA, quantity: 2 }]), 400, 'duplicate_lines'],
+      [
+        orderBody([
+          { productId: productA, quantity: 1 },
+          { productId: productA, quantity: 2 },
+        ]),
+        400,
+        'duplicate_lines',
+      ],
       [orderBody([{ productId: randomUUID(), quantity: 1 }]), 422, 'unknown_product'],
       [{ ...orderBody(), locationId: randomUUID() }, 422, 'unknown_location'],
       [{ ...orderBody(), slotId: randomUUID() }, 422, 'unknown_slot'],
@@ -126,12 +174,19 @@ describe('POST /v1/orders', () => {
       expect({ body, status: res.status, error: res.body.error }).toEqual({ body, status, error });
       expect(typeof res.body.message).toBe('string');
     }
-    const quantity = await stack.api('POST', '/v1/orders', { token: customer.token, body: { ...orderBody(), items: [{ productId: productA, quantity: -3 }] } });
+    const quantity = await stack.api('POST', '/v1/orders', {
+      token: customer.token,
+      body: { ...orderBody(), items: [{ productId: productA, quantity: -3 }] },
+    });
     expect(quantity.body.details[0].field).toContain('quantity');
 
     // The refusal says how far the address is and how far the location delivers; it leaves the Idempotency-Key unclaimed.
     const key = randomUUID();
-    const far = await stack.api('POST', '/v1/orders', { token: customer.token, body: { ...orderBody(), address: paris }, headers: { 'idempotency-key': key } });
+    const far = await stack.api('POST', '/v1/orders', {
+      token: customer.token,
+      body: { ...orderBody(), address: paris },
+      headers: { 'idempotency-key': key },
+    });
     const distanceM = Math.ceil(haversineMeters(HERE, paris));
     expect(distanceM).toBeGreaterThan(300_000);
     expect(far.status).toBe(422);
@@ -140,7 +195,12 @@ describe('POST /v1/orders', () => {
       message: `The address is ${distanceM.toLocaleString('en')} m from location ${locationId}, which delivers only within 5,000 m`,
       details: { distanceM, deliveryRadiusM: RADIUS_M },
     });
-    expect(await stack.db('idempotency_keys').where({ customer_id: customer.id, key }).count<{ count: number }[]>('* as count')).toEqual([{ count: 0 }]);
+    expect(
+      await stack
+        .db('idempotency_keys')
+        .where({ customer_id: customer.id, key })
+        .count<{ count: number }[]>('* as count'),
+    ).toEqual([{ count: 0 }]);
     expect(await ordersHere()).toEqual(before);
   });
 
@@ -150,11 +210,17 @@ describe('POST /v1/orders', () => {
     expect(haversineMeters(HERE, edge)).toBeGreaterThan(RADIUS_M - 2);
     expect(haversineMeters(HERE, edge)).toBeLessThanOrEqual(RADIUS_M);
     // What the availability SQL offers at a point and what placement accepts there agree, on both sides of the edge.
-    const nearby = async (point: { lat: number; lng: number }) => (await stack.api('GET', `/v1/locations?lat=${point.lat}&lng=${point.lng}`)).body.items.map((l: { id: string }) => l.id);
+    const nearby = async (point: { lat: number; lng: number }) =>
+      (await stack.api('GET', `/v1/locations?lat=${point.lat}&lng=${point.lng}`)).body.items.map(
+        (l: { id: string }) => l.id,
+      );
     expect(await nearby(edge)).toContain(locationId);
     expect(await nearby(outside)).not.toContain(locationId);
 
-    const placed = await stack.api('POST', '/v1/orders', { token: customer.token, body: { ...orderBody([{ productId: productA, quantity: 1 }]), address: edge } });
+    const placed = await stack.api('POST', '/v1/orders', {
+      token: customer.token,
+      body: { ...orderBody([{ productId: productA, quantity: 1 }]), address: edge },
+    });
     expect(placed.status, JSON.stringify(placed.body)).toBe(201);
     expect(placed.body.address).toEqual(edge);
   });

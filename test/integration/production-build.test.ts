@@ -14,7 +14,12 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createBankClient } from '../../src/bank/client.js';
 import { createDb, ensureDatabase, withDatabase } from '../../src/db/knex.js';
 import { freePort } from '../../src/dev/ports.js';
-import { END_OF_DAY_SCHEDULE_ID, ORDER_RECONCILE_SCHEDULE_ID, SLOT_PLANNER_SCHEDULE_ID, STALE_SWEEP_SCHEDULE_ID } from '../../src/schedules.js';
+import {
+  END_OF_DAY_SCHEDULE_ID,
+  ORDER_RECONCILE_SCHEDULE_ID,
+  SLOT_PLANNER_SCHEDULE_ID,
+  STALE_SWEEP_SCHEDULE_ID,
+} from '../../src/schedules.js';
 import { createLocation, createProduct, createSlot, createUser, eventually, readBody } from '../support/stack.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -55,7 +60,9 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${args.join(' ')} exited with ${code}:\n${output}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`${args.join(' ')} exited with ${code}:\n${output}`)),
+    );
   });
 }
 
@@ -74,10 +81,17 @@ async function startBuilt(entry: string, env: Record<string, string>): Promise<R
   const lines = readline.createInterface({ input: child.stdout! });
   lines.on('line', (line) => output.push(line));
   const ready = new Promise<Record<string, unknown>>((resolve) =>
-    lines.on('line', (line) => line.startsWith('{"ready":true') && resolve(JSON.parse(line) as Record<string, unknown>)),
+    lines.on(
+      'line',
+      (line) => line.startsWith('{"ready":true') && resolve(JSON.parse(line) as Record<string, unknown>),
+    ),
   );
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${entry} was not ready in 60 s:\n${output.join('\n')}`)), 60_000).unref());
-  const died = exited.then((code) => Promise.reject(new Error(`${entry} exited with ${code} before it was ready:\n${output.join('\n')}`)));
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`${entry} was not ready in 60 s:\n${output.join('\n')}`)), 60_000).unref(),
+  );
+  const died = exited.then((code) =>
+    Promise.reject(new Error(`${entry} exited with ${code} before it was ready:\n${output.join('\n')}`)),
+  );
   proc.ready = await Promise.race([ready, timeout, died]);
   return proc;
 }
@@ -87,22 +101,50 @@ beforeAll(async () => {
   dist = path.join(dir, 'dist');
   // A copy of the tree as the image holds it: the build, and the packages beside it.
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
-  await run(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'src/dev/build.ts', '--out-dir', dist]);
+  await run(process.execPath, [
+    path.join(root, 'node_modules/tsx/dist/cli.mjs'),
+    'src/dev/build.ts',
+    '--out-dir',
+    dist,
+  ]);
 
   db = createDb(inject('databaseUrl'));
   temporal = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
   const bankDatabase = `bank_dist_${randomBytes(6).toString('hex')}`;
   await ensureDatabase(withDatabase(inject('bankDatabaseUrl'), 'postgres'), bankDatabase);
-  const [apiPort, bankPort, sdkMetricsPort, appMetricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [apiPort, bankPort, sdkMetricsPort, appMetricsPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   apiUrl = `http://127.0.0.1:${apiPort}`;
   bankUrl = `http://127.0.0.1:${bankPort}`;
-  const common = { TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue, BANK_URL: bankUrl, BANK_WEBHOOK_SECRETS: WEBHOOK_SECRET };
+  const common = {
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    BANK_URL: bankUrl,
+    BANK_WEBHOOK_SECRETS: WEBHOOK_SECRET,
+  };
   // The compose file's one-shot migration step; the harness has migrated already.
-  const migrated = await run(process.execPath, ['--import', GUARD, path.join(dist, 'src/db/migrate-cli.js')], { PATH: process.env.PATH ?? '', DATABASE_URL: inject('databaseUrl') });
+  const migrated = await run(process.execPath, ['--import', GUARD, path.join(dist, 'src/db/migrate-cli.js')], {
+    PATH: process.env.PATH ?? '',
+    DATABASE_URL: inject('databaseUrl'),
+  });
   expect(migrated.trim()).toBe('Database is up to date.');
-  await startBuilt('src/bank/server.js', { BANK_DATABASE_URL: withDatabase(inject('bankDatabaseUrl'), bankDatabase), BANK_PORT: String(bankPort), WEBHOOK_URL: `${apiUrl}/v1/webhooks/bank`, BANK_WEBHOOK_SECRETS: WEBHOOK_SECRET });
+  await startBuilt('src/bank/server.js', {
+    BANK_DATABASE_URL: withDatabase(inject('bankDatabaseUrl'), bankDatabase),
+    BANK_PORT: String(bankPort),
+    WEBHOOK_URL: `${apiUrl}/v1/webhooks/bank`,
+    BANK_WEBHOOK_SECRETS: WEBHOOK_SECRET,
+  });
   [worker] = await Promise.all([
-    startBuilt('workers/main.js', { ...common, DATABASE_URL: inject('databaseUrl'), WORKER_METRICS_PORT: String(sdkMetricsPort), WORKER_APP_METRICS_PORT: String(appMetricsPort) }),
+    startBuilt('workers/main.js', {
+      ...common,
+      DATABASE_URL: inject('databaseUrl'),
+      WORKER_METRICS_PORT: String(sdkMetricsPort),
+      WORKER_APP_METRICS_PORT: String(appMetricsPort),
+    }),
     startBuilt('src/server.js', { ...common, DATABASE_URL: inject('databaseUrl'), PORT: String(apiPort) }),
   ]);
 }, 400_000);
@@ -113,10 +155,16 @@ afterAll(async () => {
     await proc.exited;
   }
   // The worker registered the Schedules for its own task queue where none existed; leave none pointing at a queue nobody polls.
-  for (const id of [SLOT_PLANNER_SCHEDULE_ID, STALE_SWEEP_SCHEDULE_ID, END_OF_DAY_SCHEDULE_ID, ORDER_RECONCILE_SCHEDULE_ID]) {
+  for (const id of [
+    SLOT_PLANNER_SCHEDULE_ID,
+    STALE_SWEEP_SCHEDULE_ID,
+    END_OF_DAY_SCHEDULE_ID,
+    ORDER_RECONCILE_SCHEDULE_ID,
+  ]) {
     const handle = temporal?.schedule.getHandle(id);
     const description = await handle?.describe().catch(() => undefined);
-    if (description?.action.type === 'startWorkflow' && description.action.taskQueue === taskQueue) await handle!.delete();
+    if (description?.action.type === 'startWorkflow' && description.action.taskQueue === taskQueue)
+      await handle!.delete();
   }
   await temporal?.connection.close();
   await db?.destroy();
@@ -126,65 +174,102 @@ afterAll(async () => {
 async function call(method: string, url: string, token?: string, body?: unknown) {
   const res = await fetch(`${apiUrl}${url}`, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (await readBody(res)) as any };
 }
 
-it('builds a tree whose API, worker and bank run on node alone: ready, serving the built pages, one order end to end', { timeout: 120_000 }, async () => {
-  for (const file of ['src/server.js', 'workers/main.js', 'src/bank/server.js', 'src/db/migrate-cli.js', 'workflow-bundle.js', 'web/customer.html', 'web/customer.js', 'web/style.css']) {
-    expect(fs.existsSync(path.join(dist, file)), file).toBe(true);
-  }
-  expect(fs.existsSync(path.join(dist, 'src/dev')), 'src/dev in the build').toBe(false);
+it(
+  'builds a tree whose API, worker and bank run on node alone: ready, serving the built pages, one order end to end',
+  { timeout: 120_000 },
+  async () => {
+    for (const file of [
+      'src/server.js',
+      'workers/main.js',
+      'src/bank/server.js',
+      'src/db/migrate-cli.js',
+      'workflow-bundle.js',
+      'web/customer.html',
+      'web/customer.js',
+      'web/style.css',
+    ]) {
+      expect(fs.existsSync(path.join(dist, file)), file).toBe(true);
+    }
+    expect(fs.existsSync(path.join(dist, 'src/dev')), 'src/dev in the build').toBe(false);
 
-  // The worker runs the bundle the build made instead of bundling the workflow sources at start.
-  expect(worker.ready).toMatchObject({ taskQueue, workflowBundle: path.join(dist, 'workflow-bundle.js') });
+    // The worker runs the bundle the build made instead of bundling the workflow sources at start.
+    expect(worker.ready).toMatchObject({ taskQueue, workflowBundle: path.join(dist, 'workflow-bundle.js') });
 
-  const readyz = await fetch(`${apiUrl}/readyz`);
-  expect(readyz.status).toBe(200);
+    const readyz = await fetch(`${apiUrl}/readyz`);
+    expect(readyz.status).toBe(200);
 
-  // The page's script as the build bundled it, not bundled again; small, because TypeBox stays out of it.
-  const page = await fetch(`${apiUrl}/order`);
-  expect(page.status).toBe(200);
-  expect(await page.text()).toContain('/assets/customer.js');
-  const script = await fetch(`${apiUrl}/assets/customer.js`);
-  expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-  const served = await script.text();
-  expect(served).toBe(fs.readFileSync(path.join(dist, 'web/customer.js'), 'utf8'));
-  expect(served.length).toBeLessThan(30_000);
+    // The page's script as the build bundled it, not bundled again; small, because TypeBox stays out of it.
+    const page = await fetch(`${apiUrl}/order`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('/assets/customer.js');
+    const script = await fetch(`${apiUrl}/assets/customer.js`);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const served = await script.text();
+    expect(served).toBe(fs.readFileSync(path.join(dist, 'web/customer.js'), 'utf8'));
+    expect(served.length).toBeLessThan(30_000);
 
-  const locationId = await createLocation(db, { name: 'Built bakery', lat: 40.4168, lng: -3.7038 });
-  const owner = await createUser(db, 'owner', { locationIds: [locationId] });
-  const driver = await createUser(db, 'driver');
-  const customer = await createUser(db, 'customer');
-  const account = await createBankClient(bankUrl).createAccount({ holderName: 'Built customer', balanceCents: 10_000, behavior: 'normal', decisionDelayMs: 0 });
-  await db('users').where({ id: customer.id }).update({ bank_account_id: account.id });
-  const productId = await createProduct(db, { name: 'Built loaf', price_cents: 400 });
-  expect((await call('POST', `/v1/locations/${locationId}/stock`, owner.token, { productId, quantity: 10 })).status).toBe(201);
-  const slotId = await createSlot(db, locationId);
+    const locationId = await createLocation(db, { name: 'Built bakery', lat: 40.4168, lng: -3.7038 });
+    const owner = await createUser(db, 'owner', { locationIds: [locationId] });
+    const driver = await createUser(db, 'driver');
+    const customer = await createUser(db, 'customer');
+    const account = await createBankClient(bankUrl).createAccount({
+      holderName: 'Built customer',
+      balanceCents: 10_000,
+      behavior: 'normal',
+      decisionDelayMs: 0,
+    });
+    await db('users').where({ id: customer.id }).update({ bank_account_id: account.id });
+    const productId = await createProduct(db, { name: 'Built loaf', price_cents: 400 });
+    expect(
+      (await call('POST', `/v1/locations/${locationId}/stock`, owner.token, { productId, quantity: 10 })).status,
+    ).toBe(201);
+    const slotId = await createSlot(db, locationId);
 
-  const placed = await call('POST', '/v1/orders', customer.token, { locationId, slotId, items: [{ productId, quantity: 2 }], address: { lat: 40.4168, lng: -3.7038, line1: '1 Gran Via' } });
-  expect(placed.status).toBe(201);
-  expect(placed.body).toMatchObject({ status: 'awaiting_payment', totalCents: 800 });
-  const id = placed.body.id as string;
-  const statusOf = async () => (await call('GET', `/v1/orders/${id}`, customer.token)).body.status as string;
-  // The bank approves through its signed webhook to the API, which signals the workflow.
-  expect(await eventually(statusOf, (s) => s === 'confirmed')).toBe('confirmed');
-  expect((await call('POST', `/v1/orders/${id}/prep`, owner.token, { status: 'prepping' })).body.status).toBe('prepping');
-  expect((await call('POST', `/v1/orders/${id}/prep`, owner.token, { status: 'prepped' })).body.status).toBe('prepped');
-  const pending = await eventually(() => call('GET', '/v1/deliveries?status=pending', owner.token), (r) => r.body.deliveries?.some((d: { orderId: string }) => d.orderId === id));
-  expect(pending.body.deliveries.map((d: { orderId: string }) => d.orderId)).toContain(id);
-  expect((await call('POST', `/v1/deliveries/${id}/assign`, owner.token, { driverId: driver.id })).body).toMatchObject({ status: 'assigned', driverId: driver.id });
-  expect((await call('POST', `/v1/deliveries/${id}/pickup`, driver.token)).status).toBe(200);
-  expect(await eventually(statusOf, (s) => s === 'out_for_delivery')).toBe('out_for_delivery');
-  expect((await call('POST', `/v1/deliveries/${id}/complete`, driver.token)).status).toBe(200);
-  expect(await eventually(statusOf, (s) => s === 'completed')).toBe('completed');
-  expect((await temporal.workflow.getHandle(`order-${id}`).describe()).taskQueue).toBe(taskQueue);
+    const placed = await call('POST', '/v1/orders', customer.token, {
+      locationId,
+      slotId,
+      items: [{ productId, quantity: 2 }],
+      address: { lat: 40.4168, lng: -3.7038, line1: '1 Gran Via' },
+    });
+    expect(placed.status).toBe(201);
+    expect(placed.body).toMatchObject({ status: 'awaiting_payment', totalCents: 800 });
+    const id = placed.body.id as string;
+    const statusOf = async () => (await call('GET', `/v1/orders/${id}`, customer.token)).body.status as string;
+    // The bank approves through its signed webhook to the API, which signals the workflow.
+    expect(await eventually(statusOf, (s) => s === 'confirmed')).toBe('confirmed');
+    expect((await call('POST', `/v1/orders/${id}/prep`, owner.token, { status: 'prepping' })).body.status).toBe(
+      'prepping',
+    );
+    expect((await call('POST', `/v1/orders/${id}/prep`, owner.token, { status: 'prepped' })).body.status).toBe(
+      'prepped',
+    );
+    const pending = await eventually(
+      () => call('GET', '/v1/deliveries?status=pending', owner.token),
+      (r) => r.body.deliveries?.some((d: { orderId: string }) => d.orderId === id),
+    );
+    expect(pending.body.deliveries.map((d: { orderId: string }) => d.orderId)).toContain(id);
+    expect(
+      (await call('POST', `/v1/deliveries/${id}/assign`, owner.token, { driverId: driver.id })).body,
+    ).toMatchObject({ status: 'assigned', driverId: driver.id });
+    expect((await call('POST', `/v1/deliveries/${id}/pickup`, driver.token)).status).toBe(200);
+    expect(await eventually(statusOf, (s) => s === 'out_for_delivery')).toBe('out_for_delivery');
+    expect((await call('POST', `/v1/deliveries/${id}/complete`, driver.token)).status).toBe(200);
+    expect(await eventually(statusOf, (s) => s === 'completed')).toBe('completed');
+    expect((await temporal.workflow.getHandle(`order-${id}`).describe()).taskQueue).toBe(taskQueue);
 
-  // Nothing the processes loaded tripped the guard, and none of them has died.
-  for (const proc of running) {
-    expect(proc.output.filter((line) => line.includes('development module'))).toEqual([]);
-    expect(proc.child.exitCode).toBeNull();
-  }
-});
+    // Nothing the processes loaded tripped the guard, and none of them has died.
+    for (const proc of running) {
+      expect(proc.output.filter((line) => line.includes('development module'))).toEqual([]);
+      expect(proc.child.exitCode).toBeNull();
+    }
+  },
+);

@@ -26,19 +26,46 @@ it('ignores a replayed earlier status and a replayed earlier delivery step', asy
   const slotId = await createSlot(db, locationId);
   const orderId = randomUUID();
   await activities.recordOrderPlaced({
-    orderId, customerId: customer.id, locationId, slotId, slotStartsAt: new Date().toISOString(), slotEndsAt: new Date().toISOString(),
-    lines: [{ productId: await createProduct(db), quantity: 1, unitPriceCents: 100 }], address: { lat: 51.5, lng: -0.1, line1: 'x' }, bankAccountId: 'a', paymentTimeoutMs: 1,
+    orderId,
+    customerId: customer.id,
+    locationId,
+    slotId,
+    slotStartsAt: new Date().toISOString(),
+    slotEndsAt: new Date().toISOString(),
+    lines: [{ productId: await createProduct(db), quantity: 1, unitPriceCents: 100 }],
+    address: { lat: 51.5, lng: -0.1, line1: 'x' },
+    bankAccountId: 'a',
+    paymentTimeoutMs: 1,
   });
   for (const status of ['awaiting_payment', 'confirmed', 'awaiting_payment', 'confirmed', 'prepping'] as const) {
     await activities.recordOrderStatus({ orderId, status });
   }
   for (const status of ['pending', 'assigned', 'pending', 'picked_up', 'assigned'] as const) {
-    await activities.recordDeliveryStatus({ orderId, locationId, status, driverId: status === 'pending' ? null : driver.id });
+    await activities.recordDeliveryStatus({
+      orderId,
+      locationId,
+      status,
+      driverId: status === 'pending' ? null : driver.id,
+    });
   }
   expect((await db('orders').where({ id: orderId }).first('status')).status).toBe('prepping');
-  expect((await db('deliveries').where({ order_id: orderId }).first('status', 'driver_id'))).toEqual({ status: 'picked_up', driver_id: driver.id });
-  const events = await db('events').where({ stream: `order:${orderId}` }).orderBy('id').select<{ type: string; payload: { status?: string; deliveryStatus?: string } }[]>('type', 'payload');
-  expect(events.map((e) => e.payload.status ?? e.payload.deliveryStatus)).toEqual(['placed', 'awaiting_payment', 'confirmed', 'prepping', 'pending', 'assigned', 'picked_up']);
+  expect(await db('deliveries').where({ order_id: orderId }).first('status', 'driver_id')).toEqual({
+    status: 'picked_up',
+    driver_id: driver.id,
+  });
+  const events = await db('events')
+    .where({ stream: `order:${orderId}` })
+    .orderBy('id')
+    .select<{ type: string; payload: { status?: string; deliveryStatus?: string } }[]>('type', 'payload');
+  expect(events.map((e) => e.payload.status ?? e.payload.deliveryStatus)).toEqual([
+    'placed',
+    'awaiting_payment',
+    'confirmed',
+    'prepping',
+    'pending',
+    'assigned',
+    'picked_up',
+  ]);
 });
 
 it('makes one lot per production run, however often the run retries its activity', async () => {
@@ -47,13 +74,19 @@ it('makes one lot per production run, however often the run retries its activity
   const { produceLot } = createProductionActivities(db);
   const locationId = await createLocation(db);
   const productId = await createProduct(db);
-  const run = new MockActivityEnvironment({ workflowExecution: { workflowId: `production-run-${randomUUID()}`, runId: randomUUID() } });
+  const run = new MockActivityEnvironment({
+    workflowExecution: { workflowId: `production-run-${randomUUID()}`, runId: randomUUID() },
+  });
   const first = (await run.run(produceLot, { locationId, productId, quantity: 12 })) as { lotId: number } | null;
   const retried = await run.run(produceLot, { locationId, productId, quantity: 12 });
   expect(first).not.toBeNull();
   expect(retried).toEqual(first);
-  expect(await db('stock_lots').where({ location_id: locationId }).count<{ count: number }[]>('* as count')).toEqual([{ count: 1 }]);
-  const other = new MockActivityEnvironment({ workflowExecution: { workflowId: `production-run-${randomUUID()}`, runId: randomUUID() } });
+  expect(await db('stock_lots').where({ location_id: locationId }).count<{ count: number }[]>('* as count')).toEqual([
+    { count: 1 },
+  ]);
+  const other = new MockActivityEnvironment({
+    workflowExecution: { workflowId: `production-run-${randomUUID()}`, runId: randomUUID() },
+  });
   const another = (await other.run(produceLot, { locationId, productId, quantity: 12 })) as { lotId: number } | null;
   expect(another?.lotId).not.toBe(first?.lotId);
 });

@@ -6,7 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReconcileInput, ReconcileResult } from '../../activities/reconcile.js';
 import { checkInventoryInvariants } from '../../src/db/invariants.js';
 import { historyRecorder } from '../support/histories.js';
-import { createCustomer, createLocation, createProduct, createSlot, createUser, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import {
+  createCustomer,
+  createLocation,
+  createProduct,
+  createSlot,
+  createUser,
+  eventually,
+  startTestStack,
+  type TestStack,
+} from '../support/stack.js';
 
 let stack: TestStack;
 const histories = historyRecorder();
@@ -20,7 +29,10 @@ beforeAll(async () => {
   locationId = await createLocation(stack.db);
   product = await createProduct(stack.db, { name: 'Reconcile roll', price_cents: 300 });
   owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
-  const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: owner.token, body: { productId: product, quantity: 50 } });
+  const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+    token: owner.token,
+    body: { productId: product, quantity: 50 },
+  });
   expect(stocked.status).toBe(201);
 });
 
@@ -32,16 +44,29 @@ afterAll(async () => {
 async function place(customer: { token: string }, slotId: string): Promise<string> {
   const res = await stack.api('POST', '/v1/orders', {
     token: customer.token,
-    body: { locationId, slotId, items: [{ productId: product, quantity: 2 }], address: { lat: 51.5, lng: -0.1, line1: '3 Sweep Street' } },
+    body: {
+      locationId,
+      slotId,
+      items: [{ productId: product, quantity: 2 }],
+      address: { lat: 51.5, lng: -0.1, line1: '3 Sweep Street' },
+    },
   });
   expect(res.status).toBe(201);
   return res.body.id as string;
 }
 
-const order = (id: string) => stack.db('orders').where({ id }).first<{ status: string; reason: string | null; charge_id: string | null }>('status', 'reason', 'charge_id');
-const slotReserved = async (slotId: string) => (await stack.db('slots').where({ id: slotId }).first<{ reserved: number }>('reserved')).reserved;
+const order = (id: string) =>
+  stack
+    .db('orders')
+    .where({ id })
+    .first<{ status: string; reason: string | null; charge_id: string | null }>('status', 'reason', 'charge_id');
+const slotReserved = async (slotId: string) =>
+  (await stack.db('slots').where({ id: slotId }).first<{ reserved: number }>('reserved')).reserved;
 async function heldUnits(orderId: string): Promise<number> {
-  const [row] = await stack.db('stock_allocations').where({ order_id: orderId, state: 'reserved' }).sum<{ sum: number | null }[]>('quantity as sum');
+  const [row] = await stack
+    .db('stock_allocations')
+    .where({ order_id: orderId, state: 'reserved' })
+    .sum<{ sum: number | null }[]>('quantity as sum');
   return Number(row?.sum ?? 0);
 }
 
@@ -54,7 +79,11 @@ async function reconciledCount(): Promise<number> {
 /** One run of the reconcile workflow through the worker, as its Schedule starts it. */
 function sweep(input: ReconcileInput): Promise<ReconcileResult> {
   lastSweep = `reconcile-${randomUUID()}`;
-  return stack.client.workflow.execute('orderReconcileWorkflow', { taskQueue: stack.config.temporal.taskQueue, workflowId: lastSweep, args: [input] });
+  return stack.client.workflow.execute('orderReconcileWorkflow', {
+    taskQueue: stack.config.temporal.taskQueue,
+    workflowId: lastSweep,
+    args: [input],
+  });
 }
 
 describe('the order reconcile sweep', () => {
@@ -68,7 +97,10 @@ describe('the order reconcile sweep', () => {
     const paid = await createCustomer(stack);
     const paidSlot = await createSlot(stack.db, locationId);
     const paidId = await place(paid, paidSlot);
-    await eventually(() => order(paidId), (o) => o.status === 'confirmed');
+    await eventually(
+      () => order(paidId),
+      (o) => o.status === 'confirmed',
+    );
     // Awaiting payment, and the read model lost the charge id: the sweep asks the bank by the order's idempotency key.
     const lost = await createCustomer(stack, { behavior: 'silent' });
     const lostId = await place(lost, await createSlot(stack.db, locationId));
@@ -81,7 +113,8 @@ describe('the order reconcile sweep', () => {
     const resetSlot = await createSlot(stack.db, locationId);
     const resetId = await place(reset, resetSlot);
 
-    for (const id of [waitingId, paidId, lostId, resetId]) await stack.client.workflow.getHandle(`order-${id}`).terminate('operator test');
+    for (const id of [waitingId, paidId, lostId, resetId])
+      await stack.client.workflow.getHandle(`order-${id}`).terminate('operator test');
     await stack.db('orders').where({ id: lostId }).update({ charge_id: null });
     const resetHandle = stack.client.workflow.getHandle(`order-${resetId}`);
     const firstTask = (await resetHandle.fetchHistory()).events!.find((e) => e.workflowTaskCompletedEventAttributes)!;
@@ -115,12 +148,20 @@ describe('the order reconcile sweep', () => {
     histories.keep('reconcile', lastSweep);
     expect(await reconciledCount()).toBe(countedBefore + compensated.size);
 
-    for (const [id, customer] of [[waitingId, waiting], [paidId, paid], [lostId, lost]] as const) {
+    for (const [id, customer] of [
+      [waitingId, waiting],
+      [paidId, paid],
+      [lostId, lost],
+    ] as const) {
       expect(await order(id)).toMatchObject({ status: 'cancelled', reason: 'workflow_ended' });
       expect(await heldUnits(id)).toBe(0);
       const account = await stack.bank.getAccount(customer.accountId);
       expect(account).toMatchObject({ balanceCents: 100_000, heldCents: 0 });
-      const events = await stack.db('events').where({ stream: `order:${id}`, type: 'order.status' }).orderBy('id').select<{ payload: { status: string; reason: string | null } }[]>('payload');
+      const events = await stack
+        .db('events')
+        .where({ stream: `order:${id}`, type: 'order.status' })
+        .orderBy('id')
+        .select<{ payload: { status: string; reason: string | null } }[]>('payload');
       expect(events.at(-1)!.payload).toMatchObject({ status: 'cancelled', reason: 'workflow_ended' });
     }
     expect((await stack.bank.getCharge((await order(paidId)).charge_id!)).status).toBe('refunded');
@@ -129,7 +170,10 @@ describe('the order reconcile sweep', () => {
     expect(await slotReserved(paidSlot)).toBe(0);
 
     // The running order and the reset one keep everything they hold.
-    for (const [id, slotId] of [[runningId, runningSlot], [resetId, resetSlot]] as const) {
+    for (const [id, slotId] of [
+      [runningId, runningSlot],
+      [resetId, resetSlot],
+    ] as const) {
       expect((await order(id)).status).toBe('awaiting_payment');
       expect(await slotReserved(slotId)).toBe(1);
       expect(await heldUnits(id)).toBe(2);
@@ -151,9 +195,14 @@ describe('the order reconcile sweep', () => {
     const customer = await createCustomer(stack);
     const slotId = await createSlot(stack.db, locationId);
     const id = await place(customer, slotId);
-    await eventually(() => order(id), (o) => o.status === 'confirmed');
+    await eventually(
+      () => order(id),
+      (o) => o.status === 'confirmed',
+    );
     for (const status of ['prepping', 'prepped']) {
-      expect((await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status } })).status).toBe(200);
+      expect((await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status } })).status).toBe(
+        200,
+      );
     }
     const driver = await createUser(stack.db, 'driver');
     const assigned = await eventually(
@@ -169,7 +218,11 @@ describe('the order reconcile sweep', () => {
     expect((await orderHandle.describe()).status.name).toBe('FAILED');
     expect((await order(id)).status).toBe('prepped');
 
-    const result = await eventually(() => sweep({ graceMs: 0, lookbackMs: 10 * 60_000 }), (r) => r.compensated.includes(id), 30_000);
+    const result = await eventually(
+      () => sweep({ graceMs: 0, lookbackMs: 10 * 60_000 }),
+      (r) => r.compensated.includes(id),
+      30_000,
+    );
     expect(result.compensated).toContain(id);
     expect(await order(id)).toMatchObject({ status: 'cancelled', reason: 'workflow_ended' });
     expect((await stack.bank.getCharge((await order(id)).charge_id!)).status).toBe('refunded');

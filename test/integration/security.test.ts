@@ -29,7 +29,12 @@ afterAll(async () => {
 
 /** An API on the shared test database with settings of its own; nothing here starts a workflow, so no worker is needed. */
 async function api(env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const config = loadConfig({ ...process.env, DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), ...env });
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: inject('databaseUrl'),
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    ...env,
+  });
   const app = await buildApp({ config, db, temporal: client, logger: false });
   await app.ready();
   apps.push(app);
@@ -47,7 +52,13 @@ describe('rate limits', () => {
   it('limit orders per customer, with 429, Retry-After and the one error shape', async () => {
     const app = await api({ RATE_LIMIT_ORDERS_PER_MINUTE: '3' });
     const [alice, bob] = [await createUser(db, 'customer'), await createUser(db, 'customer')];
-    const place = (token: string) => app.inject({ method: 'POST', url: '/v1/orders', headers: { authorization: `Bearer ${token}` }, payload: badOrder });
+    const place = (token: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers: { authorization: `Bearer ${token}` },
+        payload: badOrder,
+      });
     for (let i = 0; i < 3; i++) expect((await place(alice.token)).statusCode).toBe(400);
     const limited = await place(alice.token);
     expect(limited.statusCode).toBe(429);
@@ -57,13 +68,22 @@ describe('rate limits', () => {
     // Counted per customer, not per address: another customer from the same IP is not held back.
     expect((await place(bob.token)).statusCode).toBe(400);
     // Other routes are not limited by it.
-    expect((await app.inject({ method: 'GET', url: '/v1/orders/00000000-0000-4000-8000-000000000000', headers: { authorization: `Bearer ${alice.token}` } })).statusCode).toBe(404);
+    expect(
+      (
+        await app.inject({
+          method: 'GET',
+          url: '/v1/orders/00000000-0000-4000-8000-000000000000',
+          headers: { authorization: `Bearer ${alice.token}` },
+        })
+      ).statusCode,
+    ).toBe(404);
   });
 
   it('limit logins per address, whatever the token', async () => {
     const app = await api({ RATE_LIMIT_LOGIN_PER_MINUTE: '2' });
     const user = await createUser(db, 'driver');
-    const login = (token: string) => app.inject({ method: 'POST', url: '/v1/session', headers: { 'x-csrf': '1' }, payload: { token } });
+    const login = (token: string) =>
+      app.inject({ method: 'POST', url: '/v1/session', headers: { 'x-csrf': '1' }, payload: { token } });
     expect((await login('guess-1')).statusCode).toBe(401);
     expect((await login(user.token)).statusCode).toBe(200);
     const limited = await login(user.token);
@@ -74,7 +94,17 @@ describe('rate limits', () => {
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
     // Another address has its own budget.
-    expect((await app.inject({ method: 'POST', url: '/v1/session', remoteAddress: '10.1.2.3', headers: { 'x-csrf': '1' }, payload: { token: user.token } })).statusCode).toBe(200);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/session',
+          remoteAddress: '10.1.2.3',
+          headers: { 'x-csrf': '1' },
+          payload: { token: user.token },
+        })
+      ).statusCode,
+    ).toBe(200);
   });
 
   it('share one budget across API replicas when the counters are in Postgres', async () => {
@@ -82,7 +112,13 @@ describe('rate limits', () => {
     const [a, b] = [await api(env), await api(env)];
     const alice = await createUser(db, 'customer');
     const key = `POST /v1/orders|user:${alice.id}`;
-    const place = (app: FastifyInstance) => app.inject({ method: 'POST', url: '/v1/orders', headers: { authorization: `Bearer ${alice.token}` }, payload: badOrder });
+    const place = (app: FastifyInstance) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers: { authorization: `Bearer ${alice.token}` },
+        payload: badOrder,
+      });
     for (const app of [a, b, a]) expect((await place(app)).statusCode).toBe(400);
     // Each replica has seen fewer than three, yet together they have: the fourth is refused wherever it lands.
     const limited = await place(b);
@@ -93,7 +129,10 @@ describe('rate limits', () => {
     expect(await db('rate_limit_counters').where({ key }).first('hits')).toEqual({ hits: 4 });
 
     // An ended window starts again, and the sweep deletes ended windows.
-    const endWindow = () => db('rate_limit_counters').where({ key }).update({ window_ends_at: db.raw("now() - interval '1 second'") });
+    const endWindow = () =>
+      db('rate_limit_counters')
+        .where({ key })
+        .update({ window_ends_at: db.raw("now() - interval '1 second'") });
     await endWindow();
     expect((await place(a)).statusCode).toBe(400);
     expect(await db('rate_limit_counters').where({ key }).first('hits')).toEqual({ hits: 1 });
@@ -105,7 +144,13 @@ describe('rate limits', () => {
   it('count each client behind a trusted proxy, and only behind one', async () => {
     const behindProxy = await api({ RATE_LIMIT_LOGIN_PER_MINUTE: '1', TRUST_PROXY: '1' });
     const login = (app: FastifyInstance, proxy: string, client: string) =>
-      app.inject({ method: 'POST', url: '/v1/session', remoteAddress: proxy, headers: { 'x-csrf': '1', 'x-forwarded-for': client }, payload: { token: 'nope' } });
+      app.inject({
+        method: 'POST',
+        url: '/v1/session',
+        remoteAddress: proxy,
+        headers: { 'x-csrf': '1', 'x-forwarded-for': client },
+        payload: { token: 'nope' },
+      });
     expect((await login(behindProxy, '10.9.9.9', '203.0.113.5')).statusCode).toBe(401);
     expect((await login(behindProxy, '10.9.9.9', '203.0.113.5')).statusCode).toBe(429);
     expect((await login(behindProxy, '10.9.9.9', '203.0.113.6')).statusCode).toBe(401);
@@ -118,7 +163,16 @@ describe('rate limits', () => {
   it('are off at 0', async () => {
     const app = await api({ RATE_LIMIT_LOGIN_PER_MINUTE: '0' });
     for (let i = 0; i < 15; i++) {
-      expect((await app.inject({ method: 'POST', url: '/v1/session', headers: { 'x-csrf': '1' }, payload: { token: 'nope' } })).statusCode).toBe(401);
+      expect(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/v1/session',
+            headers: { 'x-csrf': '1' },
+            payload: { token: 'nope' },
+          })
+        ).statusCode,
+      ).toBe(401);
     }
   });
 });
@@ -127,7 +181,9 @@ describe('security headers', () => {
   it('forbid JSON answers from loading or framing anything, and leave the pages their own CSP', async () => {
     const app = await api();
     const health = await app.inject({ url: '/healthz' });
-    expect(health.headers['content-security-policy']).toBe("default-src 'none';base-uri 'none';form-action 'none';frame-ancestors 'none'");
+    expect(health.headers['content-security-policy']).toBe(
+      "default-src 'none';base-uri 'none';form-action 'none';frame-ancestors 'none'",
+    );
     expect(health.headers['x-content-type-options']).toBe('nosniff');
     expect(health.headers['x-frame-options']).toBe('SAMEORIGIN');
     expect(health.headers['referrer-policy']).toBe('no-referrer');
@@ -158,7 +214,10 @@ describe('requests no route serves', () => {
     expect(query.statusCode).toBe(405);
     expect(query.headers.allow).toBe('GET, HEAD');
     // A static segment wins over a parameter, as in the router: /slots/events is not /slots/:slotId.
-    const slots = await app.inject({ method: 'DELETE', url: '/v1/locations/00000000-0000-4000-8000-000000000000/slots/events' });
+    const slots = await app.inject({
+      method: 'DELETE',
+      url: '/v1/locations/00000000-0000-4000-8000-000000000000/slots/events',
+    });
     expect(slots.statusCode).toBe(405);
     expect(slots.headers.allow).toBe('GET, HEAD');
     const unknown = await app.inject({ method: 'GET', url: '/v1/nothing-here' });
@@ -169,7 +228,11 @@ describe('requests no route serves', () => {
 
 describe('CORS', () => {
   const preflight = (app: FastifyInstance, origin: string, headers = 'authorization,content-type') =>
-    app.inject({ method: 'OPTIONS', url: '/v1/orders', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': headers } });
+    app.inject({
+      method: 'OPTIONS',
+      url: '/v1/orders',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': headers },
+    });
 
   it('is closed unless CORS_ORIGINS names origins', async () => {
     const app = await api();
@@ -179,7 +242,11 @@ describe('CORS', () => {
     expect(res.headers.allow).toBe('POST');
     expectErrorShape(res.json(), 'method_not_allowed');
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
-    expect((await app.inject({ url: '/healthz', headers: { origin: 'https://shop.example' } })).headers['access-control-allow-origin']).toBeUndefined();
+    expect(
+      (await app.inject({ url: '/healthz', headers: { origin: 'https://shop.example' } })).headers[
+        'access-control-allow-origin'
+      ],
+    ).toBeUndefined();
   });
 
   it('admits only the configured origins, with bearer tokens and never the session cookie', async () => {
@@ -190,8 +257,16 @@ describe('CORS', () => {
     expect(String(allowed.headers['access-control-allow-headers'])).toMatch(/authorization/);
     expect(String(allowed.headers['access-control-allow-headers'])).not.toMatch(/x-csrf/);
     expect(allowed.headers['access-control-allow-credentials']).toBeUndefined();
-    expect((await app.inject({ url: '/healthz', headers: { origin: 'https://evil.example' } })).headers['access-control-allow-origin']).toBeUndefined();
-    expect((await app.inject({ url: '/healthz', headers: { origin: 'http://localhost:5173' } })).headers['access-control-allow-origin']).toBe('http://localhost:5173');
+    expect(
+      (await app.inject({ url: '/healthz', headers: { origin: 'https://evil.example' } })).headers[
+        'access-control-allow-origin'
+      ],
+    ).toBeUndefined();
+    expect(
+      (await app.inject({ url: '/healthz', headers: { origin: 'http://localhost:5173' } })).headers[
+        'access-control-allow-origin'
+      ],
+    ).toBe('http://localhost:5173');
   });
 
   it('refuses a malformed CORS_ORIGINS at start', () => {
@@ -205,7 +280,12 @@ describe('refusals keep the one error shape', () => {
     const app = await api();
     const user = await createUser(db, 'operator');
     const post = (payload: string, contentType: string) =>
-      app.inject({ method: 'POST', url: '/v1/products', headers: { authorization: `Bearer ${user.token}`, 'content-type': contentType }, payload });
+      app.inject({
+        method: 'POST',
+        url: '/v1/products',
+        headers: { authorization: `Bearer ${user.token}`, 'content-type': contentType },
+        payload,
+      });
 
     const tooLarge = await post(JSON.stringify({ name: 'x'.repeat(70 * 1024) }), 'application/json');
     expect(tooLarge.statusCode).toBe(413);
@@ -219,14 +299,19 @@ describe('refusals keep the one error shape', () => {
     expect(malformed.statusCode).toBe(400);
     expectErrorShape(malformed.json(), 'invalid_json');
 
-    const nul = await post(JSON.stringify({ name: 'bun\u0000', priceCents: 1, shelfLifeMinutes: 1 }), 'application/json');
+    const nul = await post(
+      JSON.stringify({ name: 'bun\u0000', priceCents: 1, shelfLifeMinutes: 1 }),
+      'application/json',
+    );
     expect(nul.statusCode).toBe(400);
     expect(nul.json()).toMatchObject({ error: 'validation_failed', details: [{ field: '/body/name' }] });
     // JSON may escape half of a surrogate pair; jsonb refuses it.
     const surrogate = await post('{"name": "bun\\ud800", "priceCents": 1, "shelfLifeMinutes": 1}', 'application/json');
     expect(surrogate.statusCode).toBe(400);
     expect(surrogate.json()).toMatchObject({ error: 'validation_failed', details: [{ field: '/body/name' }] });
-    expect((await app.inject({ url: '/v1/availability?lat=1&lng=1&q=%00' })).json()).toMatchObject({ details: [{ field: '/querystring/q' }] });
+    expect((await app.inject({ url: '/v1/availability?lat=1&lng=1&q=%00' })).json()).toMatchObject({
+      details: [{ field: '/querystring/q' }],
+    });
     const leapSecond = await app.inject({ url: '/v1/availability?lat=1&lng=1&deliverBy=2016-12-31T23:59:60Z' });
     expect(leapSecond.statusCode).toBe(400);
   });

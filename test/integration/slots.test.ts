@@ -1,7 +1,16 @@
 // Slots on the real stack: weekly plans and their validation, the planner, and a slot closing itself at its cutoff.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { slotPlannerWorkflow, slotWorkflow } from '../../workflows/slot.js';
-import { createCustomer, createLocation, createProduct, createSlot, createUser, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import {
+  createCustomer,
+  createLocation,
+  createProduct,
+  createSlot,
+  createUser,
+  eventually,
+  startTestStack,
+  type TestStack,
+} from '../support/stack.js';
 
 let stack: TestStack;
 let locationId: string;
@@ -17,11 +26,21 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const template = (weekday: number, start: string, end: string, extra: Record<string, unknown> = {}) => ({ weekday, start, end, capacity: 4, cutoffMinutes: 30, ...extra });
+const template = (weekday: number, start: string, end: string, extra: Record<string, unknown> = {}) => ({
+  weekday,
+  start,
+  end,
+  capacity: 4,
+  cutoffMinutes: 30,
+  ...extra,
+});
 
 describe('slot templates', () => {
   it('refuses a plan that makes no sense, naming the field, and keeps the old plan', async () => {
-    const good = await stack.api('PUT', `/v1/locations/${locationId}/slot-templates`, { token: owner.token, body: [template(1, '09:00', '10:00')] });
+    const good = await stack.api('PUT', `/v1/locations/${locationId}/slot-templates`, {
+      token: owner.token,
+      body: [template(1, '09:00', '10:00')],
+    });
     expect(good.status).toBe(200);
     const cases: [unknown, string][] = [
       [[template(1, '09:00', '11:00'), template(1, '10:00', '12:00')], '/body/1/start'],
@@ -36,20 +55,36 @@ describe('slot templates', () => {
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.body.details.map((d: { field: string }) => d.field)).toContain(field);
     }
-    expect(await stack.db('slot_templates').where({ location_id: locationId }).count<{ count: number }[]>('* as count')).toEqual([{ count: 1 }]);
+    expect(
+      await stack.db('slot_templates').where({ location_id: locationId }).count<{ count: number }[]>('* as count'),
+    ).toEqual([{ count: 1 }]);
     const stranger = await createUser(stack.db, 'owner', { locationIds: [await createLocation(stack.db)] });
-    expect((await stack.api('PUT', `/v1/locations/${locationId}/slot-templates`, { token: stranger.token, body: [] })).status).toBe(404);
+    expect(
+      (await stack.api('PUT', `/v1/locations/${locationId}/slot-templates`, { token: stranger.token, body: [] }))
+        .status,
+    ).toBe(404);
   });
 
   it('becomes slots for the coming days, each with its own workflow, and planning again changes nothing', async () => {
     const location = await createLocation(stack.db, { name: 'Planned bakery' });
     const planner = await createUser(stack.db, 'owner', { locationIds: [location] });
     const everyDay = [1, 2, 3, 4, 5, 6, 7].map((d) => template(d, '12:00', '13:00'));
-    expect((await stack.api('PUT', `/v1/locations/${location}/slot-templates`, { token: planner.token, body: everyDay })).status).toBe(200);
-    const run = () => stack.client.workflow.execute<typeof slotPlannerWorkflow>('slotPlannerWorkflow', { taskQueue: stack.config.temporal.taskQueue, workflowId: `planner-${crypto.randomUUID()}`, args: [{ daysAhead: 3 }] });
+    expect(
+      (await stack.api('PUT', `/v1/locations/${location}/slot-templates`, { token: planner.token, body: everyDay }))
+        .status,
+    ).toBe(200);
+    const run = () =>
+      stack.client.workflow.execute<typeof slotPlannerWorkflow>('slotPlannerWorkflow', {
+        taskQueue: stack.config.temporal.taskQueue,
+        workflowId: `planner-${crypto.randomUUID()}`,
+        args: [{ daysAhead: 3 }],
+      });
     // The planner plans every location, and the schedule that saving a plan triggers may have planned this one
     // already (other test files share the server): count this location's slots, not what one run created.
-    const slotsHere = async () => Number((await stack.db('slots').where({ location_id: location }).count<{ count: string }[]>('* as count'))[0]!.count);
+    const slotsHere = async () =>
+      Number(
+        (await stack.db('slots').where({ location_id: location }).count<{ count: string }[]>('* as count'))[0]!.count,
+      );
     await run();
     const plannedHere = await slotsHere();
     expect(plannedHere).toBeGreaterThanOrEqual(2);
@@ -68,11 +103,23 @@ describe('slot templates', () => {
 
 describe('a slot at its cutoff', () => {
   it('closes at its cutoff, not before, says so in its location stream, and then refuses orders', async () => {
-    const slotId = await createSlot(stack.db, locationId, { startsInMs: 60 * 60_000, cutoffBeforeMs: 60 * 60_000 - 3_000 });
+    const slotId = await createSlot(stack.db, locationId, {
+      startsInMs: 60 * 60_000,
+      cutoffBeforeMs: 60 * 60_000 - 3_000,
+    });
     const { cutoff_at: cutoffAt } = await stack.db('slots').where({ id: slotId }).first('cutoff_at');
-    await stack.client.workflow.start<typeof slotWorkflow>('slotWorkflow', { taskQueue: stack.config.temporal.taskQueue, workflowId: `slot-${slotId}`, args: [{ slotId }] });
+    await stack.client.workflow.start<typeof slotWorkflow>('slotWorkflow', {
+      taskQueue: stack.config.temporal.taskQueue,
+      workflowId: `slot-${slotId}`,
+      args: [{ slotId }],
+    });
     const closed = await eventually(
-      () => stack.db('events').where({ stream: `location:${locationId}`, type: 'slot.capacity' }).whereRaw("payload->>'slotId' = ? AND payload->>'status' = 'closed'", [slotId]).first('payload', 'created_at'),
+      () =>
+        stack
+          .db('events')
+          .where({ stream: `location:${locationId}`, type: 'slot.capacity' })
+          .whereRaw("payload->>'slotId' = ? AND payload->>'status' = 'closed'", [slotId])
+          .first('payload', 'created_at'),
       (row) => row !== undefined,
       15_000,
     );
@@ -82,28 +129,56 @@ describe('a slot at its cutoff', () => {
     expect((await stack.db('slots').where({ id: slotId }).first('status')).status).toBe('closed');
 
     const product = await createProduct(stack.db);
-    await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: owner.token, body: { productId: product, quantity: 5 } });
+    await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+      token: owner.token,
+      body: { productId: product, quantity: 5 },
+    });
     const customer = await createCustomer(stack);
-    const late = await stack.api('POST', '/v1/orders', { token: customer.token, body: { locationId, slotId, items: [{ productId: product, quantity: 1 }], address: { lat: 51.5, lng: -0.1, line1: 'x' } } });
+    const late = await stack.api('POST', '/v1/orders', {
+      token: customer.token,
+      body: {
+        locationId,
+        slotId,
+        items: [{ productId: product, quantity: 1 }],
+        address: { lat: 51.5, lng: -0.1, line1: 'x' },
+      },
+    });
     expect(late.status).toBe(409);
     expect(late.body.error).toBe('slot_closed');
   });
 
   it('refuses changes that break the slot, and a moved cutoff moves the timer', async () => {
     const slotId = await createSlot(stack.db, locationId, { startsInMs: 2 * 3_600_000, capacity: 5 });
-    await stack.client.workflow.start<typeof slotWorkflow>('slotWorkflow', { taskQueue: stack.config.temporal.taskQueue, workflowId: `slot-${slotId}`, args: [{ slotId }] });
+    await stack.client.workflow.start<typeof slotWorkflow>('slotWorkflow', {
+      taskQueue: stack.config.temporal.taskQueue,
+      workflowId: `slot-${slotId}`,
+      args: [{ slotId }],
+    });
     await stack.db('slots').where({ id: slotId }).update({ reserved: 3 });
-    const tooSmall = await stack.api('PATCH', `/v1/locations/${locationId}/slots/${slotId}`, { token: owner.token, body: { capacity: 2 } });
+    const tooSmall = await stack.api('PATCH', `/v1/locations/${locationId}/slots/${slotId}`, {
+      token: owner.token,
+      body: { capacity: 2 },
+    });
     expect(tooSmall.status).toBe(400);
     expect(tooSmall.body.details[0].field).toBe('/body/capacity');
-    const afterStart = await stack.api('PATCH', `/v1/locations/${locationId}/slots/${slotId}`, { token: owner.token, body: { cutoffAt: new Date(Date.now() + 3 * 3_600_000).toISOString() } });
+    const afterStart = await stack.api('PATCH', `/v1/locations/${locationId}/slots/${slotId}`, {
+      token: owner.token,
+      body: { cutoffAt: new Date(Date.now() + 3 * 3_600_000).toISOString() },
+    });
     expect(afterStart.status).toBe(400);
     expect(afterStart.body.details[0].field).toBe('/body/cutoffAt');
     expect((await stack.db('slots').where({ id: slotId }).first('capacity')).capacity).toBe(5);
 
-    const moved = await stack.api('PATCH', `/v1/locations/${locationId}/slots/${slotId}`, { token: owner.token, body: { cutoffAt: new Date(Date.now() + 2_000).toISOString() } });
+    const moved = await stack.api('PATCH', `/v1/locations/${locationId}/slots/${slotId}`, {
+      token: owner.token,
+      body: { cutoffAt: new Date(Date.now() + 2_000).toISOString() },
+    });
     expect(moved.status).toBe(200);
-    const status = await eventually(async () => (await stack.db('slots').where({ id: slotId }).first('status')).status, (s) => s === 'closed', 30_000);
+    const status = await eventually(
+      async () => (await stack.db('slots').where({ id: slotId }).first('status')).status,
+      (s) => s === 'closed',
+      30_000,
+    );
     expect(status).toBe('closed');
   });
 });

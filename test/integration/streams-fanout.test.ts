@@ -24,13 +24,19 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-async function follow(stream: string, opts: { gapGraceMs: number; applicationName?: string; reconnectDelayMs?: number }) {
+async function follow(
+  stream: string,
+  opts: { gapGraceMs: number; applicationName?: string; reconnectDelayMs?: number },
+) {
   const fanout = createEventFanout({ databaseUrl: inject('databaseUrl'), db, ...opts });
   fanouts.push(fanout);
   await fanout.ready();
   const received: EventRecord[] = [];
   const lost: string[] = [];
-  const subscription = fanout.subscribe([stream], { onEvent: (e) => received.push(e), onLost: (reason) => lost.push(reason) });
+  const subscription = fanout.subscribe([stream], {
+    onEvent: (e) => received.push(e),
+    onLost: (reason) => lost.push(reason),
+  });
   return { fanout, received, lost, subscription, ids: () => received.map((e) => e.id) };
 }
 
@@ -49,7 +55,13 @@ it('delivers in id order when a later id commits first, holding it until the ear
   // b is committed, but a may still commit: delivering b now would let a arrive after it.
   expect(live.ids()).toEqual([]);
   await first.commit();
-  expect(await eventually(async () => live.ids(), (ids) => ids.length === 2, 3_000)).toEqual([a, b]);
+  expect(
+    await eventually(
+      async () => live.ids(),
+      (ids) => ids.length === 2,
+      3_000,
+    ),
+  ).toEqual([a, b]);
 });
 
 it('skips an id whose transaction rolled back once the grace period passes', async () => {
@@ -59,7 +71,13 @@ it('skips an id whose transaction rolled back once the grace period passes', asy
   await appendEvent(doomed, stream, TEST_STEP, { n: 1 });
   const kept = await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n: 2 }));
   await doomed.rollback();
-  expect(await eventually(async () => live.ids(), (ids) => ids.length === 1, 3_000)).toEqual([kept]);
+  expect(
+    await eventually(
+      async () => live.ids(),
+      (ids) => ids.length === 1,
+      3_000,
+    ),
+  ).toEqual([kept]);
   expect(live.fanout.stats().skippedIds).toBeGreaterThanOrEqual(1);
 });
 
@@ -69,9 +87,19 @@ it('still delivers an event whose slow transaction commits after its id was give
   const slow = await db.transaction();
   const late = await appendEvent(slow, stream, TEST_STEP, { n: 1 });
   const quick = await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n: 2 }));
-  await eventually(async () => live.ids(), (ids) => ids.length === 1, 3_000);
+  await eventually(
+    async () => live.ids(),
+    (ids) => ids.length === 1,
+    3_000,
+  );
   await slow.commit();
-  expect(await eventually(async () => live.ids(), (ids) => ids.length === 2, 3_000)).toEqual([quick, late]);
+  expect(
+    await eventually(
+      async () => live.ids(),
+      (ids) => ids.length === 2,
+      3_000,
+    ),
+  ).toEqual([quick, late]);
   expect(live.fanout.stats().lateEvents).toBe(1);
 });
 
@@ -80,17 +108,36 @@ it('catches up from the table after losing its LISTEN connection, in order and w
   const applicationName = `fanout-test-${randomUUID().slice(0, 8)}`;
   const live = await follow(stream, { gapGraceMs: 500, applicationName, reconnectDelayMs: 300 });
   const before = await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n: 0 }));
-  await eventually(async () => live.ids(), (ids) => ids.length === 1, 3_000);
+  await eventually(
+    async () => live.ids(),
+    (ids) => ids.length === 1,
+    3_000,
+  );
 
   await db.raw('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ?', [applicationName]);
-  await eventually(async () => live.fanout.stats().connected, (connected) => !connected, 3_000);
+  await eventually(
+    async () => live.fanout.stats().connected,
+    (connected) => !connected,
+    3_000,
+  );
   // Committed while nobody listens: only the table knows.
   const during: number[] = [];
-  for (let n = 1; n <= 3; n++) during.push(await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n })));
+  for (let n = 1; n <= 3; n++)
+    during.push(await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n })));
 
-  await eventually(async () => live.fanout.stats().connected, (connected) => connected, 5_000);
+  await eventually(
+    async () => live.fanout.stats().connected,
+    (connected) => connected,
+    5_000,
+  );
   const after = await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n: 4 }));
-  expect(await eventually(async () => live.ids(), (ids) => ids.length === 5, 5_000)).toEqual([before, ...during, after]);
+  expect(
+    await eventually(
+      async () => live.ids(),
+      (ids) => ids.length === 5,
+      5_000,
+    ),
+  ).toEqual([before, ...during, after]);
   expect(live.lost).toEqual([]);
 });
 
@@ -100,7 +147,13 @@ it('gives a new subscriber only what settles after its watermark; the table hold
   const live = await follow(stream, { gapGraceMs: 500 });
   expect(live.subscription.watermark).toBeGreaterThanOrEqual(early);
   const next = await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n: 1 }));
-  expect(await eventually(async () => live.ids(), (ids) => ids.length === 1, 3_000)).toEqual([next]);
+  expect(
+    await eventually(
+      async () => live.ids(),
+      (ids) => ids.length === 1,
+      3_000,
+    ),
+  ).toEqual([next]);
   live.subscription.unsubscribe();
   await db.transaction(async (trx) => appendEvent(trx, stream, TEST_STEP, { n: 2 }));
   await pause(200);

@@ -29,7 +29,9 @@ describe('Temporal dev server', () => {
       const expected = Object.fromEntries(
         Object.entries(SEARCH_ATTRIBUTES).map(([name, type]) => [name, INDEXED_VALUE_TYPES[type]]),
       );
-      const registered = Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((name) => [name, customAttributes?.[name]]));
+      const registered = Object.fromEntries(
+        Object.keys(SEARCH_ATTRIBUTES).map((name) => [name, customAttributes?.[name]]),
+      );
       expect(registered).toEqual(expected);
     } finally {
       await connection.close();
@@ -50,25 +52,45 @@ describe('Temporal dev server', () => {
     await expect(assertPortFree(port, 'TEMPORAL_PORT', 'Temporal dev server')).resolves.toBeUndefined();
   });
 
-  it('stops when the process that started it is killed without a chance to clean up', { timeout: 120_000 }, async () => {
-    const cliPath = await findTemporalCli(loadConfig());
-    const port = await freePort();
-    const module = fileURLToPath(new URL('../../src/dev/temporal.ts', import.meta.url));
-    const starter = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+  it(
+    'stops when the process that started it is killed without a chance to clean up',
+    { timeout: 120_000 },
+    async () => {
+      const cliPath = await findTemporalCli(loadConfig());
+      const port = await freePort();
+      const module = fileURLToPath(new URL('../../src/dev/temporal.ts', import.meta.url));
+      const starter = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          `
       const { startDevServer } = await import(${JSON.stringify(module)});
       await startDevServer({ cliPath: ${JSON.stringify(cliPath)}, port: ${port}, namespace: 'default' });
       console.log('ready');
-      setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    try {
-      await new Promise<string>((resolve) => readline.createInterface({ input: starter.stdout! }).once('line', resolve));
-      const free = () => assertPortFree(port, 'TEMPORAL_PORT', 'Temporal dev server').then(() => true, () => false);
-      expect(await free()).toBe(false);
-      starter.kill('SIGKILL');
-      const deadline = Date.now() + 20_000;
-      while (!(await free()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      expect(await free()).toBe(true);
-    } finally {
-      starter.kill('SIGKILL');
-    }
-  });
+      setInterval(() => {}, 1000);`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      try {
+        await new Promise<string>((resolve) =>
+          readline.createInterface({ input: starter.stdout! }).once('line', resolve),
+        );
+        const free = () =>
+          assertPortFree(port, 'TEMPORAL_PORT', 'Temporal dev server').then(
+            () => true,
+            () => false,
+          );
+        expect(await free()).toBe(false);
+        starter.kill('SIGKILL');
+        const deadline = Date.now() + 20_000;
+        while (!(await free()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+        expect(await free()).toBe(true);
+      } finally {
+        starter.kill('SIGKILL');
+      }
+    },
+  );
 });

@@ -10,14 +10,27 @@ import { signWebhook } from '../../src/bank/signature.js';
 import type { WebhookEvent, WebhookEventType } from '../../src/bank/types.js';
 import { loadConfig } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
-import { createLocation, createProduct, createCustomer, createSlot, createUser, eventually, startTestStack, type TestStack } from '../support/stack.js';
+import {
+  createLocation,
+  createProduct,
+  createCustomer,
+  createSlot,
+  createUser,
+  eventually,
+  startTestStack,
+  type TestStack,
+} from '../support/stack.js';
 import '../support/context.js';
 
 const NEW_SECRET = 'whsec_new';
 const OLD_SECRET = 'whsec_old';
 const nowSec = () => Math.floor(Date.now() / 1000);
 
-function bankEvent(reference: string, type: WebhookEventType = 'charge.approved', fields: Partial<WebhookEvent['data']> = {}): WebhookEvent {
+function bankEvent(
+  reference: string,
+  type: WebhookEventType = 'charge.approved',
+  fields: Partial<WebhookEvent['data']> = {},
+): WebhookEvent {
   const status = type.slice('charge.'.length) as WebhookEvent['data']['status'];
   return {
     id: randomUUID(),
@@ -52,7 +65,11 @@ describe('the webhook endpoint', () => {
   });
 
   afterAll(async () => {
-    for (const id of started) await client.workflow.getHandle(id).terminate('test finished').catch(() => undefined);
+    for (const id of started)
+      await client.workflow
+        .getHandle(id)
+        .terminate('test finished')
+        .catch(() => undefined);
     await app?.close();
     await connection?.close();
     await db?.destroy();
@@ -60,7 +77,11 @@ describe('the webhook endpoint', () => {
 
   async function waitingOrder(): Promise<string> {
     const orderId = randomUUID();
-    await client.workflow.start('orderWorkflow', { taskQueue: idleQueue, workflowId: `order-${orderId}`, args: [{ orderId }] });
+    await client.workflow.start('orderWorkflow', {
+      taskQueue: idleQueue,
+      workflowId: `order-${orderId}`,
+      args: [{ orderId }],
+    });
     started.push(`order-${orderId}`);
     return orderId;
   }
@@ -70,7 +91,10 @@ describe('the webhook endpoint', () => {
     return (history.events ?? [])
       .map((e) => e.workflowExecutionSignaledEventAttributes)
       .filter((a) => a != null)
-      .map((a) => ({ name: a.signalName, args: (a.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p)) }));
+      .map((a) => ({
+        name: a.signalName,
+        args: (a.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p)),
+      }));
   }
 
   function post(raw: string, signature: string | undefined, contentType = 'application/json') {
@@ -94,7 +118,9 @@ describe('the webhook endpoint', () => {
     const event = bankEvent(orderId);
     const res = await postSigned(event);
     expect(res.statusCode).toBe(204);
-    expect(await signalsTo(orderId)).toEqual([{ name: 'bankChargeResult', args: [{ chargeId: event.data.chargeId, outcome: 'approved' }] }]);
+    expect(await signalsTo(orderId)).toEqual([
+      { name: 'bankChargeResult', args: [{ chargeId: event.data.chargeId, outcome: 'approved' }] },
+    ]);
     expect(await seen(event.id)).toBe(1);
   });
 
@@ -133,7 +159,11 @@ describe('the webhook endpoint', () => {
       ['future timestamp', signWebhook(NEW_SECRET, nowSec() + 400, raw), raw],
       ['no signature', undefined, raw],
       ['malformed signature', 'sha256=deadbeef', raw],
-      ['timestamp swapped after signing', signWebhook(NEW_SECRET, nowSec() - 600, raw).replace(/^t=\d+/, `t=${nowSec()}`), raw],
+      [
+        'timestamp swapped after signing',
+        signWebhook(NEW_SECRET, nowSec() - 600, raw).replace(/^t=\d+/, `t=${nowSec()}`),
+        raw,
+      ],
     ];
     for (const [name, signature, body] of cases) {
       const res = await post(body, signature);
@@ -159,10 +189,20 @@ describe('the webhook endpoint', () => {
 
   it('refuses a signed but malformed event with 400, and records nothing', async () => {
     const orderId = await waitingOrder();
-    for (const raw of ['{"id":', JSON.stringify({ id: randomUUID(), type: 'charge.approved' }), JSON.stringify({ ...bankEvent(orderId), data: { chargeId: 'c', reference: orderId, amountCents: 'lots', status: 'approved' } })]) {
+    for (const raw of [
+      '{"id":',
+      JSON.stringify({ id: randomUUID(), type: 'charge.approved' }),
+      JSON.stringify({
+        ...bankEvent(orderId),
+        data: { chargeId: 'c', reference: orderId, amountCents: 'lots', status: 'approved' },
+      }),
+    ]) {
       const res = await post(raw, signWebhook(NEW_SECRET, nowSec(), raw));
       expect(res.statusCode).toBe(400);
-      expect(res.json()).toMatchObject({ error: expect.stringMatching(/^(invalid_json|validation_failed)$/), message: expect.any(String) });
+      expect(res.json()).toMatchObject({
+        error: expect.stringMatching(/^(invalid_json|validation_failed)$/),
+        message: expect.any(String),
+      });
     }
     expect(await signalsTo(orderId)).toEqual([]);
   });
@@ -170,7 +210,9 @@ describe('the webhook endpoint', () => {
   it('accepts a JSON content type with a charset parameter', async () => {
     const orderId = await waitingOrder();
     const raw = JSON.stringify(bankEvent(orderId));
-    expect((await post(raw, signWebhook(NEW_SECRET, nowSec(), raw), 'application/json; charset=utf-8')).statusCode).toBe(204);
+    expect(
+      (await post(raw, signWebhook(NEW_SECRET, nowSec(), raw), 'application/json; charset=utf-8')).statusCode,
+    ).toBe(204);
     expect(await signalsTo(orderId)).toHaveLength(1);
   });
 
@@ -199,13 +241,26 @@ describe('the webhook endpoint', () => {
   it('does not mark an event as seen when the signal could not be sent, so the bank retry lands', async () => {
     const orderId = await waitingOrder();
     const event = bankEvent(orderId);
-    const config = loadConfig({ ...process.env, DATABASE_URL: inject('databaseUrl'), BANK_WEBHOOK_SECRETS: NEW_SECRET });
+    const config = loadConfig({
+      ...process.env,
+      DATABASE_URL: inject('databaseUrl'),
+      BANK_WEBHOOK_SECRETS: NEW_SECRET,
+    });
     // A Temporal client whose server is away: every signal fails with a transient error.
-    const unavailable = { workflow: { getHandle: () => ({ signal: async () => Promise.reject(new Error('14 UNAVAILABLE: connection refused')) }) } } as unknown as Client;
+    const unavailable = {
+      workflow: {
+        getHandle: () => ({ signal: async () => Promise.reject(new Error('14 UNAVAILABLE: connection refused')) }),
+      },
+    } as unknown as Client;
     const down = await buildApp({ config, db, temporal: unavailable, logger: { level: 'silent' } });
     try {
       const raw = JSON.stringify(event);
-      const res = await down.inject({ method: 'POST', url: '/v1/webhooks/bank', headers: { 'content-type': 'application/json', 'bank-signature': signWebhook(NEW_SECRET, nowSec(), raw) }, payload: raw });
+      const res = await down.inject({
+        method: 'POST',
+        url: '/v1/webhooks/bank',
+        headers: { 'content-type': 'application/json', 'bank-signature': signWebhook(NEW_SECRET, nowSec(), raw) },
+        payload: raw,
+      });
       expect(res.statusCode).toBe(503);
       expect(res.json()).toMatchObject({ error: 'temporarily_unavailable' });
     } finally {
@@ -229,7 +284,10 @@ describe('end to end: the bank pays an order through the webhook', () => {
     locationId = await createLocation(stack.db);
     productId = await createProduct(stack.db, { name: 'Webhook bun', price_cents: 400 });
     const owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
-    const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: owner.token, body: { productId, quantity: 100 } });
+    const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+      token: owner.token,
+      body: { productId, quantity: 100 },
+    });
     expect(stocked.status).toBe(201);
   });
 
@@ -241,7 +299,12 @@ describe('end to end: the bank pays an order through the webhook', () => {
     const slotId = await createSlot(stack.db, locationId);
     const res = await stack.api('POST', '/v1/orders', {
       token: customer.token,
-      body: { locationId, slotId, items: [{ productId, quantity: 2 }], address: { lat: 51.5, lng: -0.1, line1: '3 Webhook Way' } },
+      body: {
+        locationId,
+        slotId,
+        items: [{ productId, quantity: 2 }],
+        address: { lat: 51.5, lng: -0.1, line1: '3 Webhook Way' },
+      },
     });
     expect(res.status).toBe(201);
     return res.body as { id: string; status: string };
@@ -252,7 +315,10 @@ describe('end to end: the bank pays an order through the webhook', () => {
   it('confirms the order once the bank approves and its signed webhook arrives', async () => {
     const customer = await createCustomer(stack, { balanceCents: 10_000 });
     const order = await place(customer);
-    const confirmed = await eventually(() => orderOf(order.id, customer.token), (r) => r.body.status === 'confirmed');
+    const confirmed = await eventually(
+      () => orderOf(order.id, customer.token),
+      (r) => r.body.status === 'confirmed',
+    );
     expect(confirmed.body.status).toBe('confirmed');
     expect((await stack.bank.getAccount(customer.accountId)).balanceCents).toBe(10_000 - 800);
     expect(await stack.db('webhook_events').where({ reference: order.id, type: 'charge.approved' })).toHaveLength(1);
@@ -262,10 +328,13 @@ describe('end to end: the bank pays an order through the webhook', () => {
     // A silent bank never answers, so only our webhooks can move the order.
     const customer = await createCustomer(stack, { behavior: 'silent' });
     const order = await place(customer);
-    const { chargeId } = (await stack.client.workflow.getHandle(`order-${order.id}`).query<{ chargeId: string }>('orderState'));
+    const { chargeId } = await stack.client.workflow
+      .getHandle(`order-${order.id}`)
+      .query<{ chargeId: string }>('orderState');
     const event = bankEvent(order.id, 'charge.approved', { chargeId, amountCents: 800 });
     const raw = JSON.stringify(event);
-    const send = (signature: string) => stack.api('POST', '/v1/webhooks/bank', { body: raw, headers: { 'bank-signature': signature } });
+    const send = (signature: string) =>
+      stack.api('POST', '/v1/webhooks/bank', { body: raw, headers: { 'bank-signature': signature } });
 
     expect((await send(signWebhook('not-the-secret', nowSec(), raw))).status).toBe(401);
     expect((await send(signWebhook(OLD_SECRET, nowSec() - 400, raw))).status).toBe(401);
@@ -273,12 +342,22 @@ describe('end to end: the bank pays an order through the webhook', () => {
     expect((await orderOf(order.id, customer.token)).body.status).toBe('awaiting_payment');
 
     expect((await send(signWebhook(OLD_SECRET, nowSec(), raw))).status).toBe(204);
-    const confirmed = await eventually(() => orderOf(order.id, customer.token), (r) => r.body.status === 'confirmed');
+    const confirmed = await eventually(
+      () => orderOf(order.id, customer.token),
+      (r) => r.body.status === 'confirmed',
+    );
     expect(confirmed.body.status).toBe('confirmed');
     // The same event again, and a contradicting one for the same charge: neither has any effect now.
     expect((await send(signWebhook(NEW_SECRET, nowSec(), raw))).status).toBe(204);
     const declined = JSON.stringify(bankEvent(order.id, 'charge.declined', { chargeId, amountCents: 800 }));
-    expect((await stack.api('POST', '/v1/webhooks/bank', { body: declined, headers: { 'bank-signature': signWebhook(NEW_SECRET, nowSec(), declined) } })).status).toBe(204);
+    expect(
+      (
+        await stack.api('POST', '/v1/webhooks/bank', {
+          body: declined,
+          headers: { 'bank-signature': signWebhook(NEW_SECRET, nowSec(), declined) },
+        })
+      ).status,
+    ).toBe(204);
     await new Promise((r) => setTimeout(r, 500));
     const after = await orderOf(order.id, customer.token);
     expect(after.body.status).toBe('confirmed');

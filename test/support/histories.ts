@@ -34,7 +34,11 @@ export function historyRecorder() {
       fs.mkdirSync(historiesDir, { recursive: true });
       for (const [name, workflowId] of wanted) {
         // The CLI writes the history in the JSON form the replayer reads.
-        const { stdout } = await promisify(execFile)(inject('temporalCliPath'), ['workflow', 'show', '--address', inject('temporalAddress'), '--workflow-id', workflowId, '--output', 'json'], { maxBuffer: 64 * 1024 * 1024 });
+        const { stdout } = await promisify(execFile)(
+          inject('temporalCliPath'),
+          ['workflow', 'show', '--address', inject('temporalAddress'), '--workflow-id', workflowId, '--output', 'json'],
+          { maxBuffer: 64 * 1024 * 1024 },
+        );
         fs.writeFileSync(path.join(historiesDir, `${name}.json`), stdout);
       }
     },

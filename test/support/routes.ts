@@ -1,10 +1,28 @@
 // Every route the API serves, who may call it (DESIGN.md's API table as statuses per caller), and a valid request for each: the authorization matrix and the fuzzer both read this one table.
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
-import { createCustomer, createLocation, createProduct, createSlot, createUser, eventually, readBody, type TestStack } from './stack.js';
+import {
+  createCustomer,
+  createLocation,
+  createProduct,
+  createSlot,
+  createUser,
+  eventually,
+  readBody,
+  type TestStack,
+} from './stack.js';
 
 /** Who calls: nobody, or a user of a role, with "other" users of the same role who own nothing involved. */
-export const PRINCIPALS = ['anonymous', 'customer', 'otherCustomer', 'owner', 'otherOwner', 'driver', 'otherDriver', 'operator'] as const;
+export const PRINCIPALS = [
+  'anonymous',
+  'customer',
+  'otherCustomer',
+  'owner',
+  'otherOwner',
+  'driver',
+  'otherDriver',
+  'operator',
+] as const;
 export type Principal = (typeof PRINCIPALS)[number];
 
 /** A status per caller. 2xx (and 3xx) means the caller got through; 401, 403 and 404 are the refusals. */
@@ -66,134 +84,348 @@ function signedIn(cells: Partial<Record<Exclude<Principal, 'anonymous'>, number>
   return { ...everyone(403), anonymous: 401, ...cells };
 }
 
-const uuidOf = (fx: RouteFixtures, principal: Principal) => (principal === 'anonymous' ? 'anonymous' : fx.users[principal].id);
+const uuidOf = (fx: RouteFixtures, principal: Principal) =>
+  principal === 'anonymous' ? 'anonymous' : fx.users[principal].id;
 const address = { lat: 51.51, lng: -0.1, line1: '1 Matrix Street' };
 
 export const ROUTES: RouteSpec[] = [
   // --- pages, docs and operations: public ---
-  ...['/', '/order', '/owner', '/driver'].map((url): RouteSpec => ({ method: 'GET', url, who: 'anyone (a page)', access: everyone(200), sample: () => ({ path: url }) })),
-  { method: 'GET', url: '/board/:locationId', who: 'anyone (the board page)', access: everyone(200), sample: (fx) => ({ path: `/board/${fx.locationId}` }) },
-  { method: 'GET', url: '/assets/:name', who: 'anyone (page assets)', access: everyone(200), sample: () => ({ path: '/assets/style.css' }) },
+  ...['/', '/order', '/owner', '/driver'].map((url): RouteSpec => ({
+    method: 'GET',
+    url,
+    who: 'anyone (a page)',
+    access: everyone(200),
+    sample: () => ({ path: url }),
+  })),
+  {
+    method: 'GET',
+    url: '/board/:locationId',
+    who: 'anyone (the board page)',
+    access: everyone(200),
+    sample: (fx) => ({ path: `/board/${fx.locationId}` }),
+  },
+  {
+    method: 'GET',
+    url: '/assets/:name',
+    who: 'anyone (page assets)',
+    access: everyone(200),
+    sample: () => ({ path: '/assets/style.css' }),
+  },
   { method: 'GET', url: '/docs', who: 'anyone (OpenAPI UI)', access: everyone(200), sample: () => ({ path: '/docs' }) },
-  { method: 'GET', url: '/docs/', who: 'anyone (OpenAPI UI)', access: everyone(200), sample: () => ({ path: '/docs/' }) },
-  { method: 'GET', url: '/docs/static/index.html', who: 'anyone (OpenAPI UI, redirects to /docs/)', access: everyone(302), sample: () => ({ path: '/docs/static/index.html' }) },
-  { method: 'GET', url: '/docs/static/swagger-initializer.js', who: 'anyone (OpenAPI UI)', access: everyone(200), sample: () => ({ path: '/docs/static/swagger-initializer.js' }) },
-  { method: 'GET', url: '/docs/*', who: 'anyone (OpenAPI UI)', access: everyone(200), sample: () => ({ path: '/docs/static/swagger-ui.css' }) },
-  { method: 'GET', url: '/docs/json', who: 'anyone (OpenAPI)', access: everyone(200), sample: () => ({ path: '/docs/json' }) },
-  { method: 'GET', url: '/docs/yaml', who: 'anyone (OpenAPI)', access: everyone(200), sample: () => ({ path: '/docs/yaml' }) },
+  {
+    method: 'GET',
+    url: '/docs/',
+    who: 'anyone (OpenAPI UI)',
+    access: everyone(200),
+    sample: () => ({ path: '/docs/' }),
+  },
+  {
+    method: 'GET',
+    url: '/docs/static/index.html',
+    who: 'anyone (OpenAPI UI, redirects to /docs/)',
+    access: everyone(302),
+    sample: () => ({ path: '/docs/static/index.html' }),
+  },
+  {
+    method: 'GET',
+    url: '/docs/static/swagger-initializer.js',
+    who: 'anyone (OpenAPI UI)',
+    access: everyone(200),
+    sample: () => ({ path: '/docs/static/swagger-initializer.js' }),
+  },
+  {
+    method: 'GET',
+    url: '/docs/*',
+    who: 'anyone (OpenAPI UI)',
+    access: everyone(200),
+    sample: () => ({ path: '/docs/static/swagger-ui.css' }),
+  },
+  {
+    method: 'GET',
+    url: '/docs/json',
+    who: 'anyone (OpenAPI)',
+    access: everyone(200),
+    sample: () => ({ path: '/docs/json' }),
+  },
+  {
+    method: 'GET',
+    url: '/docs/yaml',
+    who: 'anyone (OpenAPI)',
+    access: everyone(200),
+    sample: () => ({ path: '/docs/yaml' }),
+  },
   { method: 'GET', url: '/healthz', who: 'ops', access: everyone(200), sample: () => ({ path: '/healthz' }) },
   { method: 'GET', url: '/readyz', who: 'ops', access: everyone(200), sample: () => ({ path: '/readyz' }) },
-  { method: 'GET', url: '/metrics', who: 'ops (scraped from inside the network)', access: everyone(200), sample: () => ({ path: '/metrics' }) },
   {
-    method: 'OPTIONS', url: '*', who: 'browsers on allowed origins (CORS preflight); none allowed unless CORS_ORIGINS is set, and without it 405 (the path takes POST only)', access: everyone(405),
-    sample: () => ({ path: '/v1/orders', headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST' } }),
+    method: 'GET',
+    url: '/metrics',
+    who: 'ops (scraped from inside the network)',
+    access: everyone(200),
+    sample: () => ({ path: '/metrics' }),
+  },
+  {
+    method: 'OPTIONS',
+    url: '*',
+    who: 'browsers on allowed origins (CORS preflight); none allowed unless CORS_ORIGINS is set, and without it 405 (the path takes POST only)',
+    access: everyone(405),
+    sample: () => ({
+      path: '/v1/orders',
+      headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST' },
+    }),
   },
 
   // --- session: a page exchanges its token for a cookie ---
   {
-    method: 'POST', url: '/v1/session', who: 'anyone with a token', access: { ...everyone(200), anonymous: 401 },
-    sample: (fx, p) => ({ path: '/v1/session', body: { token: p === 'anonymous' ? 'not-a-token' : fx.users[p].token }, headers: { 'x-csrf': '1' } }),
+    method: 'POST',
+    url: '/v1/session',
+    who: 'anyone with a token',
+    access: { ...everyone(200), anonymous: 401 },
+    sample: (fx, p) => ({
+      path: '/v1/session',
+      body: { token: p === 'anonymous' ? 'not-a-token' : fx.users[p].token },
+      headers: { 'x-csrf': '1' },
+    }),
   },
-  { method: 'GET', url: '/v1/session', who: 'anyone signed in', access: { ...everyone(200), anonymous: 401 }, sample: () => ({ path: '/v1/session' }) },
-  { method: 'DELETE', url: '/v1/session', who: 'anyone (logs the page out)', access: everyone(204), sample: () => ({ path: '/v1/session' }) },
+  {
+    method: 'GET',
+    url: '/v1/session',
+    who: 'anyone signed in',
+    access: { ...everyone(200), anonymous: 401 },
+    sample: () => ({ path: '/v1/session' }),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/session',
+    who: 'anyone (logs the page out)',
+    access: everyone(204),
+    sample: () => ({ path: '/v1/session' }),
+  },
 
   // --- browsing: anyone ---
-  { method: 'GET', url: '/v1/availability', who: 'anyone', access: everyone(200), sample: () => ({ path: '/v1/availability', query: { lat: '51.5', lng: '-0.1', limit: '5' } }) },
-  { method: 'GET', url: '/v1/locations', who: 'anyone', access: everyone(200), sample: () => ({ path: '/v1/locations', query: { lat: '51.5', lng: '-0.1' } }) },
-  { method: 'GET', url: '/v1/locations/:id/slots', who: 'anyone', access: everyone(200), sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/slots` }) },
+  {
+    method: 'GET',
+    url: '/v1/availability',
+    who: 'anyone',
+    access: everyone(200),
+    sample: () => ({ path: '/v1/availability', query: { lat: '51.5', lng: '-0.1', limit: '5' } }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/locations',
+    who: 'anyone',
+    access: everyone(200),
+    sample: () => ({ path: '/v1/locations', query: { lat: '51.5', lng: '-0.1' } }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/locations/:id/slots',
+    who: 'anyone',
+    access: everyone(200),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/slots` }),
+  },
 
   // --- orders ---
   {
-    method: 'POST', url: '/v1/orders', who: 'customer', access: signedIn({ customer: 201, otherCustomer: 201 }),
+    method: 'POST',
+    url: '/v1/orders',
+    who: 'customer',
+    access: signedIn({ customer: 201, otherCustomer: 201 }),
     sample: (fx, p) => ({
       path: '/v1/orders',
-      body: { locationId: fx.locationId, slotId: fx.slotId, items: [{ productId: fx.productId, quantity: 1 }], address },
+      body: {
+        locationId: fx.locationId,
+        slotId: fx.slotId,
+        items: [{ productId: fx.productId, quantity: 1 }],
+        address,
+      },
       headers: { 'idempotency-key': `matrix-${uuidOf(fx, p)}` },
     }),
   },
   {
-    method: 'GET', url: '/v1/orders/:id', who: 'the order’s customer, its location’s owners, its assigned driver, operators',
-    access: signedIn({ customer: 200, otherCustomer: 404, owner: 200, otherOwner: 404, driver: 200, otherDriver: 404, operator: 200 }),
+    method: 'GET',
+    url: '/v1/orders/:id',
+    who: 'the order’s customer, its location’s owners, its assigned driver, operators',
+    access: signedIn({
+      customer: 200,
+      otherCustomer: 404,
+      owner: 200,
+      otherOwner: 404,
+      driver: 200,
+      otherDriver: 404,
+      operator: 200,
+    }),
     sample: (fx) => ({ path: `/v1/orders/${fx.orders.read}` }),
   },
   {
-    method: 'POST', url: '/v1/orders/:id/cancel', who: 'the order’s customer', access: signedIn({ customer: 200, otherCustomer: 404 }),
+    method: 'POST',
+    url: '/v1/orders/:id/cancel',
+    who: 'the order’s customer',
+    access: signedIn({ customer: 200, otherCustomer: 404 }),
     sample: (fx) => ({ path: `/v1/orders/${fx.orders.cancel}/cancel` }),
   },
   {
-    method: 'POST', url: '/v1/orders/:id/prep', who: 'the owners of the order’s location', access: signedIn({ owner: 200, otherOwner: 404 }),
+    method: 'POST',
+    url: '/v1/orders/:id/prep',
+    who: 'the owners of the order’s location',
+    access: signedIn({ owner: 200, otherOwner: 404 }),
     sample: (fx) => ({ path: `/v1/orders/${fx.orders.prep}/prep`, body: { status: 'prepping' } }),
   },
 
   // --- deliveries ---
   {
-    method: 'GET', url: '/v1/deliveries', who: 'owners (their locations’), drivers (their own), operators (all)',
+    method: 'GET',
+    url: '/v1/deliveries',
+    who: 'owners (their locations’), drivers (their own), operators (all)',
     access: signedIn({ owner: 200, otherOwner: 200, driver: 200, otherDriver: 200, operator: 200 }),
     sample: () => ({ path: '/v1/deliveries' }),
   },
   {
-    method: 'POST', url: '/v1/deliveries/:id/assign', who: 'the owners of the order’s location', access: signedIn({ owner: 200, otherOwner: 404 }),
+    method: 'POST',
+    url: '/v1/deliveries/:id/assign',
+    who: 'the owners of the order’s location',
+    access: signedIn({ owner: 200, otherOwner: 404 }),
     sample: (fx) => ({ path: `/v1/deliveries/${fx.orders.assign}/assign`, body: { driverId: fx.users.driver.id } }),
   },
   {
-    method: 'POST', url: '/v1/deliveries/:id/pickup', who: 'the assigned driver', access: signedIn({ driver: 200, otherDriver: 403 }),
+    method: 'POST',
+    url: '/v1/deliveries/:id/pickup',
+    who: 'the assigned driver',
+    access: signedIn({ driver: 200, otherDriver: 403 }),
     sample: (fx) => ({ path: `/v1/deliveries/${fx.orders.deliver}/pickup` }),
   },
   {
-    method: 'POST', url: '/v1/deliveries/:id/complete', who: 'the assigned driver', access: signedIn({ driver: 200, otherDriver: 403 }),
+    method: 'POST',
+    url: '/v1/deliveries/:id/complete',
+    who: 'the assigned driver',
+    access: signedIn({ driver: 200, otherDriver: 403 }),
     sample: (fx) => ({ path: `/v1/deliveries/${fx.orders.deliver}/complete` }),
   },
 
   // --- catalog, stock and slot plans ---
   {
-    method: 'POST', url: '/v1/products', who: 'operator; owners', access: signedIn({ owner: 201, otherOwner: 201, operator: 201 }),
+    method: 'POST',
+    url: '/v1/products',
+    who: 'operator; owners',
+    access: signedIn({ owner: 201, otherOwner: 201, operator: 201 }),
     sample: () => ({ path: '/v1/products', body: { name: 'Matrix loaf', priceCents: 450, shelfLifeMinutes: 600 } }),
   },
   {
-    method: 'POST', url: '/v1/locations', who: 'operator', access: signedIn({ operator: 201 }),
-    sample: () => ({ path: '/v1/locations', body: { name: 'Matrix kitchen', kind: 'kitchen', lat: 51.52, lng: -0.11, deliveryRadiusM: 3000 } }),
+    method: 'POST',
+    url: '/v1/locations',
+    who: 'operator',
+    access: signedIn({ operator: 201 }),
+    sample: () => ({
+      path: '/v1/locations',
+      body: { name: 'Matrix kitchen', kind: 'kitchen', lat: 51.52, lng: -0.11, deliveryRadiusM: 3000 },
+    }),
   },
   {
     // Locations are public, so refusing another location's owner with 403 reveals nothing.
-    method: 'POST', url: '/v1/locations/:id/stock', who: 'the location’s owners; operators', access: signedIn({ owner: 201, otherOwner: 403, operator: 201 }),
+    method: 'POST',
+    url: '/v1/locations/:id/stock',
+    who: 'the location’s owners; operators',
+    access: signedIn({ owner: 201, otherOwner: 403, operator: 201 }),
     sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/stock`, body: { productId: fx.productId, quantity: 5 } }),
   },
   {
-    method: 'PUT', url: '/v1/locations/:id/slot-templates', who: 'the location’s owners', access: signedIn({ owner: 200, otherOwner: 404 }),
+    method: 'PUT',
+    url: '/v1/locations/:id/slot-templates',
+    who: 'the location’s owners',
+    access: signedIn({ owner: 200, otherOwner: 404 }),
     sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/slot-templates`, body: [] }),
   },
   {
     // Once a day, so the plan the matrix leaves behind bakes nothing while the tests run.
-    method: 'PUT', url: '/v1/locations/:id/production/:productId', who: 'the location’s owners', access: signedIn({ owner: 200, otherOwner: 404 }),
-    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/production/${fx.productId}`, body: { everyMinutes: 1440, quantity: 5 } }),
+    method: 'PUT',
+    url: '/v1/locations/:id/production/:productId',
+    who: 'the location’s owners',
+    access: signedIn({ owner: 200, otherOwner: 404 }),
+    sample: (fx) => ({
+      path: `/v1/locations/${fx.locationId}/production/${fx.productId}`,
+      body: { everyMinutes: 1440, quantity: 5 },
+    }),
   },
   {
     // After the PUT above, which made the plan this stops.
-    method: 'DELETE', url: '/v1/locations/:id/production/:productId', who: 'the location’s owners', access: signedIn({ owner: 204, otherOwner: 404 }),
+    method: 'DELETE',
+    url: '/v1/locations/:id/production/:productId',
+    who: 'the location’s owners',
+    access: signedIn({ owner: 204, otherOwner: 404 }),
     sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/production/${fx.productId}` }),
   },
   {
-    method: 'PATCH', url: '/v1/locations/:id/slots/:slotId', who: 'the location’s owners', access: signedIn({ owner: 200, otherOwner: 404 }),
+    method: 'PATCH',
+    url: '/v1/locations/:id/slots/:slotId',
+    who: 'the location’s owners',
+    access: signedIn({ owner: 200, otherOwner: 404 }),
     sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/slots/${fx.slotId}`, body: { capacity: 200 } }),
   },
 
   // --- the bank: signed, never a user ---
   {
-    method: 'POST', url: '/v1/webhooks/bank', who: 'the bank (HMAC signature); a user token grants nothing', access: everyone(401),
-    sample: (fx) => ({ path: '/v1/webhooks/bank', body: { id: 'evt', type: 'charge.approved', createdAt: new Date().toISOString(), data: { chargeId: 'c', reference: fx.orders.read, amountCents: 1, status: 'approved' } } }),
+    method: 'POST',
+    url: '/v1/webhooks/bank',
+    who: 'the bank (HMAC signature); a user token grants nothing',
+    access: everyone(401),
+    sample: (fx) => ({
+      path: '/v1/webhooks/bank',
+      body: {
+        id: 'evt',
+        type: 'charge.approved',
+        createdAt: new Date().toISOString(),
+        data: { chargeId: 'c', reference: fx.orders.read, amountCents: 1, status: 'approved' },
+      },
+    }),
   },
 
   // --- live views (Server-Sent Events) ---
   {
-    method: 'GET', url: '/v1/orders/:id/events', who: 'the order’s customer, its location’s owners, operators', stream: true,
+    method: 'GET',
+    url: '/v1/orders/:id/events',
+    who: 'the order’s customer, its location’s owners, operators',
+    stream: true,
     access: signedIn({ customer: 200, otherCustomer: 404, owner: 200, otherOwner: 404, operator: 200 }),
     sample: (fx) => ({ path: `/v1/orders/${fx.orders.read}/events` }),
   },
-  { method: 'GET', url: '/v1/dashboard', who: 'owners (their locations)', access: signedIn({ owner: 200, otherOwner: 200 }), sample: () => ({ path: '/v1/dashboard' }) },
-  { method: 'GET', url: '/v1/dashboard/events', who: 'owners (their locations)', stream: true, access: signedIn({ owner: 200, otherOwner: 200 }), sample: () => ({ path: '/v1/dashboard/events' }) },
-  { method: 'GET', url: '/v1/driver/events', who: 'drivers (their own deliveries)', stream: true, access: signedIn({ driver: 200, otherDriver: 200 }), sample: () => ({ path: '/v1/driver/events' }) },
-  { method: 'GET', url: '/v1/locations/:id/slots/events', who: 'anyone', stream: true, access: everyone(200), sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/slots/events` }) },
-  { method: 'GET', url: '/v1/board/:locationId/events', who: 'anyone (no personal data)', stream: true, access: everyone(200), sample: (fx) => ({ path: `/v1/board/${fx.locationId}/events` }) },
+  {
+    method: 'GET',
+    url: '/v1/dashboard',
+    who: 'owners (their locations)',
+    access: signedIn({ owner: 200, otherOwner: 200 }),
+    sample: () => ({ path: '/v1/dashboard' }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/dashboard/events',
+    who: 'owners (their locations)',
+    stream: true,
+    access: signedIn({ owner: 200, otherOwner: 200 }),
+    sample: () => ({ path: '/v1/dashboard/events' }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/driver/events',
+    who: 'drivers (their own deliveries)',
+    stream: true,
+    access: signedIn({ driver: 200, otherDriver: 200 }),
+    sample: () => ({ path: '/v1/driver/events' }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/locations/:id/slots/events',
+    who: 'anyone',
+    stream: true,
+    access: everyone(200),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/slots/events` }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/board/:locationId/events',
+    who: 'anyone (no personal data)',
+    stream: true,
+    access: everyone(200),
+    sample: (fx) => ({ path: `/v1/board/${fx.locationId}/events` }),
+  },
 ];
 
 /**
@@ -233,7 +465,10 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
     otherDriver: await createUser(stack.db, 'driver'),
     operator: await createUser(stack.db, 'operator'),
   };
-  const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, { token: users.owner.token, body: { productId, quantity: 500 } });
+  const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+    token: users.owner.token,
+    body: { productId, quantity: 500 },
+  });
   expect(stocked.status).toBe(201);
 
   const ownerAct = async (path: string, body: unknown, token = users.owner.token) => {
@@ -248,12 +483,18 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
     expect(placed.status, JSON.stringify(placed.body)).toBe(201);
     const id = placed.body.id as string;
     if (until === 'awaiting_payment') return id;
-    const confirmed = await eventually(() => stack.api('GET', `/v1/orders/${id}`, { token: customer.token }), (r) => r.body.status === 'confirmed');
+    const confirmed = await eventually(
+      () => stack.api('GET', `/v1/orders/${id}`, { token: customer.token }),
+      (r) => r.body.status === 'confirmed',
+    );
     expect(confirmed.body.status).toBe('confirmed');
     if (until === 'confirmed') return id;
     await ownerAct(`/v1/orders/${id}/prep`, { status: 'prepping' });
     await ownerAct(`/v1/orders/${id}/prep`, { status: 'prepped' });
-    const pending = await eventually(() => stack.db('deliveries').where({ order_id: id }).first('status'), (row) => row?.status === 'pending');
+    const pending = await eventually(
+      () => stack.db('deliveries').where({ order_id: id }).first('status'),
+      (row) => row?.status === 'pending',
+    );
     expect(pending?.status).toBe('pending');
     if (until === 'prepped') return id;
     await ownerAct(`/v1/deliveries/${id}/assign`, { driverId: users.driver.id });
@@ -271,7 +512,12 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
 }
 
 /** Sends a sample as `principal`; a stream's status is read from its headers and the stream then closed. */
-export async function send(stack: TestStack, route: RouteSpec, request: SampleRequest, token: string | undefined): Promise<{ status: number; body: any; headers: Headers }> {
+export async function send(
+  stack: TestStack,
+  route: RouteSpec,
+  request: SampleRequest,
+  token: string | undefined,
+): Promise<{ status: number; body: any; headers: Headers }> {
   const url = new URL(request.path, stack.baseUrl);
   for (const [key, value] of Object.entries(request.query ?? {})) url.searchParams.set(key, value);
   const headers: Record<string, string> = { ...request.headers };

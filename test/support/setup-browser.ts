@@ -21,10 +21,19 @@ function isExecutable(file: string): boolean {
 /** Runs a command with its output on our terminal, so a long download shows progress. */
 function run(command: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     child.once('error', reject);
     child.once('exit', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`)),
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(
+              `${command} ${args.join(' ')} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`,
+            ),
+          ),
     );
   });
 }
@@ -34,21 +43,28 @@ export async function ensureChromium(env: NodeJS.ProcessEnv = process.env): Prom
   const configured = env.CHROMIUM_PATH;
   if (configured) {
     if (isExecutable(configured)) return configured;
-    throw new Error(`CHROMIUM_PATH=${configured} is not an executable file: point it at a Chromium binary, or unset it to use Debian's (${DEBIAN_CHROMIUM}).`);
+    throw new Error(
+      `CHROMIUM_PATH=${configured} is not an executable file: point it at a Chromium binary, or unset it to use Debian's (${DEBIAN_CHROMIUM}).`,
+    );
   }
   if (isExecutable(DEBIAN_CHROMIUM)) return DEBIAN_CHROMIUM;
 
   const root = process.getuid?.() === 0;
   const install = 'apt-get update && apt-get install -y chromium';
   if (!root || !isExecutable(APT_GET)) {
-    const command = isExecutable(APT_GET) ? `sudo sh -c '${install}'` : 'install Chromium with your package manager and set CHROMIUM_PATH=/path/to/chromium';
+    const command = isExecutable(APT_GET)
+      ? `sudo sh -c '${install}'`
+      : 'install Chromium with your package manager and set CHROMIUM_PATH=/path/to/chromium';
     throw new Error(`The browser tests need Chromium, and ${DEBIAN_CHROMIUM} does not exist. Run: ${command}`);
   }
-  console.error(`[test setup] ${DEBIAN_CHROMIUM} is missing; installing Debian's chromium for the browser tests: ${install}`);
+  console.error(
+    `[test setup] ${DEBIAN_CHROMIUM} is missing; installing Debian's chromium for the browser tests: ${install}`,
+  );
   // Another apt-get at work (an unattended upgrade) holds the lock for a while; wait for it rather than fail.
   await run(APT_GET, ['-o', 'DPkg::Lock::Timeout=300', 'update']);
   await run(APT_GET, ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', 'chromium']);
-  if (!isExecutable(DEBIAN_CHROMIUM)) throw new Error(`apt-get installed chromium, but ${DEBIAN_CHROMIUM} is still missing; set CHROMIUM_PATH.`);
+  if (!isExecutable(DEBIAN_CHROMIUM))
+    throw new Error(`apt-get installed chromium, but ${DEBIAN_CHROMIUM} is still missing; set CHROMIUM_PATH.`);
   return DEBIAN_CHROMIUM;
 }
 

@@ -15,7 +15,13 @@ export default async function setup(project: TestProject) {
   // The harness always starts its own servers, even when the environment names others.
   const config = loadConfig({ ...process.env, DATABASE_URL: '', TEMPORAL_ADDRESS: '' });
   const [pgPort, temporalPort] = [await freePort(), await freePort()];
-  const infra = await startInfrastructure({ config, pgDataDir: path.join(dir, 'pg'), pgPort, temporalPort, logDir: dir });
+  const infra = await startInfrastructure({
+    config,
+    pgDataDir: path.join(dir, 'pg'),
+    pgPort,
+    temporalPort,
+    logDir: dir,
+  });
   project.provide('databaseUrl', infra.databaseUrl);
   project.provide('bankDatabaseUrl', infra.bankDatabaseUrl);
   project.provide('temporalAddress', infra.temporalAddress);

@@ -20,7 +20,11 @@ function prepare(): Promise<Prepared> {
   const config = loadConfig();
   const log = (message: string) => console.error(`[test setup] ${message}`);
   return Promise.all([findTestServer(config, log), findTemporalCli(config, log), bundleWorkflowsToFile()]).then(
-    ([testServerPath, temporalCliPath, workflowBundlePath]) => ({ testServerPath, temporalCliPath, workflowBundlePath }),
+    ([testServerPath, temporalCliPath, workflowBundlePath]) => ({
+      testServerPath,
+      temporalCliPath,
+      workflowBundlePath,
+    }),
   );
 }
 

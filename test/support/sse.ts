@@ -23,9 +23,15 @@ export interface SseClient {
   close(): void;
 }
 
-export async function openSse(url: string, opts: { headers?: Record<string, string>; onEvent?: (e: SseEvent) => void } = {}): Promise<SseClient> {
+export async function openSse(
+  url: string,
+  opts: { headers?: Record<string, string>; onEvent?: (e: SseEvent) => void } = {},
+): Promise<SseClient> {
   const controller = new AbortController();
-  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...opts.headers }, signal: controller.signal });
+  const res = await fetch(url, {
+    headers: { accept: 'text/event-stream', ...opts.headers },
+    signal: controller.signal,
+  });
   const events: SseEvent[] = [];
   const comments: string[] = [];
   const waiters = new Set<() => void>();
@@ -41,7 +47,16 @@ export async function openSse(url: string, opts: { headers?: Record<string, stri
     } catch {
       // not JSON
     }
-    return { status: res.status, headers: res.headers, body, events, comments, ended: Promise.resolve(), waitFor: () => Promise.resolve([]), close: () => undefined };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body,
+      events,
+      comments,
+      ended: Promise.resolve(),
+      waitFor: () => Promise.resolve([]),
+      close: () => undefined,
+    };
   }
 
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -98,12 +113,20 @@ export async function openSse(url: string, opts: { headers?: Record<string, stri
             resolve(found);
           } else if (finished) {
             cleanup();
-            reject(new Error(`stream ended with ${found.length}/${count} matching events: ${JSON.stringify(events.map((e) => [e.id, e.event]))}`));
+            reject(
+              new Error(
+                `stream ended with ${found.length}/${count} matching events: ${JSON.stringify(events.map((e) => [e.id, e.event]))}`,
+              ),
+            );
           }
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`timed out with ${events.filter(match).length}/${count} matching events: ${JSON.stringify(events.map((e) => [e.id, e.event]))}`));
+          reject(
+            new Error(
+              `timed out with ${events.filter(match).length}/${count} matching events: ${JSON.stringify(events.map((e) => [e.id, e.event]))}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
@@ -120,13 +143,21 @@ export async function openSse(url: string, opts: { headers?: Record<string, stri
 }
 
 /** A client that sends the request and then never reads a byte: the server's writes pile up against it. */
-export async function openStalledSse(url: string, headers: Record<string, string> = {}): Promise<{ socket: net.Socket; closed: Promise<void> }> {
+export async function openStalledSse(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ socket: net.Socket; closed: Promise<void> }> {
   const { hostname, port, pathname } = new URL(url);
   const socket = net.connect({ host: hostname, port: Number(port) });
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   socket.on('error', () => undefined);
-  const lines = [`GET ${pathname} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Accept: text/event-stream', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  const lines = [
+    `GET ${pathname} HTTP/1.1`,
+    `Host: ${hostname}:${port}`,
+    'Accept: text/event-stream',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
   socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   socket.pause();
   return { socket, closed };

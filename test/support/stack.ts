@@ -23,7 +23,11 @@ export interface TestStack {
   worker: Worker;
   bank: BankClient;
   /** Sends a request to the API; JSON in and out. */
-  api(method: string, url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  api(
+    method: string,
+    url: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   stop(): Promise<void>;
 }
 
@@ -49,8 +53,16 @@ export async function startTestStack(
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   // The bank answers charges through the API's signed webhook, as in production.
-  const bank = await startTestBank({ webhookUrl: `${baseUrl}/v1/webhooks/bank`, webhookSecret: config.bank.webhookSecrets[0]! });
-  const { worker, connection: workerConnection } = await createWorker({ config, db, bank: bank.client, workflowBundle: { codePath: inject('workflowBundlePath') } });
+  const bank = await startTestBank({
+    webhookUrl: `${baseUrl}/v1/webhooks/bank`,
+    webhookSecret: config.bank.webhookSecrets[0]!,
+  });
+  const { worker, connection: workerConnection } = await createWorker({
+    config,
+    db,
+    bank: bank.client,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+  });
   const running = worker.run();
 
   return {
@@ -67,7 +79,8 @@ export async function startTestStack(
       const res = await fetch(`${baseUrl}${url}`, {
         method,
         headers,
-        body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
+        body:
+          opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
       });
       return { status: res.status, body: await readBody(res), headers: res.headers };
     },
@@ -84,23 +97,35 @@ export async function startTestStack(
 }
 
 /** Creates a user with a fresh token; owners may be given locations. */
-export async function createUser(db: Knex, role: Role, opts: { locationIds?: string[]; name?: string } = {}): Promise<{ id: string; token: string }> {
+export async function createUser(
+  db: Knex,
+  role: Role,
+  opts: { locationIds?: string[]; name?: string } = {},
+): Promise<{ id: string; token: string }> {
   const token = newToken(`test_${role}`);
-  const [row] = await db('users').insert({ name: opts.name ?? `Test ${role}`, role, token_hash: hashToken(token) }).returning<{ id: string }[]>('id');
+  const [row] = await db('users')
+    .insert({ name: opts.name ?? `Test ${role}`, role, token_hash: hashToken(token) })
+    .returning<{ id: string }[]>('id');
   for (const locationId of opts.locationIds ?? []) {
     await db('location_owners').insert({ user_id: row!.id, location_id: locationId });
   }
   return { id: row!.id, token };
 }
 
-export async function createLocation(db: Knex, fields: Partial<{ name: string; lat: number; lng: number; delivery_radius_m: number; kind: string }> = {}): Promise<string> {
+export async function createLocation(
+  db: Knex,
+  fields: Partial<{ name: string; lat: number; lng: number; delivery_radius_m: number; kind: string }> = {},
+): Promise<string> {
   const [row] = await db('locations')
     .insert({ name: 'Test bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 5000, ...fields })
     .returning<{ id: string }[]>('id');
   return row!.id;
 }
 
-export async function createProduct(db: Knex, fields: Partial<{ name: string; price_cents: number; shelf_life_minutes: number; eod_discount_percent: number }> = {}): Promise<string> {
+export async function createProduct(
+  db: Knex,
+  fields: Partial<{ name: string; price_cents: number; shelf_life_minutes: number; eod_discount_percent: number }> = {},
+): Promise<string> {
   const [row] = await db('products')
     .insert({ name: 'Test bun', price_cents: 300, shelf_life_minutes: 600, ...fields })
     .returning<{ id: string }[]>('id');
@@ -108,15 +133,27 @@ export async function createProduct(db: Knex, fields: Partial<{ name: string; pr
 }
 
 /** A customer with a bank account holding `balanceCents`; `behavior` makes the bank decline or stay silent. */
-export async function createCustomer(stack: TestStack, opts: { balanceCents?: number; behavior?: 'normal' | 'decline' | 'silent' } = {}): Promise<{ id: string; token: string; accountId: string }> {
+export async function createCustomer(
+  stack: TestStack,
+  opts: { balanceCents?: number; behavior?: 'normal' | 'decline' | 'silent' } = {},
+): Promise<{ id: string; token: string; accountId: string }> {
   const user = await createUser(stack.db, 'customer');
-  const account = await stack.bank.createAccount({ holderName: `Customer ${user.id}`, balanceCents: opts.balanceCents ?? 100_000, behavior: opts.behavior ?? 'normal', decisionDelayMs: 0 });
+  const account = await stack.bank.createAccount({
+    holderName: `Customer ${user.id}`,
+    balanceCents: opts.balanceCents ?? 100_000,
+    behavior: opts.behavior ?? 'normal',
+    decisionDelayMs: 0,
+  });
   await stack.db('users').where({ id: user.id }).update({ bank_account_id: account.id });
   return { ...user, accountId: account.id };
 }
 
 /** An open slot starting `startsInMs` from now, one hour long. */
-export async function createSlot(db: Knex, locationId: string, opts: { startsInMs?: number; capacity?: number; cutoffBeforeMs?: number } = {}): Promise<string> {
+export async function createSlot(
+  db: Knex,
+  locationId: string,
+  opts: { startsInMs?: number; capacity?: number; cutoffBeforeMs?: number } = {},
+): Promise<string> {
   const startsAt = new Date(Date.now() + (opts.startsInMs ?? 3 * 3_600_000));
   const [row] = await db('slots')
     .insert({

@@ -9,20 +9,46 @@ it('writes the record, the chart and RESULTS.md with machine facts and baselines
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-report-'));
   const results = {
     availability: {
-      bench: 'availability', p50_ms: 9.5, p99_ms: 18.2, baseline_p50_ms: 0.7, baseline_p99_ms: 4.1, rps: 300, baseline_rps: 3800, locations: 10000, stock_rows: 5000000, concurrency: 4,
-      sweep: [{ concurrency: 1, p99_ms: 6.1 }, { concurrency: 2, p99_ms: 11.4 }],
+      bench: 'availability',
+      p50_ms: 9.5,
+      p99_ms: 18.2,
+      baseline_p50_ms: 0.7,
+      baseline_p99_ms: 4.1,
+      rps: 300,
+      baseline_rps: 3800,
+      locations: 10000,
+      stock_rows: 5000000,
+      concurrency: 4,
+      sweep: [
+        { concurrency: 1, p99_ms: 6.1 },
+        { concurrency: 2, p99_ms: 11.4 },
+      ],
     },
-    orders: { bench: 'orders', orders_per_s: 4.2, baseline_per_s: 6, ratio: 0.7, completed_p50_ms: 2000, completed_p99_ms: 5000, baseline_completed_p50_ms: 1500, history_events_per_order: 85 },
+    orders: {
+      bench: 'orders',
+      orders_per_s: 4.2,
+      baseline_per_s: 6,
+      ratio: 0.7,
+      completed_p50_ms: 2000,
+      completed_p99_ms: 5000,
+      baseline_completed_p50_ms: 1500,
+      history_events_per_order: 85,
+    },
   };
   const report = writeReport(dir, results, new Date('2026-11-22T10:00:00Z'));
-  expect(JSON.parse(fs.readFileSync(report.json, 'utf8'))).toMatchObject({ machine: { cores: os.cpus().length }, results });
+  expect(JSON.parse(fs.readFileSync(report.json, 'utf8'))).toMatchObject({
+    machine: { cores: os.cpus().length },
+    results,
+  });
   const chart = fs.readFileSync(report.chart, 'utf8');
   expect(chart).toContain('<svg');
   expect(chart).toContain('18.2 ms');
   expect(chart).toContain('4.1 ms baseline');
   const markdown = fs.readFileSync(report.markdown, 'utf8');
   expect(markdown).toContain(`${os.cpus().length} cores`);
-  expect(markdown).toContain('| availability | p99 ms (p50 9.5) at concurrency 4, 10000 locations, 5000000 stock rows; p99 6.1 ms at concurrency 1, 11.4 ms at concurrency 2 | 18.2 | /healthz p99 4.1 |');
+  expect(markdown).toContain(
+    '| availability | p99 ms (p50 9.5) at concurrency 4, 10000 locations, 5000000 stock rows; p99 6.1 ms at concurrency 1, 11.4 ms at concurrency 2 | 18.2 | /healthz p99 4.1 |',
+  );
   expect(markdown).toContain('| orders | orders/s;');
   fs.rmSync(dir, { recursive: true, force: true });
 });

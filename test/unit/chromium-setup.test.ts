@@ -12,9 +12,13 @@ it('uses the Chromium CHROMIUM_PATH names, and fails with the fix when it is not
     fs.writeFileSync(binary, '#!/bin/sh\n', { mode: 0o755 });
     await expect(ensureChromium({ CHROMIUM_PATH: binary })).resolves.toBe(binary);
     fs.chmodSync(binary, 0o644);
-    await expect(ensureChromium({ CHROMIUM_PATH: binary })).rejects.toThrow(`CHROMIUM_PATH=${binary} is not an executable file`);
+    await expect(ensureChromium({ CHROMIUM_PATH: binary })).rejects.toThrow(
+      `CHROMIUM_PATH=${binary} is not an executable file`,
+    );
     const missing = path.join(dir, 'missing');
-    await expect(ensureChromium({ CHROMIUM_PATH: missing })).rejects.toThrow(`CHROMIUM_PATH=${missing} is not an executable file`);
+    await expect(ensureChromium({ CHROMIUM_PATH: missing })).rejects.toThrow(
+      `CHROMIUM_PATH=${missing} is not an executable file`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

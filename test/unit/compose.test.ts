@@ -27,7 +27,8 @@ const readProjectFile = (name: string) => readFileSync(root + name, 'utf8');
 const composeSource = readProjectFile('docker-compose.yml');
 // Compose resolves `<<` merge keys, so the parser must too or shared environments vanish.
 const compose = parse(composeSource, { merge: true }) as { services: Record<string, Service> };
-const services = compose.services as Record<string, Service> & Record<'api' | 'worker' | 'bank' | 'temporal-ui', Service>;
+const services = compose.services as Record<string, Service> &
+  Record<'api' | 'worker' | 'bank' | 'temporal-ui', Service>;
 const serviceNames = new Set(Object.keys(services));
 
 /** What a plain `docker compose up` sees: `${VAR:-default}` becomes its default, `$$` a literal `$`. */
@@ -53,7 +54,11 @@ function hostsIn(key: string, value: string): string[] {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return [new URL(value).hostname];
   const hostAndPort = /^([a-z0-9.-]+):\d+$/i.exec(value);
   if (hostAndPort) return [hostAndPort[1]!];
-  if (/_(HOST|SEEDS)$/.test(key)) return value.split(',').map((host) => host.trim()).filter(Boolean);
+  if (/_(HOST|SEEDS)$/.test(key))
+    return value
+      .split(',')
+      .map((host) => host.trim())
+      .filter(Boolean);
   return [];
 }
 
@@ -73,7 +78,9 @@ function publishedPorts(service: Service): { published: string; target: string }
   return (service.ports ?? []).map((port) => {
     if (typeof port === 'object') return { published: String(port.published ?? ''), target: String(port.target ?? '') };
     // Short syntax: [ip:]published:target[/protocol]
-    const parts = interpolate(String(port)).replace(/\/\w+$/, '').split(':');
+    const parts = interpolate(String(port))
+      .replace(/\/\w+$/, '')
+      .split(':');
     return { published: parts.at(-2) ?? '', target: parts.at(-1) ?? '' };
   });
 }
@@ -122,7 +129,11 @@ describe('docker-compose.yml', () => {
   it('lets Prometheus scrape the published API with the metrics token the API requires', () => {
     const configs = (parse(composeSource, { merge: true }) as { configs: Record<string, { content: string }> }).configs;
     const prometheus = parse(interpolate(configs['prometheus-config']!.content)) as {
-      scrape_configs: { job_name: string; authorization?: { type?: string; credentials?: string }; static_configs?: { targets: string[] }[] }[];
+      scrape_configs: {
+        job_name: string;
+        authorization?: { type?: string; credentials?: string };
+        static_configs?: { targets: string[] }[];
+      }[];
     };
     const job = prometheus.scrape_configs.find((c) => c.static_configs?.some((s) => s.targets.includes('api:3000')));
     const token = environmentOf(services.api).METRICS_TOKEN;

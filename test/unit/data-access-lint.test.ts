@@ -10,15 +10,25 @@ import noDirectQueries from '../../eslint-rules/no-direct-queries.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-const knexQuery = "import type { Knex } from 'knex';\nexport const find = (db: Knex) => db('orders').where({ id: 'x' }).first();\n";
+const knexQuery =
+  "import type { Knex } from 'knex';\nexport const find = (db: Knex) => db('orders').where({ id: 'x' }).first();\n";
 const knexRaw = "import type { Knex } from 'knex';\nexport const ping = (db: Knex) => db.raw('SELECT 1');\n";
-const knexTransaction = "import type { Knex } from 'knex';\nexport const wipe = (db: Knex) => db.transaction(async (trx) => { await trx('orders').delete(); });\n";
+const knexTransaction =
+  "import type { Knex } from 'knex';\nexport const wipe = (db: Knex) => db.transaction(async (trx) => { await trx('orders').delete(); });\n";
 const knexFn = "import type { Knex } from 'knex';\nexport const stamp = (trx: Knex.Transaction) => trx.fn.now();\n";
 const pgQuery = "import type pg from 'pg';\nexport const ping = (client: pg.Client) => client.query('SELECT 1');\n";
 
 /** One program over every sample, so the type information is built once. */
 function programOf(files: Map<string, string>): ts.Program {
-  const options: ts.CompilerOptions = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, types: ['node'], skipLibCheck: true, noEmit: true };
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    types: ['node'],
+    skipLibCheck: true,
+    noEmit: true,
+  };
   const host = ts.createCompilerHost(options);
   const readFile = host.readFile.bind(host);
   const getSourceFile = host.getSourceFile.bind(host);
@@ -31,22 +41,34 @@ function programOf(files: Map<string, string>): ts.Program {
   return ts.createProgram([...files.keys()], options, host);
 }
 
-const chain = "import type { Knex } from 'knex';\nexport const f = (db: Knex) => db('slots').where({ a: 1 }).andWhere('b', '>', 2).orderBy('c').first('id');\n";
+const chain =
+  "import type { Knex } from 'knex';\nexport const f = (db: Knex) => db('slots').where({ a: 1 }).andWhere('b', '>', 2).orderBy('c').first('id');\n";
 const closing = "import type { Knex } from 'knex';\nexport const close = (db: Knex) => db.destroy();\n";
 const passingOn = "import type { Knex } from 'knex';\nexport const keep = (db: Knex) => ({ db });\n";
-const sampleFiles = new Map([knexQuery, knexRaw, knexTransaction, knexFn, pgQuery, chain, closing, passingOn].map((code, i) => [`${root}activities/sample-${i}.ts`, code]));
+const sampleFiles = new Map(
+  [knexQuery, knexRaw, knexTransaction, knexFn, pgQuery, chain, closing, passingOn].map((code, i) => [
+    `${root}activities/sample-${i}.ts`,
+    code,
+  ]),
+);
 let program: ts.Program | undefined;
 
 /** Lints a sample with only the data rule, type-checked in the samples' program. */
 function ruleIdsFor(code: string): string[] {
   const fileName = [...sampleFiles].find(([, c]) => c === code)![0];
   program ??= programOf(sampleFiles);
-  const messages = new Linter().verify(code, [{
-    files: ['**/*.ts'],
-    languageOptions: { parser: tseslint.parser, parserOptions: { programs: [program] } },
-    plugins: { data: { rules: { 'no-direct-queries': noDirectQueries } } },
-    rules: { 'data/no-direct-queries': 'error' },
-  }], fileName);
+  const messages = new Linter().verify(
+    code,
+    [
+      {
+        files: ['**/*.ts'],
+        languageOptions: { parser: tseslint.parser, parserOptions: { programs: [program] } },
+        plugins: { data: { rules: { 'no-direct-queries': noDirectQueries } } },
+        rules: { 'data/no-direct-queries': 'error' },
+      },
+    ],
+    fileName,
+  );
   return messages.map((m) => m.ruleId ?? `parse-error: ${m.message}`);
 }
 
@@ -70,26 +92,55 @@ describe('the typed rule data/no-direct-queries', () => {
 
 describe('the lint config', () => {
   const eslint = new ESLint({ cwd: root });
-  const rulesFor = async (file: string) => ((await eslint.calculateConfigForFile(`${root}${file}`)) as { rules: Record<string, unknown[]> }).rules;
+  const rulesFor = async (file: string) =>
+    ((await eslint.calculateConfigForFile(`${root}${file}`)) as { rules: Record<string, unknown[]> }).rules;
   const level = (rule: unknown[] | undefined) => rule?.[0];
 
   it('applies the typed rule and the knex/pg import ban everywhere outside src/db/ in the product', async () => {
-    for (const file of ['activities/orders.ts', 'src/api/routes/health.ts', 'src/events/fanout.ts', 'src/bank/ledger.ts', 'src/dev/start.ts', 'workers/main.ts']) {
+    for (const file of [
+      'activities/orders.ts',
+      'src/api/routes/health.ts',
+      'src/events/fanout.ts',
+      'src/bank/ledger.ts',
+      'src/dev/start.ts',
+      'workers/main.ts',
+    ]) {
       const rules = await rulesFor(file);
       expect(level(rules['data/no-direct-queries']), file).toBe(2);
-      const [severity, options] = rules['no-restricted-imports'] as [number, { paths: { name: string; allowTypeImports?: boolean }[] }];
+      const [severity, options] = rules['no-restricted-imports'] as [
+        number,
+        { paths: { name: string; allowTypeImports?: boolean }[] },
+      ];
       expect(severity, file).toBe(2);
-      expect(options.paths.filter((p) => p.name === 'knex' || p.name === 'pg').map((p) => [p.name, p.allowTypeImports]), file).toEqual([['knex', true], ['pg', true]]);
+      expect(
+        options.paths.filter((p) => p.name === 'knex' || p.name === 'pg').map((p) => [p.name, p.allowTypeImports]),
+        file,
+      ).toEqual([
+        ['knex', true],
+        ['pg', true],
+      ]);
     }
     // Workflows keep their own stricter block: no knex or pg at all, not even their types.
     const workflow = await rulesFor('workflows/order.ts');
     expect(level(workflow['data/no-direct-queries'])).toBe(2);
-    const paths = (workflow['no-restricted-imports'] as [number, { paths: { name: string; allowTypeImports?: boolean }[] }])[1].paths;
-    expect(paths.filter((p) => p.name === 'knex' || p.name === 'pg').map((p) => [p.name, p.allowTypeImports ?? false])).toEqual([['pg', false], ['knex', false]]);
+    const paths = (
+      workflow['no-restricted-imports'] as [number, { paths: { name: string; allowTypeImports?: boolean }[] }]
+    )[1].paths;
+    expect(
+      paths.filter((p) => p.name === 'knex' || p.name === 'pg').map((p) => [p.name, p.allowTypeImports ?? false]),
+    ).toEqual([
+      ['pg', false],
+      ['knex', false],
+    ]);
   }, 60_000);
 
   it('leaves src/db/, the tests and the bench their SQL', async () => {
-    for (const file of ['src/db/repositories/orders.ts', 'src/db/knex.ts', 'test/integration/orders.test.ts', 'bench/sse.ts']) {
+    for (const file of [
+      'src/db/repositories/orders.ts',
+      'src/db/knex.ts',
+      'test/integration/orders.test.ts',
+      'bench/sse.ts',
+    ]) {
       const rules = await rulesFor(file);
       expect(rules['data/no-direct-queries'], file).toBeUndefined();
       expect(rules['no-restricted-imports'], file).toBeUndefined();
@@ -97,11 +148,23 @@ describe('the lint config', () => {
   }, 60_000);
 
   it('refuses a value import of knex or pg outside src/db/', async () => {
-    const eslintNoTypes = new ESLint({ cwd: root, overrideConfig: { ...tseslint.configs.disableTypeChecked, files: ['**/*.ts'] } });
-    const idsOf = async (code: string, file: string) => (await eslintNoTypes.lintText(code, { filePath: `${root}${file}` }))[0]!.messages.map((m) => m.ruleId);
-    expect(await idsOf("import knex from 'knex';\nexport const k = knex;\n", 'src/api/app.ts')).toContain('no-restricted-imports');
-    expect(await idsOf("import pg from 'pg';\nexport const p = pg;\n", 'activities/slots.ts')).toContain('no-restricted-imports');
-    expect(await idsOf("import type { Knex } from 'knex';\nexport type Db = Knex;\n", 'activities/slots.ts')).not.toContain('no-restricted-imports');
-    expect(await idsOf("import pg from 'pg';\nexport const p = pg;\n", 'src/db/knex.ts')).not.toContain('no-restricted-imports');
+    const eslintNoTypes = new ESLint({
+      cwd: root,
+      overrideConfig: { ...tseslint.configs.disableTypeChecked, files: ['**/*.ts'] },
+    });
+    const idsOf = async (code: string, file: string) =>
+      (await eslintNoTypes.lintText(code, { filePath: `${root}${file}` }))[0]!.messages.map((m) => m.ruleId);
+    expect(await idsOf("import knex from 'knex';\nexport const k = knex;\n", 'src/api/app.ts')).toContain(
+      'no-restricted-imports',
+    );
+    expect(await idsOf("import pg from 'pg';\nexport const p = pg;\n", 'activities/slots.ts')).toContain(
+      'no-restricted-imports',
+    );
+    expect(
+      await idsOf("import type { Knex } from 'knex';\nexport type Db = Knex;\n", 'activities/slots.ts'),
+    ).not.toContain('no-restricted-imports');
+    expect(await idsOf("import pg from 'pg';\nexport const p = pg;\n", 'src/db/knex.ts')).not.toContain(
+      'no-restricted-imports',
+    );
   }, 60_000);
 });

@@ -8,7 +8,15 @@ import { buildApp } from '../../src/api/app.js';
 import { rateLimitedRoutes } from '../../src/api/plugins/security.js';
 import { loadConfig } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
-import { DELIVERY_STATUSES, EVENT_TYPES, LOCATION_KINDS, ORDER_REASONS, ORDER_STATUSES, ROLES, SLOT_STATUSES } from '../../src/domain/vocabulary.js';
+import {
+  DELIVERY_STATUSES,
+  EVENT_TYPES,
+  LOCATION_KINDS,
+  ORDER_REASONS,
+  ORDER_STATUSES,
+  ROLES,
+  SLOT_STATUSES,
+} from '../../src/domain/vocabulary.js';
 
 interface MediaType {
   schema?: Record<string, unknown>;
@@ -65,7 +73,11 @@ function registeredRoutes(tree: string): { method: string; url: string }[] {
     stack.length = match[1]!.length / 4;
     const url = (stack.at(-1) ?? '') + match[2];
     stack.push(url);
-    for (const method of (match[3] ?? '').split(',').map((m) => m.trim()).filter(Boolean)) routes.push({ method, url });
+    for (const method of (match[3] ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean))
+      routes.push({ method, url });
   }
   return routes;
 }
@@ -80,16 +92,20 @@ function operations(): { key: string; operation: Operation }[] {
 
 /** The events of a text/event-stream, as an SSE client (and Schemathesis) reads them: one object per block of fields. */
 function sseEvents(text: string): Record<string, string | number>[] {
-  return text.split('\n\n').filter((block) => block.trim() !== '').flatMap((block) => {
-    const fields: Record<string, string | number> = {};
-    for (const line of block.split('\n')) {
-      if (line.startsWith(':')) continue;
-      const at = line.indexOf(':');
-      const [name, value] = at < 0 ? [line, ''] : [line.slice(0, at), line.slice(at + 1).replace(/^ /, '')];
-      fields[name] = name === 'retry' ? Number(value) : fields[name] === undefined ? value : `${fields[name]}\n${value}`;
-    }
-    return Object.keys(fields).length > 0 ? [fields] : [];
-  });
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim() !== '')
+    .flatMap((block) => {
+      const fields: Record<string, string | number> = {};
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) continue;
+        const at = line.indexOf(':');
+        const [name, value] = at < 0 ? [line, ''] : [line.slice(0, at), line.slice(at + 1).replace(/^ /, '')];
+        fields[name] =
+          name === 'retry' ? Number(value) : fields[name] === undefined ? value : `${fields[name]}\n${value}`;
+      }
+      return Object.keys(fields).length > 0 ? [fields] : [];
+    });
 }
 
 /** The values an enum-typed schema admits (through anyOf, oneOf, const and nullable), or undefined if it is not an enum. */
@@ -126,7 +142,14 @@ function jsonSchema(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(jsonSchema);
   if (schema === null || typeof schema !== 'object') return schema;
   const { nullable, example: _example, ...rest } = schema as Record<string, unknown>;
-  const converted = Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, key === 'properties' ? Object.fromEntries(Object.entries(value as object).map(([name, s]) => [name, jsonSchema(s)])) : jsonSchema(value)]));
+  const converted = Object.fromEntries(
+    Object.entries(rest).map(([key, value]) => [
+      key,
+      key === 'properties'
+        ? Object.fromEntries(Object.entries(value as object).map(([name, s]) => [name, jsonSchema(s)]))
+        : jsonSchema(value),
+    ]),
+  );
   return nullable ? { anyOf: [converted, { type: 'null' }] } : converted;
 }
 
@@ -134,14 +157,18 @@ describe('the OpenAPI document at /docs/json', () => {
   it('lists every API route the app serves, and nothing it does not serve', () => {
     const routes = registeredRoutes(app.printRoutes({ commonPrefix: false }))
       // HEAD answers every GET by itself; OPTIONS answers CORS preflights for every path.
-      .filter(({ method, url }) => method !== 'HEAD' && method !== 'OPTIONS' && !NOT_API.some((pattern) => pattern.test(url)));
+      .filter(
+        ({ method, url }) => method !== 'HEAD' && method !== 'OPTIONS' && !NOT_API.some((pattern) => pattern.test(url)),
+      );
     // Guards the parsing: if it found nothing, the comparison below would prove nothing.
     expect(routes.length).toBeGreaterThan(25);
     expect(routes).toContainEqual({ method: 'GET', url: '/v1/orders/:id/events' });
     expect(routes).toContainEqual({ method: 'GET', url: '/metrics' });
 
     const served = routes.map(({ method, url }) => `${method} ${openapiPath(url)}`).sort();
-    const documented = operations().map(({ key }) => key).sort();
+    const documented = operations()
+      .map(({ key }) => key)
+      .sort();
     expect(documented).toEqual(served);
   });
 
@@ -154,7 +181,8 @@ describe('the OpenAPI document at /docs/json', () => {
       if (!statuses.some((status) => status.startsWith('2'))) problems.push(`${key}: no success response`);
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         // 204 is the only answer without a body.
-        if (status !== '204' && !Object.values(response.content ?? {}).some((media) => media.schema)) problems.push(`${key} ${status}: no schema`);
+        if (status !== '204' && !Object.values(response.content ?? {}).some((media) => media.schema))
+          problems.push(`${key} ${status}: no schema`);
       }
     }
     expect(problems).toEqual([]);
@@ -164,7 +192,8 @@ describe('the OpenAPI document at /docs/json', () => {
     const problems: string[] = [];
     let checked = 0;
     const check = (where: string, media: MediaType) => {
-      let examples = media.example !== undefined ? [media.example] : Object.values(media.examples ?? {}).map((e) => e.value);
+      let examples =
+        media.example !== undefined ? [media.example] : Object.values(media.examples ?? {}).map((e) => e.value);
       if (examples.length === 0) return problems.push(`${where}: no example`);
       // An event stream's schema describes each of its events, as a client reads them.
       if (where.endsWith('text/event-stream')) {
@@ -183,11 +212,13 @@ describe('the OpenAPI document at /docs/json', () => {
       for (const example of examples) {
         checked += 1;
         const [first] = validator.Errors(example);
-        if (first) problems.push(`${where}: example does not fit the schema at ${first.instancePath || '/'}: ${first.message}`);
+        if (first)
+          problems.push(`${where}: example does not fit the schema at ${first.instancePath || '/'}: ${first.message}`);
       }
     };
     for (const { key, operation } of operations()) {
-      for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) check(`${key} body ${type}`, media);
+      for (const [type, media] of Object.entries(operation.requestBody?.content ?? {}))
+        check(`${key} body ${type}`, media);
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         for (const [type, media] of Object.entries(response.content ?? {})) check(`${key} ${status} ${type}`, media);
       }
@@ -200,10 +231,15 @@ describe('the OpenAPI document at /docs/json', () => {
     const problems: string[] = [];
     for (const { key, operation } of operations()) {
       const statuses = Object.keys(operation.responses ?? {});
-      const takesInput = (operation.parameters ?? []).length > 0 || operation.requestBody !== undefined || /^(POST|PUT|PATCH|DELETE) /.test(key);
+      const takesInput =
+        (operation.parameters ?? []).length > 0 ||
+        operation.requestBody !== undefined ||
+        /^(POST|PUT|PATCH|DELETE) /.test(key);
       if (takesInput && !statuses.includes('400')) problems.push(`${key}: no 400`);
-      if ((operation.parameters ?? []).some((p) => p.in === 'path') && !statuses.includes('414')) problems.push(`${key}: no 414`);
-      if (operation.requestBody !== undefined && !(statuses.includes('413') && statuses.includes('415'))) problems.push(`${key}: no 413 or 415`);
+      if ((operation.parameters ?? []).some((p) => p.in === 'path') && !statuses.includes('414'))
+        problems.push(`${key}: no 414`);
+      if (operation.requestBody !== undefined && !(statuses.includes('413') && statuses.includes('415')))
+        problems.push(`${key}: no 413 or 415`);
       // The bearer-token lookup alone needs Postgres, on every route.
       if (!statuses.includes('503')) problems.push(`${key}: no 503`);
     }
@@ -212,7 +248,9 @@ describe('the OpenAPI document at /docs/json', () => {
 
   it('marks no parameter with a default as required (the server fills it in)', () => {
     const required = operations().flatMap(({ key, operation }) =>
-      (operation.parameters ?? []).filter((p) => (p as { required?: boolean }).required && p.schema?.default !== undefined).map((p) => `${key} ${p.in} ${p.name}`),
+      (operation.parameters ?? [])
+        .filter((p) => (p as { required?: boolean }).required && p.schema?.default !== undefined)
+        .map((p) => `${key} ${p.in} ${p.name}`),
     );
     expect(required).toEqual([]);
   });
@@ -233,9 +271,14 @@ describe('the OpenAPI document at /docs/json', () => {
   });
 
   it('documents 429 on the rate-limited operations and on no other', () => {
-    const limited = Object.keys(rateLimitedRoutes(config.rateLimits)).map((key) => key.replace(/:(\w+)/g, '{$1}')).sort();
+    const limited = Object.keys(rateLimitedRoutes(config.rateLimits))
+      .map((key) => key.replace(/:(\w+)/g, '{$1}'))
+      .sort();
     expect(limited).toEqual(['POST /v1/orders', 'POST /v1/session']);
-    const documented = operations().filter(({ operation }) => operation.responses?.['429']).map(({ key }) => key).sort();
+    const documented = operations()
+      .filter(({ operation }) => operation.responses?.['429'])
+      .map(({ key }) => key)
+      .sort();
     expect(documented).toEqual(limited);
   });
 
@@ -243,7 +286,12 @@ describe('the OpenAPI document at /docs/json', () => {
     const found: Record<string, unknown[]> = {};
     const problems: string[] = [];
     const allowed: Record<string, unknown[][]> = {
-      status: [[...ORDER_STATUSES], [...DELIVERY_STATUSES], [...SLOT_STATUSES], [...ORDER_STATUSES, ...DELIVERY_STATUSES]],
+      status: [
+        [...ORDER_STATUSES],
+        [...DELIVERY_STATUSES],
+        [...SLOT_STATUSES],
+        [...ORDER_STATUSES, ...DELIVERY_STATUSES],
+      ],
       reason: [[...ORDER_REASONS]],
       kind: [[...LOCATION_KINDS]],
       role: [[...ROLES]],
@@ -253,10 +301,17 @@ describe('the OpenAPI document at /docs/json', () => {
     const own: Record<string, unknown[]> = { 'GET /healthz': ['ok'], 'GET /readyz': ['ready', 'unavailable'] };
     for (const { key, operation } of operations()) {
       const schemas: { at: string; name: string; schema: unknown }[] = [];
-      for (const parameter of operation.parameters ?? []) schemas.push({ at: `${key} ${parameter.in} ${parameter.name}`, name: parameter.name, schema: parameter.schema });
-      for (const media of Object.values(operation.requestBody?.content ?? {})) properties(media.schema, `${key} body`, schemas);
+      for (const parameter of operation.parameters ?? [])
+        schemas.push({
+          at: `${key} ${parameter.in} ${parameter.name}`,
+          name: parameter.name,
+          schema: parameter.schema,
+        });
+      for (const media of Object.values(operation.requestBody?.content ?? {}))
+        properties(media.schema, `${key} body`, schemas);
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
-        for (const media of Object.values(response.content ?? {})) properties(media.schema, `${key} ${status}`, schemas);
+        for (const media of Object.values(response.content ?? {}))
+          properties(media.schema, `${key} ${status}`, schemas);
       }
       for (const { at, name, schema } of schemas) {
         if (!(name in allowed)) continue;
@@ -271,7 +326,14 @@ describe('the OpenAPI document at /docs/json', () => {
         const fits = own[key]?.length === values.length && values.every((v) => own[key]!.includes(v));
         // A request may name a part of a list (prep: prepping or prepped; an SSE stream its own event names).
         const isPart = at.includes(' body.') || at.includes(' query ') || at.includes('text/event-stream');
-        if (!fits && !allowed[name]!.some((list) => (isPart ? values.every((v) => list.includes(v)) : list.length === values.length && list.every((v) => values.includes(v))))) {
+        if (
+          !fits &&
+          !allowed[name]!.some((list) =>
+            isPart
+              ? values.every((v) => list.includes(v))
+              : list.length === values.length && list.every((v) => values.includes(v)),
+          )
+        ) {
           problems.push(`${at}: ${JSON.stringify(values)} is not one of the vocabulary's lists`);
         }
       }

@@ -49,7 +49,9 @@ describe('production entry points', () => {
       // Guards the walk itself: it must have followed the imports, or the checks below proved nothing.
       expect(files.size).toBeGreaterThan(entry === 'src/db/migrate-cli.ts' ? 3 : 10);
       expect([...files].filter((file) => file.startsWith('src/dev/'))).toEqual([]);
-      const devOnly = [...packages].filter(([name]) => !(name in pkg.dependencies)).map(([name, file]) => `${name} (from ${file})`);
+      const devOnly = [...packages]
+        .filter(([name]) => !(name in pkg.dependencies))
+        .map(([name, file]) => `${name} (from ${file})`);
       expect(devOnly).toEqual([]);
     });
   }

@@ -2,7 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { planSlots, templateProblems, type SlotTemplate } from '../../src/domain/slots.js';
 
-const t = (weekday: number, start: string, end: string, cutoffMinutes = 30): SlotTemplate => ({ weekday, start, end, capacity: 5, cutoffMinutes });
+const t = (weekday: number, start: string, end: string, cutoffMinutes = 30): SlotTemplate => ({
+  weekday,
+  start,
+  end,
+  capacity: 5,
+  cutoffMinutes,
+});
 
 describe('templateProblems', () => {
   it('accepts back-to-back slots and the same hours on other days', () => {
@@ -11,7 +17,9 @@ describe('templateProblems', () => {
 
   it('names the field of an end before start and of an overlap', () => {
     expect(templateProblems([t(1, '10:00', '09:00')])).toEqual([{ field: '/0/end', message: 'must be after start' }]);
-    expect(templateProblems([t(3, '09:00', '11:00'), t(3, '10:30', '12:00')])).toEqual([{ field: '/1/start', message: 'overlaps template 0 on weekday 3' }]);
+    expect(templateProblems([t(3, '09:00', '11:00'), t(3, '10:30', '12:00')])).toEqual([
+      { field: '/1/start', message: 'overlaps template 0 on weekday 3' },
+    ]);
   });
 });
 

@@ -12,9 +12,13 @@ const repositoryOf = (file: string) => file.replace(/\.ts$/, '').replace(/^stock
 /** The tables a file's statements insert into, update or delete from: SQL texts and knex builders alike. */
 function tablesWritten(source: string): Set<string> {
   const tables = new Set<string>();
-  for (const m of source.matchAll(/\b(?:INSERT INTO|DELETE FROM)\s+(\w+)|(?<!\b(?:DO|FOR|KEY)\s)\bUPDATE\s+(\w+)/g)) tables.add((m[1] ?? m[2])!);
+  for (const m of source.matchAll(/\b(?:INSERT INTO|DELETE FROM)\s+(\w+)|(?<!\b(?:DO|FOR|KEY)\s)\bUPDATE\s+(\w+)/g))
+    tables.add((m[1] ?? m[2])!);
   // db('table')...insert(...) up to the next builder or the end of the statement.
-  for (const m of source.matchAll(/\b(?:db|trx)(?:<\w+>)?\('(\w+)'\)((?:(?!\b(?:db|trx)(?:<\w+>)?\(')[^;])*?)\.(?:insert|update|delete|del|merge)\(/g)) tables.add(m[1]!);
+  for (const m of source.matchAll(
+    /\b(?:db|trx)(?:<\w+>)?\('(\w+)'\)((?:(?!\b(?:db|trx)(?:<\w+>)?\(')[^;])*?)\.(?:insert|update|delete|del|merge)\(/g,
+  ))
+    tables.add(m[1]!);
   return tables;
 }
 
@@ -27,7 +31,9 @@ it('gives every table written by the product exactly one writing repository', ()
       writers.set(table, set);
     }
   }
-  const owner = Object.fromEntries([...writers].sort(([a], [b]) => a.localeCompare(b)).map(([table, repos]) => [table, [...repos].sort().join(', ')]));
+  const owner = Object.fromEntries(
+    [...writers].sort(([a], [b]) => a.localeCompare(b)).map(([table, repos]) => [table, [...repos].sort().join(', ')]),
+  );
   expect(owner).toEqual({
     accounts: 'bank-ledger',
     charges: 'bank-ledger',
@@ -55,6 +61,8 @@ it('gives every table written by the product exactly one writing repository', ()
 
 it('sees a write in a second repository', () => {
   expect(tablesWritten("await trx('orders').where({ id }).update({ status });")).toEqual(new Set(['orders']));
-  expect(tablesWritten('UPDATE stock_lots s SET available = 0 ... FOR NO KEY UPDATE OF s')).toEqual(new Set(['stock_lots']));
+  expect(tablesWritten('UPDATE stock_lots s SET available = 0 ... FOR NO KEY UPDATE OF s')).toEqual(
+    new Set(['stock_lots']),
+  );
   expect(tablesWritten("await db('orders').where({ id }).first('id');")).toEqual(new Set());
 });

@@ -31,6 +31,8 @@ describe('workflow lint rule', () => {
   }, 120_000);
 
   it('allows the same imports outside workflows/', async () => {
-    expect(await ruleIdsFor("import fs from 'node:fs';\nexport const x = fs;\n", `${root}activities/orders.ts`)).toEqual([]);
+    expect(
+      await ruleIdsFor("import fs from 'node:fs';\nexport const x = fs;\n", `${root}activities/orders.ts`),
+    ).toEqual([]);
   }, 120_000);
 });

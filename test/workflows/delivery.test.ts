@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type { deliveryWorkflow } from '../../workflows/delivery.js';
-import { REFUSAL, assignUpdate, completeUpdate, deliveryStateQuery, pickupUpdate, type DeliveryState } from '../../workflows/messages.js';
+import {
+  REFUSAL,
+  assignUpdate,
+  completeUpdate,
+  deliveryStateQuery,
+  pickupUpdate,
+  type DeliveryState,
+} from '../../workflows/messages.js';
 import { createTimeSkippingEnv } from '../support/time-skipping.js';
 
 let env: TestWorkflowEnvironment;
@@ -35,7 +42,12 @@ async function runDelivery(drive: (handle: WorkflowHandle<typeof deliveryWorkflo
   };
   const orderId = crypto.randomUUID();
   const taskQueue = `delivery-${orderId}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    activities,
+  });
   const handle = await worker.runUntil(async () => {
     const started = await env.client.workflow.start<typeof deliveryWorkflow>('deliveryWorkflow', {
       taskQueue,
@@ -68,7 +80,12 @@ describe('deliveryWorkflow', () => {
       { orderId, status: 'picked_up', driverId: 'driver-1' },
       { orderId, status: 'delivered', driverId: 'driver-1' },
     ]);
-    expect(writes).toEqual(['delivery:pending:null', 'delivery:assigned:driver-1', `pickup:driver-1:order-${orderId}`, 'delivered:driver-1']);
+    expect(writes).toEqual([
+      'delivery:pending:null',
+      'delivery:assigned:driver-1',
+      `pickup:driver-1:order-${orderId}`,
+      'delivered:driver-1',
+    ]);
     expect(await handle.result()).toEqual({ orderId, status: 'delivered', driverId: 'driver-1' });
     const description = await handle.describe();
     expect(description.status.name).toBe('COMPLETED');
@@ -100,10 +117,19 @@ describe('deliveryWorkflow', () => {
       await expect(delivery.executeUpdate(completeUpdate, { args: [{ driverId: 'driver-2' }] })).rejects.toMatchObject(
         refused(REFUSAL.wrongDriver, 'This delivery is assigned to another driver'),
       );
-      expect(await delivery.query(deliveryStateQuery)).toEqual({ orderId: delivery.workflowId.slice('delivery-'.length), status: 'picked_up', driverId: 'driver-1' });
+      expect(await delivery.query(deliveryStateQuery)).toEqual({
+        orderId: delivery.workflowId.slice('delivery-'.length),
+        status: 'picked_up',
+        driverId: 'driver-1',
+      });
       await delivery.executeUpdate(completeUpdate, { args: [{ driverId: 'driver-1' }] });
     });
     // The refused steps wrote nothing.
-    expect(writes).toEqual(['delivery:pending:null', 'delivery:assigned:driver-1', `pickup:driver-1:order-${orderId}`, 'delivered:driver-1']);
+    expect(writes).toEqual([
+      'delivery:pending:null',
+      'delivery:assigned:driver-1',
+      `pickup:driver-1:order-${orderId}`,
+      'delivered:driver-1',
+    ]);
   });
 });

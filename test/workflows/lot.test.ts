@@ -22,7 +22,8 @@ const MINUTE = 60_000;
 /** Scripted stock activities that note what was called, with which lot, and how long after t0. */
 function scripted(t0: number, produced: { discountInMs: number | null; expiresInMs: number } | null = null) {
   const calls: { name: string; lotId?: number; atMs: number }[] = [];
-  const note = async (name: string, lotId?: number) => calls.push({ name, lotId, atMs: (await env.currentTimeMs()) - t0 });
+  const note = async (name: string, lotId?: number) =>
+    calls.push({ name, lotId, atMs: (await env.currentTimeMs()) - t0 });
   const lotId = Math.floor(Math.random() * 1e9);
   const activities: Partial<Activities> = {
     async discountLot(id) {
@@ -56,7 +57,12 @@ function scripted(t0: number, produced: { discountInMs: number | null; expiresIn
 
 async function withWorker<T>(activities: Partial<Activities>, fn: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `lot-${crypto.randomUUID()}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    activities,
+  });
   return worker.runUntil(() => fn(taskQueue));
 }
 
@@ -67,7 +73,13 @@ async function runLot(times: { discountInMs: number | null; expiresInMs: number 
     env.client.workflow.execute<typeof lotWorkflow>('lotWorkflow', {
       taskQueue,
       workflowId: `lot-${crypto.randomUUID()}`,
-      args: [{ lotId: 7, discountAt: times.discountInMs === null ? null : new Date(t0 + times.discountInMs).toISOString(), expiresAt: new Date(t0 + times.expiresInMs).toISOString() }],
+      args: [
+        {
+          lotId: 7,
+          discountAt: times.discountInMs === null ? null : new Date(t0 + times.discountInMs).toISOString(),
+          expiresAt: new Date(t0 + times.expiresInMs).toISOString(),
+        },
+      ],
     }),
   );
   return calls;
@@ -76,7 +88,10 @@ async function runLot(times: { discountInMs: number | null; expiresInMs: number 
 describe('lotWorkflow', () => {
   it('discounts the lot at its discount time (closing minus 30 minutes) and discards it at expiry', async () => {
     const calls = await runLot({ discountInMs: 5 * 60 * MINUTE, expiresInMs: 8 * 60 * MINUTE });
-    expect(calls.map((c) => [c.name, c.lotId])).toEqual([['discountLot', 7], ['discardExpiredLot', 7]]);
+    expect(calls.map((c) => [c.name, c.lotId])).toEqual([
+      ['discountLot', 7],
+      ['discardExpiredLot', 7],
+    ]);
     expect(calls[0]!.atMs).toBeGreaterThanOrEqual(5 * 60 * MINUTE);
     expect(calls[0]!.atMs).toBeLessThan(5 * 60 * MINUTE + MINUTE);
     expect(calls[1]!.atMs).toBeGreaterThanOrEqual(8 * 60 * MINUTE);
@@ -117,7 +132,11 @@ describe('productionRunWorkflow', () => {
       expect(result).toBe(lotId);
       await env.client.workflow.getHandle(`lot-${lotId}`).result();
     });
-    expect(calls.map((c) => [c.name, c.lotId])).toEqual([['produceLot', undefined], ['discountLot', lotId], ['discardExpiredLot', lotId]]);
+    expect(calls.map((c) => [c.name, c.lotId])).toEqual([
+      ['produceLot', undefined],
+      ['discountLot', lotId],
+      ['discardExpiredLot', lotId],
+    ]);
     expect(calls[1]!.atMs).toBeGreaterThanOrEqual(60 * MINUTE);
     expect(calls[2]!.atMs).toBeGreaterThanOrEqual(90 * MINUTE);
   });
@@ -126,7 +145,11 @@ describe('productionRunWorkflow', () => {
     const t0 = await env.currentTimeMs();
     const { calls, activities } = scripted(t0, null);
     const result = await withWorker(activities, (taskQueue) =>
-      env.client.workflow.execute<typeof productionRunWorkflow>('productionRunWorkflow', { taskQueue, workflowId: `production-${crypto.randomUUID()}`, args: [{ locationId: 'gone', productId: 'gone', quantity: 1 }] }),
+      env.client.workflow.execute<typeof productionRunWorkflow>('productionRunWorkflow', {
+        taskQueue,
+        workflowId: `production-${crypto.randomUUID()}`,
+        args: [{ locationId: 'gone', productId: 'gone', quantity: 1 }],
+      }),
     );
     expect(result).toBeNull();
     expect(calls.map((c) => c.name)).toEqual(['produceLot']);
@@ -138,8 +161,18 @@ describe('the sweeps', () => {
     const t0 = await env.currentTimeMs();
     const { calls, activities } = scripted(t0);
     await withWorker(activities, async (taskQueue) => {
-      expect(await env.client.workflow.execute<typeof staleSweepWorkflow>('staleSweepWorkflow', { taskQueue, workflowId: `sweep-${crypto.randomUUID()}` })).toEqual({ lots: 1, units: 4 });
-      expect(await env.client.workflow.execute<typeof endOfDayWorkflow>('endOfDayWorkflow', { taskQueue, workflowId: `eod-${crypto.randomUUID()}` })).toEqual({ lots: 3, units: 11 });
+      expect(
+        await env.client.workflow.execute<typeof staleSweepWorkflow>('staleSweepWorkflow', {
+          taskQueue,
+          workflowId: `sweep-${crypto.randomUUID()}`,
+        }),
+      ).toEqual({ lots: 1, units: 4 });
+      expect(
+        await env.client.workflow.execute<typeof endOfDayWorkflow>('endOfDayWorkflow', {
+          taskQueue,
+          workflowId: `eod-${crypto.randomUUID()}`,
+        }),
+      ).toEqual({ lots: 3, units: 11 });
     });
     expect(calls.map((c) => c.name)).toEqual(['discardExpiredStock', 'discardAfterClosing', 'discardExpiredStock']);
   });

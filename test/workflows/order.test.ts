@@ -74,7 +74,11 @@ function scriptedActivities(script: Script, clock: () => Promise<number>) {
       if (script.slot && script.slot !== 'reserved') return { status: script.slot };
       const now = await clock();
       at.reserveSlot = now;
-      return { status: 'reserved', startsAt: new Date(now + 86_400_000).toISOString(), cutoffAt: new Date(now + (script.cutoffInMs ?? 86_400_000)).toISOString() };
+      return {
+        status: 'reserved',
+        startsAt: new Date(now + 86_400_000).toISOString(),
+        cutoffAt: new Date(now + (script.cutoffInMs ?? 86_400_000)).toISOString(),
+      };
     },
     async releaseSlot() {
       calls.push('releaseSlot');
@@ -95,7 +99,9 @@ function scriptedActivities(script: Script, clock: () => Promise<number>) {
     // The delivery's steps write out_for_delivery and completed; pickup then tells the order, as the real step does.
     async recordPickup(step) {
       calls.push('recordPickup');
-      await env.client.workflow.getHandle(step.orderWorkflowId).signal(deliveryProgressSignal, { status: 'picked_up', driverId: step.driverId });
+      await env.client.workflow
+        .getHandle(step.orderWorkflowId)
+        .signal(deliveryProgressSignal, { status: 'picked_up', driverId: step.driverId });
     },
     async recordDelivered() {
       calls.push('recordDelivered');
@@ -119,7 +125,10 @@ function orderInput(): OrderInput {
   };
 }
 
-async function run(script: Script, whileRunning: (workflowId: string, calls: string[]) => Promise<void> = async () => {}): Promise<{ result: OrderState | undefined; calls: string[]; at: Record<string, number> }> {
+async function run(
+  script: Script,
+  whileRunning: (workflowId: string, calls: string[]) => Promise<void> = async () => {},
+): Promise<{ result: OrderState | undefined; calls: string[]; at: Record<string, number> }> {
   const { calls, at, activities } = scriptedActivities(script, () => env.currentTimeMs());
   const taskQueue = `wf-${crypto.randomUUID()}`;
   const worker = await Worker.create({
@@ -130,7 +139,11 @@ async function run(script: Script, whileRunning: (workflowId: string, calls: str
   });
   const input = orderInput();
   const result = await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start<typeof orderWorkflow>('orderWorkflow', { taskQueue, workflowId: `order-${input.orderId}`, args: [input] });
+    const handle = await env.client.workflow.start<typeof orderWorkflow>('orderWorkflow', {
+      taskQueue,
+      workflowId: `order-${input.orderId}`,
+      args: [input],
+    });
     await whileRunning(handle.workflowId, calls);
     // A test may end the run by cancelling the workflow; its calls are what count then.
     return handle.result().catch(() => undefined);
@@ -157,7 +170,13 @@ describe('orderWorkflow', () => {
   it('gives up with payment_timeout after the payment timeout and undoes every step in reverse', async () => {
     const { result, calls, at } = await run({});
     expect(result).toMatchObject({ status: 'payment_failed', reason: 'payment_timeout', totalCents: 600 });
-    expect(calls).toEqual([...HELD, 'voidCharge', 'releaseSlot', 'releaseStock', 'status:payment_failed:payment_timeout']);
+    expect(calls).toEqual([
+      ...HELD,
+      'voidCharge',
+      'releaseSlot',
+      'releaseStock',
+      'status:payment_failed:payment_timeout',
+    ]);
     // The timer was skipped, not waited for: the server's clock moved by the payment timeout.
     expect(at.voidCharge! - at.reserveSlot!).toBeGreaterThanOrEqual(10 * 60_000);
     expect(at.voidCharge! - at.reserveSlot!).toBeLessThan(11 * 60_000);
@@ -181,18 +200,35 @@ describe('orderWorkflow', () => {
       confirmed = await reach(handle, 'confirmed');
       // The order now waits for the shop; the customer ends it there (a terminated run would keep the test server
       // from skipping time for the tests after this one).
-      expect(await handle.executeUpdate(cancelUpdate)).toMatchObject({ status: 'cancelled', reason: 'customer_cancelled' });
+      expect(await handle.executeUpdate(cancelUpdate)).toMatchObject({
+        status: 'cancelled',
+        reason: 'customer_cancelled',
+      });
     });
     expect(confirmed?.status).toBe('confirmed');
-    expect(calls).toEqual([...HELD, 'status:confirmed', 'voidCharge', 'releaseSlot', 'releaseStock', 'status:cancelled:customer_cancelled']);
+    expect(calls).toEqual([
+      ...HELD,
+      'status:confirmed',
+      'voidCharge',
+      'releaseSlot',
+      'releaseStock',
+      'status:cancelled:customer_cancelled',
+    ]);
   });
 
   it('records a bank refusal as the reason and voids the charge', async () => {
     const { result, calls } = await run({}, async (workflowId) => {
-      await env.client.workflow.getHandle(workflowId).signal(bankChargeResultSignal, { chargeId: 'charge-1', outcome: 'insufficient_funds' });
+      await env.client.workflow
+        .getHandle(workflowId)
+        .signal(bankChargeResultSignal, { chargeId: 'charge-1', outcome: 'insufficient_funds' });
     });
     expect(result).toMatchObject({ status: 'payment_failed', reason: 'insufficient_funds' });
-    expect(calls.slice(-4)).toEqual(['voidCharge', 'releaseSlot', 'releaseStock', 'status:payment_failed:insufficient_funds']);
+    expect(calls.slice(-4)).toEqual([
+      'voidCharge',
+      'releaseSlot',
+      'releaseStock',
+      'status:payment_failed:insufficient_funds',
+    ]);
   });
 
   it('undoes every step in reverse when an operator cancels the workflow, and ends cancelled', async () => {
@@ -200,11 +236,18 @@ describe('orderWorkflow', () => {
     const { result, calls } = await run({}, async (id) => {
       workflowId = id;
       const handle = env.client.workflow.getHandle(id);
-      for (let i = 0; i < 50 && (await handle.query<OrderState>('orderState')).status !== 'awaiting_payment'; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 50 && (await handle.query<OrderState>('orderState')).status !== 'awaiting_payment'; i++)
+        await new Promise((r) => setTimeout(r, 50));
       await handle.cancel();
     });
     expect(result).toBeUndefined();
-    expect(calls).toEqual([...HELD, 'voidCharge', 'releaseSlot', 'releaseStock', 'status:cancelled:operator_cancelled']);
+    expect(calls).toEqual([
+      ...HELD,
+      'voidCharge',
+      'releaseSlot',
+      'releaseStock',
+      'status:cancelled:operator_cancelled',
+    ]);
     expect((await env.client.workflow.getHandle(workflowId).describe()).status.name).toBe('CANCELLED');
   });
 
@@ -217,7 +260,13 @@ describe('orderWorkflow', () => {
   it('releases the stock when the slot is full', async () => {
     const { result, calls } = await run({ slot: 'slot_full' });
     expect(result).toMatchObject({ status: 'rejected', reason: 'slot_full' });
-    expect(calls).toEqual(['recordOrderPlaced', 'reserveStock', 'reserveSlot', 'releaseStock', 'status:rejected:slot_full']);
+    expect(calls).toEqual([
+      'recordOrderPlaced',
+      'reserveStock',
+      'reserveSlot',
+      'releaseStock',
+      'status:rejected:slot_full',
+    ]);
   });
 
   it('ends payment_failed with slot_closed when the slot closes while it waits for payment, and compensates', async () => {
@@ -248,9 +297,25 @@ describe('orderWorkflow', () => {
       afterPickup = await reach(handle, 'out_for_delivery');
       await delivery.executeUpdate(completeUpdate, { args: [{ driverId: 'driver-1' }] });
     });
-    expect(afterPickup).toMatchObject({ status: 'out_for_delivery', delivery: { status: 'picked_up', driverId: 'driver-1' } });
-    expect(result).toMatchObject({ status: 'completed', reason: null, delivery: { status: 'delivered', driverId: 'driver-1' } });
-    expect(calls).toEqual([...HELD, 'status:confirmed', 'status:prepping', 'status:prepped', 'delivery:pending', 'delivery:assigned', 'recordPickup', 'recordDelivered']);
+    expect(afterPickup).toMatchObject({
+      status: 'out_for_delivery',
+      delivery: { status: 'picked_up', driverId: 'driver-1' },
+    });
+    expect(result).toMatchObject({
+      status: 'completed',
+      reason: null,
+      delivery: { status: 'delivered', driverId: 'driver-1' },
+    });
+    expect(calls).toEqual([
+      ...HELD,
+      'status:confirmed',
+      'status:prepping',
+      'status:prepped',
+      'delivery:pending',
+      'delivery:assigned',
+      'recordPickup',
+      'recordDelivered',
+    ]);
     const { searchAttributes } = await handle!.describe();
     expect(searchAttributes.OrderStatus).toEqual(['completed']);
     expect(searchAttributes.DriverId).toEqual(['driver-1']);
@@ -278,7 +343,15 @@ describe('orderWorkflow', () => {
       await reach(handle, 'prepping');
       await handle.cancel();
     });
-    expect(calls).toEqual([...HELD, 'status:confirmed', 'status:prepping', 'voidCharge', 'releaseSlot', 'releaseStock', 'status:cancelled:operator_cancelled']);
+    expect(calls).toEqual([
+      ...HELD,
+      'status:confirmed',
+      'status:prepping',
+      'voidCharge',
+      'releaseSlot',
+      'releaseStock',
+      'status:cancelled:operator_cancelled',
+    ]);
   });
 
   it('refuses a second cancel while the first is compensating, and answers the first once cancelled is written', async () => {
@@ -298,10 +371,20 @@ describe('orderWorkflow', () => {
       );
       answered = await first;
     });
-    expect(compensating).toMatchObject({ status: 'awaiting_payment', compensationError: 'voidCharge: voidCharge is unavailable' });
+    expect(compensating).toMatchObject({
+      status: 'awaiting_payment',
+      compensationError: 'voidCharge: voidCharge is unavailable',
+    });
     expect(answered).toMatchObject({ status: 'cancelled', reason: 'customer_cancelled', compensationError: null });
     expect(result).toMatchObject({ status: 'cancelled', reason: 'customer_cancelled' });
-    expect(calls).toEqual([...HELD, 'voidCharge', 'voidCharge', 'releaseSlot', 'releaseStock', 'status:cancelled:customer_cancelled']);
+    expect(calls).toEqual([
+      ...HELD,
+      'voidCharge',
+      'voidCharge',
+      'releaseSlot',
+      'releaseStock',
+      'status:cancelled:customer_cancelled',
+    ]);
   });
 
   it('flags CompensationFailing while an undo step keeps failing and clears it once the step succeeds', async () => {
@@ -310,7 +393,15 @@ describe('orderWorkflow', () => {
       workflowId = id;
     });
     expect(result).toMatchObject({ status: 'payment_failed', reason: 'payment_timeout', compensationError: null });
-    expect(calls).toEqual([...HELD, 'voidCharge', 'releaseSlot', 'releaseSlot', 'releaseSlot', 'releaseStock', 'status:payment_failed:payment_timeout']);
+    expect(calls).toEqual([
+      ...HELD,
+      'voidCharge',
+      'releaseSlot',
+      'releaseSlot',
+      'releaseSlot',
+      'releaseStock',
+      'status:payment_failed:payment_timeout',
+    ]);
     const handle = env.client.workflow.getHandle(workflowId);
     const flags: unknown[] = [];
     for (const event of (await handle.fetchHistory()).events ?? []) {

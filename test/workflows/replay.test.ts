@@ -28,11 +28,15 @@ const SCENARIOS = [
   'slot',
 ];
 
-const load = (name: string) => historyFromJSON(JSON.parse(fs.readFileSync(path.join(historiesDir, `${name}.json`), 'utf8')));
+const load = (name: string) =>
+  historyFromJSON(JSON.parse(fs.readFileSync(path.join(historiesDir, `${name}.json`), 'utf8')));
 
 describe('recorded workflow histories', () => {
   it('are exactly the listed scenarios', () => {
-    const files = fs.readdirSync(historiesDir).filter((f) => f.endsWith('.json')).map((f) => path.basename(f, '.json'));
+    const files = fs
+      .readdirSync(historiesDir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => path.basename(f, '.json'));
     expect(files.sort()).toEqual([...SCENARIOS].sort());
   });
 
@@ -53,7 +57,9 @@ describe('a non-deterministic change to the order workflow', () => {
 
   for (const name of ['completed', 'payment_timeout']) {
     it(`fails to replay ${name}`, async () => {
-      await expect(Worker.runReplayHistory({ workflowBundle: { code: altered } }, load(name), name)).rejects.toThrow(DeterminismViolationError);
+      await expect(Worker.runReplayHistory({ workflowBundle: { code: altered } }, load(name), name)).rejects.toThrow(
+        DeterminismViolationError,
+      );
     });
   }
 });

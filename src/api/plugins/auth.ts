@@ -16,31 +16,34 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async (app: FastifyInstance) => {
-  app.decorateRequest('user', null);
+export default fp(
+  async (app: FastifyInstance) => {
+    app.decorateRequest('user', null);
 
-  app.addHook('onRequest', async (request) => {
-    // A route with its own credentials (the metrics scrape) reads the header itself.
-    if (request.routeOptions.config.ownAuth) return;
-    const header = request.headers.authorization;
-    if (!header) {
-      // Pages carry a session cookie instead; an explicit header always wins over it.
-      const tokenHash = sessionTokenHash(request);
-      const sessionUser = tokenHash ? await app.repos.users.findByTokenHash(tokenHash) : undefined;
-      if (!sessionUser) return;
-      requireCsrfHeader(request);
-      request.user = sessionUser;
-      return;
-    }
-    const token = bearerToken(header);
-    if (!token) throw unauthorized('The Authorization header must be "Bearer <token>"');
-    const user = await app.repos.users.findByTokenHash(hashToken(token));
-    if (!user) throw unauthorized('Unknown or revoked token');
-    request.user = user;
-  });
+    app.addHook('onRequest', async (request) => {
+      // A route with its own credentials (the metrics scrape) reads the header itself.
+      if (request.routeOptions.config.ownAuth) return;
+      const header = request.headers.authorization;
+      if (!header) {
+        // Pages carry a session cookie instead; an explicit header always wins over it.
+        const tokenHash = sessionTokenHash(request);
+        const sessionUser = tokenHash ? await app.repos.users.findByTokenHash(tokenHash) : undefined;
+        if (!sessionUser) return;
+        requireCsrfHeader(request);
+        request.user = sessionUser;
+        return;
+      }
+      const token = bearerToken(header);
+      if (!token) throw unauthorized('The Authorization header must be "Bearer <token>"');
+      const user = await app.repos.users.findByTokenHash(hashToken(token));
+      if (!user) throw unauthorized('Unknown or revoked token');
+      request.user = user;
+    });
 
-  app.decorate('requireRole', (...roles: Role[]) => async (request: FastifyRequest) => {
-    if (!request.user) throw unauthorized();
-    if (!roles.includes(request.user.role)) throw forbidden(`This needs the ${roles.join(' or ')} role`);
-  });
-}, { name: 'auth', dependencies: ['repositories', '@fastify/cookie'] });
+    app.decorate('requireRole', (...roles: Role[]) => async (request: FastifyRequest) => {
+      if (!request.user) throw unauthorized();
+      if (!roles.includes(request.user.role)) throw forbidden(`This needs the ${roles.join(' or ')} role`);
+    });
+  },
+  { name: 'auth', dependencies: ['repositories', '@fastify/cookie'] },
+);

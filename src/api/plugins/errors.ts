@@ -13,12 +13,27 @@ const fastifyCodes: Record<string, string> = {
 };
 
 // Postgres or Temporal out of reach for a moment: the request may succeed when retried.
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+]);
 // gRPC UNAVAILABLE and DEADLINE_EXCEEDED from Temporal.
 const GRPC_TRANSIENT = new Set([14, 4]);
 
 function isTransient(err: unknown): boolean {
-  for (let e = err as { code?: unknown; name?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { code?: unknown; name?: string; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;
     if ((typeof e.code === 'number' && GRPC_TRANSIENT.has(e.code)) || e.name === 'KnexTimeoutError') return true;
     if (e instanceof Error && /Connection terminated|connection ended unexpectedly/i.test(e.message)) return true;
@@ -69,7 +84,11 @@ function routeTable() {
       // The catch-all (CORS preflights) matches every path; it makes no path known.
       if (route.url === '*' || route.url === '/*') return;
       const parts = route.url.split('/');
-      const source = parts.map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+      const source = parts
+        .map((part) =>
+          part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('/');
       const rank = parts.map((part) => (part.startsWith(':') || part === '*' ? '0' : '1')).join('');
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       const existing = routes.find((r) => r.pattern.source === `^${source}$`);
@@ -97,7 +116,13 @@ export default fp(async (app: FastifyInstance) => {
     const path = request.url.split('?')[0]!;
     const allowed = table.allowed(path).filter((method) => method !== 'OPTIONS');
     if (allowed.length > 0) {
-      return reply.code(405).header('allow', allowed.join(', ')).send({ error: 'method_not_allowed', message: `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}` });
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({
+          error: 'method_not_allowed',
+          message: `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`,
+        });
     }
     return reply.code(404).send({ error: 'not_found', message: `Route ${request.method} ${path} not found` });
   }
@@ -107,13 +132,22 @@ export default fp(async (app: FastifyInstance) => {
     // missing route is the answer.
     if (request.is404) return notRouted(request, reply);
     if (err instanceof ApiError) {
-      return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) });
+      return reply
+        .code(err.statusCode)
+        .send({
+          error: err.code,
+          message: err.message,
+          ...(err.details === undefined ? {} : { details: err.details }),
+        });
     }
     if (err.validation) {
       return reply.code(400).send({
         error: 'validation_failed',
         message: err.message,
-        details: err.validation.map((v) => ({ field: `/${err.validationContext ?? 'request'}${v.instancePath}`, message: v.message })),
+        details: err.validation.map((v) => ({
+          field: `/${err.validationContext ?? 'request'}${v.instancePath}`,
+          message: v.message,
+        })),
       });
     }
     const status = err.statusCode ?? 500;
@@ -125,7 +159,10 @@ export default fp(async (app: FastifyInstance) => {
     }
     if (isTransient(err)) {
       request.log.warn({ err, method: request.method, url: request.url }, 'a dependency is unavailable');
-      return reply.code(503).header('retry-after', '1').send({ error: 'temporarily_unavailable', message: 'A dependency is briefly unavailable; retry shortly' });
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ error: 'temporarily_unavailable', message: 'A dependency is briefly unavailable; retry shortly' });
     }
     request.log.error({ err, method: request.method, url: request.url, params: request.params }, 'unhandled error');
     return reply.code(500).send({ error: 'internal_error', message: 'Internal Server Error' });
@@ -140,12 +177,19 @@ export default fp(async (app: FastifyInstance) => {
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   // A path parameter past maxParamLength: the URL is too long for any route, so 414 URI Too Long.
-  const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : err.statusCode ?? 500;
+  const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : (err.statusCode ?? 500);
   if (status >= 500) {
     request.log.error({ err, method: request.method, url: request.url }, 'unhandled error before routing');
     void reply.code(500).send({ error: 'internal_error', message: 'Internal Server Error' });
     return;
   }
-  const code = err.code === 'FST_ERR_BAD_URL' ? 'bad_url' : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'uri_too_long' : 'bad_request';
-  void reply.code(status).send({ error: code, message: code === 'bad_url' ? 'The URL has a malformed percent-encoding' : err.message });
+  const code =
+    err.code === 'FST_ERR_BAD_URL'
+      ? 'bad_url'
+      : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'uri_too_long'
+        : 'bad_request';
+  void reply
+    .code(status)
+    .send({ error: code, message: code === 'bad_url' ? 'The URL has a malformed percent-encoding' : err.message });
 }

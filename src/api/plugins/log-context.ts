@@ -10,7 +10,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const bound = new WeakMap<FastifyRequest, string>();
 
 /** From here on, the request's and the reply's log lines (including "request completed") carry the order. */
-export function logOrderOf(request: FastifyRequest, reply: FastifyReply, orderId: string, workflowId = `order-${orderId}`): void {
+export function logOrderOf(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  orderId: string,
+  workflowId = `order-${orderId}`,
+): void {
   if (bound.get(request) === workflowId) return;
   bound.set(request, workflowId);
   const log = request.log.child({ orderId, workflowId });
@@ -18,13 +23,16 @@ export function logOrderOf(request: FastifyRequest, reply: FastifyReply, orderId
   reply.log = log;
 }
 
-export default fp(async (app: FastifyInstance) => {
-  // onRequest, so even an authentication failure on an order's URL is logged with the order.
-  app.addHook('onRequest', async (request, reply) => {
-    const match = ORDER_ROUTE.exec(request.routeOptions.url ?? '');
-    const id = (request.params as { id?: unknown } | undefined)?.id;
-    // Params are not validated yet: only a well-formed id goes into the logs.
-    if (!match || typeof id !== 'string' || !UUID.test(id)) return;
-    logOrderOf(request, reply, id, match[1] === 'orders' ? `order-${id}` : `delivery-${id}`);
-  });
-}, { name: 'log-context' });
+export default fp(
+  async (app: FastifyInstance) => {
+    // onRequest, so even an authentication failure on an order's URL is logged with the order.
+    app.addHook('onRequest', async (request, reply) => {
+      const match = ORDER_ROUTE.exec(request.routeOptions.url ?? '');
+      const id = (request.params as { id?: unknown } | undefined)?.id;
+      // Params are not validated yet: only a well-formed id goes into the logs.
+      if (!match || typeof id !== 'string' || !UUID.test(id)) return;
+      logOrderOf(request, reply, id, match[1] === 'orders' ? `order-${id}` : `delivery-${id}`);
+    });
+  },
+  { name: 'log-context' },
+);

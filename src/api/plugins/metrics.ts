@@ -38,129 +38,141 @@ const REFUSAL_REASONS = ['out_of_stock', 'slot_full', 'slot_closed'];
 /** Bounds the scrape's query, so a slow database delays a scrape, never piles scrapes up. */
 const COUNT_TIMEOUT_MS = 2_000;
 
-export default fp(async (app: FastifyInstance, opts: MetricsOptions) => {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const cacheMs = opts.ordersByStatusCacheMs ?? 10_000;
+export default fp(
+  async (app: FastifyInstance, opts: MetricsOptions) => {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const cacheMs = opts.ordersByStatusCacheMs ?? 10_000;
 
-  const httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP requests by method, route pattern and status code (live streams excluded: they last as long as the client stays)',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
+    const httpDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP requests by method, route pattern and status code (live streams excluded: they last as long as the client stays)',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
 
-  new Gauge({
-    name: 'sse_open_streams',
-    help: 'Server-Sent Event streams this process holds open',
-    registers: [registry],
-    collect() {
-      this.set(app.hasDecorator('liveStreams') ? app.liveStreams.stats().open : 0);
-    },
-  });
-  const droppedClients = new Counter({
-    name: 'sse_dropped_slow_clients_total',
-    help: 'Live streams ended because their client did not read fast enough',
-    registers: [registry],
-    collect() {
-      if (!app.hasDecorator('liveStreams')) return;
-      // The plugin keeps the running total; the counter mirrors it.
-      droppedClients.reset();
-      droppedClients.inc(app.liveStreams.stats().droppedSlowClients);
-    },
-  });
-
-  if (opts.fanout) {
-    const fanout = opts.fanout;
     new Gauge({
-      name: 'events_fanout_connected',
-      help: '1 while the LISTEN connection that feeds live streams is up (it opens with the first stream)',
+      name: 'sse_open_streams',
+      help: 'Server-Sent Event streams this process holds open',
       registers: [registry],
       collect() {
-        this.set(fanout.stats().connected ? 1 : 0);
+        this.set(app.hasDecorator('liveStreams') ? app.liveStreams.stats().open : 0);
       },
     });
-    const skippedIds = new Counter({
-      name: 'events_fanout_skipped_ids_total',
-      help: 'Gaps in the event id sequence the fan-out gave up waiting for (rollbacks, or transactions slower than the grace)',
+    const droppedClients = new Counter({
+      name: 'sse_dropped_slow_clients_total',
+      help: 'Live streams ended because their client did not read fast enough',
       registers: [registry],
       collect() {
-        skippedIds.reset();
-        skippedIds.inc(fanout.stats().skippedIds);
+        if (!app.hasDecorator('liveStreams')) return;
+        // The plugin keeps the running total; the counter mirrors it.
+        droppedClients.reset();
+        droppedClients.inc(app.liveStreams.stats().droppedSlowClients);
       },
     });
-  }
 
-  const refusals = new Counter({
-    name: 'order_refusals_total',
-    help: 'Orders refused at placement (POST /v1/orders answered 409), by reason',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-  });
-  // Zero series from the start, so rate() and alerts see a refusal reason the first time it happens.
-  for (const reason of REFUSAL_REASONS) refusals.inc({ reason }, 0);
+    if (opts.fanout) {
+      const fanout = opts.fanout;
+      new Gauge({
+        name: 'events_fanout_connected',
+        help: '1 while the LISTEN connection that feeds live streams is up (it opens with the first stream)',
+        registers: [registry],
+        collect() {
+          this.set(fanout.stats().connected ? 1 : 0);
+        },
+      });
+      const skippedIds = new Counter({
+        name: 'events_fanout_skipped_ids_total',
+        help: 'Gaps in the event id sequence the fan-out gave up waiting for (rollbacks, or transactions slower than the grace)',
+        registers: [registry],
+        collect() {
+          skippedIds.reset();
+          skippedIds.inc(fanout.stats().skippedIds);
+        },
+      });
+    }
 
-  let counted: { at: number; counts: Map<string, number> } | undefined;
-  let counting: Promise<Map<string, number>> | undefined;
-  async function countOrdersByStatus(): Promise<Map<string, number>> {
-    return app.repos.orders.countByStatus(COUNT_TIMEOUT_MS);
-  }
-  new Gauge({
-    name: 'orders_by_status',
-    help: 'Orders in the read model by status, counted in Postgres at most every few seconds (every API replica reports the same numbers: aggregate with max)',
-    labelNames: ['status'] as const,
-    registers: [registry],
-    async collect() {
-      if (!counted || Date.now() - counted.at > cacheMs) {
-        // Concurrent scrapes share one query.
-        counting ??= countOrdersByStatus().finally(() => (counting = undefined));
-        try {
-          counted = { at: Date.now(), counts: await counting };
-        } catch (err) {
-          // The last good counts stay; the next scrape tries again.
-          app.log.warn({ err }, 'could not count orders by status for /metrics');
+    const refusals = new Counter({
+      name: 'order_refusals_total',
+      help: 'Orders refused at placement (POST /v1/orders answered 409), by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    });
+    // Zero series from the start, so rate() and alerts see a refusal reason the first time it happens.
+    for (const reason of REFUSAL_REASONS) refusals.inc({ reason }, 0);
+
+    let counted: { at: number; counts: Map<string, number> } | undefined;
+    let counting: Promise<Map<string, number>> | undefined;
+    async function countOrdersByStatus(): Promise<Map<string, number>> {
+      return app.repos.orders.countByStatus(COUNT_TIMEOUT_MS);
+    }
+    new Gauge({
+      name: 'orders_by_status',
+      help: 'Orders in the read model by status, counted in Postgres at most every few seconds (every API replica reports the same numbers: aggregate with max)',
+      labelNames: ['status'] as const,
+      registers: [registry],
+      async collect() {
+        if (!counted || Date.now() - counted.at > cacheMs) {
+          // Concurrent scrapes share one query.
+          counting ??= countOrdersByStatus().finally(() => (counting = undefined));
+          try {
+            counted = { at: Date.now(), counts: await counting };
+          } catch (err) {
+            // The last good counts stay; the next scrape tries again.
+            app.log.warn({ err }, 'could not count orders by status for /metrics');
+          }
         }
-      }
-      for (const status of new Set([...ORDER_STATUSES, ...(counted?.counts.keys() ?? [])])) {
-        this.set({ status }, counted?.counts.get(status) ?? 0);
-      }
-    },
-  });
+        for (const status of new Set([...ORDER_STATUSES, ...(counted?.counts.keys() ?? [])])) {
+          this.set({ status }, counted?.counts.get(status) ?? 0);
+        }
+      },
+    });
 
-  app.decorate('metrics', {
-    registry,
-    orderRefused(reason: string) {
-      refusals.inc({ reason });
-    },
-  });
+    app.decorate('metrics', {
+      registry,
+      orderRefused(reason: string) {
+        refusals.inc({ reason });
+      },
+    });
 
-  app.addHook('onResponse', async (request, reply) => {
-    // An event stream's duration is how long its client stayed; refusals of streams (4xx, 503) still count.
-    const produces = (request.routeOptions.schema as { produces?: readonly string[] } | undefined)?.produces;
-    if (reply.statusCode === 200 && produces?.includes('text/event-stream')) return;
-    // The route pattern, never the raw URL: ids in paths would make a series per order.
-    const route = request.routeOptions.url ?? 'unmatched';
-    httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
-  });
+    app.addHook('onResponse', async (request, reply) => {
+      // An event stream's duration is how long its client stayed; refusals of streams (4xx, 503) still count.
+      const produces = (request.routeOptions.schema as { produces?: readonly string[] } | undefined)?.produces;
+      if (reply.statusCode === 200 && produces?.includes('text/event-stream')) return;
+      // The route pattern, never the raw URL: ids in paths would make a series per order.
+      const route = request.routeOptions.url ?? 'unmatched';
+      httpDuration.observe(
+        { method: request.method, route, status_code: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    });
 
-  const token = opts.token;
-  app.get('/metrics', {
-    // A scrape every few seconds per replica would otherwise be most of the log.
-    logLevel: 'warn',
-    config: { ownAuth: true },
-    onRequest: async (request) => {
-      const presented = bearerToken(request.headers.authorization);
-      if (token !== undefined && !(presented !== undefined && sameToken(presented, token))) throw unauthorized('Scraping /metrics needs the metrics bearer token');
-    },
-    schema: {
-      tags: ['ops'],
-      summary: 'Prometheus metrics of this API process; with METRICS_TOKEN set, only for `Authorization: Bearer <METRICS_TOKEN>`',
-      produces: ['text/plain'],
-      response: { 200: Type.String({ description: 'Prometheus text exposition format 0.0.4' }), 401: ErrorBody },
-    },
-  }, async (_request, reply) => {
-    const body = await registry.metrics();
-    return reply.type(registry.contentType).send(body);
-  });
-}, { name: 'metrics', dependencies: ['repositories'] });
+    const token = opts.token;
+    app.get(
+      '/metrics',
+      {
+        // A scrape every few seconds per replica would otherwise be most of the log.
+        logLevel: 'warn',
+        config: { ownAuth: true },
+        onRequest: async (request) => {
+          const presented = bearerToken(request.headers.authorization);
+          if (token !== undefined && !(presented !== undefined && sameToken(presented, token)))
+            throw unauthorized('Scraping /metrics needs the metrics bearer token');
+        },
+        schema: {
+          tags: ['ops'],
+          summary:
+            'Prometheus metrics of this API process; with METRICS_TOKEN set, only for `Authorization: Bearer <METRICS_TOKEN>`',
+          produces: ['text/plain'],
+          response: { 200: Type.String({ description: 'Prometheus text exposition format 0.0.4' }), 401: ErrorBody },
+        },
+      },
+      async (_request, reply) => {
+        const body = await registry.metrics();
+        return reply.type(registry.contentType).send(body);
+      },
+    );
+  },
+  { name: 'metrics', dependencies: ['repositories'] },
+);

@@ -12,7 +12,10 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async (app: FastifyInstance, opts: { db: Knex }) => {
-  app.decorate('db', opts.db);
-  app.decorate('repos', createRepositories(opts.db));
-}, { name: 'repositories' });
+export default fp(
+  async (app: FastifyInstance, opts: { db: Knex }) => {
+    app.decorate('db', opts.db);
+    app.decorate('repos', createRepositories(opts.db));
+  },
+  { name: 'repositories' },
+);

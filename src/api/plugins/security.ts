@@ -90,7 +90,8 @@ export function findUnstorableText(root: unknown, rootPath: string): string | un
   return undefined;
 }
 
-const RFC3339_DATE_TIME = /^(\d{4})-(\d\d)-(\d\d)[Tt ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?([Zz]|[+-]([01]\d|2[0-3]):?[0-5]\d)$/;
+const RFC3339_DATE_TIME =
+  /^(\d{4})-(\d\d)-(\d\d)[Tt ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?([Zz]|[+-]([01]\d|2[0-3]):?[0-5]\d)$/;
 
 /** An RFC 3339 instant that names a real calendar day and that JavaScript can represent. */
 export function isRepresentableDateTime(value: string): boolean {
@@ -110,7 +111,9 @@ export function strictDateTimeFormat(ajv: FormatRegistry): void {
   ajv.addFormat('date-time', { type: 'string', validate: isRepresentableDateTime });
 }
 
-type ValidatorFactory = NonNullable<NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator']>;
+type ValidatorFactory = NonNullable<
+  NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator']
+>;
 interface AjvServerOptions {
   customOptions?: Record<string, unknown>;
 }
@@ -121,7 +124,9 @@ type BuildValidator = (externalSchemas: unknown, options: AjvServerOptions) => V
  * Fastify's own validator compiler, as Fastify resolves it: the API takes it as Fastify ships it rather than pinning
  * a copy of its own.
  */
-const fastifyAjvCompiler = createRequire(createRequire(import.meta.url).resolve('fastify'))('@fastify/ajv-compiler') as () => BuildValidator;
+const fastifyAjvCompiler = createRequire(createRequire(import.meta.url).resolve('fastify'))(
+  '@fastify/ajv-compiler',
+) as () => BuildValidator;
 
 /**
  * Validators that coerce the query string, path and headers (text, where `?limit=20` must become a number) but take a
@@ -132,7 +137,10 @@ export function exactBodyValidators(): ValidatorFactory {
   const build = fastifyAjvCompiler();
   const factory: BuildValidator = (externalSchemas, options) => {
     const coercing = build(externalSchemas, options);
-    const exact = build(externalSchemas, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } });
+    const exact = build(externalSchemas, {
+      ...options,
+      customOptions: { ...options.customOptions, coerceTypes: false },
+    });
     return (route) => (route.httpPart === 'body' ? exact : coercing)(route);
   };
   return factory as unknown as ValidatorFactory;
@@ -143,79 +151,101 @@ interface FormatRegistry {
   addFormat(name: string, format: { type: 'string'; validate: (value: string) => boolean }): unknown;
 }
 
-export default fp(async (app: FastifyInstance, opts: SecurityOptions) => {
-  const rules = rateLimitedRoutes(opts.rateLimits);
-  const limited = new Set<string>();
-  // Added before helmet's own onRoute hook, which picks up a route's `helmet` option.
-  app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (route.url.startsWith('/docs')) {
-      route.helmet = { contentSecurityPolicy: { useDefaults: false, directives: DOCS_CSP } };
+export default fp(
+  async (app: FastifyInstance, opts: SecurityOptions) => {
+    const rules = rateLimitedRoutes(opts.rateLimits);
+    const limited = new Set<string>();
+    // Added before helmet's own onRoute hook, which picks up a route's `helmet` option.
+    app.addHook('onRoute', (route) => {
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      if (route.url.startsWith('/docs')) {
+        route.helmet = { contentSecurityPolicy: { useDefaults: false, directives: DOCS_CSP } };
+      }
+      for (const method of methods) {
+        const key = `${method} ${route.url}`;
+        const rule = rules[key];
+        if (!rule) continue;
+        limited.add(key);
+        if (rule.perMinute === 0) continue;
+        if (route.schema) ((route.schema.response ??= {}) as Record<string, unknown>)[429] ??= errorResponse(429);
+        // A route-level onRequest hook runs after the app's own (auth among them), so the caller is known here.
+        // app.rateLimit exists by the time routes are added: the plugin is registered below.
+        const limiter = app.rateLimit({
+          max: rule.perMinute,
+          timeWindow: 60_000,
+          // The route is part of the key, so routes never share a budget, whichever store holds the counters.
+          keyGenerator: (request: FastifyRequest) =>
+            `${key}|${rule.keyBy === 'user' && request.user ? `user:${request.user.id}` : `ip:${request.ip}`}`,
+        });
+        route.onRequest = [
+          ...(route.onRequest === undefined
+            ? []
+            : Array.isArray(route.onRequest)
+              ? route.onRequest
+              : [route.onRequest]),
+          limiter,
+        ];
+      }
+    });
+
+    await app.register(helmet, {
+      contentSecurityPolicy: { useDefaults: false, directives: API_CSP },
+      // The API is called, never embedded: no other site may frame it or read it without CORS.
+      crossOriginResourcePolicy: { policy: 'same-origin' },
+      referrerPolicy: { policy: 'no-referrer' },
+    });
+
+    const anyOrigin = opts.corsOrigins.includes('*');
+    await app.register(cors, {
+      origin: anyOrigin ? '*' : opts.corsOrigins.length > 0 ? opts.corsOrigins : false,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      // No x-csrf here: a cross-site page may call with a bearer token, never ride on the session cookie.
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id'],
+      exposedHeaders: ['retry-after', 'idempotent-replayed'],
+      credentials: false,
+      maxAge: 600,
+    });
+
+    const shared = opts.rateLimits.store === 'postgres';
+    await app.register(rateLimit, {
+      global: false,
+      ...(shared ? { store: postgresRateLimitStore(opts.db) } : {}),
+      // A counter that cannot be read lets the request through: the route itself then answers 503 if the database is down.
+      skipOnError: true,
+      errorResponseBuilder: (_request, context) =>
+        new ApiError(
+          429,
+          'rate_limited',
+          `Too many requests: at most ${context.max} a minute. Retry in ${context.after}`,
+        ),
+    });
+
+    if (shared) {
+      const sweep = setInterval(() => {
+        sweepRateLimitCounters(opts.db).catch((err: unknown) =>
+          app.log.warn({ err }, 'could not sweep rate-limit counters'),
+        );
+      }, SWEEP_EVERY_MS);
+      sweep.unref();
+      app.addHook('onClose', async () => clearInterval(sweep));
     }
-    for (const method of methods) {
-      const key = `${method} ${route.url}`;
-      const rule = rules[key];
-      if (!rule) continue;
-      limited.add(key);
-      if (rule.perMinute === 0) continue;
-      if (route.schema) ((route.schema.response ??= {}) as Record<string, unknown>)[429] ??= errorResponse(429);
-      // A route-level onRequest hook runs after the app's own (auth among them), so the caller is known here.
-      // app.rateLimit exists by the time routes are added: the plugin is registered below.
-      const limiter = app.rateLimit({
-        max: rule.perMinute,
-        timeWindow: 60_000,
-        // The route is part of the key, so routes never share a budget, whichever store holds the counters.
-        keyGenerator: (request: FastifyRequest) => `${key}|${rule.keyBy === 'user' && request.user ? `user:${request.user.id}` : `ip:${request.ip}`}`,
-      });
-      route.onRequest = [...(route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]), limiter];
-    }
-  });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: API_CSP },
-    // The API is called, never embedded: no other site may frame it or read it without CORS.
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-    referrerPolicy: { policy: 'no-referrer' },
-  });
+    app.addHook('onReady', async () => {
+      const missing = Object.keys(rules).filter((key) => !limited.has(key));
+      if (missing.length > 0) throw new Error(`Rate limits name routes that do not exist: ${missing.join(', ')}`);
+    });
 
-  const anyOrigin = opts.corsOrigins.includes('*');
-  await app.register(cors, {
-    origin: anyOrigin ? '*' : opts.corsOrigins.length > 0 ? opts.corsOrigins : false,
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    // No x-csrf here: a cross-site page may call with a bearer token, never ride on the session cookie.
-    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id'],
-    exposedHeaders: ['retry-after', 'idempotent-replayed'],
-    credentials: false,
-    maxAge: 600,
-  });
-
-  const shared = opts.rateLimits.store === 'postgres';
-  await app.register(rateLimit, {
-    global: false,
-    ...(shared ? { store: postgresRateLimitStore(opts.db) } : {}),
-    // A counter that cannot be read lets the request through: the route itself then answers 503 if the database is down.
-    skipOnError: true,
-    errorResponseBuilder: (_request, context) =>
-      new ApiError(429, 'rate_limited', `Too many requests: at most ${context.max} a minute. Retry in ${context.after}`),
-  });
-
-  if (shared) {
-    const sweep = setInterval(() => {
-      sweepRateLimitCounters(opts.db).catch((err: unknown) => app.log.warn({ err }, 'could not sweep rate-limit counters'));
-    }, SWEEP_EVERY_MS);
-    sweep.unref();
-    app.addHook('onClose', async () => clearInterval(sweep));
-  }
-
-  app.addHook('onReady', async () => {
-    const missing = Object.keys(rules).filter((key) => !limited.has(key));
-    if (missing.length > 0) throw new Error(`Rate limits name routes that do not exist: ${missing.join(', ')}`);
-  });
-
-  app.addHook('preValidation', async (request) => {
-    const at = findUnstorableText(request.params, '/params') ?? findUnstorableText(request.query, '/querystring') ?? findUnstorableText(request.body, '/body');
-    if (at !== undefined) {
-      throw badRequest('validation_failed', 'Text may not contain NUL characters or unpaired surrogates', [{ field: at, message: 'contains text that cannot be stored' }]);
-    }
-  });
-}, { name: 'security' });
+    app.addHook('preValidation', async (request) => {
+      const at =
+        findUnstorableText(request.params, '/params') ??
+        findUnstorableText(request.query, '/querystring') ??
+        findUnstorableText(request.body, '/body');
+      if (at !== undefined) {
+        throw badRequest('validation_failed', 'Text may not contain NUL characters or unpaired surrogates', [
+          { field: at, message: 'contains text that cannot be stored' },
+        ]);
+      }
+    });
+  },
+  { name: 'security' },
+);

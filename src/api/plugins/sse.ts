@@ -91,149 +91,171 @@ interface LiveConnection {
   end(): void;
 }
 
-export default fp(async (app: FastifyInstance, opts: LiveStreamOptions) => {
-  const fanout = opts.fanout;
-  const heartbeatMs = opts.heartbeatMs ?? 15_000;
-  const maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
-  const maxReplayEvents = opts.maxReplayEvents ?? 1_000;
-  const readyTimeoutMs = opts.readyTimeoutMs ?? 5_000;
-  const maxStreams = opts.maxStreams ?? 20_000;
-  const open = new Set<LiveConnection>();
-  let droppedSlowClients = 0;
+export default fp(
+  async (app: FastifyInstance, opts: LiveStreamOptions) => {
+    const fanout = opts.fanout;
+    const heartbeatMs = opts.heartbeatMs ?? 15_000;
+    const maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
+    const maxReplayEvents = opts.maxReplayEvents ?? 1_000;
+    const readyTimeoutMs = opts.readyTimeoutMs ?? 5_000;
+    const maxStreams = opts.maxStreams ?? 20_000;
+    const open = new Set<LiveConnection>();
+    let droppedSlowClients = 0;
 
-  // One timer for all streams: a timer per stream would cost more than the streams themselves.
-  const heartbeat = setInterval(() => {
-    for (const connection of open) connection.write(': heartbeat\n\n');
-  }, heartbeatMs);
-  heartbeat.unref();
+    // One timer for all streams: a timer per stream would cost more than the streams themselves.
+    const heartbeat = setInterval(() => {
+      for (const connection of open) connection.write(': heartbeat\n\n');
+    }, heartbeatMs);
+    heartbeat.unref();
 
-  async function openStream(request: FastifyRequest, reply: FastifyReply, spec: LiveStreamSpec): Promise<void> {
-    const lastEventId = parseLastEventId(request.headers['last-event-id']);
-    if (open.size >= maxStreams) {
-      reply.header('retry-after', '5');
-      throw new ApiError(503, 'too_many_streams', 'This server has as many live streams open as it can serve; try again shortly');
-    }
-    try {
-      await withTimeout(fanout.ready(), readyTimeoutMs);
-    } catch (err) {
-      request.log.warn({ err }, 'live events are unavailable');
-      throw new ApiError(503, 'events_unavailable', 'Live events are unavailable right now; try again shortly');
-    }
+    async function openStream(request: FastifyRequest, reply: FastifyReply, spec: LiveStreamSpec): Promise<void> {
+      const lastEventId = parseLastEventId(request.headers['last-event-id']);
+      if (open.size >= maxStreams) {
+        reply.header('retry-after', '5');
+        throw new ApiError(
+          503,
+          'too_many_streams',
+          'This server has as many live streams open as it can serve; try again shortly',
+        );
+      }
+      try {
+        await withTimeout(fanout.ready(), readyTimeoutMs);
+      } catch (err) {
+        request.log.warn({ err }, 'live events are unavailable');
+        throw new ApiError(503, 'events_unavailable', 'Live events are unavailable right now; try again shortly');
+      }
 
-    const res = reply.raw;
-    const typeFilter = spec.types ? new Set(spec.types) : undefined;
-    let replaying = true;
-    let closed = false;
-    const backlog: EventRecord[] = [];
+      const res = reply.raw;
+      const typeFilter = spec.types ? new Set(spec.types) : undefined;
+      let replaying = true;
+      let closed = false;
+      const backlog: EventRecord[] = [];
 
-    const connection: LiveConnection = {
-      write(chunk) {
-        if (closed) return;
-        res.write(chunk);
-        // Writes never wait for a slow reader; its backlog grows in memory until this bound drops it.
-        if (res.writableLength > maxBufferedBytes) {
-          droppedSlowClients += 1;
-          request.log.warn({ bufferedBytes: res.writableLength }, 'dropping a live stream whose client does not keep up');
+      const connection: LiveConnection = {
+        write(chunk) {
+          if (closed) return;
+          res.write(chunk);
+          // Writes never wait for a slow reader; its backlog grows in memory until this bound drops it.
+          if (res.writableLength > maxBufferedBytes) {
+            droppedSlowClients += 1;
+            request.log.warn(
+              { bufferedBytes: res.writableLength },
+              'dropping a live stream whose client does not keep up',
+            );
+            close();
+            res.destroy();
+          }
+        },
+        end() {
+          if (closed) return;
           close();
-          res.destroy();
+          res.end();
+        },
+      };
+      function close() {
+        closed = true;
+        subscription.unsubscribe();
+        open.delete(connection);
+      }
+      const send = (event: EventRecord) => {
+        if (typeFilter && !typeFilter.has(event.type)) return;
+        let frames = framed.get(event);
+        if (!frames) framed.set(event, (frames = new Map()));
+        let chunk = frames.get(spec.audience);
+        if (chunk === undefined) {
+          const message = spec.project(event);
+          chunk = message ? frame(event.id, message.type, message.data) : null;
+          frames.set(spec.audience, chunk);
         }
-      },
-      end() {
-        if (closed) return;
+        if (chunk !== null) connection.write(chunk);
+      };
+
+      const subscription = fanout.subscribe(spec.streams, {
+        onEvent(event) {
+          if (!replaying) return send(event);
+          backlog.push(event);
+          // While the table is read, live events wait here; a flood that outgrows the bound drops the client like a slow one.
+          if (backlog.length > maxReplayEvents * 10) connection.end();
+        },
+        onLost() {
+          // Ending makes the browser reconnect with Last-Event-ID, and the table fills the hole.
+          connection.end();
+        },
+      });
+      const watermark = subscription.watermark;
+
+      reply.hijack();
+      res.on('close', close);
+      if (res.destroyed) {
         close();
-        res.end();
-      },
-    };
-    function close() {
-      closed = true;
-      subscription.unsubscribe();
-      open.delete(connection);
-    }
-    const send = (event: EventRecord) => {
-      if (typeFilter && !typeFilter.has(event.type)) return;
-      let frames = framed.get(event);
-      if (!frames) framed.set(event, (frames = new Map()));
-      let chunk = frames.get(spec.audience);
-      if (chunk === undefined) {
-        const message = spec.project(event);
-        chunk = message ? frame(event.id, message.type, message.data) : null;
-        frames.set(spec.audience, chunk);
+        return;
       }
-      if (chunk !== null) connection.write(chunk);
-    };
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        // Nginx and similar proxies would otherwise buffer the stream.
+        'x-accel-buffering': 'no',
+      });
+      open.add(connection);
+      // Jittered, so the clients of a replica that goes away do not all come back in the same instant.
+      connection.write(`retry: ${1_000 + Math.floor(Math.random() * 2_000)}\n\n`);
 
-    const subscription = fanout.subscribe(spec.streams, {
-      onEvent(event) {
-        if (!replaying) return send(event);
-        backlog.push(event);
-        // While the table is read, live events wait here; a flood that outgrows the bound drops the client like a slow one.
-        if (backlog.length > maxReplayEvents * 10) connection.end();
-      },
-      onLost() {
-        // Ending makes the browser reconnect with Last-Event-ID, and the table fills the hole.
-        connection.end();
-      },
-    });
-    const watermark = subscription.watermark;
+      try {
+        const replay = async (afterId: number): Promise<void> => {
+          for (let cursor = afterId; !closed;) {
+            const page = await readStreams(app.db, {
+              streams: spec.streams,
+              afterId: cursor,
+              upToId: watermark,
+              types: spec.types,
+              limit: REPLAY_PAGE,
+            });
+            for (const event of page) send(event);
+            if (page.length < REPLAY_PAGE) return;
+            cursor = page[page.length - 1]!.id;
+          }
+        };
+        const sendSnapshot = async (): Promise<void> => {
+          const state = await spec.snapshot!();
+          // The snapshot reflects every event up to the watermark, so its id is where a reconnect resumes.
+          connection.write(frame(watermark, 'snapshot', state));
+        };
 
-    reply.hijack();
-    res.on('close', close);
-    if (res.destroyed) {
-      close();
-      return;
-    }
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      // Nginx and similar proxies would otherwise buffer the stream.
-      'x-accel-buffering': 'no',
-    });
-    open.add(connection);
-    // Jittered, so the clients of a replica that goes away do not all come back in the same instant.
-    connection.write(`retry: ${1_000 + Math.floor(Math.random() * 2_000)}\n\n`);
-
-    try {
-      const replay = async (afterId: number): Promise<void> => {
-        for (let cursor = afterId; !closed;) {
-          const page = await readStreams(app.db, { streams: spec.streams, afterId: cursor, upToId: watermark, types: spec.types, limit: REPLAY_PAGE });
-          for (const event of page) send(event);
-          if (page.length < REPLAY_PAGE) return;
-          cursor = page[page.length - 1]!.id;
+        if (lastEventId === undefined) {
+          if (spec.snapshot) await sendSnapshot();
+          else await replay(0);
+        } else if (spec.snapshot) {
+          const missed = await readStreams(app.db, {
+            streams: spec.streams,
+            afterId: lastEventId,
+            upToId: watermark,
+            types: spec.types,
+            limit: maxReplayEvents + 1,
+          });
+          if (missed.length > maxReplayEvents) await sendSnapshot();
+          else for (const event of missed) send(event);
+        } else {
+          await replay(lastEventId);
         }
-      };
-      const sendSnapshot = async (): Promise<void> => {
-        const state = await spec.snapshot!();
-        // The snapshot reflects every event up to the watermark, so its id is where a reconnect resumes.
-        connection.write(frame(watermark, 'snapshot', state));
-      };
-
-      if (lastEventId === undefined) {
-        if (spec.snapshot) await sendSnapshot();
-        else await replay(0);
-      } else if (spec.snapshot) {
-        const missed = await readStreams(app.db, { streams: spec.streams, afterId: lastEventId, upToId: watermark, types: spec.types, limit: maxReplayEvents + 1 });
-        if (missed.length > maxReplayEvents) await sendSnapshot();
-        else for (const event of missed) send(event);
-      } else {
-        await replay(lastEventId);
+        replaying = false;
+        for (const event of backlog.splice(0)) send(event);
+      } catch (err) {
+        request.log.error({ err }, 'could not replay a live stream; ending it so the client resumes');
+        connection.end();
       }
-      replaying = false;
-      for (const event of backlog.splice(0)) send(event);
-    } catch (err) {
-      request.log.error({ err }, 'could not replay a live stream; ending it so the client resumes');
-      connection.end();
     }
-  }
 
-  app.decorate('liveStreams', {
-    open: openStream,
-    stats: () => ({ open: open.size, droppedSlowClients }),
-  });
+    app.decorate('liveStreams', {
+      open: openStream,
+      stats: () => ({ open: open.size, droppedSlowClients }),
+    });
 
-  // Open streams never finish on their own, so close() would wait for them forever.
-  app.addHook('preClose', async () => {
-    clearInterval(heartbeat);
-    for (const connection of [...open]) connection.end();
-  });
-}, { name: 'live-streams', dependencies: ['repositories'] });
+    // Open streams never finish on their own, so close() would wait for them forever.
+    app.addHook('preClose', async () => {
+      clearInterval(heartbeat);
+      for (const connection of [...open]) connection.end();
+    });
+  },
+  { name: 'live-streams', dependencies: ['repositories'] },
+);

@@ -21,57 +21,95 @@ const IdParams = Type.Object({ id: Uuid });
 const DEFAULT_PAGE_SIZE = 50;
 
 const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/v1/deliveries', {
-    preHandler: app.requireRole('owner', 'driver', 'operator'),
-    schema: {
-      tags: ['deliveries'],
-      summary: "Deliveries of the owner's locations, or the driver's own",
-      security: [{ bearer: [] }],
-      querystring: Type.Object({ status: Type.Optional(DeliveryStatus), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: DEFAULT_PAGE_SIZE })) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ deliveries: Type.Array(Delivery) }), ...errorResponses(400, 401, 403) },
+  app.get(
+    '/v1/deliveries',
+    {
+      preHandler: app.requireRole('owner', 'driver', 'operator'),
+      schema: {
+        tags: ['deliveries'],
+        summary: "Deliveries of the owner's locations, or the driver's own",
+        security: [{ bearer: [] }],
+        querystring: Type.Object(
+          {
+            status: Type.Optional(DeliveryStatus),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: DEFAULT_PAGE_SIZE })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ deliveries: Type.Array(Delivery) }), ...errorResponses(400, 401, 403) },
+      },
     },
-  }, async (request) => {
-    const user = request.user!;
-    const scope = user.role === 'owner' ? { locationIds: user.locationIds } : user.role === 'driver' ? { driverId: user.id } : {};
-    return { deliveries: await app.repos.deliveries.list({ ...scope, status: request.query.status, limit: request.query.limit ?? DEFAULT_PAGE_SIZE }) };
-  });
+    async (request) => {
+      const user = request.user!;
+      const scope =
+        user.role === 'owner' ? { locationIds: user.locationIds } : user.role === 'driver' ? { driverId: user.id } : {};
+      return {
+        deliveries: await app.repos.deliveries.list({
+          ...scope,
+          status: request.query.status,
+          limit: request.query.limit ?? DEFAULT_PAGE_SIZE,
+        }),
+      };
+    },
+  );
 
-  app.post('/v1/deliveries/:id/assign', {
-    preHandler: app.requireRole('owner'),
-    schema: {
-      tags: ['deliveries'],
-      summary: 'Assign a driver to a prepped order',
-      security: [{ bearer: [] }],
-      params: IdParams,
-      body: Type.Object({ driverId: Uuid }, { additionalProperties: false }),
-      response: { 200: DeliveryState, ...errorResponses(400, 401, 403, 404, 409, 422) },
+  app.post(
+    '/v1/deliveries/:id/assign',
+    {
+      preHandler: app.requireRole('owner'),
+      schema: {
+        tags: ['deliveries'],
+        summary: 'Assign a driver to a prepped order',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        body: Type.Object({ driverId: Uuid }, { additionalProperties: false }),
+        response: { 200: DeliveryState, ...errorResponses(400, 401, 403, 404, 409, 422) },
+      },
     },
-  }, async (request) => {
-    const delivery = await app.repos.deliveries.find(request.params.id);
-    if (!delivery || !request.user!.locationIds.includes(delivery.locationId)) throw notFound('Delivery');
-    if (!(await app.repos.users.isDriver(request.body.driverId))) throw unprocessable('unknown_driver', `No driver ${request.body.driverId}`);
-    return sendUpdate(app.temporal, `delivery-${request.params.id}`, assignUpdate, { driverId: request.body.driverId }, 'Delivery');
-  });
+    async (request) => {
+      const delivery = await app.repos.deliveries.find(request.params.id);
+      if (!delivery || !request.user!.locationIds.includes(delivery.locationId)) throw notFound('Delivery');
+      if (!(await app.repos.users.isDriver(request.body.driverId)))
+        throw unprocessable('unknown_driver', `No driver ${request.body.driverId}`);
+      return sendUpdate(
+        app.temporal,
+        `delivery-${request.params.id}`,
+        assignUpdate,
+        { driverId: request.body.driverId },
+        'Delivery',
+      );
+    },
+  );
 
   for (const [action, update, summary] of [
     ['pickup', pickupUpdate, 'The assigned driver picks the order up'],
     ['complete', completeUpdate, 'The assigned driver hands the order over'],
   ] as const) {
-    app.post(`/v1/deliveries/:id/${action}`, {
-      preHandler: app.requireRole('driver'),
-      schema: {
-        tags: ['deliveries'],
-        summary,
-        security: [{ bearer: [] }],
-        params: IdParams,
-        response: { 200: DeliveryState, ...errorResponses(400, 401, 403, 404, 409) },
+    app.post(
+      `/v1/deliveries/:id/${action}`,
+      {
+        preHandler: app.requireRole('driver'),
+        schema: {
+          tags: ['deliveries'],
+          summary,
+          security: [{ bearer: [] }],
+          params: IdParams,
+          response: { 200: DeliveryState, ...errorResponses(400, 401, 403, 404, 409) },
+        },
       },
-    }, async (request) => {
-      // Deliveries are staff business: a driver learns that another driver holds one (403, as the API table says),
-      // and the workflow's validator decides both that and whether the step comes in order (409).
-      if (!(await app.repos.deliveries.find(request.params.id))) throw notFound('Delivery');
-      return sendUpdate(app.temporal, `delivery-${request.params.id}`, update, { driverId: request.user!.id }, 'Delivery');
-    });
+      async (request) => {
+        // Deliveries are staff business: a driver learns that another driver holds one (403, as the API table says),
+        // and the workflow's validator decides both that and whether the step comes in order (409).
+        if (!(await app.repos.deliveries.find(request.params.id))) throw notFound('Delivery');
+        return sendUpdate(
+          app.temporal,
+          `delivery-${request.params.id}`,
+          update,
+          { driverId: request.user!.id },
+          'Delivery',
+        );
+      },
+    );
   }
 };
 

@@ -3,7 +3,13 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Type, type Static } from 'typebox';
-import { cancelUpdate, placementUpdate, prepUpdate, searchAttributes, type OrderInput } from '../../../workflows/messages.js';
+import {
+  cancelUpdate,
+  placementUpdate,
+  prepUpdate,
+  searchAttributes,
+  type OrderInput,
+} from '../../../workflows/messages.js';
 import type { orderWorkflow } from '../../../workflows/order.js';
 import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
 import { IdempotencyHeaders, idempotencyKeyReused, requestDigest } from '../idempotency.js';
@@ -17,19 +23,31 @@ import { deliversTo, haversineMeters } from '../../domain/geo.js';
 export const MAX_LINES_PER_ORDER = 50;
 export const MAX_QUANTITY_PER_LINE = 100;
 
-const OrderBody = Type.Object({
-  locationId: Uuid,
-  slotId: Uuid,
-  items: Type.Array(Type.Object({
-    productId: Uuid,
-    quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY_PER_LINE }),
-  }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_LINES_PER_ORDER }),
-  address: Type.Object({
-    lat: Latitude,
-    lng: Longitude,
-    line1: Type.String({ minLength: 1, maxLength: 200 }),
-  }, { additionalProperties: false }),
-}, { additionalProperties: false });
+const OrderBody = Type.Object(
+  {
+    locationId: Uuid,
+    slotId: Uuid,
+    items: Type.Array(
+      Type.Object(
+        {
+          productId: Uuid,
+          quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY_PER_LINE }),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: MAX_LINES_PER_ORDER },
+    ),
+    address: Type.Object(
+      {
+        lat: Latitude,
+        lng: Longitude,
+        line1: Type.String({ minLength: 1, maxLength: 200 }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
 type OrderBody = Static<typeof OrderBody>;
 
 const Order = Type.Object({
@@ -44,14 +62,16 @@ const Order = Type.Object({
   address: Type.Object({ lat: Type.Number(), lng: Type.Number(), line1: Type.String() }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
-  timeline: Type.Array(Type.Object({
-    id: Type.Integer(),
-    type: EventType,
-    /** An order status for order events, a delivery status for delivery events. */
-    status: Type.Union([OrderStatus, DeliveryStatus, Type.Null()]),
-    reason: Type.Union([OrderReason, Type.Null()]),
-    at: Type.String({ format: 'date-time' }),
-  })),
+  timeline: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      type: EventType,
+      /** An order status for order events, a delivery status for delivery events. */
+      status: Type.Union([OrderStatus, DeliveryStatus, Type.Null()]),
+      reason: Type.Union([OrderReason, Type.Null()]),
+      at: Type.String({ format: 'date-time' }),
+    }),
+  ),
 });
 
 const IdParams = Type.Object({ id: Uuid });
@@ -69,162 +89,194 @@ function requestHash(body: OrderBody): string {
 }
 
 const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/v1/orders', {
-    preHandler: app.requireRole('customer'),
-    schema: {
-      tags: ['orders'],
-      summary: 'Place an order: returns once stock and slot are held, or refused',
-      security: [{ bearer: [] }],
-      headers: IdempotencyHeaders,
-      body: OrderBody,
-      response: { 201: Order, ...errorResponses(400, 401, 403, 409, 422) },
+  app.post(
+    '/v1/orders',
+    {
+      preHandler: app.requireRole('customer'),
+      schema: {
+        tags: ['orders'],
+        summary: 'Place an order: returns once stock and slot are held, or refused',
+        security: [{ bearer: [] }],
+        headers: IdempotencyHeaders,
+        body: OrderBody,
+        response: { 201: Order, ...errorResponses(400, 401, 403, 409, 422) },
+      },
     },
-  }, async (request, reply) => {
-    const customer = request.user!;
-    const body = request.body;
-    const productIds = body.items.map((i) => i.productId);
-    if (new Set(productIds).size !== productIds.length) {
-      throw badRequest('duplicate_lines', 'Each product may appear only once in items; add up the quantities instead');
-    }
-
-    const area = await app.repos.locations.findDeliveryArea(body.locationId);
-    if (!area) throw unprocessable('unknown_location', `Location ${body.locationId} does not exist`);
-    if (!deliversTo(area, body.address)) {
-      // Rounded up, so an address just outside never reads as being at the radius.
-      const distanceM = Math.ceil(haversineMeters(area, body.address));
-      throw unprocessable(
-        'outside_delivery_area',
-        `The address is ${metres.format(distanceM)} m from location ${body.locationId}, which delivers only within ${metres.format(area.deliveryRadiusM)} m`,
-        { distanceM, deliveryRadiusM: area.deliveryRadiusM },
-      );
-    }
-    const slot = await app.repos.slots.find(body.slotId);
-    if (!slot || slot.locationId !== body.locationId) {
-      throw unprocessable('unknown_slot', `Slot ${body.slotId} is not a slot of location ${body.locationId}`);
-    }
-    const bankAccountId = await app.repos.users.bankAccountOf(customer.id);
-    if (!bankAccountId) throw unprocessable('no_bank_account', 'Link a bank account before ordering');
-    const prices = await app.repos.catalog.pricesFor(productIds);
-    const unknown = productIds.filter((id) => !prices.has(id));
-    if (unknown.length > 0) {
-      throw unprocessable('unknown_product', `Unknown product: ${unknown.join(', ')}`, { productIds: unknown });
-    }
-
-    // The key is claimed only for a request that can be placed: a refused one must leave no row behind.
-    let orderId: string = randomUUID();
-    const key = request.headers['idempotency-key'];
-    if (key) {
-      const hash = requestHash(body);
-      const claim = await app.repos.orders.claimIdempotencyKey(customer.id, key, hash, orderId);
-      if (claim.requestHash !== hash) {
-        throw idempotencyKeyReused();
+    async (request, reply) => {
+      const customer = request.user!;
+      const body = request.body;
+      const productIds = body.items.map((i) => i.productId);
+      if (new Set(productIds).size !== productIds.length) {
+        throw badRequest(
+          'duplicate_lines',
+          'Each product may appear only once in items; add up the quantities instead',
+        );
       }
-      orderId = claim.orderId;
-      if (!claim.fresh) {
-        logOrderOf(request, reply, orderId);
-        const existing = await app.repos.orders.findView(orderId);
-        if (existing && existing.status !== 'placed') {
-          reply.header('idempotent-replayed', 'true');
-          return reply.code(201).send(existing);
+
+      const area = await app.repos.locations.findDeliveryArea(body.locationId);
+      if (!area) throw unprocessable('unknown_location', `Location ${body.locationId} does not exist`);
+      if (!deliversTo(area, body.address)) {
+        // Rounded up, so an address just outside never reads as being at the radius.
+        const distanceM = Math.ceil(haversineMeters(area, body.address));
+        throw unprocessable(
+          'outside_delivery_area',
+          `The address is ${metres.format(distanceM)} m from location ${body.locationId}, which delivers only within ${metres.format(area.deliveryRadiusM)} m`,
+          { distanceM, deliveryRadiusM: area.deliveryRadiusM },
+        );
+      }
+      const slot = await app.repos.slots.find(body.slotId);
+      if (!slot || slot.locationId !== body.locationId) {
+        throw unprocessable('unknown_slot', `Slot ${body.slotId} is not a slot of location ${body.locationId}`);
+      }
+      const bankAccountId = await app.repos.users.bankAccountOf(customer.id);
+      if (!bankAccountId) throw unprocessable('no_bank_account', 'Link a bank account before ordering');
+      const prices = await app.repos.catalog.pricesFor(productIds);
+      const unknown = productIds.filter((id) => !prices.has(id));
+      if (unknown.length > 0) {
+        throw unprocessable('unknown_product', `Unknown product: ${unknown.join(', ')}`, { productIds: unknown });
+      }
+
+      // The key is claimed only for a request that can be placed: a refused one must leave no row behind.
+      let orderId: string = randomUUID();
+      const key = request.headers['idempotency-key'];
+      if (key) {
+        const hash = requestHash(body);
+        const claim = await app.repos.orders.claimIdempotencyKey(customer.id, key, hash, orderId);
+        if (claim.requestHash !== hash) {
+          throw idempotencyKeyReused();
+        }
+        orderId = claim.orderId;
+        if (!claim.fresh) {
+          logOrderOf(request, reply, orderId);
+          const existing = await app.repos.orders.findView(orderId);
+          if (existing && existing.status !== 'placed') {
+            reply.header('idempotent-replayed', 'true');
+            return reply.code(201).send(existing);
+          }
         }
       }
-    }
 
-    logOrderOf(request, reply, orderId);
+      logOrderOf(request, reply, orderId);
 
-    const input: OrderInput = {
-      orderId,
-      customerId: customer.id,
-      locationId: body.locationId,
-      slotId: body.slotId,
-      slotStartsAt: slot.startsAt,
-      slotEndsAt: slot.endsAt,
-      bankAccountId,
-      lines: body.items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPriceCents: prices.get(i.productId)! })),
-      address: body.address,
-      paymentTimeoutMs: app.config.paymentTimeoutMs,
-    };
-    const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
-      workflowId: `order-${orderId}`,
-      taskQueue: app.config.temporal.taskQueue,
-      args: [input],
-      // A retried request with the same Idempotency-Key attaches to the order it already started.
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: searchAttributes.orderStatus, value: 'placed' },
-        { key: searchAttributes.locationId, value: body.locationId },
-        { key: searchAttributes.customerId, value: customer.id },
-        { key: searchAttributes.slotStart, value: new Date(slot.startsAt) },
-      ],
-    });
-    let state;
-    try {
-      state = await app.temporal.workflow.executeUpdateWithStart(placementUpdate, { startWorkflowOperation });
-    } catch (err) {
-      // The order already ran to its end under this key: answer with what it became.
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
-    const view = await app.repos.orders.findView(orderId);
-    if (!view) throw new Error(`Order ${orderId} has no read model after placement`);
-    if (state?.status === 'rejected') {
-      app.metrics.orderRefused(state.reason ?? 'rejected');
-      request.log.info({ reason: state.reason }, 'order refused at placement');
-      throw conflict(state.reason ?? 'rejected', `The order was refused: ${state.reason}`, { orderId });
-    }
-    return reply.code(201).send(view);
-  });
-
-  app.get('/v1/orders/:id', {
-    preHandler: app.requireRole('customer', 'owner', 'driver', 'operator'),
-    schema: {
-      tags: ['orders'],
-      summary: 'An order with its lines and timeline',
-      security: [{ bearer: [] }],
-      params: IdParams,
-      response: { 200: Order, ...errorResponses(401, 403, 404) },
+      const input: OrderInput = {
+        orderId,
+        customerId: customer.id,
+        locationId: body.locationId,
+        slotId: body.slotId,
+        slotStartsAt: slot.startsAt,
+        slotEndsAt: slot.endsAt,
+        bankAccountId,
+        lines: body.items.map((i) => ({
+          productId: i.productId,
+          quantity: i.quantity,
+          unitPriceCents: prices.get(i.productId)!,
+        })),
+        address: body.address,
+        paymentTimeoutMs: app.config.paymentTimeoutMs,
+      };
+      const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
+        workflowId: `order-${orderId}`,
+        taskQueue: app.config.temporal.taskQueue,
+        args: [input],
+        // A retried request with the same Idempotency-Key attaches to the order it already started.
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: searchAttributes.orderStatus, value: 'placed' },
+          { key: searchAttributes.locationId, value: body.locationId },
+          { key: searchAttributes.customerId, value: customer.id },
+          { key: searchAttributes.slotStart, value: new Date(slot.startsAt) },
+        ],
+      });
+      let state;
+      try {
+        state = await app.temporal.workflow.executeUpdateWithStart(placementUpdate, { startWorkflowOperation });
+      } catch (err) {
+        // The order already ran to its end under this key: answer with what it became.
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      const view = await app.repos.orders.findView(orderId);
+      if (!view) throw new Error(`Order ${orderId} has no read model after placement`);
+      if (state?.status === 'rejected') {
+        app.metrics.orderRefused(state.reason ?? 'rejected');
+        request.log.info({ reason: state.reason }, 'order refused at placement');
+        throw conflict(state.reason ?? 'rejected', `The order was refused: ${state.reason}`, { orderId });
+      }
+      return reply.code(201).send(view);
     },
-  }, async (request) => {
-    const ownership = await app.repos.orders.findOwnership(request.params.id);
-    // Someone else's order answers exactly like a missing one, so ids cannot be probed.
-    if (!ownership || !canSeeOrder(request.user!, ownership)) throw notFound('Order');
-    const view = await app.repos.orders.findView(request.params.id);
-    if (!view) throw notFound('Order');
-    return view;
-  });
+  );
 
-  app.post('/v1/orders/:id/cancel', {
-    preHandler: app.requireRole('customer'),
-    schema: {
-      tags: ['orders'],
-      summary: 'Cancel an order before prep starts; a captured charge is refunded',
-      security: [{ bearer: [] }],
-      params: IdParams,
-      response: { 200: Order, ...errorResponses(401, 403, 404, 409) },
+  app.get(
+    '/v1/orders/:id',
+    {
+      preHandler: app.requireRole('customer', 'owner', 'driver', 'operator'),
+      schema: {
+        tags: ['orders'],
+        summary: 'An order with its lines and timeline',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 200: Order, ...errorResponses(401, 403, 404) },
+      },
     },
-  }, async (request) => {
-    const ownership = await app.repos.orders.findOwnership(request.params.id);
-    if (!ownership || ownership.customerId !== request.user!.id) throw notFound('Order');
-    await sendUpdate(app.temporal, `order-${request.params.id}`, cancelUpdate, undefined, 'Order');
-    return (await app.repos.orders.findView(request.params.id))!;
-  });
+    async (request) => {
+      const ownership = await app.repos.orders.findOwnership(request.params.id);
+      // Someone else's order answers exactly like a missing one, so ids cannot be probed.
+      if (!ownership || !canSeeOrder(request.user!, ownership)) throw notFound('Order');
+      const view = await app.repos.orders.findView(request.params.id);
+      if (!view) throw notFound('Order');
+      return view;
+    },
+  );
 
-  app.post('/v1/orders/:id/prep', {
-    preHandler: app.requireRole('owner'),
-    schema: {
-      tags: ['orders'],
-      summary: 'The shop moves a paid order to prepping, then prepped',
-      security: [{ bearer: [] }],
-      params: IdParams,
-      body: Type.Object({ status: Type.Enum(['prepping', 'prepped'] as const satisfies readonly OrderStatus[]) }, { additionalProperties: false }),
-      response: { 200: Order, ...errorResponses(400, 401, 403, 404, 409) },
+  app.post(
+    '/v1/orders/:id/cancel',
+    {
+      preHandler: app.requireRole('customer'),
+      schema: {
+        tags: ['orders'],
+        summary: 'Cancel an order before prep starts; a captured charge is refunded',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 200: Order, ...errorResponses(401, 403, 404, 409) },
+      },
     },
-  }, async (request) => {
-    const ownership = await app.repos.orders.findOwnership(request.params.id);
-    if (!ownership || !request.user!.locationIds.includes(ownership.locationId)) throw notFound('Order');
-    await sendUpdate(app.temporal, `order-${request.params.id}`, prepUpdate, { status: request.body.status }, 'Order');
-    return (await app.repos.orders.findView(request.params.id))!;
-  });
+    async (request) => {
+      const ownership = await app.repos.orders.findOwnership(request.params.id);
+      if (!ownership || ownership.customerId !== request.user!.id) throw notFound('Order');
+      await sendUpdate(app.temporal, `order-${request.params.id}`, cancelUpdate, undefined, 'Order');
+      return (await app.repos.orders.findView(request.params.id))!;
+    },
+  );
+
+  app.post(
+    '/v1/orders/:id/prep',
+    {
+      preHandler: app.requireRole('owner'),
+      schema: {
+        tags: ['orders'],
+        summary: 'The shop moves a paid order to prepping, then prepped',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        body: Type.Object(
+          { status: Type.Enum(['prepping', 'prepped'] as const satisfies readonly OrderStatus[]) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Order, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const ownership = await app.repos.orders.findOwnership(request.params.id);
+      if (!ownership || !request.user!.locationIds.includes(ownership.locationId)) throw notFound('Order');
+      await sendUpdate(
+        app.temporal,
+        `order-${request.params.id}`,
+        prepUpdate,
+        { status: request.body.status },
+        'Order',
+      );
+      return (await app.repos.orders.findView(request.params.id))!;
+    },
+  );
 };
 
 export default orderRoutes;

@@ -10,10 +10,17 @@ export const MAX_PRODUCTION_EVERY_MINUTES = 24 * 60;
 export const MAX_PRODUCTION_QUANTITY = 10_000;
 
 const Params = Type.Object({ id: Uuid, productId: Uuid });
-const PlanBody = Type.Object({
-  everyMinutes: Type.Integer({ minimum: 1, maximum: MAX_PRODUCTION_EVERY_MINUTES, description: 'Minutes between production runs' }),
-  quantity: Type.Integer({ minimum: 1, maximum: MAX_PRODUCTION_QUANTITY, description: 'Units per run' }),
-}, { additionalProperties: false });
+const PlanBody = Type.Object(
+  {
+    everyMinutes: Type.Integer({
+      minimum: 1,
+      maximum: MAX_PRODUCTION_EVERY_MINUTES,
+      description: 'Minutes between production runs',
+    }),
+    quantity: Type.Integer({ minimum: 1, maximum: MAX_PRODUCTION_QUANTITY, description: 'Units per run' }),
+  },
+  { additionalProperties: false },
+);
 const Plan = Type.Object({
   locationId: Uuid,
   productId: Uuid,
@@ -23,43 +30,53 @@ const Plan = Type.Object({
 });
 
 const productionRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.put('/v1/locations/:id/production/:productId', {
-    preHandler: app.requireRole('owner'),
-    schema: {
-      tags: ['production'],
-      summary: 'Bake a product at the location every so many minutes; replaces the plan for that product',
-      security: [{ bearer: [] }],
-      params: Params,
-      body: PlanBody,
-      response: { 200: Plan, ...errorResponses(400, 401, 403, 404) },
+  app.put(
+    '/v1/locations/:id/production/:productId',
+    {
+      preHandler: app.requireRole('owner'),
+      schema: {
+        tags: ['production'],
+        summary: 'Bake a product at the location every so many minutes; replaces the plan for that product',
+        security: [{ bearer: [] }],
+        params: Params,
+        body: PlanBody,
+        response: { 200: Plan, ...errorResponses(400, 401, 403, 404) },
+      },
     },
-  }, async (request) => {
-    const { id: locationId, productId } = request.params;
-    // Someone else's location answers like a missing one, as the other owner routes do.
-    if (!request.user!.locationIds.includes(locationId)) throw notFound('Location');
-    if (!(await app.repos.catalog.productExists(productId))) {
-      throw new ApiError(404, 'not_found', 'Product not found', [{ field: '/params/productId', message: 'no such product' }]);
-    }
-    const plan = { locationId, productId, everyMinutes: request.body.everyMinutes, quantity: request.body.quantity };
-    await putProductionSchedule(app.temporal, app.config.temporal.taskQueue, plan);
-    return { ...plan, scheduleId: productionScheduleId(locationId, productId) };
-  });
+    async (request) => {
+      const { id: locationId, productId } = request.params;
+      // Someone else's location answers like a missing one, as the other owner routes do.
+      if (!request.user!.locationIds.includes(locationId)) throw notFound('Location');
+      if (!(await app.repos.catalog.productExists(productId))) {
+        throw new ApiError(404, 'not_found', 'Product not found', [
+          { field: '/params/productId', message: 'no such product' },
+        ]);
+      }
+      const plan = { locationId, productId, everyMinutes: request.body.everyMinutes, quantity: request.body.quantity };
+      await putProductionSchedule(app.temporal, app.config.temporal.taskQueue, plan);
+      return { ...plan, scheduleId: productionScheduleId(locationId, productId) };
+    },
+  );
 
-  app.delete('/v1/locations/:id/production/:productId', {
-    preHandler: app.requireRole('owner'),
-    schema: {
-      tags: ['production'],
-      summary: 'Stop producing a product at the location; lots already made keep their timers',
-      security: [{ bearer: [] }],
-      params: Params,
-      response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404) },
+  app.delete(
+    '/v1/locations/:id/production/:productId',
+    {
+      preHandler: app.requireRole('owner'),
+      schema: {
+        tags: ['production'],
+        summary: 'Stop producing a product at the location; lots already made keep their timers',
+        security: [{ bearer: [] }],
+        params: Params,
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404) },
+      },
     },
-  }, async (request, reply) => {
-    const { id: locationId, productId } = request.params;
-    if (!request.user!.locationIds.includes(locationId)) throw notFound('Location');
-    if (!(await deleteProductionSchedule(app.temporal, locationId, productId))) throw notFound('Production plan');
-    return reply.code(204).send(null);
-  });
+    async (request, reply) => {
+      const { id: locationId, productId } = request.params;
+      if (!request.user!.locationIds.includes(locationId)) throw notFound('Location');
+      if (!(await deleteProductionSchedule(app.temporal, locationId, productId))) throw notFound('Production plan');
+      return reply.code(204).send(null);
+    },
+  );
 };
 
 export default productionRoutes;

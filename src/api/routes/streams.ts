@@ -28,22 +28,32 @@ const logEvents = <T extends EventType>(...types: T[]) => types;
 const LastEventIdHeaders = Type.Object({
   // Its format (decimal, at most 15 digits) is checked by the stream itself, which refuses anything else with 400
   // invalid_last_event_id.
-  'last-event-id': Type.Optional(Type.String({ description: 'The decimal id of the last event received; the stream resumes right after it (400 invalid_last_event_id for anything else)' })),
+  'last-event-id': Type.Optional(
+    Type.String({
+      description:
+        'The decimal id of the last event received; the stream resumes right after it (400 invalid_last_event_id for anything else)',
+    }),
+  ),
 });
 const Named = Type.Object({ id: Uuid, name: Type.String() });
 const Dashboard = Type.Object({
   locations: Type.Array(Named),
   drivers: Type.Array(Named),
-  orders: Type.Array(Type.Object({
-    id: Uuid,
-    number: Type.String({ examples: ['3F2A'] }),
-    locationId: Uuid,
-    status: OrderStatus,
-    totalCents: Type.Integer(),
-    slotStartsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    items: Type.Array(Type.Object({ name: Type.String(), quantity: Type.Integer() })),
-    delivery: Type.Union([Type.Object({ status: DeliveryStatus, driverId: Type.Union([Uuid, Type.Null()]) }), Type.Null()]),
-  })),
+  orders: Type.Array(
+    Type.Object({
+      id: Uuid,
+      number: Type.String({ examples: ['3F2A'] }),
+      locationId: Uuid,
+      status: OrderStatus,
+      totalCents: Type.Integer(),
+      slotStartsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+      items: Type.Array(Type.Object({ name: Type.String(), quantity: Type.Integer() })),
+      delivery: Type.Union([
+        Type.Object({ status: DeliveryStatus, driverId: Type.Union([Uuid, Type.Null()]) }),
+        Type.Null(),
+      ]),
+    }),
+  ),
 });
 /** A stream of the caller's own: refused for a bad Last-Event-ID, without the role, or when live events are down. */
 const ownStreamErrors = errorResponses(400, 401, 403, 503);
@@ -59,130 +69,193 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!(await app.repos.locations.locationExists(locationId))) throw notFound('Location');
   }
 
-  app.get('/v1/orders/:id/events', {
-    preHandler: app.requireRole('customer', 'owner', 'operator'),
-    schema: {
-      tags: ['live'],
-      summary: "An order's events as they happen, from the start (its customer, its location's owners, operators)",
-      security: [{ bearer: [] }],
-      produces: ['text/event-stream'],
-      params: Type.Object({ id: Uuid }),
-      headers: LastEventIdHeaders,
-      response: { 200: eventStream(logEvents('order.placed', 'order.status', 'delivery.status'), "the event's payload with the order's short number and the time"), ...ownStreamErrors, ...errorResponses(404) },
-    },
-  }, async (request, reply) => {
-    const ownership = await app.repos.orders.findOwnership(request.params.id);
-    // Someone else's order answers exactly like a missing one, so ids cannot be probed.
-    if (!ownership || !canSeeOrder(request.user!, ownership)) throw notFound('Order');
-    await app.liveStreams.open(request, reply, {
-      audience: 'order',
-      streams: [streams.order(request.params.id)],
-      project: withNumber,
-    });
-  });
-
-  app.get('/v1/dashboard', {
-    preHandler: app.requireRole('owner'),
-    schema: {
-      tags: ['live'],
-      summary: "The owner's dashboard now: active orders of their locations, deliveries and drivers (the stream carries changes)",
-      security: [{ bearer: [] }],
-      response: { 200: Dashboard, ...errorResponses(401, 403) },
-    },
-  }, async (request) => dashboardSnapshot(app.repos, request.user!.locationIds));
-
-  app.get('/v1/dashboard/events', {
-    preHandler: app.requireRole('owner'),
-    schema: {
-      tags: ['live'],
-      summary: "The owner's dashboard live: orders to prep and deliveries to assign at the owner's locations",
-      security: [{ bearer: [] }],
-      produces: ['text/event-stream'],
-      headers: LastEventIdHeaders,
-      response: { 200: eventStream(['snapshot', ...logEvents('order.status', 'delivery.status')], 'snapshot: the dashboard (as GET /v1/dashboard); then each change with the order number'), ...ownStreamErrors },
-    },
-  }, async (request, reply) => {
-    const locationIds = request.user!.locationIds;
-    await app.liveStreams.open(request, reply, {
-      audience: 'dashboard',
-      streams: locationIds.map(streams.location),
-      types: ['order.status', 'delivery.status'],
-      project: withNumber,
-      snapshot: () => dashboardSnapshot(app.repos, locationIds),
-    });
-  });
-
-  app.get('/v1/driver/events', {
-    preHandler: app.requireRole('driver'),
-    schema: {
-      tags: ['live'],
-      summary: "A driver's own deliveries live",
-      security: [{ bearer: [] }],
-      produces: ['text/event-stream'],
-      headers: LastEventIdHeaders,
-      response: { 200: eventStream(['snapshot', ...logEvents('delivery.status')], "snapshot: the driver's deliveries; then each change with the order number"), ...ownStreamErrors },
-    },
-  }, async (request, reply) => {
-    const driverId = request.user!.id;
-    await app.liveStreams.open(request, reply, {
-      audience: 'driver',
-      streams: [streams.driver(driverId)],
-      types: ['delivery.status'],
-      project: withNumber,
-      snapshot: async () => {
-        const deliveries = await app.repos.deliveries.list({ driverId, limit: 100 });
-        return { deliveries: deliveries.map((d) => ({ ...d, number: orderNumber(d.orderId) })) };
+  app.get(
+    '/v1/orders/:id/events',
+    {
+      preHandler: app.requireRole('customer', 'owner', 'operator'),
+      schema: {
+        tags: ['live'],
+        summary: "An order's events as they happen, from the start (its customer, its location's owners, operators)",
+        security: [{ bearer: [] }],
+        produces: ['text/event-stream'],
+        params: Type.Object({ id: Uuid }),
+        headers: LastEventIdHeaders,
+        response: {
+          200: eventStream(
+            logEvents('order.placed', 'order.status', 'delivery.status'),
+            "the event's payload with the order's short number and the time",
+          ),
+          ...ownStreamErrors,
+          ...errorResponses(404),
+        },
       },
-    });
-  });
-
-  app.get('/v1/locations/:id/slots/events', {
-    schema: {
-      tags: ['live'],
-      summary: "A location's slots live: remaining capacity as others order, and slots closing at cutoff (public)",
-      produces: ['text/event-stream'],
-      params: Type.Object({ id: Uuid }),
-      headers: LastEventIdHeaders,
-      response: { 200: eventStream(['snapshot', 'slot'], 'snapshot: the slots; slot: { slotId, capacity, reserved, remaining, status }'), ...errorResponses(400, 404, 503) },
     },
-  }, async (request, reply) => {
-    await requireLocation(request.params.id);
-    await app.liveStreams.open(request, reply, {
-      audience: 'slots',
-      streams: [streams.location(request.params.id)],
-      types: ['slot.capacity'],
-      // Copy the public fields only, so whatever else an activity adds to the payload stays inside.
-      project: ({ payload: p }) => ({
-        type: 'slot',
-        data: { slotId: p.slotId, capacity: p.capacity, reserved: p.reserved, remaining: p.remaining, status: p.status },
-      }),
-      snapshot: () => slotsSnapshot(app.repos, request.params.id),
-    });
-  });
-
-  app.get('/v1/board/:locationId/events', {
-    schema: {
-      tags: ['live'],
-      summary: 'The public order board of a location: short order numbers ready or out for delivery, no personal data',
-      produces: ['text/event-stream'],
-      params: Type.Object({ locationId: Uuid }),
-      headers: LastEventIdHeaders,
-      response: { 200: eventStream(['snapshot', 'board'], `snapshot: the board; board: { number, state } with state one of ${BOARD_STATES.join(', ')}`), ...errorResponses(400, 404, 503) },
+    async (request, reply) => {
+      const ownership = await app.repos.orders.findOwnership(request.params.id);
+      // Someone else's order answers exactly like a missing one, so ids cannot be probed.
+      if (!ownership || !canSeeOrder(request.user!, ownership)) throw notFound('Order');
+      await app.liveStreams.open(request, reply, {
+        audience: 'order',
+        streams: [streams.order(request.params.id)],
+        project: withNumber,
+      });
     },
-  }, async (request, reply) => {
-    await requireLocation(request.params.locationId);
-    await app.liveStreams.open(request, reply, {
-      audience: 'board',
-      streams: [streams.location(request.params.locationId)],
-      types: ['order.status'],
-      project: ({ payload }) => {
-        const state = typeof payload.status === 'string' ? boardState(payload.status) : null;
-        if (!state || typeof payload.orderId !== 'string') return null;
-        return { type: 'board', data: { number: orderNumber(payload.orderId), state } };
+  );
+
+  app.get(
+    '/v1/dashboard',
+    {
+      preHandler: app.requireRole('owner'),
+      schema: {
+        tags: ['live'],
+        summary:
+          "The owner's dashboard now: active orders of their locations, deliveries and drivers (the stream carries changes)",
+        security: [{ bearer: [] }],
+        response: { 200: Dashboard, ...errorResponses(401, 403) },
       },
-      snapshot: () => boardSnapshot(app.repos, request.params.locationId),
-    });
-  });
+    },
+    async (request) => dashboardSnapshot(app.repos, request.user!.locationIds),
+  );
+
+  app.get(
+    '/v1/dashboard/events',
+    {
+      preHandler: app.requireRole('owner'),
+      schema: {
+        tags: ['live'],
+        summary: "The owner's dashboard live: orders to prep and deliveries to assign at the owner's locations",
+        security: [{ bearer: [] }],
+        produces: ['text/event-stream'],
+        headers: LastEventIdHeaders,
+        response: {
+          200: eventStream(
+            ['snapshot', ...logEvents('order.status', 'delivery.status')],
+            'snapshot: the dashboard (as GET /v1/dashboard); then each change with the order number',
+          ),
+          ...ownStreamErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const locationIds = request.user!.locationIds;
+      await app.liveStreams.open(request, reply, {
+        audience: 'dashboard',
+        streams: locationIds.map(streams.location),
+        types: ['order.status', 'delivery.status'],
+        project: withNumber,
+        snapshot: () => dashboardSnapshot(app.repos, locationIds),
+      });
+    },
+  );
+
+  app.get(
+    '/v1/driver/events',
+    {
+      preHandler: app.requireRole('driver'),
+      schema: {
+        tags: ['live'],
+        summary: "A driver's own deliveries live",
+        security: [{ bearer: [] }],
+        produces: ['text/event-stream'],
+        headers: LastEventIdHeaders,
+        response: {
+          200: eventStream(
+            ['snapshot', ...logEvents('delivery.status')],
+            "snapshot: the driver's deliveries; then each change with the order number",
+          ),
+          ...ownStreamErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const driverId = request.user!.id;
+      await app.liveStreams.open(request, reply, {
+        audience: 'driver',
+        streams: [streams.driver(driverId)],
+        types: ['delivery.status'],
+        project: withNumber,
+        snapshot: async () => {
+          const deliveries = await app.repos.deliveries.list({ driverId, limit: 100 });
+          return { deliveries: deliveries.map((d) => ({ ...d, number: orderNumber(d.orderId) })) };
+        },
+      });
+    },
+  );
+
+  app.get(
+    '/v1/locations/:id/slots/events',
+    {
+      schema: {
+        tags: ['live'],
+        summary: "A location's slots live: remaining capacity as others order, and slots closing at cutoff (public)",
+        produces: ['text/event-stream'],
+        params: Type.Object({ id: Uuid }),
+        headers: LastEventIdHeaders,
+        response: {
+          200: eventStream(
+            ['snapshot', 'slot'],
+            'snapshot: the slots; slot: { slotId, capacity, reserved, remaining, status }',
+          ),
+          ...errorResponses(400, 404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      await requireLocation(request.params.id);
+      await app.liveStreams.open(request, reply, {
+        audience: 'slots',
+        streams: [streams.location(request.params.id)],
+        types: ['slot.capacity'],
+        // Copy the public fields only, so whatever else an activity adds to the payload stays inside.
+        project: ({ payload: p }) => ({
+          type: 'slot',
+          data: {
+            slotId: p.slotId,
+            capacity: p.capacity,
+            reserved: p.reserved,
+            remaining: p.remaining,
+            status: p.status,
+          },
+        }),
+        snapshot: () => slotsSnapshot(app.repos, request.params.id),
+      });
+    },
+  );
+
+  app.get(
+    '/v1/board/:locationId/events',
+    {
+      schema: {
+        tags: ['live'],
+        summary:
+          'The public order board of a location: short order numbers ready or out for delivery, no personal data',
+        produces: ['text/event-stream'],
+        params: Type.Object({ locationId: Uuid }),
+        headers: LastEventIdHeaders,
+        response: {
+          200: eventStream(
+            ['snapshot', 'board'],
+            `snapshot: the board; board: { number, state } with state one of ${BOARD_STATES.join(', ')}`,
+          ),
+          ...errorResponses(400, 404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      await requireLocation(request.params.locationId);
+      await app.liveStreams.open(request, reply, {
+        audience: 'board',
+        streams: [streams.location(request.params.locationId)],
+        types: ['order.status'],
+        project: ({ payload }) => {
+          const state = typeof payload.status === 'string' ? boardState(payload.status) : null;
+          if (!state || typeof payload.orderId !== 'string') return null;
+          return { type: 'board', data: { number: orderNumber(payload.orderId), state } };
+        },
+        snapshot: () => boardSnapshot(app.repos, request.params.locationId),
+      });
+    },
+  );
 };
 
 export default streamRoutes;

@@ -16,6 +16,9 @@ const source: Knex.MigrationSource<string> = {
 };
 
 export async function migrateBank(db: Knex): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest({ migrationSource: source, tableName: BANK_MIGRATIONS_TABLE })) as [number, string[]];
+  const [, applied] = (await db.migrate.latest({ migrationSource: source, tableName: BANK_MIGRATIONS_TABLE })) as [
+    number,
+    string[],
+  ];
   return applied;
 }

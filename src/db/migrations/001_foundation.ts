@@ -87,7 +87,16 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['events', 'idempotency_keys', 'order_lines', 'orders', 'products', 'location_owners', 'locations', 'users']) {
+  for (const table of [
+    'events',
+    'idempotency_keys',
+    'order_lines',
+    'orders',
+    'products',
+    'location_owners',
+    'locations',
+    'users',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
 }

@@ -51,7 +51,9 @@ export async function up(knex: Knex): Promise<void> {
       ADD CONSTRAINT locations_lng_check CHECK (lng BETWEEN -180 AND 180),
       ADD CONSTRAINT locations_radius_check CHECK (delivery_radius_m > 0)`);
   // "Which locations deliver to this point?" is a containment test against each location's own delivery area.
-  await knex.raw('CREATE INDEX locations_delivery_area_idx ON locations USING gist (geo_delivery_area(lat, lng, delivery_radius_m))');
+  await knex.raw(
+    'CREATE INDEX locations_delivery_area_idx ON locations USING gist (geo_delivery_area(lat, lng, delivery_radius_m))',
+  );
 
   await knex.schema.createTable('stock_lots', (t) => {
     t.bigIncrements('id').primary();
@@ -135,7 +137,9 @@ export async function up(knex: Knex): Promise<void> {
     // No foreign key: an order for an unknown location is simply out of stock.
     t.uuid('location_id');
     t.timestamp('deliver_by', { useTz: true });
-    t.text('status').notNullable().checkIn(['reserved', 'committed', 'released', 'out_of_stock'], 'stock_reservations_status_check');
+    t.text('status')
+      .notNullable()
+      .checkIn(['reserved', 'committed', 'released', 'out_of_stock'], 'stock_reservations_status_check');
     t.specificType('out_of_stock_product_ids', 'uuid[]').notNullable().defaultTo('{}');
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
@@ -172,8 +176,12 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP FUNCTION IF EXISTS stock_lowest_units(int4multirange, integer)');
   await knex.raw('DROP FUNCTION IF EXISTS stock_plan_is_stale()');
   await knex.raw('DROP INDEX IF EXISTS locations_delivery_area_idx');
-  await knex.raw('ALTER TABLE locations DROP CONSTRAINT IF EXISTS locations_lat_check, DROP CONSTRAINT IF EXISTS locations_lng_check, DROP CONSTRAINT IF EXISTS locations_radius_check');
+  await knex.raw(
+    'ALTER TABLE locations DROP CONSTRAINT IF EXISTS locations_lat_check, DROP CONSTRAINT IF EXISTS locations_lng_check, DROP CONSTRAINT IF EXISTS locations_radius_check',
+  );
   await knex.raw('DROP FUNCTION IF EXISTS geo_delivery_area(double precision, double precision, double precision)');
   await knex.raw('DROP FUNCTION IF EXISTS geo_point(double precision, double precision)');
-  await knex.raw('DROP FUNCTION IF EXISTS geo_distance_m(double precision, double precision, double precision, double precision)');
+  await knex.raw(
+    'DROP FUNCTION IF EXISTS geo_distance_m(double precision, double precision, double precision, double precision)',
+  );
 }

@@ -31,7 +31,9 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid('order_id').primary().references('orders.id').onDelete('CASCADE');
     t.uuid('location_id').notNullable().references('locations.id');
     t.uuid('driver_id').references('users.id');
-    t.text('status').notNullable().checkIn(['pending', 'assigned', 'picked_up', 'delivered'], 'deliveries_status_check');
+    t.text('status')
+      .notNullable()
+      .checkIn(['pending', 'assigned', 'picked_up', 'delivered'], 'deliveries_status_check');
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.index(['location_id', 'status']);

@@ -85,12 +85,15 @@ const MERGE_MAX_LOCATIONS = 100;
 // products are complete. A page so reads about one page of lots in all, and a search reads until it has found one
 // page of matches, where the lateral query reads a page (or, searching, nearly every lot) at each location.
 function mergedPageSql(k: number): string {
-  const branches = Array.from({ length: k }, (_, i) => `(
+  const branches = Array.from(
+    { length: k },
+    (_, i) => `(
       SELECT location_id, product_sort_key, product_id, available, discount_from FROM stock_lots
       WHERE location_id = :loc${i}::uuid AND available > 0 AND expires_at > :freshAt
         AND (product_sort_key, product_id) > (:afterKey, :afterId::uuid)
         AND product_sort_key LIKE ALL (ARRAY(SELECT lower(w) FROM unnest(:patterns::text[]) AS w))
-      ORDER BY product_sort_key, product_id)`).join(' UNION ALL ');
+      ORDER BY product_sort_key, product_id)`,
+  ).join(' UNION ALL ');
   return `
   SELECT page.location_id, page.product_id, page.product_sort_key, page.rank, page.available, page.discounted,
          p.name, p.description, p.price_cents, p.eod_discount_percent
@@ -100,8 +103,12 @@ function mergedPageSql(k: number): string {
            coalesce(sum(lots.available) FILTER (WHERE lots.discount_from <= :now), 0)::int AS discounted
     FROM (
       SELECT merged.*, dense_rank() OVER (ORDER BY merged.product_sort_key, merged.product_id) AS rank
-      FROM (${k === 1 ? branches : `${branches}
-      ORDER BY product_sort_key, product_id`}) merged
+      FROM (${
+        k === 1
+          ? branches
+          : `${branches}
+      ORDER BY product_sort_key, product_id`
+      }) merged
     ) lots
     WHERE lots.rank <= :pageSize
     GROUP BY lots.location_id, lots.product_id, lots.product_sort_key, lots.rank
@@ -133,12 +140,34 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
   const mergeMaxLocations = opts.mergeMaxLocations ?? MERGE_MAX_LOCATIONS;
   /** The locations that deliver to `point`, nearest first, as Postgres returns them. */
   const nearbyRows = async (point: LatLng) =>
-    (await db.raw<{ rows: { id: string; name: string; kind: LocationKind; lat: number; lng: number; delivery_radius_m: number; distance_m: number }[] }>(LOCATIONS_DELIVERING_TO, { lat: point.lat, lng: point.lng }).options({ name: 'locations_delivering_to' })).rows;
+    (
+      await db
+        .raw<{
+          rows: {
+            id: string;
+            name: string;
+            kind: LocationKind;
+            lat: number;
+            lng: number;
+            delivery_radius_m: number;
+            distance_m: number;
+          }[];
+        }>(LOCATIONS_DELIVERING_TO, { lat: point.lat, lng: point.lng })
+        .options({ name: 'locations_delivering_to' })
+    ).rows;
   return {
     /** Locations whose delivery area covers `point`, nearest first. */
     async locationsDeliveringTo(point: LatLng): Promise<NearbyLocation[]> {
       const rows = await nearbyRows(point);
-      return rows.map((r) => ({ id: r.id, name: r.name, kind: r.kind, lat: r.lat, lng: r.lng, deliveryRadiusM: r.delivery_radius_m, distanceM: Math.round(r.distance_m) }));
+      return rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        kind: r.kind,
+        lat: r.lat,
+        lng: r.lng,
+        deliveryRadiusM: r.delivery_radius_m,
+        distanceM: Math.round(r.distance_m),
+      }));
     },
 
     /** One page of what can be delivered to `point`: the union of fresh stock across every location that reaches it. */
@@ -169,17 +198,34 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
         const k = nearby.length;
         let sql = mergedPageSqls.get(k);
         if (sql === undefined) mergedPageSqls.set(k, (sql = mergedPageSql(k)));
-        const result = await db.raw<{ rows: (Omit<AvailabilityRow, 'location_name' | 'distance_m'> & { rank: number })[] }>(sql, {
-          ...bindings,
-          ...Object.fromEntries(nearby.map((l, i) => [`loc${i}`, l.id])),
-        }).options({ name: `availability_merge_${k}` });
+        const result = await db
+          .raw<{ rows: (Omit<AvailabilityRow, 'location_name' | 'distance_m'> & { rank: number })[] }>(sql, {
+            ...bindings,
+            ...Object.fromEntries(nearby.map((l, i) => [`loc${i}`, l.id])),
+          })
+          .options({ name: `availability_merge_${k}` });
         const byId = new Map(nearby.map((l) => [l.id, l]));
         // Within a product, nearest location first, as the lateral query orders them.
         rows = result.rows
-          .map((r) => ({ ...r, location_name: byId.get(r.location_id)!.name, distance_m: byId.get(r.location_id)!.distance_m }))
-          .sort((a, b) => a.rank - b.rank || a.distance_m - b.distance_m || (a.location_id < b.location_id ? -1 : a.location_id > b.location_id ? 1 : 0));
+          .map((r) => ({
+            ...r,
+            location_name: byId.get(r.location_id)!.name,
+            distance_m: byId.get(r.location_id)!.distance_m,
+          }))
+          .sort(
+            (a, b) =>
+              a.rank - b.rank ||
+              a.distance_m - b.distance_m ||
+              (a.location_id < b.location_id ? -1 : a.location_id > b.location_id ? 1 : 0),
+          );
       } else {
-        ({ rows } = await db.raw<{ rows: AvailabilityRow[] }>(AVAILABILITY_PAGE, { ...bindings, lat: opts.point.lat, lng: opts.point.lng }).options({ name: 'availability_page' }));
+        ({ rows } = await db
+          .raw<{ rows: AvailabilityRow[] }>(AVAILABILITY_PAGE, {
+            ...bindings,
+            lat: opts.point.lat,
+            lng: opts.point.lng,
+          })
+          .options({ name: 'availability_page' }));
       }
 
       const items: (AvailabilityItem & { key: AvailabilityKey })[] = [];
@@ -206,7 +252,14 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
         item.discountedAvailable += row.discounted;
         item.priceInEffectCents = Math.min(item.priceInEffectCents, priceInEffectCents);
         // Rows come nearest location first.
-        item.locations.push({ locationId: row.location_id, name: row.location_name, distanceM: Math.round(row.distance_m), available: row.available, discountedAvailable: row.discounted, priceInEffectCents });
+        item.locations.push({
+          locationId: row.location_id,
+          name: row.location_name,
+          distanceM: Math.round(row.distance_m),
+          available: row.available,
+          discountedAvailable: row.discounted,
+          priceInEffectCents,
+        });
       }
       const hasMore = items.length > opts.limit;
       const page = items.slice(0, opts.limit);

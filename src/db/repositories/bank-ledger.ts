@@ -29,7 +29,12 @@ export interface ChargeRow {
 
 function statements(db: Knex) {
   return {
-    async insertAccount(input: { holderName: string; balanceCents: number; behavior: AccountBehavior; decisionDelayMs: number }): Promise<AccountRow> {
+    async insertAccount(input: {
+      holderName: string;
+      balanceCents: number;
+      behavior: AccountBehavior;
+      decisionDelayMs: number;
+    }): Promise<AccountRow> {
       const [row] = await db('accounts')
         .insert({
           holder_name: input.holderName,
@@ -65,18 +70,27 @@ function statements(db: Knex) {
 
     /** Moves an account's balance and held amount by the given deltas; the table's checks refuse an overdraft. */
     async adjustAccount(id: string, delta: { balanceCents?: number; heldCents?: number }): Promise<void> {
-      await db('accounts').where({ id }).update({
-        balance_cents: db.raw('balance_cents + ?', [delta.balanceCents ?? 0]),
-        held_cents: db.raw('held_cents + ?', [delta.heldCents ?? 0]),
-        updated_at: db.fn.now(),
-      });
+      await db('accounts')
+        .where({ id })
+        .update({
+          balance_cents: db.raw('balance_cents + ?', [delta.balanceCents ?? 0]),
+          held_cents: db.raw('held_cents + ?', [delta.heldCents ?? 0]),
+          updated_at: db.fn.now(),
+        });
     },
 
     /**
      * Inserts a pending charge holding `heldCents`, decided `decideAfterMs` from now (null: never). Undefined when a
      * concurrent request with the same idempotency key inserted first.
      */
-    async insertCharge(input: { idempotencyKey: string; accountId: string; amountCents: number; reference: string; heldCents: number; decideAfterMs: number | null }): Promise<ChargeRow | undefined> {
+    async insertCharge(input: {
+      idempotencyKey: string;
+      accountId: string;
+      amountCents: number;
+      reference: string;
+      heldCents: number;
+      decideAfterMs: number | null;
+    }): Promise<ChargeRow | undefined> {
       const [charge] = await db('charges')
         .insert({
           idempotency_key: input.idempotencyKey,
@@ -84,7 +98,10 @@ function statements(db: Knex) {
           amount_cents: input.amountCents,
           reference: input.reference,
           held_cents: input.heldCents,
-          decide_at: input.decideAfterMs === null ? null : db.raw("now() + ?::bigint * interval '1 millisecond'", [input.decideAfterMs]),
+          decide_at:
+            input.decideAfterMs === null
+              ? null
+              : db.raw("now() + ?::bigint * interval '1 millisecond'", [input.decideAfterMs]),
         })
         .onConflict('idempotency_key')
         .ignore()
@@ -133,7 +150,10 @@ function statements(db: Knex) {
      * Claims up to `limit` events due for delivery by pushing their next attempt `leaseMs` ahead, so a
      * process that dies mid-delivery leaves them to be retried after the lease rather than lost.
      */
-    async claimDueDeliveries(limit: number, leaseMs: number): Promise<{ eventId: string; attempts: number; event: WebhookEvent }[]> {
+    async claimDueDeliveries(
+      limit: number,
+      leaseMs: number,
+    ): Promise<{ eventId: string; attempts: number; event: WebhookEvent }[]> {
       const rows = await db.raw<{ rows: { event_id: string; attempts: number; payload: WebhookEvent }[] }>(
         `UPDATE webhook_outbox
             SET attempts = attempts + 1, next_attempt_at = now() + ?::bigint * interval '1 millisecond'
@@ -157,7 +177,10 @@ function statements(db: Knex) {
       await db('webhook_outbox')
         .where({ event_id: eventId })
         .whereNull('delivered_at')
-        .update({ last_error: error.slice(0, 500), next_attempt_at: db.raw("now() + ?::bigint * interval '1 millisecond'", [retryInMs]) });
+        .update({
+          last_error: error.slice(0, 500),
+          next_attempt_at: db.raw("now() + ?::bigint * interval '1 millisecond'", [retryInMs]),
+        });
     },
   };
 }

@@ -33,7 +33,13 @@ const productView = (r: ProductRow): ProductView => ({
 
 export function createCatalogRepository(db: Knex) {
   return {
-    async createProduct(input: { name: string; description: string; priceCents: number; shelfLifeMinutes: number; eodDiscountPercent: number }): Promise<ProductView> {
+    async createProduct(input: {
+      name: string;
+      description: string;
+      priceCents: number;
+      shelfLifeMinutes: number;
+      eodDiscountPercent: number;
+    }): Promise<ProductView> {
       const [row] = await db('products')
         .insert({
           name: input.name,
@@ -51,7 +57,9 @@ export function createCatalogRepository(db: Knex) {
     },
 
     async pricesFor(productIds: string[]): Promise<Map<string, number>> {
-      const rows = await db('products').whereIn('id', productIds).select<{ id: string; price_cents: number }[]>('id', 'price_cents');
+      const rows = await db('products')
+        .whereIn('id', productIds)
+        .select<{ id: string; price_cents: number }[]>('id', 'price_cents');
       return new Map(rows.map((r) => [r.id, r.price_cents]));
     },
   };

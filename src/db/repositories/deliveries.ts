@@ -33,7 +33,12 @@ export function createDeliveryRepository(db: Knex) {
     async writeStatus(change: DeliveryStatusChange): Promise<void> {
       await atomic(db, async (trx) => {
         const changed = await trx('deliveries')
-          .insert({ order_id: change.orderId, location_id: change.locationId, status: change.status, driver_id: change.driverId })
+          .insert({
+            order_id: change.orderId,
+            location_id: change.locationId,
+            status: change.status,
+            driver_id: change.driverId,
+          })
           .onConflict('order_id')
           .merge({ status: change.status, driver_id: change.driverId, updated_at: trx.fn.now() })
           .whereIn('deliveries.status', deliveryStatusesBefore(change.status))
@@ -46,20 +51,40 @@ export function createDeliveryRepository(db: Knex) {
       });
     },
 
-    async find(orderId: string): Promise<{ orderId: string; locationId: string; driverId: string | null; status: string } | undefined> {
-      const row = await db('deliveries').where({ order_id: orderId }).first<{ order_id: string; location_id: string; driver_id: string | null; status: string } | undefined>();
+    async find(
+      orderId: string,
+    ): Promise<{ orderId: string; locationId: string; driverId: string | null; status: string } | undefined> {
+      const row = await db('deliveries')
+        .where({ order_id: orderId })
+        .first<{ order_id: string; location_id: string; driver_id: string | null; status: string } | undefined>();
       return row && { orderId: row.order_id, locationId: row.location_id, driverId: row.driver_id, status: row.status };
     },
 
-    async list(filter: { locationIds?: string[]; driverId?: string; status?: string; limit: number }): Promise<DeliveryView[]> {
+    async list(filter: {
+      locationIds?: string[];
+      driverId?: string;
+      status?: string;
+      limit: number;
+    }): Promise<DeliveryView[]> {
       const query = db('deliveries as d')
         .join('orders as o', 'o.id', 'd.order_id')
         // An order cancelled after its delivery started leaves no work for an owner or a driver.
         .whereNot('o.status', 'cancelled')
-        .select<{ order_id: string; location_id: string; driver_id: string | null; status: DeliveryStatus; slot_starts_at: Date | null; address: DeliveryView['address']; updated_at: Date }[]>(
-          'd.order_id', 'd.location_id', 'd.driver_id', 'd.status', 'o.slot_starts_at', 'o.address', 'd.updated_at',
-        )
-        .orderBy([{ column: 'o.slot_starts_at', order: 'asc' }, { column: 'd.order_id', order: 'asc' }])
+        .select<
+          {
+            order_id: string;
+            location_id: string;
+            driver_id: string | null;
+            status: DeliveryStatus;
+            slot_starts_at: Date | null;
+            address: DeliveryView['address'];
+            updated_at: Date;
+          }[]
+        >('d.order_id', 'd.location_id', 'd.driver_id', 'd.status', 'o.slot_starts_at', 'o.address', 'd.updated_at')
+        .orderBy([
+          { column: 'o.slot_starts_at', order: 'asc' },
+          { column: 'd.order_id', order: 'asc' },
+        ])
         .limit(filter.limit);
       if (filter.locationIds) query.whereIn('d.location_id', filter.locationIds);
       if (filter.driverId) query.where('d.driver_id', filter.driverId);

@@ -12,7 +12,13 @@ interface EventRow {
   created_at: Date;
 }
 
-const toRecord = (r: EventRow): EventRecord => ({ id: r.id, stream: r.stream, type: r.type, payload: r.payload, createdAt: r.created_at.toISOString() });
+const toRecord = (r: EventRow): EventRecord => ({
+  id: r.id,
+  stream: r.stream,
+  type: r.type,
+  payload: r.payload,
+  createdAt: r.created_at.toISOString(),
+});
 
 /** Appends one event; NOTIFY is delivered only when the surrounding transaction commits. */
 export async function appendEvent(
@@ -65,7 +71,12 @@ export async function readEventsByIds(db: Knex, ids: readonly number[]): Promise
 }
 
 /** Ids and streams of committed events in (afterId, upToId], for a listener catching up on what it did not hear. */
-export async function readEventHeads(db: Knex, afterId: number, upToId: number, limit: number): Promise<{ id: number; stream: string }[]> {
+export async function readEventHeads(
+  db: Knex,
+  afterId: number,
+  upToId: number,
+  limit: number,
+): Promise<{ id: number; stream: string }[]> {
   return db('events')
     .where('id', '>', afterId)
     .andWhere('id', '<=', upToId)

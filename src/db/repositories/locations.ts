@@ -66,13 +66,18 @@ export function createLocationRepository(db: Knex) {
 
     /** Where a location is and how far it delivers; undefined when there is no such location. */
     async findDeliveryArea(locationId: string): Promise<(LatLng & { deliveryRadiusM: number }) | undefined> {
-      const row = await db('locations').where({ id: locationId }).first<{ lat: number; lng: number; delivery_radius_m: number } | undefined>('lat', 'lng', 'delivery_radius_m');
+      const row = await db('locations')
+        .where({ id: locationId })
+        .first<{ lat: number; lng: number; delivery_radius_m: number } | undefined>('lat', 'lng', 'delivery_radius_m');
       return row && { lat: row.lat, lng: row.lng, deliveryRadiusM: row.delivery_radius_m };
     },
 
     /** Ids and names of these locations, by name. */
     async names(locationIds: readonly string[]): Promise<{ id: string; name: string }[]> {
-      return db('locations').whereIn('id', locationIds).orderBy('name').select<{ id: string; name: string }[]>('id', 'name');
+      return db('locations')
+        .whereIn('id', locationIds)
+        .orderBy('name')
+        .select<{ id: string; name: string }[]>('id', 'name');
     },
 
     async findName(locationId: string): Promise<{ id: string; name: string } | undefined> {
@@ -107,12 +112,13 @@ export function createLocationRepository(db: Knex) {
           })
           .returning<LocationRow[]>('*');
         if (input.ownerIds.length > 0) {
-          await trx('location_owners').insert(input.ownerIds.map((userId) => ({ user_id: userId, location_id: row!.id })));
+          await trx('location_owners').insert(
+            input.ownerIds.map((userId) => ({ user_id: userId, location_id: row!.id })),
+          );
         }
         return locationView(row!, input.ownerIds);
       });
     },
-
   };
 }
 

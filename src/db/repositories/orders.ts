@@ -27,7 +27,13 @@ export interface OrderView {
   address: { lat: number; lng: number; line1: string };
   createdAt: string;
   updatedAt: string;
-  timeline: { id: number; type: EventType; status: OrderStatus | DeliveryStatus | null; reason: OrderReason | null; at: string }[];
+  timeline: {
+    id: number;
+    type: EventType;
+    status: OrderStatus | DeliveryStatus | null;
+    reason: OrderReason | null;
+    at: string;
+  }[];
 }
 
 /** An order as the workflow places it: written once, with its lines at list price. */
@@ -81,16 +87,24 @@ export function orderStatusesBefore(status: OrderStatus): OrderStatus[] {
 }
 
 /** Statuses the public board shows. */
-const ON_BOARD_BEFORE_DONE = ORDER_STATUSES.filter((s) => BOARD_STATE_OF[s] !== undefined && BOARD_STATE_OF[s] !== 'done');
+const ON_BOARD_BEFORE_DONE = ORDER_STATUSES.filter(
+  (s) => BOARD_STATE_OF[s] !== undefined && BOARD_STATE_OF[s] !== 'done',
+);
 
 export function createOrderRepository(db: Knex) {
   return {
     /** Who may see an order: its customer, its location's owners and the driver assigned to it. */
-    async findOwnership(orderId: string): Promise<{ customerId: string; locationId: string; driverId: string | null } | undefined> {
+    async findOwnership(
+      orderId: string,
+    ): Promise<{ customerId: string; locationId: string; driverId: string | null } | undefined> {
       const row = await db('orders as o')
         .leftJoin('deliveries as d', 'd.order_id', 'o.id')
         .where('o.id', orderId)
-        .first<{ customer_id: string; location_id: string; driver_id: string | null } | undefined>('o.customer_id', 'o.location_id', 'd.driver_id');
+        .first<{ customer_id: string; location_id: string; driver_id: string | null } | undefined>(
+          'o.customer_id',
+          'o.location_id',
+          'd.driver_id',
+        );
       return row && { customerId: row.customer_id, locationId: row.location_id, driverId: row.driver_id };
     },
 
@@ -98,7 +112,10 @@ export function createOrderRepository(db: Knex) {
       const row = await db('orders').where({ id: orderId }).first<OrderRow | undefined>();
       if (!row) return undefined;
       const [lines, events] = await Promise.all([
-        db('order_lines').where({ order_id: orderId }).orderBy('product_id').select<{ product_id: string; quantity: number; unit_price_cents: number }[]>(),
+        db('order_lines')
+          .where({ order_id: orderId })
+          .orderBy('product_id')
+          .select<{ product_id: string; quantity: number; unit_price_cents: number }[]>(),
         readStream(db, streams.order(orderId)),
       ]);
       return {
@@ -109,7 +126,11 @@ export function createOrderRepository(db: Knex) {
         locationId: row.location_id,
         slotId: row.slot_id,
         totalCents: row.total_cents,
-        items: lines.map((l) => ({ productId: l.product_id, quantity: l.quantity, unitPriceCents: l.unit_price_cents })),
+        items: lines.map((l) => ({
+          productId: l.product_id,
+          quantity: l.quantity,
+          unitPriceCents: l.unit_price_cents,
+        })),
         address: row.address,
         createdAt: row.created_at.toISOString(),
         updatedAt: row.updated_at.toISOString(),
@@ -126,19 +147,28 @@ export function createOrderRepository(db: Knex) {
 
     /** The order's status and charge as the read model has them; undefined when it was never recorded. */
     async findStatus(orderId: string): Promise<{ status: OrderStatus; chargeId: string | null } | undefined> {
-      const row = await db('orders').where({ id: orderId }).first<{ status: OrderStatus; charge_id: string | null } | undefined>('status', 'charge_id');
+      const row = await db('orders')
+        .where({ id: orderId })
+        .first<{ status: OrderStatus; charge_id: string | null } | undefined>('status', 'charge_id');
       return row && { status: row.status, chargeId: row.charge_id };
     },
 
     /** Claims an Idempotency-Key for a new order, or returns the order and body hash it already maps to. */
-    async claimIdempotencyKey(customerId: string, key: string, requestHash: string, orderId: string): Promise<{ orderId: string; requestHash: string; fresh: boolean }> {
+    async claimIdempotencyKey(
+      customerId: string,
+      key: string,
+      requestHash: string,
+      orderId: string,
+    ): Promise<{ orderId: string; requestHash: string; fresh: boolean }> {
       const inserted = await db('idempotency_keys')
         .insert({ customer_id: customerId, key, request_hash: requestHash, order_id: orderId })
         .onConflict(['customer_id', 'key'])
         .ignore()
         .returning('order_id');
       if (inserted.length > 0) return { orderId, requestHash, fresh: true };
-      const existing = await db('idempotency_keys').where({ customer_id: customerId, key }).first<{ order_id: string; request_hash: string }>();
+      const existing = await db('idempotency_keys')
+        .where({ customer_id: customerId, key })
+        .first<{ order_id: string; request_hash: string }>();
       return { orderId: existing.order_id, requestHash: existing.request_hash, fresh: false };
     },
 
@@ -162,9 +192,18 @@ export function createOrderRepository(db: Knex) {
           .returning('id');
         if (inserted.length === 0) return false;
         await trx('order_lines').insert(
-          order.lines.map((l) => ({ order_id: order.orderId, product_id: l.productId, quantity: l.quantity, unit_price_cents: l.unitPriceCents })),
+          order.lines.map((l) => ({
+            order_id: order.orderId,
+            product_id: l.productId,
+            quantity: l.quantity,
+            unit_price_cents: l.unitPriceCents,
+          })),
         );
-        await appendEvent(trx, streams.order(order.orderId), 'order.placed', { orderId: order.orderId, status: 'placed', totalCents });
+        await appendEvent(trx, streams.order(order.orderId), 'order.placed', {
+          orderId: order.orderId,
+          status: 'placed',
+          totalCents,
+        });
         return true;
       });
     },
@@ -208,14 +247,16 @@ export function createOrderRepository(db: Knex) {
 
     /** The location's orders the public board shows now (ready or out for delivery, updated in the last 12 hours). */
     async onBoard(locationId: string): Promise<{ id: string; status: OrderStatus }[]> {
-      return db('orders')
-        .where({ location_id: locationId })
-        .whereIn('status', ON_BOARD_BEFORE_DONE)
-        // Yesterday's forgotten orders would only clutter the screen.
-        .andWhere('updated_at', '>', db.raw("now() - interval '12 hours'"))
-        .orderBy('updated_at')
-        .limit(200)
-        .select<{ id: string; status: OrderStatus }[]>('id', 'status');
+      return (
+        db('orders')
+          .where({ location_id: locationId })
+          .whereIn('status', ON_BOARD_BEFORE_DONE)
+          // Yesterday's forgotten orders would only clutter the screen.
+          .andWhere('updated_at', '>', db.raw("now() - interval '12 hours'"))
+          .orderBy('updated_at')
+          .limit(200)
+          .select<{ id: string; status: OrderStatus }[]>('id', 'status')
+      );
     },
 
     /** The active orders of these locations, by slot then age, with their items and delivery. */
@@ -224,16 +265,41 @@ export function createOrderRepository(db: Knex) {
         .leftJoin('deliveries as d', 'd.order_id', 'o.id')
         .whereIn('o.location_id', locationIds)
         .whereIn('o.status', ACTIVE_STATUSES)
-        .orderBy([{ column: 'o.slot_starts_at', order: 'asc' }, { column: 'o.created_at', order: 'asc' }])
+        .orderBy([
+          { column: 'o.slot_starts_at', order: 'asc' },
+          { column: 'o.created_at', order: 'asc' },
+        ])
         .limit(300)
-        .select<{ id: string; location_id: string; status: OrderStatus; total_cents: number; slot_starts_at: Date | null; delivery_status: DeliveryStatus | null; driver_id: string | null }[]>(
-          'o.id', 'o.location_id', 'o.status', 'o.total_cents', 'o.slot_starts_at', 'd.status as delivery_status', 'd.driver_id',
+        .select<
+          {
+            id: string;
+            location_id: string;
+            status: OrderStatus;
+            total_cents: number;
+            slot_starts_at: Date | null;
+            delivery_status: DeliveryStatus | null;
+            driver_id: string | null;
+          }[]
+        >(
+          'o.id',
+          'o.location_id',
+          'o.status',
+          'o.total_cents',
+          'o.slot_starts_at',
+          'd.status as delivery_status',
+          'd.driver_id',
         );
-      const lines = orders.length === 0 ? [] : await db('order_lines as l')
-        .join('products as p', 'p.id', 'l.product_id')
-        .whereIn('l.order_id', orders.map((o) => o.id))
-        .orderBy('p.name')
-        .select<{ order_id: string; name: string; quantity: number }[]>('l.order_id', 'p.name', 'l.quantity');
+      const lines =
+        orders.length === 0
+          ? []
+          : await db('order_lines as l')
+              .join('products as p', 'p.id', 'l.product_id')
+              .whereIn(
+                'l.order_id',
+                orders.map((o) => o.id),
+              )
+              .orderBy('p.name')
+              .select<{ order_id: string; name: string; quantity: number }[]>('l.order_id', 'p.name', 'l.quantity');
       const itemsOf = new Map<string, { name: string; quantity: number }[]>();
       for (const line of lines) {
         const items = itemsOf.get(line.order_id) ?? [];

@@ -20,8 +20,7 @@ export interface SlotView {
 }
 
 export type ReserveSlotResult =
-  | { status: 'reserved'; startsAt: string; cutoffAt: string }
-  | { status: 'slot_full' | 'slot_closed' };
+  { status: 'reserved'; startsAt: string; cutoffAt: string } | { status: 'slot_full' | 'slot_closed' };
 
 /** A slot under its row lock, as a change to it is decided. */
 export interface LockedSlot {
@@ -64,7 +63,8 @@ async function announceSlot(trx: Knex.Transaction, slot: SlotRow, reserved: numb
 }
 
 export function createSlotRepository(db: Knex) {
-  const lock = (trx: Knex.Transaction, slotId: string) => trx('slots').where({ id: slotId }).forUpdate().first<SlotRow | undefined>();
+  const lock = (trx: Knex.Transaction, slotId: string) =>
+    trx('slots').where({ id: slotId }).forUpdate().first<SlotRow | undefined>();
   /** Moves an open or closed slot to `status` and announces it; a slot already there, or gone, changes nothing. */
   const moveTo = async (trx: Knex.Transaction, slot: SlotRow, status: SlotStatus) => {
     await trx('slots').where({ id: slot.id }).update({ status });
@@ -72,14 +72,34 @@ export function createSlotRepository(db: Knex) {
   };
 
   return {
-    async find(slotId: string): Promise<{ id: string; locationId: string; startsAt: string; endsAt: string } | undefined> {
-      const row = await db('slots').where({ id: slotId }).first<{ id: string; location_id: string; starts_at: Date; ends_at: Date } | undefined>('id', 'location_id', 'starts_at', 'ends_at');
-      return row && { id: row.id, locationId: row.location_id, startsAt: row.starts_at.toISOString(), endsAt: row.ends_at.toISOString() };
+    async find(
+      slotId: string,
+    ): Promise<{ id: string; locationId: string; startsAt: string; endsAt: string } | undefined> {
+      const row = await db('slots')
+        .where({ id: slotId })
+        .first<{ id: string; location_id: string; starts_at: Date; ends_at: Date } | undefined>(
+          'id',
+          'location_id',
+          'starts_at',
+          'ends_at',
+        );
+      return (
+        row && {
+          id: row.id,
+          locationId: row.location_id,
+          startsAt: row.starts_at.toISOString(),
+          endsAt: row.ends_at.toISOString(),
+        }
+      );
     },
 
     /** The location's first open slot whose cutoff is after `at`, if any. */
     async firstOpen(locationId: string, at: Date): Promise<string | undefined> {
-      const slot = await db('slots').where({ location_id: locationId, status: 'open' }).andWhere('cutoff_at', '>', at).orderBy('starts_at').first<{ id: string } | undefined>('id');
+      const slot = await db('slots')
+        .where({ location_id: locationId, status: 'open' })
+        .andWhere('cutoff_at', '>', at)
+        .orderBy('starts_at')
+        .first<{ id: string } | undefined>('id');
       return slot?.id;
     },
 
@@ -108,22 +128,40 @@ export function createSlotRepository(db: Knex) {
 
     /** The slot's current cutoff and end, which the owner may have moved. */
     async times(slotId: string): Promise<{ cutoffAt: string; endsAt: string; status: SlotStatus } | null> {
-      const row = await db('slots').where({ id: slotId }).first<{ cutoff_at: Date; ends_at: Date; status: SlotStatus } | undefined>('cutoff_at', 'ends_at', 'status');
-      return row ? { cutoffAt: row.cutoff_at.toISOString(), endsAt: row.ends_at.toISOString(), status: row.status } : null;
+      const row = await db('slots')
+        .where({ id: slotId })
+        .first<{ cutoff_at: Date; ends_at: Date; status: SlotStatus } | undefined>('cutoff_at', 'ends_at', 'status');
+      return row
+        ? { cutoffAt: row.cutoff_at.toISOString(), endsAt: row.ends_at.toISOString(), status: row.status }
+        : null;
     },
 
     /**
      * Changes one slot of the location under its row lock: `decide` sees the slot as locked and returns the change,
      * or throws to refuse it. Undefined when the location has no such slot.
      */
-    async adjust(locationId: string, slotId: string, decide: (slot: LockedSlot) => { capacity?: number; cutoffAt?: Date }): Promise<SlotView | undefined> {
+    async adjust(
+      locationId: string,
+      slotId: string,
+      decide: (slot: LockedSlot) => { capacity?: number; cutoffAt?: Date },
+    ): Promise<SlotView | undefined> {
       return atomic(db, async (trx) => {
-        const slot = await trx('slots').where({ id: slotId, location_id: locationId }).forUpdate().first<SlotRow | undefined>();
+        const slot = await trx('slots')
+          .where({ id: slotId, location_id: locationId })
+          .forUpdate()
+          .first<SlotRow | undefined>();
         if (!slot) return undefined;
-        const { capacity, cutoffAt } = decide({ status: slot.status, reserved: slot.reserved, startsAt: slot.starts_at });
+        const { capacity, cutoffAt } = decide({
+          status: slot.status,
+          reserved: slot.reserved,
+          startsAt: slot.starts_at,
+        });
         const [row] = await trx('slots')
           .where({ id: slotId })
-          .update({ ...(capacity === undefined ? {} : { capacity }), ...(cutoffAt === undefined ? {} : { cutoff_at: cutoffAt }) })
+          .update({
+            ...(capacity === undefined ? {} : { capacity }),
+            ...(cutoffAt === undefined ? {} : { cutoff_at: cutoffAt }),
+          })
           .returning<SlotRow[]>('*');
         return toSlot(row!);
       });
@@ -136,12 +174,15 @@ export function createSlotRepository(db: Knex) {
         const slot = await lock(trx, slotId);
         if (!slot) return { status: 'slot_closed' };
         const held = await trx('slot_holds').where({ order_id: orderId }).first('slot_id');
-        if (held) return { status: 'reserved', startsAt: slot.starts_at.toISOString(), cutoffAt: slot.cutoff_at.toISOString() };
+        if (held)
+          return { status: 'reserved', startsAt: slot.starts_at.toISOString(), cutoffAt: slot.cutoff_at.toISOString() };
         const now = new Date();
         if (slot.status !== 'open' || slot.cutoff_at <= now) return { status: 'slot_closed' };
         if (slot.reserved >= slot.capacity) return { status: 'slot_full' };
         await trx('slot_holds').insert({ order_id: orderId, slot_id: slot.id });
-        await trx('slots').where({ id: slot.id }).update({ reserved: slot.reserved + 1 });
+        await trx('slots')
+          .where({ id: slot.id })
+          .update({ reserved: slot.reserved + 1 });
         await announceSlot(trx, slot, slot.reserved + 1);
         return { status: 'reserved', startsAt: slot.starts_at.toISOString(), cutoffAt: slot.cutoff_at.toISOString() };
       });
@@ -150,11 +191,15 @@ export function createSlotRepository(db: Knex) {
     /** Gives an order's slot capacity back; a hold that is gone changes nothing. */
     async releaseHold(orderId: string): Promise<void> {
       await atomic(db, async (trx) => {
-        const hold = await trx('slot_holds').where({ order_id: orderId }).first<{ slot_id: string } | undefined>('slot_id');
+        const hold = await trx('slot_holds')
+          .where({ order_id: orderId })
+          .first<{ slot_id: string } | undefined>('slot_id');
         if (!hold) return;
         const slot = (await lock(trx, hold.slot_id))!;
         await trx('slot_holds').where({ order_id: orderId }).delete();
-        await trx('slots').where({ id: slot.id }).update({ reserved: slot.reserved - 1 });
+        await trx('slots')
+          .where({ id: slot.id })
+          .update({ reserved: slot.reserved - 1 });
         await announceSlot(trx, slot, slot.reserved - 1);
       });
     },
@@ -163,13 +208,27 @@ export function createSlotRepository(db: Knex) {
     async templatesByLocation(): Promise<Map<string, { timezone: string; templates: SlotTemplate[] }>> {
       const rows = await db('slot_templates as t')
         .join('locations as l', 'l.id', 't.location_id')
-        .select<{ location_id: string; timezone: string; weekday: number; start: string; end: string; capacity: number; cutoff_minutes: number }[]>(
-          't.location_id', 'l.timezone', 't.weekday', 't.start', 't.end', 't.capacity', 't.cutoff_minutes',
-        );
+        .select<
+          {
+            location_id: string;
+            timezone: string;
+            weekday: number;
+            start: string;
+            end: string;
+            capacity: number;
+            cutoff_minutes: number;
+          }[]
+        >('t.location_id', 'l.timezone', 't.weekday', 't.start', 't.end', 't.capacity', 't.cutoff_minutes');
       const byLocation = new Map<string, { timezone: string; templates: SlotTemplate[] }>();
       for (const r of rows) {
         const entry = byLocation.get(r.location_id) ?? { timezone: r.timezone, templates: [] };
-        entry.templates.push({ weekday: r.weekday, start: r.start, end: r.end, capacity: r.capacity, cutoffMinutes: r.cutoff_minutes });
+        entry.templates.push({
+          weekday: r.weekday,
+          start: r.start,
+          end: r.end,
+          capacity: r.capacity,
+          cutoffMinutes: r.cutoff_minutes,
+        });
         byLocation.set(r.location_id, entry);
       }
       return byLocation;
@@ -180,19 +239,43 @@ export function createSlotRepository(db: Knex) {
       await atomic(db, async (trx) => {
         await trx('slot_templates').where({ location_id: locationId }).delete();
         if (templates.length > 0) {
-          await trx('slot_templates').insert(templates.map((t) => ({ location_id: locationId, weekday: t.weekday, start: t.start, end: t.end, capacity: t.capacity, cutoff_minutes: t.cutoffMinutes })));
+          await trx('slot_templates').insert(
+            templates.map((t) => ({
+              location_id: locationId,
+              weekday: t.weekday,
+              start: t.start,
+              end: t.end,
+              capacity: t.capacity,
+              cutoff_minutes: t.cutoffMinutes,
+            })),
+          );
         }
       });
     },
 
     /** Creates planned slots; a slot that already exists at the same start is left as it is. Returns the new ones. */
-    async createMissing(locationId: string, planned: readonly { startsAt: Date; endsAt: Date; cutoffAt: Date; capacity: number }[]): Promise<{ slotId: string; cutoffAt: string; endsAt: string }[]> {
+    async createMissing(
+      locationId: string,
+      planned: readonly { startsAt: Date; endsAt: Date; cutoffAt: Date; capacity: number }[],
+    ): Promise<{ slotId: string; cutoffAt: string; endsAt: string }[]> {
       const inserted = await db('slots')
-        .insert(planned.map((p) => ({ location_id: locationId, starts_at: p.startsAt, ends_at: p.endsAt, cutoff_at: p.cutoffAt, capacity: p.capacity })))
+        .insert(
+          planned.map((p) => ({
+            location_id: locationId,
+            starts_at: p.startsAt,
+            ends_at: p.endsAt,
+            cutoff_at: p.cutoffAt,
+            capacity: p.capacity,
+          })),
+        )
         .onConflict(['location_id', 'starts_at'])
         .ignore()
         .returning<{ id: string; cutoff_at: Date; ends_at: Date }[]>(['id', 'cutoff_at', 'ends_at']);
-      return inserted.map((r) => ({ slotId: r.id, cutoffAt: r.cutoff_at.toISOString(), endsAt: r.ends_at.toISOString() }));
+      return inserted.map((r) => ({
+        slotId: r.id,
+        cutoffAt: r.cutoff_at.toISOString(),
+        endsAt: r.ends_at.toISOString(),
+      }));
     },
 
     /** Closes the slot to new orders and names the orders still waiting for payment in it. */
@@ -201,7 +284,9 @@ export function createSlotRepository(db: Knex) {
         const slot = await lock(trx, slotId);
         if (!slot) return { awaitingPaymentOrderIds: [] };
         if (slot.status === 'open') await moveTo(trx, slot, 'closed');
-        const waiting = await trx('orders').where({ slot_id: slotId, status: 'awaiting_payment' }).select<{ id: string }[]>('id');
+        const waiting = await trx('orders')
+          .where({ slot_id: slotId, status: 'awaiting_payment' })
+          .select<{ id: string }[]>('id');
         return { awaitingPaymentOrderIds: waiting.map((o) => o.id) };
       });
     },

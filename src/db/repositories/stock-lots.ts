@@ -39,7 +39,16 @@ import {
   type ReceiveLotResult,
 } from './stock-views.js';
 
-export type { CandidateLot, DiscardReason, LotIdempotencyKey, LotView, PlannedTake, ReceiveLotInput, ReceiveLotOnceResult, ReceiveLotResult };
+export type {
+  CandidateLot,
+  DiscardReason,
+  LotIdempotencyKey,
+  LotView,
+  PlannedTake,
+  ReceiveLotInput,
+  ReceiveLotOnceResult,
+  ReceiveLotResult,
+};
 
 /** Thrown inside the receiving transaction when a racing request claimed the key first, so the lot rolls back. */
 class KeyClaimedMeanwhile extends Error {}
@@ -61,15 +70,23 @@ export function createStockLotRepository(db: Knex) {
         .first<LotRow | undefined>(LOT_COLUMNS);
       if (existing) return { status: 'received', lot: lotView(existing) };
     }
-    const product = await trx('products').where({ id: input.productId }).first<{ shelf_life_minutes: number } | undefined>('shelf_life_minutes');
+    const product = await trx('products')
+      .where({ id: input.productId })
+      .first<{ shelf_life_minutes: number } | undefined>('shelf_life_minutes');
     if (!product) return { status: 'unknown_product' };
     const producedAt = input.producedAt ?? now;
-    const closings = await trx.raw<{ rows: { closes: Date }[] }>(CLOSINGS_OF_PRODUCTION_DAY, [producedAt, input.locationId]);
+    const closings = await trx.raw<{ rows: { closes: Date }[] }>(CLOSINGS_OF_PRODUCTION_DAY, [
+      producedAt,
+      input.locationId,
+    ]);
     if (closings.rows.length === 0) return { status: 'unknown_location' };
     const expiresAt = input.expiresAt ?? new Date(producedAt.getTime() + product.shelf_life_minutes * 60_000);
     if (expiresAt.getTime() <= now.getTime()) return { status: 'already_expired', expiresAt: expiresAt.toISOString() };
     if (expiresAt.getTime() <= producedAt.getTime()) return { status: 'expires_before_produced' };
-    const discountFrom = endOfDayDiscountFrom({ producedAt, expiresAt }, closings.rows.map((r) => r.closes));
+    const discountFrom = endOfDayDiscountFrom(
+      { producedAt, expiresAt },
+      closings.rows.map((r) => r.closes),
+    );
 
     const [row] = await trx('stock_lots')
       .insert({
@@ -86,14 +103,25 @@ export function createStockLotRepository(db: Knex) {
       })
       .returning<LotRow[]>(LOT_COLUMNS);
     const lot = lotView(row!);
-    await appendEvent(trx, streams.location(input.locationId), 'stock.received', { lotId: lot.id, productId: lot.productId, quantity: lot.quantity, expiresAt: lot.expiresAt });
+    await appendEvent(trx, streams.location(input.locationId), 'stock.received', {
+      lotId: lot.id,
+      productId: lot.productId,
+      quantity: lot.quantity,
+      expiresAt: lot.expiresAt,
+    });
     return { status: 'received', lot };
   }
 
   /** Discards the unreserved units of the lots `due` selects and announces each discard in the same transaction. */
-  async function discard(due: string, bindings: Knex.RawBinding[], reason: DiscardReason): Promise<{ id: number; units: number }[]> {
+  async function discard(
+    due: string,
+    bindings: Knex.RawBinding[],
+    reason: DiscardReason,
+  ): Promise<{ id: number; units: number }[]> {
     return atomic(db, async (trx) => {
-      const { rows } = await trx.raw<{ rows: { id: number; location_id: string; product_id: string; units: number }[] }>(discardDue(due), bindings);
+      const { rows } = await trx.raw<{
+        rows: { id: number; location_id: string; product_id: string; units: number }[];
+      }>(discardDue(due), bindings);
       for (const r of rows) {
         await appendEvent(trx, streams.location(r.location_id), 'stock.discarded', {
           lotId: Number(r.id),
@@ -129,14 +157,23 @@ export function createStockLotRepository(db: Knex) {
      * per caller, so a retry, even one racing the first request, finds the lot already received instead of making a
      * second; the same key with another request is refused. A refused lot claims no key.
      */
-    async receiveLotOnce(idempotency: LotIdempotencyKey, input: Omit<ReceiveLotInput, 'sourceKey'>, now: Date): Promise<ReceiveLotOnceResult> {
+    async receiveLotOnce(
+      idempotency: LotIdempotencyKey,
+      input: Omit<ReceiveLotInput, 'sourceKey'>,
+      now: Date,
+    ): Promise<ReceiveLotOnceResult> {
       const earlier = async (): Promise<ReceiveLotOnceResult | undefined> => {
         const row = await db('lot_idempotency_keys as k')
           .join('stock_lots as s', 's.id', 'k.lot_id')
           .where({ 'k.user_id': idempotency.userId, 'k.key': idempotency.key })
-          .first<(LotRow & { request_hash: string }) | undefined>(['k.request_hash', ...LOT_COLUMNS.map((c) => `s.${c}`)]);
+          .first<(LotRow & { request_hash: string }) | undefined>([
+            'k.request_hash',
+            ...LOT_COLUMNS.map((c) => `s.${c}`),
+          ]);
         if (!row) return undefined;
-        return row.request_hash === idempotency.requestHash ? { status: 'replayed', lot: lotView(row) } : { status: 'idempotency_key_reused' };
+        return row.request_hash === idempotency.requestHash
+          ? { status: 'replayed', lot: lotView(row) }
+          : { status: 'idempotency_key_reused' };
       };
 
       const before = await earlier();
@@ -147,7 +184,12 @@ export function createStockLotRepository(db: Knex) {
           if (result.status !== 'received') return result;
           // Waits for a racing request that holds the same key until it commits (then claims nothing) or rolls back.
           const claimed = await trx('lot_idempotency_keys')
-            .insert({ user_id: idempotency.userId, key: idempotency.key, request_hash: idempotency.requestHash, lot_id: result.lot.id })
+            .insert({
+              user_id: idempotency.userId,
+              key: idempotency.key,
+              request_hash: idempotency.requestHash,
+              lot_id: result.lot.id,
+            })
             .onConflict(['user_id', 'key'])
             .ignore()
             .returning('key');
@@ -158,7 +200,10 @@ export function createStockLotRepository(db: Knex) {
         if (!(err instanceof KeyClaimedMeanwhile)) throw err;
       }
       const raced = await earlier();
-      if (!raced) throw new Error(`Idempotency-Key ${idempotency.key} of user ${idempotency.userId} vanished after a conflicting insert`);
+      if (!raced)
+        throw new Error(
+          `Idempotency-Key ${idempotency.key} of user ${idempotency.userId} vanished after a conflicting insert`,
+        );
       return raced;
     },
 
@@ -178,7 +223,12 @@ export function createStockLotRepository(db: Knex) {
      * Receives a fresh lot of each product that has fewer than `minimumUnits` units still fresh two hours from now,
      * so a location always has something to sell (the demo seed calls this on every start).
      */
-    async topUpFreshStock(locationId: string, productIds: string[], now: Date, opts = { minimumUnits: 50, lotSize: 100 }): Promise<LotView[]> {
+    async topUpFreshStock(
+      locationId: string,
+      productIds: string[],
+      now: Date,
+      opts = { minimumUnits: 50, lotSize: 100 },
+    ): Promise<LotView[]> {
       const soon = new Date(now.getTime() + 2 * 3_600_000);
       const fresh = await repository.freshUnits(locationId, productIds, soon);
       const received: LotView[] = [];
@@ -202,13 +252,25 @@ export function createStockLotRepository(db: Knex) {
           .update({ discount_from: now })
           .returning<{ location_id: string; product_id: string }[]>(['location_id', 'product_id']);
         if (changed) {
-          await appendEvent(trx, streams.location(changed.location_id), 'stock.discounted', { lotId, productId: changed.product_id, discountFrom: now.toISOString() });
+          await appendEvent(trx, streams.location(changed.location_id), 'stock.discounted', {
+            lotId,
+            productId: changed.product_id,
+            discountFrom: now.toISOString(),
+          });
         }
-        const lot = await trx('stock_lots').where({ id: lotId }).first<{ discount_from: Date | null; location_id: string; product_id: string; available: number } | undefined>('discount_from', 'location_id', 'product_id', 'available');
+        const lot = await trx('stock_lots')
+          .where({ id: lotId })
+          .first<
+            { discount_from: Date | null; location_id: string; product_id: string; available: number } | undefined
+          >('discount_from', 'location_id', 'product_id', 'available');
         // Lots are received with their discount time already set, so the price changes by itself; the lot timer's call
         // at that moment is what tells the live views, as long as there is something left to sell at the new price.
         if (!changed && lot?.discount_from && lot.discount_from <= now && lot.available > 0) {
-          await appendEvent(trx, streams.location(lot.location_id), 'stock.discounted', { lotId, productId: lot.product_id, discountFrom: lot.discount_from.toISOString() });
+          await appendEvent(trx, streams.location(lot.location_id), 'stock.discounted', {
+            lotId,
+            productId: lot.product_id,
+            discountFrom: lot.discount_from.toISOString(),
+          });
         }
         return { discountFrom: lot?.discount_from?.toISOString() ?? null };
       });
@@ -236,11 +298,18 @@ export function createStockLotRepository(db: Knex) {
      * The order's claim if it has one; otherwise every fresh lot its products have at the location, as committed now.
      * One snapshot for both: a claim not yet visible means the units it holds still look free.
      */
-    async claimOrCandidateLots(orderId: string, locationId: string, productIds: string[], freshAt: Date): Promise<{ claimed: boolean; lots: CandidateLot[] }> {
-      const { rows } = await db.raw<{ rows: ({ claim: string | null } & Omit<CandidateLot, 'id'> & { id: number | null })[] }>(
-        CLAIM_OR_CANDIDATE_LOTS,
-        [orderId, locationId, productIds, freshAt],
-      ).options({ name: 'claim_or_candidate_lots' });
+    async claimOrCandidateLots(
+      orderId: string,
+      locationId: string,
+      productIds: string[],
+      freshAt: Date,
+    ): Promise<{ claimed: boolean; lots: CandidateLot[] }> {
+      const { rows } = await db
+        .raw<{ rows: ({ claim: string | null } & Omit<CandidateLot, 'id'> & { id: number | null })[] }>(
+          CLAIM_OR_CANDIDATE_LOTS,
+          [orderId, locationId, productIds, freshAt],
+        )
+        .options({ name: 'claim_or_candidate_lots' });
       if (rows[0]?.claim) return { claimed: true, lots: [] };
       return { claimed: false, lots: rows.filter((r): r is typeof r & { id: number } => r.id !== null) };
     },
@@ -261,25 +330,29 @@ export function createStockLotRepository(db: Knex) {
       now: Date;
     }): Promise<boolean> {
       const { takes } = claim;
-      const { rows } = await db.raw<{ rows: { claimed: boolean }[] }>(CLAIM_AND_TAKE, [
-        claim.orderId,
-        claim.locationId,
-        claim.deliverBy,
-        claim.status,
-        claim.outOfStockProductIds,
-        takes.map((t) => t.lotId),
-        takes.map((t) => t.productId),
-        takes.map((t) => t.quantity),
-        takes.map((t) => t.unitPriceCents),
-        takes.map((t) => t.discounted),
-        claim.now,
-      ]).options({ name: 'claim_and_take' });
+      const { rows } = await db
+        .raw<{ rows: { claimed: boolean }[] }>(CLAIM_AND_TAKE, [
+          claim.orderId,
+          claim.locationId,
+          claim.deliverBy,
+          claim.status,
+          claim.outOfStockProductIds,
+          takes.map((t) => t.lotId),
+          takes.map((t) => t.productId),
+          takes.map((t) => t.quantity),
+          takes.map((t) => t.unitPriceCents),
+          takes.map((t) => t.discounted),
+          claim.now,
+        ])
+        .options({ name: 'claim_and_take' });
       return rows[0]!.claimed;
     },
 
     /** The order's claim as recorded: its status and, when it was short, the products it lacked. */
     async reservationOf(orderId: string): Promise<{ status: string; outOfStockProductIds: string[] }> {
-      const row = await db('stock_reservations').where({ order_id: orderId }).first<{ status: string; out_of_stock_product_ids: string[] }>('status', 'out_of_stock_product_ids');
+      const row = await db('stock_reservations')
+        .where({ order_id: orderId })
+        .first<{ status: string; out_of_stock_product_ids: string[] }>('status', 'out_of_stock_product_ids');
       return { status: row.status, outOfStockProductIds: row.out_of_stock_product_ids };
     },
 
@@ -299,7 +372,10 @@ export function createStockLotRepository(db: Knex) {
 
     /** Locks the order's claim for the rest of the transaction; undefined when it has none. */
     async lockReservation(orderId: string): Promise<string | undefined> {
-      const row = await db('stock_reservations').where({ order_id: orderId }).forUpdate().first<{ status: string } | undefined>('status');
+      const row = await db('stock_reservations')
+        .where({ order_id: orderId })
+        .forUpdate()
+        .first<{ status: string } | undefined>('status');
       return row?.status;
     },
 
@@ -308,7 +384,9 @@ export function createStockLotRepository(db: Knex) {
       await atomic(db, async (trx) => {
         await lockHeldLots(trx, orderId);
         await trx.raw(SELL_RESERVED, [orderId]);
-        await trx('stock_reservations').where({ order_id: orderId }).update({ status: 'committed', updated_at: new Date() });
+        await trx('stock_reservations')
+          .where({ order_id: orderId })
+          .update({ status: 'committed', updated_at: new Date() });
       });
     },
 
@@ -319,7 +397,9 @@ export function createStockLotRepository(db: Knex) {
     async release(orderId: string): Promise<void> {
       await atomic(db, async (trx) => {
         // Lock the order's row, or create the tombstone, in one statement.
-        const { rows } = await trx.raw<{ rows: { status: string; created: boolean }[] }>(RELEASE_OR_TOMBSTONE, [orderId]);
+        const { rows } = await trx.raw<{ rows: { status: string; created: boolean }[] }>(RELEASE_OR_TOMBSTONE, [
+          orderId,
+        ]);
         const reservation = rows[0]!;
         if (reservation.created || reservation.status !== 'reserved') return;
         const now = new Date();

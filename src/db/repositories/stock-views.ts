@@ -22,9 +22,7 @@ export type ReceiveLotResult =
 
 /** Receiving under an Idempotency-Key: a new lot, the lot the key already received, or a refusal. */
 export type ReceiveLotOnceResult =
-  | ReceiveLotResult
-  | { status: 'replayed'; lot: LotView }
-  | { status: 'idempotency_key_reused' };
+  ReceiveLotResult | { status: 'replayed'; lot: LotView } | { status: 'idempotency_key_reused' };
 
 /** A caller's Idempotency-Key and the digest of the request it comes with. */
 export interface LotIdempotencyKey {
@@ -82,7 +80,19 @@ export interface LotRow {
   discount_from: Date | null;
 }
 
-export const LOT_COLUMNS = ['id', 'location_id', 'product_id', 'quantity', 'available', 'reserved', 'sold', 'discarded', 'produced_at', 'expires_at', 'discount_from'] as const;
+export const LOT_COLUMNS = [
+  'id',
+  'location_id',
+  'product_id',
+  'quantity',
+  'available',
+  'reserved',
+  'sold',
+  'discarded',
+  'produced_at',
+  'expires_at',
+  'discount_from',
+] as const;
 
 export const lotView = (r: LotRow): LotView => ({
   id: r.id,

@@ -26,17 +26,26 @@ export function createUserRepository(db: Knex) {
           db.raw('array_agg(lo.location_id) as location_ids'),
         );
       if (!row) return undefined;
-      return { id: row.id, name: row.name, role: row.role, locationIds: row.location_ids.filter((x): x is string => x !== null) };
+      return {
+        id: row.id,
+        name: row.name,
+        role: row.role,
+        locationIds: row.location_ids.filter((x): x is string => x !== null),
+      };
     },
 
     async bankAccountOf(userId: string): Promise<string | null> {
-      const row = await db('users').where({ id: userId }).first<{ bank_account_id: string | null } | undefined>('bank_account_id');
+      const row = await db('users')
+        .where({ id: userId })
+        .first<{ bank_account_id: string | null } | undefined>('bank_account_id');
       return row?.bank_account_id ?? null;
     },
 
     /** The user's bank account link: undefined when there is no such user, null when it has no account yet. */
     async findBankAccount(userId: string): Promise<{ bankAccountId: string | null } | undefined> {
-      const row = await db('users').where({ id: userId }).first<{ bank_account_id: string | null } | undefined>('bank_account_id');
+      const row = await db('users')
+        .where({ id: userId })
+        .first<{ bank_account_id: string | null } | undefined>('bank_account_id');
       return row && { bankAccountId: row.bank_account_id };
     },
 
@@ -46,14 +55,21 @@ export function createUserRepository(db: Knex) {
 
     /** Drivers by name, for an owner to assign deliveries to. */
     async drivers(): Promise<{ id: string; name: string }[]> {
-      return db('users').where({ role: 'driver' }).orderBy('name').limit(200).select<{ id: string; name: string }[]>('id', 'name');
+      return db('users')
+        .where({ role: 'driver' })
+        .orderBy('name')
+        .limit(200)
+        .select<{ id: string; name: string }[]>('id', 'name');
     },
 
     async isDriver(userId: string): Promise<boolean> {
       return (await db('users').where({ id: userId, role: 'driver' }).first('id')) !== undefined;
     },
 
-    async create(user: { id?: string; name: string; role: Role; tokenHash: string }, trx?: Knex.Transaction): Promise<string> {
+    async create(
+      user: { id?: string; name: string; role: Role; tokenHash: string },
+      trx?: Knex.Transaction,
+    ): Promise<string> {
       const [row] = await (trx ?? db)('users')
         .insert({ ...(user.id ? { id: user.id } : {}), name: user.name, role: user.role, token_hash: user.tokenHash })
         .returning<{ id: string }[]>('id');

@@ -9,7 +9,10 @@ export async function up(knex: Knex): Promise<void> {
     // Money promised to pending charges; what a new charge may take is balance minus held.
     t.bigInteger('held_cents').notNullable().defaultTo(0);
     // decline: every charge is declined; silent: the bank never decides (payment timeout tests).
-    t.text('behavior').notNullable().defaultTo('normal').checkIn(['normal', 'decline', 'silent'], 'accounts_behavior_check');
+    t.text('behavior')
+      .notNullable()
+      .defaultTo('normal')
+      .checkIn(['normal', 'decline', 'silent'], 'accounts_behavior_check');
     t.integer('decision_delay_ms').notNullable().defaultTo(0);
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
@@ -25,7 +28,9 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('amount_cents').notNullable();
     /** The merchant's own id for what is paid for: our order id. */
     t.text('reference').notNullable();
-    t.text('status').notNullable().defaultTo('pending')
+    t.text('status')
+      .notNullable()
+      .defaultTo('pending')
       .checkIn(['pending', 'approved', 'insufficient_funds', 'declined', 'voided', 'refunded'], 'charges_status_check');
     // What this charge holds on its account while pending: the amount, or 0 when funds did not suffice.
     t.bigInteger('held_cents').notNullable().defaultTo(0);
@@ -38,7 +43,9 @@ export async function up(knex: Knex): Promise<void> {
     t.check('held_cents IN (0, amount_cents)', [], 'charges_held_check');
     t.index(['account_id', 'created_at']);
   });
-  await knex.raw("CREATE INDEX charges_due_idx ON charges (decide_at) WHERE status = 'pending' AND decide_at IS NOT NULL");
+  await knex.raw(
+    "CREATE INDEX charges_due_idx ON charges (decide_at) WHERE status = 'pending' AND decide_at IS NOT NULL",
+  );
 
   // Events are written in the same transaction as the change they announce, then delivered until the merchant says 2xx.
   await knex.schema.createTable('webhook_outbox', (t) => {

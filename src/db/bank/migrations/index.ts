@@ -7,6 +7,4 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-export const bankMigrations: ReadonlyArray<[name: string, migration: Migration]> = [
-  ['001_ledger', m001],
-];
+export const bankMigrations: ReadonlyArray<[name: string, migration: Migration]> = [['001_ledger', m001]];
