@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { createEventFanout } from '../events/fanout.js';
-import { addOperationExamples } from './openapi-examples.js';
+import { addOperationExamples } from './openapi/examples.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
 import logContextPlugin from './plugins/log-context.js';

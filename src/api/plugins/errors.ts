@@ -132,13 +132,11 @@ export default fp(async (app: FastifyInstance) => {
     // missing route is the answer.
     if (request.is404) return notRouted(request, reply);
     if (err instanceof ApiError) {
-      return reply
-        .code(err.statusCode)
-        .send({
-          error: err.code,
-          message: err.message,
-          ...(err.details === undefined ? {} : { details: err.details }),
-        });
+      return reply.code(err.statusCode).send({
+        error: err.code,
+        message: err.message,
+        ...(err.details === undefined ? {} : { details: err.details }),
+      });
     }
     if (err.validation) {
       return reply.code(400).send({
