@@ -1,18 +1,18 @@
 // Stock: the one writer of stock_lots, stock_reservations, stock_allocations and lot_idempotency_keys. Lots are
 // received, discounted and discarded here; an order's units are taken, given back and sold here, every change of a
-// lot's counters together with its unit ranges. The statements' texts are in stock-statements.ts.
+// lot's counters together with its unit ranges. The statements' texts are in stock-statements.ts, receiving in
+// stock-receiving.ts.
 //
 // Locking order, which every statement here keeps so no two transactions wait on each other in a cycle: an order's
 // stock_reservations row first (its claim), then its lots in lot id order.
 import type { Knex } from 'knex';
-import { endOfDayDiscountFrom } from '../../domain/pricing.js';
 import { streams } from '../../events/log.js';
 import { atomic } from '../knex.js';
 import { appendEvent } from './events.js';
+import { receiveLotIn } from './stock-receiving.js';
 import {
   CLAIM_AND_TAKE,
   CLAIM_OR_CANDIDATE_LOTS,
-  CLOSINGS_OF_PRODUCTION_DAY,
   DISCARD_BATCH,
   DUE_AFTER_CLOSING,
   DUE_EXPIRED,
@@ -59,59 +59,6 @@ export function isStalePlan(err: unknown): boolean {
 }
 
 export function createStockLotRepository(db: Knex) {
-  /**
-   * Receives one lot inside `trx`: producedAt defaults to now, expiresAt to producedAt plus the product's shelf life,
-   * and the end-of-day discount starts half an hour before the lot stops selling (expiry or the location's closing).
-   */
-  async function receiveIn(trx: Knex.Transaction, input: ReceiveLotInput, now: Date): Promise<ReceiveLotResult> {
-    if (input.sourceKey !== undefined) {
-      const existing = await trx('stock_lots')
-        .where({ source_key: input.sourceKey })
-        .first<LotRow | undefined>(LOT_COLUMNS);
-      if (existing) return { status: 'received', lot: lotView(existing) };
-    }
-    const product = await trx('products')
-      .where({ id: input.productId })
-      .first<{ shelf_life_minutes: number } | undefined>('shelf_life_minutes');
-    if (!product) return { status: 'unknown_product' };
-    const producedAt = input.producedAt ?? now;
-    const closings = await trx.raw<{ rows: { closes: Date }[] }>(CLOSINGS_OF_PRODUCTION_DAY, [
-      producedAt,
-      input.locationId,
-    ]);
-    if (closings.rows.length === 0) return { status: 'unknown_location' };
-    const expiresAt = input.expiresAt ?? new Date(producedAt.getTime() + product.shelf_life_minutes * 60_000);
-    if (expiresAt.getTime() <= now.getTime()) return { status: 'already_expired', expiresAt: expiresAt.toISOString() };
-    if (expiresAt.getTime() <= producedAt.getTime()) return { status: 'expires_before_produced' };
-    const discountFrom = endOfDayDiscountFrom(
-      { producedAt, expiresAt },
-      closings.rows.map((r) => r.closes),
-    );
-
-    const [row] = await trx('stock_lots')
-      .insert({
-        location_id: input.locationId,
-        product_id: input.productId,
-        quantity: input.quantity,
-        available: input.quantity,
-        // Units 0..quantity-1, all free.
-        free_units: trx.raw('int4multirange(int4range(0, ?))', [input.quantity]),
-        produced_at: producedAt,
-        expires_at: expiresAt,
-        discount_from: discountFrom,
-        source_key: input.sourceKey ?? null,
-      })
-      .returning<LotRow[]>(LOT_COLUMNS);
-    const lot = lotView(row!);
-    await appendEvent(trx, streams.location(input.locationId), 'stock.received', {
-      lotId: lot.id,
-      productId: lot.productId,
-      quantity: lot.quantity,
-      expiresAt: lot.expiresAt,
-    });
-    return { status: 'received', lot };
-  }
-
   /** Discards the unreserved units of the lots `due` selects and announces each discard in the same transaction. */
   async function discard(
     due: string,
@@ -147,9 +94,9 @@ export function createStockLotRepository(db: Knex) {
   }
 
   const repository = {
-    /** Receives one lot (see receiveIn), in the caller's transaction or its own. */
+    /** Receives one lot (see receiveLotIn in stock-receiving.ts), in the caller's transaction or its own. */
     async receiveLot(input: ReceiveLotInput, now: Date): Promise<ReceiveLotResult> {
-      return atomic(db, (trx) => receiveIn(trx, input, now));
+      return atomic(db, (trx) => receiveLotIn(trx, input, now));
     },
 
     /**
@@ -180,7 +127,7 @@ export function createStockLotRepository(db: Knex) {
       if (before) return before;
       try {
         return await db.transaction(async (trx) => {
-          const result = await receiveIn(trx, input, now);
+          const result = await receiveLotIn(trx, input, now);
           if (result.status !== 'received') return result;
           // Waits for a racing request that holds the same key until it commits (then claims nothing) or rolls back.
           const claimed = await trx('lot_idempotency_keys')
