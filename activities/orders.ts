@@ -1,29 +1,16 @@
 // Activities that keep the order read model, its deliveries and their event streams in step with the workflows.
 import type { Knex } from 'knex';
+import type { DeliveryStatusChange } from '../src/db/repositories/deliveries.js';
 import { createRepositories } from '../src/db/repositories/index.js';
-import type { DeliveryStatus, OrderInput, OrderReason, OrderStatus } from '../workflows/messages.js';
+import type { OrderStatusChange } from '../src/db/repositories/orders.js';
+import type { OrderInput } from '../workflows/messages.js';
 import { logOrder } from './log.js';
 
-export interface OrderStatusChange {
-  orderId: string;
-  status: OrderStatus;
-  reason?: OrderReason | null;
-  totalCents?: number;
-  chargeId?: string;
-  /** Exact line amounts from the stock reservation. */
-  lineAmounts?: { productId: string; amountCents: number }[];
-}
+export type { DeliveryStatusChange, OrderStatusChange };
 
 // A local activity can run again when a worker dies before its result is recorded; the workflow then replays it after
 // later steps already reached the database. The repositories move the read model only forward (by the vocabulary's
 // ORDER_STATUS_RANK and DELIVERY_STATUS_RANK), which keeps it and the event stream from stepping back.
-
-export interface DeliveryStatusChange {
-  orderId: string;
-  locationId: string;
-  status: DeliveryStatus;
-  driverId: string | null;
-}
 
 export function createOrderActivities(db: Knex) {
   const repos = createRepositories(db);

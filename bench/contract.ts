@@ -33,15 +33,13 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       .returning<{ id: string }[]>('id');
     await stack.db('products').insert({ name: 'Contract loaf', price_cents: 300, shelf_life_minutes: 600 });
     const startsAt = new Date(Date.now() + 3 * 3_600_000);
-    await stack
-      .db('slots')
-      .insert({
-        location_id: location!.id,
-        starts_at: startsAt,
-        ends_at: new Date(startsAt.getTime() + 3_600_000),
-        capacity: 10,
-        cutoff_at: new Date(startsAt.getTime() - 15 * 60_000),
-      });
+    await stack.db('slots').insert({
+      location_id: location!.id,
+      starts_at: startsAt,
+      ends_at: new Date(startsAt.getTime() + 3_600_000),
+      capacity: 10,
+      cutoff_at: new Date(startsAt.getTime() - 15 * 60_000),
+    });
     const owner = await user(stack, 'owner', location!.id);
     const customer = await user(stack, 'customer');
     const account = await stack.bank.createAccount({

@@ -1,29 +1,16 @@
 // What each live view shows when it first connects; its stream then carries the changes, so these are read once per connection.
 import type { Repositories } from '../db/repositories/index.js';
-import {
-  BOARD_STATE_OF,
-  orderNumber,
-  type BoardState,
-  type DeliveryStatus,
-  type OrderStatus,
-  type SlotStatus,
-} from '../domain/vocabulary.js';
+import type { ActiveOrderRow } from '../db/repositories/orders.js';
+import type { SlotView as RepositorySlotView } from '../db/repositories/slots.js';
+import { BOARD_STATE_OF, orderNumber, type BoardState, type OrderStatus } from '../domain/vocabulary.js';
 
 /** What the board says about an order status, or null when the board does not show it. */
 export function boardState(status: string): BoardState | null {
   return Object.hasOwn(BOARD_STATE_OF, status) ? (BOARD_STATE_OF[status as OrderStatus] ?? null) : null;
 }
 
-export interface SlotView {
-  id: string;
-  startsAt: string;
-  endsAt: string;
-  cutoffAt: string;
-  capacity: number;
-  reserved: number;
-  remaining: number;
-  status: SlotStatus;
-}
+/** A slot as the customer's live view shows it: the location is the stream's own. */
+export type SlotView = Omit<RepositorySlotView, 'locationId'>;
 
 type SnapshotRepositories = Pick<Repositories, 'locations' | 'orders' | 'slots' | 'users'>;
 
@@ -56,16 +43,8 @@ export async function boardSnapshot(
   return { location, orders: rows.map((r) => ({ number: orderNumber(r.id), state: boardState(r.status)! })) };
 }
 
-export interface DashboardOrder {
-  id: string;
-  number: string;
-  locationId: string;
-  status: OrderStatus;
-  totalCents: number;
-  slotStartsAt: string | null;
-  items: { name: string; quantity: number }[];
-  delivery: { status: DeliveryStatus; driverId: string | null } | null;
-}
+/** An active order on the owner's dashboard: the repository's row with the order's short number. */
+export type DashboardOrder = ActiveOrderRow & { number: string };
 
 export async function dashboardSnapshot(
   repos: SnapshotRepositories,
@@ -83,15 +62,6 @@ export async function dashboardSnapshot(
   return {
     locations,
     drivers,
-    orders: orders.map((o) => ({
-      id: o.id,
-      number: orderNumber(o.id),
-      locationId: o.locationId,
-      status: o.status,
-      totalCents: o.totalCents,
-      slotStartsAt: o.slotStartsAt,
-      items: o.items,
-      delivery: o.delivery,
-    })),
+    orders: orders.map((o) => ({ ...o, number: orderNumber(o.id) })),
   };
 }

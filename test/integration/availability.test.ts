@@ -547,17 +547,15 @@ describe('GET /v1/availability', () => {
     await receive(b, { productId: tart, quantity: 2 });
     await receive(c, { productId: pie, quantity: 9 });
     // Expired stock never shows, even before the sweep discards it.
-    await stack
-      .db('stock_lots')
-      .insert({
-        location_id: a,
-        product_id: tart,
-        quantity: 5,
-        available: 5,
-        free_units: '{[0,5)}',
-        produced_at: iso(-5 * HOUR),
-        expires_at: iso(-MINUTE),
-      });
+    await stack.db('stock_lots').insert({
+      location_id: a,
+      product_id: tart,
+      quantity: 5,
+      available: 5,
+      free_units: '{[0,5)}',
+      produced_at: iso(-5 * HOUR),
+      expires_at: iso(-MINUTE),
+    });
 
     const res = await availability({ lat: home.lat, lng: home.lng });
     expect(res.status).toBe(200);

@@ -51,23 +51,14 @@ async function addLot(fields: {
 }
 
 async function lot(id: number) {
-  return db('stock_lots')
-    .where({ id })
-    .first<{
-      available: number;
-      reserved: number;
-      sold: number;
-      discarded: number;
-      free_units: string;
-      discarded_units: string;
-    }>(
-      'available',
-      'reserved',
-      'sold',
-      'discarded',
-      db.raw('free_units::text AS free_units'),
-      db.raw('discarded_units::text AS discarded_units'),
-    );
+  return db('stock_lots').where({ id }).first<{
+    available: number;
+    reserved: number;
+    sold: number;
+    discarded: number;
+    free_units: string;
+    discarded_units: string;
+  }>('available', 'reserved', 'sold', 'discarded', db.raw('free_units::text AS free_units'), db.raw('discarded_units::text AS discarded_units'));
 }
 
 const units = (orderId: string) =>

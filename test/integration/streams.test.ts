@@ -57,16 +57,14 @@ async function orderFixture(status = 'confirmed') {
   const locationId = await createLocation(stack.db);
   const customer = await createUser(stack.db, 'customer');
   const orderId = randomUUID();
-  await stack
-    .db('orders')
-    .insert({
-      id: orderId,
-      customer_id: customer.id,
-      location_id: locationId,
-      status,
-      total_cents: 500,
-      address: { lat: 51.5, lng: -0.1, line1: '9 Secret Street' },
-    });
+  await stack.db('orders').insert({
+    id: orderId,
+    customer_id: customer.id,
+    location_id: locationId,
+    status,
+    total_cents: 500,
+    address: { lat: 51.5, lng: -0.1, line1: '9 Secret Street' },
+  });
   return { locationId, customer, orderId };
 }
 

@@ -206,19 +206,17 @@ export function createSlotRepository(db: Knex) {
 
     /** Every location's weekly templates, with the time zone they are planned in. */
     async templatesByLocation(): Promise<Map<string, { timezone: string; templates: SlotTemplate[] }>> {
-      const rows = await db('slot_templates as t')
-        .join('locations as l', 'l.id', 't.location_id')
-        .select<
-          {
-            location_id: string;
-            timezone: string;
-            weekday: number;
-            start: string;
-            end: string;
-            capacity: number;
-            cutoff_minutes: number;
-          }[]
-        >('t.location_id', 'l.timezone', 't.weekday', 't.start', 't.end', 't.capacity', 't.cutoff_minutes');
+      const rows = await db('slot_templates as t').join('locations as l', 'l.id', 't.location_id').select<
+        {
+          location_id: string;
+          timezone: string;
+          weekday: number;
+          start: string;
+          end: string;
+          capacity: number;
+          cutoff_minutes: number;
+        }[]
+      >('t.location_id', 'l.timezone', 't.weekday', 't.start', 't.end', 't.capacity', 't.cutoff_minutes');
       const byLocation = new Map<string, { timezone: string; templates: SlotTemplate[] }>();
       for (const r of rows) {
         const entry = byLocation.get(r.location_id) ?? { timezone: r.timezone, templates: [] };
