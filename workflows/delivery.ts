@@ -44,6 +44,15 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     }
   }
 
+  // Each step's write runs after the one before it has committed, in the order the steps were accepted: a complete
+  // accepted while the pickup is still being written waits for it, so the read model never shows delivered first.
+  let lastWrite: Promise<void> = Promise.resolve();
+  function inTurn(write: () => Promise<void>): Promise<void> {
+    const run = lastWrite.then(write);
+    lastWrite = run.catch(() => undefined);
+    return run;
+  }
+
   setHandler(deliveryStateQuery, () => state);
   setHandler(
     assignUpdate,
@@ -52,7 +61,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
       state.driverId = driverId;
       upsertSearchAttributes([{ key: searchAttributes.driverId, value: driverId }]);
       // The order learns its driver at pickup; one signal fewer keeps both histories short.
-      await db.recordDeliveryStatus({ ...step(driverId), status: 'assigned' });
+      await inTurn(() => db.recordDeliveryStatus({ ...step(driverId), status: 'assigned' }));
       return state;
     },
     { validator: (_assignment) => requireStatus('pending', 'assign a driver') },
@@ -62,7 +71,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     async ({ driverId }) => {
       state.status = 'picked_up';
       // Sells the units and moves the order to out_for_delivery in one transaction, then tells the order workflow.
-      await db.recordPickup({ ...step(driverId), orderWorkflowId: input.orderWorkflowId });
+      await inTurn(() => db.recordPickup({ ...step(driverId), orderWorkflowId: input.orderWorkflowId }));
       return state;
     },
     {
@@ -77,7 +86,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     async ({ driverId }) => {
       state.status = 'delivered';
       // Frees the slot's capacity and completes the order in one transaction; the order workflow follows from this result.
-      await db.recordDelivered(step(driverId));
+      await inTurn(() => db.recordDelivered(step(driverId)));
       return state;
     },
     {
@@ -88,12 +97,14 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     },
   );
 
-  await db.recordDeliveryStatus({
-    orderId: input.orderId,
-    locationId: input.locationId,
-    status: 'pending',
-    driverId: null,
-  });
+  await inTurn(() =>
+    db.recordDeliveryStatus({
+      orderId: input.orderId,
+      locationId: input.locationId,
+      status: 'pending',
+      driverId: null,
+    }),
+  );
   await condition(() => state.status === 'delivered');
   await condition(allHandlersFinished);
   return state;

@@ -1,5 +1,5 @@
 // The delivery workflow on the time-skipping server: assign, pickup and complete in turn, each step's write, and every refusal.
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,14 +26,18 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-/** Runs one delivery with activities that note each write; `drive` acts on it while it runs. */
-async function runDelivery(drive: (handle: WorkflowHandle<typeof deliveryWorkflow>) => Promise<void>) {
+/** Runs one delivery with activities that note each write (`slow` may hold one back); `drive` acts on it while it runs. */
+async function runDelivery(
+  drive: (handle: WorkflowHandle<typeof deliveryWorkflow>, writes: readonly string[]) => Promise<void>,
+  slow: { pickup?: Promise<void>; workflowTaskTimeout?: string } = {},
+) {
   const writes: string[] = [];
   const activities: Partial<Activities> = {
     async recordDeliveryStatus(change) {
       writes.push(`delivery:${change.status}:${change.driverId}`);
     },
     async recordPickup(step) {
+      await slow.pickup;
       writes.push(`pickup:${step.driverId}:${step.orderWorkflowId}`);
     },
     async recordDelivered(step) {
@@ -53,8 +57,9 @@ async function runDelivery(drive: (handle: WorkflowHandle<typeof deliveryWorkflo
       taskQueue,
       workflowId: `delivery-${orderId}`,
       args: [{ orderId, locationId: 'location-1', orderWorkflowId: `order-${orderId}` }],
+      ...(slow.workflowTaskTimeout ? { workflowTaskTimeout: slow.workflowTaskTimeout } : {}),
     });
-    await drive(started);
+    await drive(started, writes);
     await started.result();
     return started;
   });
@@ -125,6 +130,40 @@ describe('deliveryWorkflow', () => {
       await delivery.executeUpdate(completeUpdate, { args: [{ driverId: 'driver-1' }] });
     });
     // The refused steps wrote nothing.
+    expect(writes).toEqual([
+      'delivery:pending:null',
+      'delivery:assigned:driver-1',
+      `pickup:driver-1:order-${orderId}`,
+      'delivered:driver-1',
+    ]);
+  });
+
+  it('writes a complete accepted while the pickup is still being written only after the pickup', async () => {
+    let releasePickup!: () => void;
+    const pickupHeld = new Promise<void>((resolve) => (releasePickup = resolve));
+    const { orderId, writes } = await runDelivery(
+      async (delivery, written) => {
+        const accepted = {
+          args: [{ driverId: 'driver-1' }] as [{ driverId: string }],
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        } as const;
+        await delivery.executeUpdate(assignUpdate, { args: [{ driverId: 'driver-1' }] });
+        try {
+          const pickup = await delivery.startUpdate(pickupUpdate, accepted);
+          // The pickup is the delivery's status from the moment it is accepted, so a complete is accepted too.
+          const complete = await delivery.startUpdate(completeUpdate, accepted);
+          expect(written).toEqual(['delivery:pending:null', 'delivery:assigned:driver-1']);
+          releasePickup();
+          expect((await pickup.result()).status).toBe('delivered');
+          expect((await complete.result()).status).toBe('delivered');
+        } finally {
+          // Never leave the held write hanging, or the worker cannot stop.
+          releasePickup();
+        }
+      },
+      // A step's write runs inside a workflow task, so another update is accepted only once the task heartbeats.
+      { pickup: pickupHeld, workflowTaskTimeout: '2 seconds' },
+    );
     expect(writes).toEqual([
       'delivery:pending:null',
       'delivery:assigned:driver-1',
