@@ -1,7 +1,4 @@
 // The real stack for benchmarks: its own Temporal dev server and Postgres on free ports, the bank, a worker and the API over HTTP.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
@@ -10,10 +7,10 @@ import { buildApp } from '../../src/api/app.js';
 import { buildBankApp } from '../../src/bank/app.js';
 import { createBankClient, type BankClient } from '../../src/bank/client.js';
 import { migrateBank } from '../../src/db/bank/migrate.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
-import { freePort } from '../../src/dev/ports.js';
-import { startInfrastructure, type Infrastructure } from '../../src/dev/stack.js';
+import { startBenchInfrastructure } from './infrastructure.js';
+import type { Infrastructure } from '../../src/dev/stack.js';
 import { createWorker, workflowsPath } from '../../src/worker.js';
 
 export interface BenchStack {
@@ -35,23 +32,8 @@ export async function startBenchStack(opts: { workflows?: boolean; apiPoolMax?: 
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'food-bench-'));
-  // Postgres runs as its own unprivileged user when we are root, and must reach its data directory.
-  fs.chmodSync(dir, 0o755);
-  const base = loadConfig({ ...process.env, DATABASE_URL: '', TEMPORAL_ADDRESS: '', LOG_LEVEL: 'error' });
-  const infra = await startInfrastructure({
-    config: base,
-    pgDataDir: path.join(dir, 'pg'),
-    pgPort: await freePort(),
-    temporalPort: await freePort(),
-    logDir: dir,
-  });
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_URL: infra.databaseUrl,
-    TEMPORAL_ADDRESS: infra.temporalAddress,
-    LOG_LEVEL: 'error',
-  });
+  const servers = await startBenchInfrastructure();
+  const { infra, config } = servers;
   const db = createDb(infra.databaseUrl, { max: opts.apiPoolMax ?? 20 });
   const connection = await Connection.connect({ address: infra.temporalAddress });
   const client = new Client({ connection, namespace: config.temporal.namespace });
@@ -93,8 +75,7 @@ export async function startBenchStack(opts: { workflows?: boolean; apiPoolMax?: 
       await connection.close();
       await bankDb.destroy();
       await db.destroy();
-      await infra.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await servers.stop();
     },
   };
 }
