@@ -13,6 +13,19 @@ import {
   type OperationExamples,
 } from './examples-shared.js';
 
+/** The location the examples create, as its owner sends it. */
+const newLocation = {
+  name: 'Brick Lane Bakery',
+  kind: 'bakery',
+  lat: 51.5215,
+  lng: -0.0719,
+  deliveryRadiusM: 6000,
+  timezone: 'Europe/London',
+  opensAt: '07:00',
+  closesAt: '19:00',
+  ownerIds: [OWNER],
+};
+
 export const SHOP_EXAMPLES: Record<string, OperationExamples> = {
   'POST /v1/products': {
     body: {
@@ -35,31 +48,9 @@ export const SHOP_EXAMPLES: Record<string, OperationExamples> = {
     },
   },
   'POST /v1/locations': {
-    body: {
-      name: 'Brick Lane Bakery',
-      kind: 'bakery',
-      lat: 51.5215,
-      lng: -0.0719,
-      deliveryRadiusM: 6000,
-      timezone: 'Europe/London',
-      opensAt: '07:00',
-      closesAt: '19:00',
-      ownerIds: [OWNER],
-    },
+    body: newLocation,
     responses: {
-      201: {
-        id: LOCATION,
-        name: 'Brick Lane Bakery',
-        kind: 'bakery',
-        lat: 51.5215,
-        lng: -0.0719,
-        deliveryRadiusM: 6000,
-        timezone: 'Europe/London',
-        opensAt: '07:00',
-        closesAt: '19:00',
-        ownerIds: [OWNER],
-        createdAt: '2025-03-01T08:00:00.000Z',
-      },
+      201: { id: LOCATION, ...newLocation, createdAt: '2025-03-01T08:00:00.000Z' },
       422: { error: 'unknown_timezone', message: '"Europe/Londn" is not a known IANA time zone' },
     },
   },
