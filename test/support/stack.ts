@@ -112,12 +112,30 @@ export async function createUser(
   return { id: row!.id, token };
 }
 
+/**
+ * A fixed-offset time zone where it is now between 12:00 and 13:00. A test location (open 00:00 to 23:59 in its own
+ * zone) is then hours from closing, so no lot is in its end-of-day discount by the time of day the test runs at.
+ */
+export function middayTimezone(now = new Date()): string {
+  const offsetHours = 12 - now.getUTCHours();
+  // The Etc zones count the other way: Etc/GMT-5 is five hours ahead of UTC.
+  return offsetHours === 0 ? 'Etc/UTC' : `Etc/GMT${offsetHours > 0 ? '-' : '+'}${Math.abs(offsetHours)}`;
+}
+
 export async function createLocation(
   db: Knex,
   fields: Partial<{ name: string; lat: number; lng: number; delivery_radius_m: number; kind: string }> = {},
 ): Promise<string> {
   const [row] = await db('locations')
-    .insert({ name: 'Test bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 5000, ...fields })
+    .insert({
+      name: 'Test bakery',
+      kind: 'bakery',
+      lat: 51.5,
+      lng: -0.1,
+      delivery_radius_m: 5000,
+      timezone: middayTimezone(),
+      ...fields,
+    })
     .returning<{ id: string }[]>('id');
   return row!.id;
 }
