@@ -129,7 +129,10 @@ export async function runSchemathesis(opts: {
     });
     const at = output.lastIndexOf('SUMMARY');
     const summary = at < 0 ? output.slice(-2000) : output.slice(output.lastIndexOf('\n', at) + 1);
-    return { code, output, summary: summary.replace(/\n{2,}/g, '\n').trim() };
+    // Schemathesis frames its summary in pytest-style `=== … ===` rules; the summary keeps the words without them,
+    // so a log that carries it never reads as a pytest run's closing line.
+    const lines = summary.split('\n').map((line) => line.replace(/^=+ ?(.*?) ?=+$/, '$1'));
+    return { code, output, summary: lines.filter((line) => line.trim() !== '').join('\n') };
   } finally {
     await fsp.rm(cwd, { recursive: true, force: true });
   }
