@@ -11,7 +11,7 @@ declare module 'fastify' {
     user: User | null;
   }
   interface FastifyInstance {
-    /** A preHandler that admits only the given roles. */
+    /** An onRequest hook that admits only the given roles: it runs before the body is parsed, so a caller who may not call the route learns nothing of its validation. */
     requireRole(...roles: Role[]): (request: FastifyRequest) => Promise<void>;
   }
 }

@@ -114,7 +114,7 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/products',
     {
-      preHandler: app.requireRole('operator', 'owner'),
+      onRequest: app.requireRole('operator', 'owner'),
       schema: {
         tags: ['catalog'],
         summary: 'Add a product to the catalog',
@@ -139,7 +139,7 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/locations',
     {
-      preHandler: app.requireRole('operator'),
+      onRequest: app.requireRole('operator'),
       schema: {
         tags: ['catalog'],
         summary: 'Open a location (bakery, kitchen or distribution centre) with its 1-hour delivery radius',
@@ -178,7 +178,7 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/locations/:id/stock',
     {
-      preHandler: app.requireRole('owner', 'operator'),
+      onRequest: app.requireRole('owner', 'operator'),
       schema: {
         tags: ['catalog'],
         summary: 'Receive a lot (one production run or delivery) of a product at a location',

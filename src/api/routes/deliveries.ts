@@ -24,7 +24,7 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/deliveries',
     {
-      preHandler: app.requireRole('owner', 'driver', 'operator'),
+      onRequest: app.requireRole('owner', 'driver', 'operator'),
       schema: {
         tags: ['deliveries'],
         summary: "Deliveries of the owner's locations, or the driver's own",
@@ -56,7 +56,7 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/deliveries/:id/assign',
     {
-      preHandler: app.requireRole('owner'),
+      onRequest: app.requireRole('owner'),
       schema: {
         tags: ['deliveries'],
         summary: 'Assign a driver to a prepped order',
@@ -88,7 +88,7 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(
       `/v1/deliveries/:id/${action}`,
       {
-        preHandler: app.requireRole('driver'),
+        onRequest: app.requireRole('driver'),
         schema: {
           tags: ['deliveries'],
           summary,

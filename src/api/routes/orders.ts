@@ -92,7 +92,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/orders',
     {
-      preHandler: app.requireRole('customer'),
+      onRequest: app.requireRole('customer'),
       schema: {
         tags: ['orders'],
         summary: 'Place an order: returns once stock and slot are held, or refused',
@@ -209,7 +209,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/orders/:id',
     {
-      preHandler: app.requireRole('customer', 'owner', 'driver', 'operator'),
+      onRequest: app.requireRole('customer', 'owner', 'driver', 'operator'),
       schema: {
         tags: ['orders'],
         summary: 'An order with its lines and timeline',
@@ -231,7 +231,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/orders/:id/cancel',
     {
-      preHandler: app.requireRole('customer'),
+      onRequest: app.requireRole('customer'),
       schema: {
         tags: ['orders'],
         summary: 'Cancel an order before prep starts; a captured charge is refunded',
@@ -251,7 +251,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/orders/:id/prep',
     {
-      preHandler: app.requireRole('owner'),
+      onRequest: app.requireRole('owner'),
       schema: {
         tags: ['orders'],
         summary: 'The shop moves a paid order to prepping, then prepped',

@@ -33,7 +33,7 @@ const productionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/v1/locations/:id/production/:productId',
     {
-      preHandler: app.requireRole('owner'),
+      onRequest: app.requireRole('owner'),
       schema: {
         tags: ['production'],
         summary: 'Bake a product at the location every so many minutes; replaces the plan for that product',
@@ -61,7 +61,7 @@ const productionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/v1/locations/:id/production/:productId',
     {
-      preHandler: app.requireRole('owner'),
+      onRequest: app.requireRole('owner'),
       schema: {
         tags: ['production'],
         summary: 'Stop producing a product at the location; lots already made keep their timers',

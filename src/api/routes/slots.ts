@@ -70,7 +70,7 @@ const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/v1/locations/:id/slot-templates',
     {
-      preHandler: app.requireRole('owner'),
+      onRequest: app.requireRole('owner'),
       schema: {
         tags: ['slots'],
         summary: "Replace the location's weekly slot plan; slots for the coming days follow from it",
@@ -104,7 +104,7 @@ const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/v1/locations/:id/slots/:slotId',
     {
-      preHandler: app.requireRole('owner'),
+      onRequest: app.requireRole('owner'),
       schema: {
         tags: ['slots'],
         summary: "Change one slot's capacity or move its cutoff",

@@ -72,7 +72,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/orders/:id/events',
     {
-      preHandler: app.requireRole('customer', 'owner', 'operator'),
+      onRequest: app.requireRole('customer', 'owner', 'operator'),
       schema: {
         tags: ['live'],
         summary: "An order's events as they happen, from the start (its customer, its location's owners, operators)",
@@ -105,7 +105,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/dashboard',
     {
-      preHandler: app.requireRole('owner'),
+      onRequest: app.requireRole('owner'),
       schema: {
         tags: ['live'],
         summary:
@@ -120,7 +120,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/dashboard/events',
     {
-      preHandler: app.requireRole('owner'),
+      onRequest: app.requireRole('owner'),
       schema: {
         tags: ['live'],
         summary: "The owner's dashboard live: orders to prep and deliveries to assign at the owner's locations",
@@ -151,7 +151,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/driver/events',
     {
-      preHandler: app.requireRole('driver'),
+      onRequest: app.requireRole('driver'),
       schema: {
         tags: ['live'],
         summary: "A driver's own deliveries live",
