@@ -35,7 +35,11 @@ export function linkBankAccount(container: HTMLElement, offerTestAccount: boolea
       { class: 'card', id: 'bank-account' },
       h('h2', {}, 'Link your bank account'),
       h('p', { class: 'muted' }, 'Your orders are paid from your bank account. You only do this once.'),
-      field('Account number', accountNumber),
+      field(
+        'Account number',
+        accountNumber,
+        'As your bank shows it, for example 3f1c9a2e-5b7d-4c1e-9f0a-2d6b8e4c7a31.',
+      ),
       formError(),
       h('button', { type: 'submit', class: 'primary block' }, 'Link account'),
     );

@@ -105,8 +105,8 @@ function show(invitation: InvitationView): void {
       const { user } = await api<{ user: SessionUser }>(
         'POST',
         `/v1/invitations/${encodeURIComponent(token)}/accept`,
-        // The name is ignored for an existing account; the API still takes the field.
-        { name: invitation.existingUser ? '' : name.value.trim(), password: password.value },
+        // An existing account keeps its name: only its password is sent.
+        invitation.existingUser ? { password: password.value } : { name: name.value.trim(), password: password.value },
       );
       accepted(user, invitation);
     },

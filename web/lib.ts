@@ -133,18 +133,28 @@ export function showError(form: HTMLElement, err: unknown, codeFields: Record<st
     else toast(message, 'error');
   };
   if (!(err instanceof ApiError)) return fallback('Could not reach the server. Try again.');
-  const details = Array.isArray(err.details) ? (err.details as { field?: string; message?: string }[]) : [];
+  // Validation answers list their fields; other answers may name the one field they are about.
+  const details = (Array.isArray(err.details) ? err.details : err.details ? [err.details] : []) as {
+    field?: string;
+    message?: string;
+  }[];
   let shown = false;
   for (const detail of details) {
     const name = detail.field?.split('/').pop() ?? '';
-    if (mark(name, sentence(`${name} ${detail.message ?? 'is not valid'}`))) shown = true;
+    const message = detail.message ? `${labelOf(form, name) ?? name} ${detail.message}` : err.message;
+    if (mark(name, message)) shown = true;
   }
   if (shown) return;
   const named = codeFields[err.code] ?? fieldNamedIn(form, err.message);
   if (!named || !mark(named, err.message)) fallback(err.message);
 }
 
-const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+/** The text of a field's label, to begin a validation message with. */
+function labelOf(form: HTMLElement, name: string): string | undefined {
+  const input = name ? form.querySelector(`[name="${CSS.escape(name)}"]`) : null;
+  const label = input?.id ? form.querySelector(`label[for="${CSS.escape(input.id)}"]`) : null;
+  return label?.textContent ?? undefined;
+}
 
 function fieldNamedIn(form: HTMLElement, message: string): string | undefined {
   const names = Array.from(form.querySelectorAll<HTMLElement>('[data-error-for]')).map(

@@ -156,7 +156,7 @@ export function staffSection(location: { id: string; name: string }): HTMLElemen
       invite.reset();
       await reload();
     },
-    { role_conflict: 'email' },
+    { role_conflict: 'email', already_staff: 'email' },
   );
 
   /** The link the invited person opens; it is the only way in, so it is shown once here to copy and send. */
