@@ -5,9 +5,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { hashToken, newToken } from '../src/auth/tokens.js';
+import { provisionUser } from '../src/auth/provisioning.js';
+import { newToken } from '../src/auth/tokens.js';
+import { createRepositories } from '../src/db/repositories/index.js';
+import type { Role } from '../src/domain/vocabulary.js';
 import { createBankClient } from '../src/bank/client.js';
-import { loadConfig } from '../src/config.js';
+import { DEV_BANK_API_KEY, loadConfig } from '../src/config.js';
 import { createDb, withDatabase } from '../src/db/knex.js';
 import { migrateLatest } from '../src/db/migrate.js';
 import { checkInventoryInvariants } from '../src/db/invariants.js';
@@ -151,18 +154,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   };
   await Promise.all(Object.values(processes).map((p) => p.ready(120_000)));
   const api = `http://127.0.0.1:${apiPort}`;
-  const bank = createBankClient(env.BANK_URL);
+  const bank = createBankClient(env.BANK_URL, { apiKey: DEV_BANK_API_KEY });
   log(`stack up in ${Math.round((Date.now() - started) / 1000)} s; logs in ${dir}`);
 
   // The shop: one location with plenty of stock and slots, an owner, a driver.
-  const token = async (role: string, locationId?: string) => {
-    const value = newToken(`chaos_${role}`);
-    const [row] = await db('users')
-      .insert({ name: `Chaos ${role}`, role, token_hash: hashToken(value) })
-      .returning<{ id: string }[]>('id');
-    if (locationId) await db('location_owners').insert({ user_id: row!.id, location_id: locationId });
-    return { id: row!.id, token: value };
-  };
+  const token = (role: Role, locationId?: string) =>
+    provisionUser(createRepositories(db), {
+      name: `Chaos ${role}`,
+      role,
+      token: newToken(`chaos_${role}`),
+      locationIds: locationId ? [locationId] : [],
+    });
   const [location] = await db('locations')
     .insert({ name: 'Chaos bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 8000 })
     .returning<{ id: string }[]>('id');
@@ -171,7 +173,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     .insert({ name: 'Chaos bun', price_cents: 400, shelf_life_minutes: 1440 })
     .returning<{ id: string }[]>('id');
   const owner = await token('owner', locationId);
-  const driver = await token('driver');
+  const driver = await token('driver', locationId);
   const stock = await fetch(`${api}/v1/locations/${locationId}/stock`, {
     method: 'POST',
     headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },

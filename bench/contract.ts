@@ -1,7 +1,9 @@
 // `npm run bench -- contract [--examples 50] [--timeout 600] [--seed N]`: Schemathesis against /docs/json of a stack of
 // its own, as an owner and as a customer, with every default check and more examples than the run in npm test
 // (test/integration/contract.test.ts). Each caller's summary goes to stderr; the result is one JSON line.
-import { hashToken, newToken } from '../src/auth/tokens.js';
+import { provisionUser } from '../src/auth/provisioning.js';
+import { newToken } from '../src/auth/tokens.js';
+import { createRepositories } from '../src/db/repositories/index.js';
 import { findSchemathesis, runSchemathesis } from '../src/dev/schemathesis.js';
 import { numberFlag } from './support/args.js';
 import { startBenchStack, type BenchStack } from './support/stack.js';
@@ -11,13 +13,12 @@ async function user(
   role: 'owner' | 'customer',
   locationId?: string,
 ): Promise<{ id: string; token: string }> {
-  const token = newToken(`bench_${role}`);
-  const [row] = await stack
-    .db('users')
-    .insert({ name: `Contract ${role}`, role, token_hash: hashToken(token) })
-    .returning<{ id: string }[]>('id');
-  if (locationId) await stack.db('location_owners').insert({ user_id: row!.id, location_id: locationId });
-  return { id: row!.id, token };
+  return provisionUser(createRepositories(stack.db), {
+    name: `Contract ${role}`,
+    role,
+    token: newToken(`bench_${role}`),
+    locationIds: locationId ? [locationId] : [],
+  });
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {

@@ -2,7 +2,10 @@
 import { fileURLToPath } from 'node:url';
 import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
-import { hashToken, newToken } from '../src/auth/tokens.js';
+import { provisionUser } from '../src/auth/provisioning.js';
+import { newToken } from '../src/auth/tokens.js';
+import { createRepositories } from '../src/db/repositories/index.js';
+import type { Role } from '../src/domain/vocabulary.js';
 import { ensureUpcomingSlots } from '../src/db/seed.js';
 import { checkInventoryInvariants } from '../src/db/invariants.js';
 import { baselineOrder, paidSignal, placedUpdate, stepUpdate } from './workflows/baseline.js';
@@ -18,14 +21,13 @@ function parse(args: string[]): Options {
   return { orders: numberFlag(args, 'orders', 200), concurrency: numberFlag(args, 'concurrency', 20) };
 }
 
-async function user(stack: BenchStack, role: string, locationId?: string): Promise<{ id: string; token: string }> {
-  const token = newToken(`bench_${role}`);
-  const [row] = await stack
-    .db('users')
-    .insert({ name: `Bench ${role}`, role, token_hash: hashToken(token) })
-    .returning<{ id: string }[]>('id');
-  if (locationId) await stack.db('location_owners').insert({ user_id: row!.id, location_id: locationId });
-  return { id: row!.id, token };
+async function user(stack: BenchStack, role: Role, locationId?: string): Promise<{ id: string; token: string }> {
+  return provisionUser(createRepositories(stack.db), {
+    name: `Bench ${role}`,
+    role,
+    token: newToken(`bench_${role}`),
+    locationIds: locationId ? [locationId] : [],
+  });
 }
 
 async function http(
@@ -67,7 +69,7 @@ async function measureOrders(stack: BenchStack, opts: Options) {
     .insert({ name: 'Bench bun', price_cents: 300, shelf_life_minutes: 1440 })
     .returning<{ id: string }[]>('id');
   const owner = await user(stack, 'owner', locationId);
-  const driver = await user(stack, 'driver');
+  const driver = await user(stack, 'driver', locationId);
   const stocked = await http(stack, 'POST', `/v1/locations/${locationId}/stock`, owner.token, {
     productId: product!.id,
     quantity: opts.orders * 2,

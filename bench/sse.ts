@@ -258,10 +258,13 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // Scenario 2: one stream per order, authenticated; events from several writers at once.
     const tokens = Array.from({ length: opts.streams }, () => newToken('bench_customer'));
     const users = await db('users')
-      .insert(
-        tokens.map((token, i) => ({ name: `Bench customer ${i}`, role: 'customer', token_hash: hashToken(token) })),
-      )
+      .insert(tokens.map((_, i) => ({ name: `Bench customer ${i}`, role: 'customer' })))
       .returning<{ id: string }[]>('id');
+    await db.batchInsert(
+      'credentials',
+      users.map((u, i) => ({ user_id: u.id, kind: 'api', name: 'bench', token_hash: hashToken(tokens[i]!) })),
+      1000,
+    );
     const orderIds = users.map(() => crypto.randomUUID());
     await db.batchInsert(
       'orders',

@@ -1,5 +1,6 @@
 // The one place that reads the environment: typed settings with defaults that run the embedded stack.
 import path from 'node:path';
+import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './auth/login-throttle.js';
 import { bearerToken } from './auth/tokens.js';
 
 export { SEARCH_ATTRIBUTES } from './domain/vocabulary.js';
@@ -32,9 +33,17 @@ export interface Config {
     url: string | undefined;
     port: number;
     webhookSecrets: string[];
+    /** The API's credential at the bank: the bank refuses charges, voids, refunds and account reads without it. */
+    apiKey: string;
+    /** The bank opens test accounts on request (POST /accounts): dev and test only, never in production. */
+    testAccounts: boolean;
   };
   paymentTimeoutMs: number;
   cookieSecret: string;
+  /** Failed password logins counted per email and per client before they are refused (see src/auth/login-throttle.ts). */
+  loginThrottle: LoginThrottleOptions;
+  /** Where people reach the pages, for links the API hands out (staff invitations); the request's own origin when unset. */
+  publicUrl: string | undefined;
   /** Browser origins allowed to call the API cross-origin (CORS); empty keeps CORS closed. */
   corsOrigins: string[];
   /** Requests per minute before 429; 0 turns a limit off. */
@@ -86,6 +95,22 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: 
     throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
   return raw as T;
 }
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new Error(`${name} must be true or false, got "${raw}"`);
+}
+
+/** Where the API and the worker reach the bank. */
+export function bankUrl(config: Pick<Config, 'bank'>): string {
+  return config.bank.url ?? `http://127.0.0.1:${config.bank.port}`;
+}
+
+/** The bank's API key on a developer's machine and in tests; production sets BANK_API_KEY. */
+export const DEV_BANK_API_KEY = 'dev-bank-api-key';
 
 /** A secret clients send as `Authorization: Bearer <secret>`, so it must fit that header's form. */
 function bearerSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -162,9 +187,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean),
+      apiKey: bearerSecret(env, 'BANK_API_KEY') ?? DEV_BANK_API_KEY,
+      testAccounts: bool(env, 'BANK_TEST_ACCOUNTS', env.NODE_ENV !== 'production'),
     },
     paymentTimeoutMs: int(env, 'PAYMENT_TIMEOUT_MS', 10 * 60 * 1000),
     cookieSecret: str(env, 'COOKIE_SECRET') ?? 'dev-cookie-secret-change-me-in-production-0123456789',
+    loginThrottle: {
+      ...DEFAULT_LOGIN_THROTTLE,
+      perEmail: int(env, 'LOGIN_FAILURES_PER_EMAIL', DEFAULT_LOGIN_THROTTLE.perEmail),
+      perClient: int(env, 'LOGIN_FAILURES_PER_CLIENT', DEFAULT_LOGIN_THROTTLE.perClient),
+    },
+    publicUrl: str(env, 'PUBLIC_URL')?.replace(/\/+$/, ''),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     rateLimits: {
       loginPerMinute: int(env, 'RATE_LIMIT_LOGIN_PER_MINUTE', 10),

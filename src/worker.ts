@@ -5,7 +5,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { Knex } from 'knex';
 import { createActivities } from '../activities/index.js';
 import { createBankClient, type BankClient } from './bank/client.js';
-import type { Config } from './config.js';
+import { bankUrl, type Config } from './config.js';
 import { temporalAddress, temporalConnectionOptions } from './temporal.js';
 
 // The sources run as .ts under tsx and as .js once compiled into dist/.
@@ -49,7 +49,7 @@ export async function createWorker(opts: {
     taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
     activities: createActivities({
       db: opts.db,
-      bank: opts.bank ?? createBankClient(config.bank.url ?? `http://127.0.0.1:${config.bank.port}`),
+      bank: opts.bank ?? createBankClient(bankUrl(config), { apiKey: config.bank.apiKey }),
     }),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     shutdownGraceTime: '10 seconds',

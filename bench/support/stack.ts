@@ -7,7 +7,7 @@ import { buildApp } from '../../src/api/app.js';
 import { buildBankApp } from '../../src/bank/app.js';
 import { createBankClient, type BankClient } from '../../src/bank/client.js';
 import { migrateBank } from '../../src/db/bank/migrate.js';
-import type { Config } from '../../src/config.js';
+import { DEV_BANK_API_KEY, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
 import { startBenchInfrastructure } from './infrastructure.js';
 import type { Infrastructure } from '../../src/dev/stack.js';
@@ -44,6 +44,8 @@ export async function startBenchStack(opts: { workflows?: boolean; apiPoolMax?: 
   const bankDb = createDb(infra.bankDatabaseUrl, { max: 10 });
   await migrateBank(bankDb);
   const bankApp = await buildBankApp({
+    apiKey: DEV_BANK_API_KEY,
+    testAccounts: true,
     db: bankDb,
     webhookUrl: `${baseUrl}/v1/webhooks/bank`,
     webhookSecret: config.bank.webhookSecrets[0]!,

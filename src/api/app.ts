@@ -6,7 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Knex } from 'knex';
-import type { Config } from '../config.js';
+import { createBankClient, type BankClient } from '../bank/client.js';
+import { bankUrl, type Config } from '../config.js';
 import { createEventFanout } from '../events/fanout.js';
 import { addOperationExamples } from './openapi/examples.js';
 import authPlugin from './plugins/auth.js';
@@ -17,6 +18,7 @@ import repositoriesPlugin from './plugins/repositories.js';
 import securityPlugin, { exactBodyValidators, strictDateTimeFormat } from './plugins/security.js';
 import liveStreamsPlugin, { type LiveStreamOptions } from './plugins/sse.js';
 import staticPlugin from './plugins/static.js';
+import accountRoutes from './routes/accounts.js';
 import availabilityRoutes from './routes/availability.js';
 import catalogRoutes from './routes/catalog.js';
 import deliveryRoutes from './routes/deliveries.js';
@@ -25,13 +27,17 @@ import orderRoutes from './routes/orders.js';
 import productionRoutes from './routes/production.js';
 import sessionRoutes from './routes/session.js';
 import slotRoutes from './routes/slots.js';
+import staffRoutes from './routes/staff.js';
 import streamRoutes from './routes/streams.js';
+import tokenRoutes from './routes/tokens.js';
 import webhookRoutes from './routes/webhooks.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
     temporal: Client;
+    /** The bank, for confirming and opening the accounts customers pay with. */
+    bank: BankClient;
   }
 }
 
@@ -39,6 +45,8 @@ export interface AppDeps {
   config: Config;
   db: Knex;
   temporal: Client;
+  /** The bank client; one for config's bank URL and API key when not given. */
+  bank?: BankClient;
   logger?: FastifyServerOptions['logger'];
   /** Live streams: a fan-out to share (the app builds its own LISTEN connection from config.databaseUrl otherwise) and stream limits. */
   live?: Partial<LiveStreamOptions>;
@@ -68,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.decorate('config', deps.config);
   app.decorate('temporal', deps.temporal);
+  app.decorate('bank', deps.bank ?? createBankClient(bankUrl(deps.config), { apiKey: deps.config.bank.apiKey }));
 
   await app.register(errorsPlugin);
   // Before every route (docs included), so its headers, CORS and limits reach them all, and before auth, so a CORS preflight needs no token.
@@ -105,6 +114,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(slotRoutes);
   await app.register(productionRoutes);
   await app.register(sessionRoutes);
+  await app.register(accountRoutes);
+  await app.register(tokenRoutes);
+  await app.register(staffRoutes);
   await app.register(streamRoutes);
   await app.register(staticPlugin);
 

@@ -1,5 +1,6 @@
 // Schemas shared by several routes, and the error responses routes declare.
 import { Type } from 'typebox';
+import { Role } from '../domain/vocabulary.js';
 
 export const ErrorBody = Type.Object({
   error: Type.String({ examples: ['not_found'] }),
@@ -8,6 +9,22 @@ export const ErrorBody = Type.Object({
 });
 
 export const Uuid = Type.String({ format: 'uuid', maxLength: 36 });
+/** An email address as people type it; stored trimmed and lower-cased. */
+export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+/** Long enough to resist guessing, short enough that hashing it costs a bounded time. */
+export const Password = Type.String({ minLength: 10, maxLength: 200 });
+/** A person's name: something other than spaces, at most 100 characters. */
+export const PersonName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
+
+/** Who a credential stands for, as the API shows a user to themselves. */
+export const SessionUser = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  email: Type.Union([Type.String(), Type.Null()]),
+  role: Role,
+  locationIds: Type.Array(Uuid),
+});
+
 export const Latitude = Type.Number({ minimum: -90, maximum: 90 });
 export const Longitude = Type.Number({ minimum: -180, maximum: 180 });
 export const Cents = Type.Integer({ minimum: 0 });
@@ -19,6 +36,7 @@ export const ERROR_STATUSES = {
   403: 'The caller may not do this: wrong role, another driver holds the delivery, or a session-cookie request without x-csrf',
   404: 'What the path names does not exist, or is not the caller’s to see',
   409: 'The request conflicts with the current state (an order refused, a step out of order, a closed slot)',
+  410: 'What the path names existed but has expired (an invitation link)',
   413: 'The request body is larger than this route accepts',
   414: 'A path parameter is longer than any this API accepts',
   415: 'The request body is not application/json',

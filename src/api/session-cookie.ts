@@ -4,6 +4,8 @@
 // header `x-csrf: 1`. A cross-site form cannot set a header, and a cross-site fetch that sets one needs a CORS
 // preflight this API never grants. Requests with a bearer token carry no ambient credential and need no such header.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { hashToken, newToken } from '../auth/tokens.js';
+import type { Repositories } from '../db/repositories/index.js';
 import { ApiError } from './errors.js';
 
 export const SESSION_COOKIE = 'session';
@@ -54,4 +56,22 @@ export function requireCsrfHeader(request: FastifyRequest): void {
       `Requests made with the session cookie must send the header "${CSRF_HEADER}: 1"`,
     );
   }
+}
+
+/** Logs a browser in as the user: a new session credential, expiring with its cookie, which logout deletes. */
+export async function startSession(
+  repos: Pick<Repositories, 'credentials'>,
+  reply: FastifyReply,
+  userId: string,
+  now = Date.now(),
+): Promise<void> {
+  const tokenHash = hashToken(newToken('session'));
+  await repos.credentials.issue({
+    userId,
+    kind: 'session',
+    name: 'page login',
+    tokenHash,
+    expiresAt: new Date(now + SESSION_TTL_SECONDS * 1000),
+  });
+  setSessionCookie(reply, tokenHash, now);
 }

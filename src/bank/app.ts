@@ -2,7 +2,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Knex } from 'knex';
+import { unauthorized } from '../api/errors.js';
 import errorsPlugin from '../api/plugins/errors.js';
+import { bearerToken, sameToken } from '../auth/tokens.js';
 import { createLedger, type Ledger } from './ledger.js';
 import { createBankProcessor, type BankProcessor, type ProcessorOptions } from './processor.js';
 import bankRoutes from './routes.js';
@@ -24,6 +26,10 @@ export interface BankAppOptions extends Pick<
   /** Where charge results are POSTed: the merchant's webhook endpoint. */
   webhookUrl: string;
   webhookSecret: string;
+  /** The one merchant's credential: every request but the liveness check must carry `Authorization: Bearer <apiKey>`. */
+  apiKey: string;
+  /** Whether POST /accounts opens test accounts (dev and test); without it the route does not exist. */
+  testAccounts: boolean;
   logger?: FastifyServerOptions['logger'];
   /** False: the loop is not started with the app, and tests drive it with `bankProcessor.runOnce()`. */
   startProcessor?: boolean;
@@ -31,6 +37,7 @@ export interface BankAppOptions extends Pick<
 
 export async function buildBankApp(opts: BankAppOptions): Promise<FastifyInstance> {
   if (!opts.webhookSecret) throw new Error('The bank needs a webhook secret to sign its webhooks');
+  if (!opts.apiKey) throw new Error('The bank needs an API key to admit its merchant');
   const app = Fastify({
     logger: opts.logger ?? { level: 'info' },
     bodyLimit: 16 * 1024,
@@ -54,6 +61,11 @@ export async function buildBankApp(opts: BankAppOptions): Promise<FastifyInstanc
   app.addHook('onClose', async () => processor.stop());
 
   await app.register(errorsPlugin);
-  await app.register(bankRoutes, { ledger, processor });
+  app.addHook('onRequest', async (request) => {
+    if (request.url === '/healthz') return;
+    const token = bearerToken(request.headers.authorization);
+    if (!token || !sameToken(token, opts.apiKey)) throw unauthorized('The bank needs its API key as a bearer token');
+  });
+  await app.register(bankRoutes, { ledger, processor, testAccounts: opts.testAccounts });
   return app;
 }

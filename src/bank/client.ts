@@ -1,4 +1,5 @@
 // A small HTTP client for the bank, used by the payment activities and the dev launcher.
+import { DEV_BANK_API_KEY } from '../config.js';
 import type { Account, AccountBehavior, Charge, ChargeStatus } from './types.js';
 
 /**
@@ -40,18 +41,21 @@ export interface NewAccount {
 export interface BankClientOptions {
   /** Per request; a slow bank is treated like an unreachable one. */
   timeoutMs?: number;
+  /** The API's credential at the bank (BANK_API_KEY); the dev bank's key when unset. */
+  apiKey?: string;
 }
 
 export function createBankClient(baseUrl: string, opts: BankClientOptions = {}) {
   const root = baseUrl.replace(/\/+$/, '');
   const timeoutMs = opts.timeoutMs ?? 10_000;
+  const authorization = `Bearer ${opts.apiKey ?? DEV_BANK_API_KEY}`;
 
   async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${root}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: body === undefined ? { authorization } : { authorization, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });

@@ -43,9 +43,11 @@ const IdParams = Type.Object({ id: Uuid });
 export interface BankRoutesOptions {
   ledger: Ledger;
   processor: BankProcessor;
+  /** Serve POST /accounts: test accounts exist on a dev or test bank only. */
+  testAccounts: boolean;
 }
 
-const bankRoutes: FastifyPluginAsyncTypebox<BankRoutesOptions> = async (app, { ledger, processor }) => {
+const bankRoutes: FastifyPluginAsyncTypebox<BankRoutesOptions> = async (app, { ledger, processor, testAccounts }) => {
   app.get(
     '/healthz',
     {
@@ -54,25 +56,27 @@ const bankRoutes: FastifyPluginAsyncTypebox<BankRoutesOptions> = async (app, { l
     async () => ({ status: 'ok' as const }),
   );
 
-  app.post(
-    '/accounts',
-    {
-      schema: {
-        summary: 'Open an account',
-        body: Type.Object(
-          {
-            holderName: Type.String({ minLength: 1, maxLength: 200 }),
-            balanceCents: Type.Integer({ minimum: 0, maximum: MAX_AMOUNT_CENTS }),
-            behavior: Type.Optional(Behavior),
-            decisionDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DECISION_DELAY_MS })),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 201: Account, 400: ErrorBody },
+  if (testAccounts) {
+    app.post(
+      '/accounts',
+      {
+        schema: {
+          summary: 'Open a test account (dev and test banks only)',
+          body: Type.Object(
+            {
+              holderName: Type.String({ minLength: 1, maxLength: 200 }),
+              balanceCents: Type.Integer({ minimum: 0, maximum: MAX_AMOUNT_CENTS }),
+              behavior: Type.Optional(Behavior),
+              decisionDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DECISION_DELAY_MS })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: Account, 400: ErrorBody },
+        },
       },
-    },
-    async (request, reply) => reply.code(201).send(await ledger.createAccount(request.body)),
-  );
+      async (request, reply) => reply.code(201).send(await ledger.createAccount(request.body)),
+    );
+  }
 
   app.get(
     '/accounts/:id',

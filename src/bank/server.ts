@@ -24,7 +24,14 @@ if (!webhookSecret) {
 
 const db = createDb(databaseUrl, { max: 5 });
 await migrateBank(db);
-const app = await buildBankApp({ db, webhookUrl, webhookSecret, logger: { level: config.logLevel } });
+const app = await buildBankApp({
+  db,
+  webhookUrl,
+  webhookSecret,
+  apiKey: config.bank.apiKey,
+  testAccounts: config.bank.testAccounts,
+  logger: { level: config.logLevel },
+});
 // Started by `npm start`: shut down gracefully if the launcher dies without stopping us.
 stopWhenLauncherExits();
 

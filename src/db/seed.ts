@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { hashToken, newToken } from '../auth/tokens.js';
+import { provisionUser } from '../auth/provisioning.js';
+import { newToken } from '../auth/tokens.js';
 import type { Role } from '../domain/vocabulary.js';
+import { createRepositories } from './repositories/index.js';
 import { createStockLotRepository } from './repositories/stock-lots.js';
 
 export const DEMO_USERS = ['customer', 'customer2', 'owner', 'driver', 'driver2', 'operator'] as const;
@@ -23,6 +25,10 @@ const ROLE_OF: Record<DemoUserName, Role> = {
   driver2: 'driver',
   operator: 'operator',
 };
+
+/** Every demo user logs in with their email and this password, or with their token. */
+export const DEMO_PASSWORD = 'demo-password';
+export const demoEmail = (name: DemoUserName) => `${name}@demo.test`;
 
 export const DEMO_LOCATION = {
   name: 'Brick Lane Bakery',
@@ -99,15 +105,17 @@ export async function seedDemo(db: Knex, demo: DemoData): Promise<string[]> {
       .ignore();
     for (const name of DEMO_USERS) {
       const user = demo.users[name];
-      await trx('users')
-        .insert({ id: user.id, name: `Demo ${name}`, role: ROLE_OF[name], token_hash: hashToken(user.token) })
-        .onConflict('id')
-        .ignore();
+      await provisionUser(createRepositories(trx), {
+        id: user.id,
+        name: `Demo ${name}`,
+        role: ROLE_OF[name],
+        email: demoEmail(name),
+        password: DEMO_PASSWORD,
+        token: user.token,
+        tokenName: 'demo',
+        locationIds: [demo.locationId],
+      });
     }
-    await trx('location_owners')
-      .insert({ user_id: demo.users.owner.id, location_id: demo.locationId })
-      .onConflict(['user_id', 'location_id'])
-      .ignore();
     const existing = new Set((await trx('products').select<{ name: string }[]>('name')).map((p) => p.name));
     const missing = DEMO_PRODUCTS.filter((p) => !existing.has(p.name));
     if (missing.length > 0) await trx('products').insert(missing);

@@ -6,7 +6,7 @@ import { createBankClient } from '../bank/client.js';
 import { loadConfig } from '../config.js';
 import { createDb } from '../db/knex.js';
 import { createSlotRepository } from '../db/repositories/slots.js';
-import { loadOrCreateDemoData, seedDemo } from '../db/seed.js';
+import { DEMO_PASSWORD, demoEmail, loadOrCreateDemoData, seedDemo, type DemoUserName } from '../db/seed.js';
 import { ensureDemoBankAccounts } from './bank-accounts.js';
 import { assertPortFree } from './ports.js';
 import { spawnTs, type TsChild } from './processes.js';
@@ -97,7 +97,7 @@ try {
   const appDb = createDb(infrastructure.databaseUrl, { max: 2 });
   let demoSlotId: string | undefined;
   try {
-    await ensureDemoBankAccounts(appDb, createBankClient(bankUrl), demo);
+    await ensureDemoBankAccounts(appDb, createBankClient(bankUrl, { apiKey: config.bank.apiKey }), demo);
     // The worker's slot planner creates the demo slots from their templates right after it starts.
     for (let i = 0; i < 100 && !demoSlotId; i++) {
       demoSlotId = await createSlotRepository(appDb).firstOpen(demo.locationId, new Date());
@@ -107,15 +107,15 @@ try {
     await appDb.destroy();
   }
 
-  const tokens = Object.entries(demo.users)
-    .map(([name, u]) => `    ${name.padEnd(10)} ${u.token}`)
+  const tokens = (Object.entries(demo.users) as [DemoUserName, { token: string }][])
+    .map(([name, u]) => `    ${name.padEnd(10)} ${demoEmail(name).padEnd(22)} ${u.token}`)
     .join('\n');
   console.log(`
 Ready in ${elapsed()}.
 
   API            ${apiUrl}
   API docs       ${apiUrl}/docs
-  Customer page  ${apiUrl}/order  (log in with a demo token below)
+  Customer page  ${apiUrl}/order  (sign up, or log in as a demo user below)
   Owner page     ${apiUrl}/owner
   Driver page    ${apiUrl}/driver
   Order board    ${apiUrl}/board/${demo.locationId}
@@ -123,7 +123,7 @@ Ready in ${elapsed()}.
   Temporal UI    ${infrastructure.temporalUiUrl ?? '(external Temporal: use its own UI)'}
   Bank           ${bankUrl}${config.bank.url ? ' (standalone, from BANK_URL)' : ''}
   Demo location  ${demo.locationId}
-  Demo tokens (also in ${path.join(config.dataDir, 'demo.json')}):
+  Demo users: email, password "${DEMO_PASSWORD}", and API token (also in ${path.join(config.dataDir, 'demo.json')}):
 ${tokens}
 
 Place an order as the demo customer:

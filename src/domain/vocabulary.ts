@@ -98,6 +98,11 @@ export const ROLES = ['customer', 'owner', 'driver', 'operator'] as const;
 export const Role = /* @__PURE__ */ Type.Enum(ROLES);
 export type Role = Static<typeof Role>;
 
+/** The roles a user can hold at a location: staff run it or deliver for it. */
+export const STAFF_ROLES = ['owner', 'driver'] as const;
+export const StaffRole = /* @__PURE__ */ Type.Enum(STAFF_ROLES);
+export type StaffRole = Static<typeof StaffRole>;
+
 /** What the public board says about an order, by its status; statuses it does not show are absent. */
 export const BOARD_STATES = ['ready', 'out_for_delivery', 'done'] as const;
 export const BoardState = /* @__PURE__ */ Type.Enum(BOARD_STATES);

@@ -12,7 +12,7 @@ export function boardState(status: string): BoardState | null {
 /** A slot as the customer's live view shows it: the location is the stream's own. */
 export type SlotView = Omit<RepositorySlotView, 'locationId'>;
 
-type SnapshotRepositories = Pick<Repositories, 'locations' | 'orders' | 'slots' | 'users'>;
+type SnapshotRepositories = Pick<Repositories, 'locations' | 'orders' | 'slots' | 'staff'>;
 
 export async function slotsSnapshot(
   repos: SnapshotRepositories,
@@ -56,7 +56,7 @@ export async function dashboardSnapshot(
 }> {
   const [locations, drivers, orders] = await Promise.all([
     repos.locations.names(locationIds),
-    repos.users.drivers(),
+    repos.staff.drivers(locationIds),
     repos.orders.active(locationIds),
   ]);
   return {

@@ -28,7 +28,7 @@ beforeAll(async () => {
   stack = await startTestStack();
   locationId = await createLocation(stack.db, { name: 'Rue de Rivoli Bakery', ...HOME, delivery_radius_m: 5000 });
   owner = await createUser(stack.db, 'owner', { locationIds: [locationId], name: 'Olivia Owner' });
-  driver = await createUser(stack.db, 'driver', { name: 'Dev Driver' });
+  driver = await createUser(stack.db, 'driver', { locationIds: [locationId], name: 'Dev Driver' });
   croissant = await createProduct(stack.db, { name: 'Butter croissant', price_cents: 325 });
   const baguette = await createProduct(stack.db, { name: 'Baguette', price_cents: 180 });
   for (const productId of [croissant, baguette]) {

@@ -172,7 +172,7 @@ describe('POST /v1/locations', () => {
 describe('POST /v1/locations/:id/stock', () => {
   it('receives a lot for the owners of the location and operators, with the shelf life as the default expiry', async () => {
     const locationId = await createLocation(stack.db, quietArea());
-    await stack.db('location_owners').insert({ user_id: owner.id, location_id: locationId });
+    await stack.db('location_staff').insert({ user_id: owner.id, location_id: locationId, role: 'owner' });
     const productId = await createProduct(stack.db, { name: 'Shelf-life bun', shelf_life_minutes: 90 });
     const lot = await receive(locationId, { productId, quantity: 12 }, owner.token);
     expect(lot).toMatchObject({

@@ -14,7 +14,7 @@ import { buildApp } from '../../src/api/app.js';
 import { buildBankApp } from '../../src/bank/app.js';
 import { createBankClient } from '../../src/bank/client.js';
 import { migrateBank } from '../../src/db/bank/migrate.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import { DEV_BANK_API_KEY, loadConfig, type Config } from '../../src/config.js';
 import { createDb, ensureDatabase, withDatabase } from '../../src/db/knex.js';
 import { freePort } from '../../src/dev/ports.js';
 import { SLOT_PLANNER_SCHEDULE_ID } from '../../src/schedules.js';
@@ -212,6 +212,8 @@ beforeAll(async () => {
   bankDb = createDb(withDatabase(inject('bankDatabaseUrl'), bankDatabase));
   await migrateBank(bankDb);
   bankApp = await buildBankApp({
+    apiKey: DEV_BANK_API_KEY,
+    testAccounts: true,
     db: bankDb,
     webhookUrl: `${baseUrl}/v1/webhooks/bank`,
     webhookSecret: config.bank.webhookSecrets[0]!,

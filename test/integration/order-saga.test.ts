@@ -27,8 +27,8 @@ beforeAll(async () => {
   locationId = await createLocation(stack.db);
   product = await createProduct(stack.db, { name: 'Saga bun', price_cents: 250 });
   owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
-  driver = await createUser(stack.db, 'driver');
-  otherDriver = await createUser(stack.db, 'driver');
+  driver = await createUser(stack.db, 'driver', { locationIds: [locationId] });
+  otherDriver = await createUser(stack.db, 'driver', { locationIds: [locationId] });
   const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
     token: owner.token,
     body: { productId: product, quantity: 200 },

@@ -219,7 +219,7 @@ it(
 
     const locationId = await createLocation(db, { name: 'Built bakery', lat: 40.4168, lng: -3.7038 });
     const owner = await createUser(db, 'owner', { locationIds: [locationId] });
-    const driver = await createUser(db, 'driver');
+    const driver = await createUser(db, 'driver', { locationIds: [locationId] });
     const customer = await createUser(db, 'customer');
     const account = await createBankClient(bankUrl).createAccount({
       holderName: 'Built customer',

@@ -22,7 +22,7 @@ it('ignores a replayed earlier status and a replayed earlier delivery step', asy
   const activities = createOrderActivities(db);
   const locationId = await createLocation(db);
   const customer = await createUser(db, 'customer');
-  const driver = await createUser(db, 'driver');
+  const driver = await createUser(db, 'driver', { locationIds: [locationId] });
   const slotId = await createSlot(db, locationId);
   const orderId = randomUUID();
   await activities.recordOrderPlaced({

@@ -204,7 +204,7 @@ describe('the order reconcile sweep', () => {
         200,
       );
     }
-    const driver = await createUser(stack.db, 'driver');
+    const driver = await createUser(stack.db, 'driver', { locationIds: [locationId] });
     const assigned = await eventually(
       () => stack.api('POST', `/v1/deliveries/${id}/assign`, { token: owner.token, body: { driverId: driver.id } }),
       (r) => r.status === 200,

@@ -6,7 +6,7 @@ import { inject } from 'vitest';
 import { buildBankApp } from '../../src/bank/app.js';
 import { createBankClient } from '../../src/bank/client.js';
 import { migrateBank } from '../../src/db/bank/migrate.js';
-import { loadConfig } from '../../src/config.js';
+import { DEV_BANK_API_KEY, loadConfig } from '../../src/config.js';
 import { createDb, ensureDatabase, withDatabase } from '../../src/db/knex.js';
 import './context.js';
 
@@ -42,6 +42,8 @@ export async function startTestBank(opts: TestBankOptions): Promise<TestBank> {
   const db = createDb(databaseUrl);
   await migrateBank(db);
   const app = await buildBankApp({
+    apiKey: DEV_BANK_API_KEY,
+    testAccounts: true,
     db,
     webhookUrl: opts.webhookUrl,
     webhookSecret: opts.webhookSecret ?? loadConfig().bank.webhookSecrets[0]!,

@@ -1,4 +1,5 @@
 // Every route the API serves, who may call it (DESIGN.md's API table as statuses per caller), and a valid request for each: the authorization matrix and the fuzzer both read this one table.
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
 import {
@@ -57,6 +58,14 @@ export interface RouteFixtures {
     deliver: string;
   };
   users: Record<Exclude<Principal, 'anonymous'>, { id: string; token: string }>;
+  /** The bank accounts of the two customers. */
+  bankAccounts: Record<'customer' | 'otherCustomer', string>;
+  /** A spare API token of each user, theirs to revoke. */
+  spareTokenIds: Record<Exclude<Principal, 'anonymous'>, string>;
+  /** Drivers at `locationId` for the owner and the operator to remove, one each. */
+  removableStaff: Record<'owner' | 'operator', string>;
+  /** Pending invitations to `locationId`: one for each staff manager to withdraw, and a link for each caller to accept. */
+  invitations: { withdraw: Record<'owner' | 'operator', string>; accept: Record<Principal, string>; open: string };
 }
 
 export interface RouteSpec {
@@ -199,6 +208,151 @@ export const ROUTES: RouteSpec[] = [
     who: 'anyone (logs the page out)',
     access: everyone(204),
     sample: () => ({ path: '/v1/session' }),
+  },
+
+  // --- accounts: sign-up is open; the rest is the caller's own ---
+  {
+    method: 'POST',
+    url: '/v1/accounts',
+    who: 'anyone (signs up a customer)',
+    access: everyone(201),
+    sample: (_fx, p) => ({
+      path: '/v1/accounts',
+      body: { email: `${p}-${randomUUID()}@matrix.test`, password: 'a matrix password', name: `Matrix ${p}` },
+      headers: { 'x-csrf': '1' },
+    }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/me',
+    who: 'anyone signed in',
+    access: signedIn({
+      customer: 200,
+      otherCustomer: 200,
+      owner: 200,
+      otherOwner: 200,
+      driver: 200,
+      otherDriver: 200,
+      operator: 200,
+    }),
+    sample: () => ({ path: '/v1/me' }),
+  },
+  {
+    method: 'PUT',
+    url: '/v1/me/bank-account',
+    who: 'customers (their own link)',
+    access: signedIn({ customer: 200, otherCustomer: 200 }),
+    sample: (fx, p) => ({
+      path: '/v1/me/bank-account',
+      body: { accountNumber: fx.bankAccounts[p === 'otherCustomer' ? 'otherCustomer' : 'customer'] },
+    }),
+  },
+  {
+    method: 'POST',
+    url: '/v1/me/bank-account/test-account',
+    who: 'customers, where the bank opens test accounts',
+    access: signedIn({ customer: 201, otherCustomer: 201 }),
+    sample: () => ({ path: '/v1/me/bank-account/test-account', body: {} }),
+  },
+  {
+    method: 'POST',
+    url: '/v1/me/tokens',
+    who: 'anyone signed in (their own tokens)',
+    access: signedIn({
+      customer: 201,
+      otherCustomer: 201,
+      owner: 201,
+      otherOwner: 201,
+      driver: 201,
+      otherDriver: 201,
+      operator: 201,
+    }),
+    sample: (_fx, p) => ({ path: '/v1/me/tokens', body: { name: `matrix ${p}` } }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/me/tokens',
+    who: 'anyone signed in (their own tokens)',
+    access: signedIn({
+      customer: 200,
+      otherCustomer: 200,
+      owner: 200,
+      otherOwner: 200,
+      driver: 200,
+      otherDriver: 200,
+      operator: 200,
+    }),
+    sample: () => ({ path: '/v1/me/tokens' }),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/me/tokens/:id',
+    who: 'anyone signed in (their own tokens)',
+    access: signedIn({
+      customer: 204,
+      otherCustomer: 204,
+      owner: 204,
+      otherOwner: 204,
+      driver: 204,
+      otherDriver: 204,
+      operator: 204,
+    }),
+    sample: (fx, p) => ({ path: `/v1/me/tokens/${p === 'anonymous' ? randomUUID() : fx.spareTokenIds[p]}` }),
+  },
+
+  // --- staff: the location's owners and operators invite and remove; the link is the invitee's credential ---
+  {
+    method: 'POST',
+    url: '/v1/locations/:id/staff',
+    who: 'owners of the location, operators',
+    access: signedIn({ owner: 201, otherOwner: 404, operator: 201 }),
+    sample: (fx, p) => ({
+      path: `/v1/locations/${fx.locationId}/staff`,
+      body: { email: `invitee-${p}-${randomUUID()}@matrix.test`, role: 'driver' },
+    }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/locations/:id/staff',
+    who: 'owners of the location, operators',
+    access: signedIn({ owner: 200, otherOwner: 404, operator: 200 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/staff` }),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/locations/:id/staff/:userId',
+    who: 'owners of the location, operators',
+    access: signedIn({ owner: 204, otherOwner: 404, operator: 204 }),
+    sample: (fx, p) => ({
+      path: `/v1/locations/${fx.locationId}/staff/${fx.removableStaff[p === 'operator' ? 'operator' : 'owner']}`,
+    }),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/locations/:id/invitations/:invitationId',
+    who: 'owners of the location, operators',
+    access: signedIn({ owner: 204, otherOwner: 404, operator: 204 }),
+    sample: (fx, p) => ({
+      path: `/v1/locations/${fx.locationId}/invitations/${fx.invitations.withdraw[p === 'operator' ? 'operator' : 'owner']}`,
+    }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/invitations/:token',
+    who: 'anyone with the link',
+    access: everyone(200),
+    sample: (fx) => ({ path: `/v1/invitations/${fx.invitations.open}` }),
+  },
+  {
+    method: 'POST',
+    url: '/v1/invitations/:token/accept',
+    who: 'anyone with the link (creates or joins the invited account)',
+    access: everyone(200),
+    sample: (fx, p) => ({
+      path: `/v1/invitations/${fx.invitations.accept[p]}/accept`,
+      body: { name: `Invited ${p}`, password: 'an invited password' },
+      headers: { 'x-csrf': '1' },
+    }),
   },
 
   // --- browsing: anyone ---
@@ -461,8 +615,8 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
     otherCustomer,
     owner: await createUser(stack.db, 'owner', { locationIds: [locationId] }),
     otherOwner: await createUser(stack.db, 'owner', { locationIds: [otherLocationId] }),
-    driver: await createUser(stack.db, 'driver'),
-    otherDriver: await createUser(stack.db, 'driver'),
+    driver: await createUser(stack.db, 'driver', { locationIds: [locationId] }),
+    otherDriver: await createUser(stack.db, 'driver', { locationIds: [locationId] }),
     operator: await createUser(stack.db, 'operator'),
   };
   const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
@@ -508,7 +662,44 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
     assign: await place('prepped'),
     deliver: await place('assigned'),
   };
-  return { locationId, otherLocationId, productId, slotId, orders, users };
+  const asUser = async (principal: Exclude<Principal, 'anonymous'>, method: string, path: string, body?: unknown) => {
+    const res = await stack.api(method, path, { token: users[principal].token, body });
+    expect(res.status, `${method} ${path} ${JSON.stringify(res.body)}`).toBeLessThan(300);
+    return res.body;
+  };
+  const spareTokenIds = {} as RouteFixtures['spareTokenIds'];
+  for (const principal of Object.keys(users) as (keyof typeof users)[])
+    spareTokenIds[principal] = (await asUser(principal, 'POST', '/v1/me/tokens', { name: 'spare' })).id;
+  const removableStaff = {
+    owner: (await createUser(stack.db, 'driver', { locationIds: [locationId] })).id,
+    operator: (await createUser(stack.db, 'driver', { locationIds: [locationId] })).id,
+  };
+  const invite = async () => {
+    const body = await asUser('owner', 'POST', `/v1/locations/${locationId}/staff`, {
+      email: `matrix-${randomUUID()}@matrix.test`,
+      role: 'driver',
+    });
+    return { id: body.id as string, token: new URL(body.invitationUrl).hash.slice(1) };
+  };
+  const accept = {} as Record<Principal, string>;
+  for (const principal of PRINCIPALS) accept[principal] = (await invite()).token;
+  const invitations = {
+    withdraw: { owner: (await invite()).id, operator: (await invite()).id },
+    accept,
+    open: (await invite()).token,
+  };
+  return {
+    locationId,
+    otherLocationId,
+    productId,
+    slotId,
+    orders,
+    users,
+    bankAccounts: { customer: customer.accountId, otherCustomer: otherCustomer.accountId },
+    spareTokenIds,
+    removableStaff,
+    invitations,
+  };
 }
 
 /** Sends a sample as `principal`; a stream's status is read from its headers and the stream then closed. */

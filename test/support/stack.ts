@@ -6,9 +6,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
-import { hashToken, newToken } from '../../src/auth/tokens.js';
+import { provisionUser } from '../../src/auth/provisioning.js';
+import { newToken } from '../../src/auth/tokens.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
+import { createRepositories } from '../../src/db/repositories/index.js';
 import type { Role } from '../../src/db/repositories/users.js';
 import type { BankClient } from '../../src/bank/client.js';
 import { createWorker } from '../../src/worker.js';
@@ -48,7 +50,12 @@ export async function startTestStack(
   const db = createDb(config.databaseUrl!);
   const connection = await Connection.connect({ address: config.temporal.address! });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await buildApp({ config, db, temporal: client, logger: { level: config.logLevel } });
+  // The bank starts once the API's address (its webhook's) is known; the API reaches it through this in the meantime.
+  const late: { bank?: BankClient } = {};
+  const lateBank = new Proxy({} as BankClient, {
+    get: (_target, key) => late.bank?.[key as keyof BankClient],
+  });
+  const app = await buildApp({ config, db, temporal: client, bank: lateBank, logger: { level: config.logLevel } });
   await beforeListen?.(app);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -57,6 +64,7 @@ export async function startTestStack(
     webhookUrl: `${baseUrl}/v1/webhooks/bank`,
     webhookSecret: config.bank.webhookSecrets[0]!,
   });
+  late.bank = bank.client;
   const { worker, connection: workerConnection } = await createWorker({
     config,
     db,
@@ -96,20 +104,21 @@ export async function startTestStack(
   };
 }
 
-/** Creates a user with a fresh token; owners may be given locations. */
+/** Creates a user with a fresh API token; owners and drivers may be given the locations they work at. */
 export async function createUser(
   db: Knex,
   role: Role,
-  opts: { locationIds?: string[]; name?: string } = {},
+  opts: { locationIds?: string[]; name?: string; email?: string; password?: string } = {},
 ): Promise<{ id: string; token: string }> {
-  const token = newToken(`test_${role}`);
-  const [row] = await db('users')
-    .insert({ name: opts.name ?? `Test ${role}`, role, token_hash: hashToken(token) })
-    .returning<{ id: string }[]>('id');
-  for (const locationId of opts.locationIds ?? []) {
-    await db('location_owners').insert({ user_id: row!.id, location_id: locationId });
-  }
-  return { id: row!.id, token };
+  const { id, token } = await provisionUser(createRepositories(db), {
+    name: opts.name ?? `Test ${role}`,
+    role,
+    email: opts.email,
+    password: opts.password,
+    token: newToken(`test_${role}`),
+    locationIds: opts.locationIds,
+  });
+  return { id, token };
 }
 
 /**

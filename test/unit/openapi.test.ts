@@ -15,6 +15,7 @@ import {
   ORDER_REASONS,
   ORDER_STATUSES,
   ROLES,
+  STAFF_ROLES,
   SLOT_STATUSES,
 } from '../../src/domain/vocabulary.js';
 
@@ -274,7 +275,12 @@ describe('the OpenAPI document at /docs/json', () => {
     const limited = Object.keys(rateLimitedRoutes(config.rateLimits))
       .map((key) => key.replace(/:(\w+)/g, '{$1}'))
       .sort();
-    expect(limited).toEqual(['POST /v1/orders', 'POST /v1/session']);
+    expect(limited).toEqual([
+      'POST /v1/accounts',
+      'POST /v1/invitations/{token}/accept',
+      'POST /v1/orders',
+      'POST /v1/session',
+    ]);
     const documented = operations()
       .filter(({ operation }) => operation.responses?.['429'])
       .map(({ key }) => key)
@@ -294,7 +300,7 @@ describe('the OpenAPI document at /docs/json', () => {
       ],
       reason: [[...ORDER_REASONS]],
       kind: [[...LOCATION_KINDS]],
-      role: [[...ROLES]],
+      role: [[...ROLES], [...STAFF_ROLES]],
       type: [[...EVENT_TYPES]],
     };
     // Health answers speak of the process, not of orders.

@@ -3,9 +3,11 @@ import { ORDER, DRIVER, LOCATION, NUMBER, slot, sessionUser, sse, type Operation
 
 export const LIVE_EXAMPLES: Record<string, OperationExamples> = {
   'POST /v1/session': {
-    body: { token: 'own_7hQ2kX9pLm4vR8sT1wY6zB3n' },
+    body: { email: 'ada@example.com', password: 'correct horse battery' },
     responses: {
       200: { user: sessionUser },
+      401: { error: 'invalid_credentials', message: 'Wrong email or password' },
+      429: { error: 'too_many_attempts', message: 'Too many failed logins for this email; try again later' },
       403: {
         error: 'csrf_required',
         message: 'Requests made with the session cookie must send the header "x-csrf: 1"',

@@ -44,7 +44,13 @@ export const slot = {
   status: 'open',
 };
 export const template = { weekday: 5, start: '12:00', end: '13:00', capacity: 20, cutoffMinutes: 15 };
-export const sessionUser = { id: OWNER, name: 'Ada (Brick Lane Bakery)', role: 'owner', locationIds: [LOCATION] };
+export const sessionUser = {
+  id: OWNER,
+  name: 'Ada (Brick Lane Bakery)',
+  email: 'ada@example.com',
+  role: 'owner',
+  locationIds: [LOCATION],
+};
 export const deliveryState = (status: string) => ({ orderId: ORDER, status, driverId: DRIVER });
 export const sse = (frames: [id: number, event: string, data: unknown][]) =>
   `retry: 2000\n\n${frames.map(([id, event, data]) => `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join('')}`;

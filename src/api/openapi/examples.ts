@@ -1,11 +1,17 @@
 // Examples for every operation in the OpenAPI document at /docs, added to the document the route schemas generate.
 import type { SwaggerTransformObject } from '@fastify/swagger';
+import { ACCOUNT_EXAMPLES } from './examples-accounts.js';
 import { LIVE_EXAMPLES } from './examples-live.js';
 import { ORDERS_EXAMPLES } from './examples-orders.js';
 import { NamedExamples, type OperationExamples } from './examples-shared.js';
 import { SHOP_EXAMPLES } from './examples-shop.js';
 
-const OPERATIONS: Record<string, OperationExamples> = { ...ORDERS_EXAMPLES, ...SHOP_EXAMPLES, ...LIVE_EXAMPLES };
+const OPERATIONS: Record<string, OperationExamples> = {
+  ...ORDERS_EXAMPLES,
+  ...SHOP_EXAMPLES,
+  ...LIVE_EXAMPLES,
+  ...ACCOUNT_EXAMPLES,
+};
 
 /** What an error of each status looks like, for the operations above that do not say more. */
 function errorExample(status: string, path: string): unknown {
@@ -36,6 +42,8 @@ function errorExample(status: string, path: string): unknown {
         error: 'invalid_transition',
         message: 'Only a confirmed order can move to prepping; this one is awaiting_payment',
       };
+    case '410':
+      return { error: 'gone', message: `${thing} has expired` };
     case '413':
       return { error: 'body_too_large', message: 'Request body is too large' };
     case '414':

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { bearerToken, hashToken } from '../../auth/tokens.js';
+import type { Caller } from '../../db/repositories/credentials.js';
 import type { Role, User } from '../../db/repositories/users.js';
 import { forbidden, unauthorized } from '../errors.js';
 import { requireCsrfHeader, sessionTokenHash } from '../session-cookie.js';
@@ -9,6 +10,8 @@ import { requireCsrfHeader, sessionTokenHash } from '../session-cookie.js';
 declare module 'fastify' {
   interface FastifyRequest {
     user: User | null;
+    /** The credential the caller presented: an API token, or the session behind a page's cookie. */
+    credential: Caller['credential'] | null;
   }
   interface FastifyInstance {
     /** An onRequest hook that admits only the given roles: it runs before the body is parsed, so a caller who may not call the route learns nothing of its validation. */
@@ -19,6 +22,7 @@ declare module 'fastify' {
 export default fp(
   async (app: FastifyInstance) => {
     app.decorateRequest('user', null);
+    app.decorateRequest('credential', null);
 
     app.addHook('onRequest', async (request) => {
       // A route with its own credentials (the metrics scrape) reads the header itself.
@@ -27,17 +31,19 @@ export default fp(
       if (!header) {
         // Pages carry a session cookie instead; an explicit header always wins over it.
         const tokenHash = sessionTokenHash(request);
-        const sessionUser = tokenHash ? await app.repos.users.findByTokenHash(tokenHash) : undefined;
-        if (!sessionUser) return;
+        const caller = tokenHash ? await app.repos.credentials.callerByTokenHash(tokenHash) : undefined;
+        if (!caller) return;
         requireCsrfHeader(request);
-        request.user = sessionUser;
+        request.user = caller.user;
+        request.credential = caller.credential;
         return;
       }
       const token = bearerToken(header);
       if (!token) throw unauthorized('The Authorization header must be "Bearer <token>"');
-      const user = await app.repos.users.findByTokenHash(hashToken(token));
-      if (!user) throw unauthorized('Unknown or revoked token');
-      request.user = user;
+      const caller = await app.repos.credentials.callerByTokenHash(hashToken(token));
+      if (!caller) throw unauthorized('Unknown or revoked token');
+      request.user = caller.user;
+      request.credential = caller.credential;
     });
 
     app.decorate('requireRole', (...roles: Role[]) => async (request: FastifyRequest) => {

@@ -132,6 +132,7 @@ export default fp(async (app: FastifyInstance) => {
     // missing route is the answer.
     if (request.is404) return notRouted(request, reply);
     if (err instanceof ApiError) {
+      if (err.headers) reply.headers(err.headers);
       return reply.code(err.statusCode).send({
         error: err.code,
         message: err.message,

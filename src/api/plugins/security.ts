@@ -33,6 +33,9 @@ export function rateLimitedRoutes(limits: SecurityOptions['rateLimits']): Record
   return {
     // Guessing tokens through the login is what this limit stops; tokens are 192 random bits, so it is defence in depth.
     'POST /v1/session': { perMinute: limits.loginPerMinute, keyBy: 'ip' },
+    // Each sign-up hashes a password (19 MiB, tens of milliseconds) and writes an account.
+    'POST /v1/accounts': { perMinute: limits.loginPerMinute, keyBy: 'ip' },
+    'POST /v1/invitations/:token/accept': { perMinute: limits.loginPerMinute, keyBy: 'ip' },
     // Every order starts a workflow and holds stock and a slot until it is paid or times out.
     'POST /v1/orders': { perMinute: limits.ordersPerMinute, keyBy: 'user' },
   };

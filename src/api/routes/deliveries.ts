@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { assignUpdate, completeUpdate, pickupUpdate } from '../../../workflows/messages.js';
-import { notFound, unprocessable } from '../errors.js';
+import { forbidden, notFound, unprocessable } from '../errors.js';
 import { errorResponses, Uuid } from '../schemas.js';
 import { DeliveryStatus } from '../../domain/vocabulary.js';
 import { sendUpdate } from '../workflow-updates.js';
@@ -41,8 +41,13 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const user = request.user!;
+      // A driver sees their own deliveries at the locations they still deliver for.
       const scope =
-        user.role === 'owner' ? { locationIds: user.locationIds } : user.role === 'driver' ? { driverId: user.id } : {};
+        user.role === 'owner'
+          ? { locationIds: user.locationIds }
+          : user.role === 'driver'
+            ? { driverId: user.id, locationIds: user.locationIds }
+            : {};
       return {
         deliveries: await app.repos.deliveries.list({
           ...scope,
@@ -69,8 +74,8 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const delivery = await app.repos.deliveries.find(request.params.id);
       if (!delivery || !request.user!.locationIds.includes(delivery.locationId)) throw notFound('Delivery');
-      if (!(await app.repos.users.isDriver(request.body.driverId)))
-        throw unprocessable('unknown_driver', `No driver ${request.body.driverId}`);
+      if (!(await app.repos.staff.isDriverAt(request.body.driverId, delivery.locationId)))
+        throw unprocessable('unknown_driver', `No driver ${request.body.driverId} delivers for this location`);
       return sendUpdate(
         app.temporal,
         `delivery-${request.params.id}`,
@@ -100,7 +105,10 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       async (request) => {
         // Deliveries are staff business: a driver learns that another driver holds one (403, as the API table says),
         // and the workflow's validator decides both that and whether the step comes in order (409).
-        if (!(await app.repos.deliveries.find(request.params.id))) throw notFound('Delivery');
+        const delivery = await app.repos.deliveries.find(request.params.id);
+        if (!delivery) throw notFound('Delivery');
+        if (!request.user!.locationIds.includes(delivery.locationId))
+          throw forbidden('You do not deliver for this location');
         return sendUpdate(
           app.temporal,
           `delivery-${request.params.id}`,

@@ -129,7 +129,8 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw unprocessable('unknown_slot', `Slot ${body.slotId} is not a slot of location ${body.locationId}`);
       }
       const bankAccountId = await app.repos.users.bankAccountOf(customer.id);
-      if (!bankAccountId) throw unprocessable('no_bank_account', 'Link a bank account before ordering');
+      if (!bankAccountId)
+        throw conflict('no_payment_method', 'Link a bank account before ordering (PUT /v1/me/bank-account)');
       const prices = await app.repos.catalog.pricesFor(productIds);
       const unknown = productIds.filter((id) => !prices.has(id));
       if (unknown.length > 0) {

@@ -3,11 +3,13 @@
 import type { Knex } from 'knex';
 import { createAvailabilityRepository } from './availability.js';
 import { createCatalogRepository } from './catalog.js';
+import { createCredentialRepository } from './credentials.js';
 import { createDeliveryRepository } from './deliveries.js';
 import { createLocationRepository } from './locations.js';
 import { createOrderRepository } from './orders.js';
 import { createRateLimitRepository } from './rate-limits.js';
 import { createSlotRepository } from './slots.js';
+import { createStaffRepository } from './staff.js';
 import { createStockLotRepository } from './stock-lots.js';
 import { createUserRepository } from './users.js';
 import { createWebhookEventRepository } from './webhook-events.js';
@@ -15,6 +17,8 @@ import { createWebhookEventRepository } from './webhook-events.js';
 function build(db: Knex) {
   return {
     users: createUserRepository(db),
+    credentials: createCredentialRepository(db),
+    staff: createStaffRepository(db),
     catalog: createCatalogRepository(db),
     locations: createLocationRepository(db),
     availability: createAvailabilityRepository(db),

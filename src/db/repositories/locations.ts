@@ -1,5 +1,6 @@
-// Locations: the one writer of locations and location_owners, and the location reads of the routes and live views.
+// Locations: the one writer of locations, and the location reads of the routes and live views.
 import type { Knex } from 'knex';
+import { createStaffRepository } from './staff.js';
 import type { LatLng } from '../../domain/geo.js';
 import type { LocationKind } from '../../domain/vocabulary.js';
 import { atomic } from '../knex.js';
@@ -111,11 +112,11 @@ export function createLocationRepository(db: Knex) {
             closes_at: input.closesAt,
           })
           .returning<LocationRow[]>('*');
-        if (input.ownerIds.length > 0) {
-          await trx('location_owners').insert(
-            input.ownerIds.map((userId) => ({ user_id: userId, location_id: row!.id })),
-          );
-        }
+        await createStaffRepository(trx).add(
+          row!.id,
+          input.ownerIds.map((userId) => ({ userId, role: 'owner' as const })),
+          trx,
+        );
         return locationView(row!, input.ownerIds);
       });
     },

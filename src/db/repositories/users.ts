@@ -1,4 +1,5 @@
-// Users: the one writer of users. Who a token belongs to, the locations their owners run, and their bank accounts.
+// Users: the one writer of users. Accounts with their email and password hash, the caller a credential stands for,
+// and bank account links.
 import type { Knex } from 'knex';
 import type { Role } from '../../domain/vocabulary.js';
 
@@ -7,31 +8,89 @@ export type { Role };
 export interface User {
   id: string;
   name: string;
+  email: string | null;
   role: Role;
-  /** Locations an owner runs; empty for everyone else. */
+  /** Locations an owner runs or a driver delivers for; empty for customers and operators. */
   locationIds: string[];
+}
+
+export interface LoginRecord {
+  id: string;
+  role: Role;
+  passwordHash: string | null;
+}
+
+/** Emails are compared as the address people type: without surrounding spaces, in any case. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+interface UserRow {
+  id: string;
+  name: string;
+  email: string | null;
+  role: Role;
+  location_ids: string[];
+}
+
+/** The user columns with the locations they work at, for a query over `users as u`. */
+export function userColumns(db: Knex) {
+  return [
+    'u.id',
+    'u.name',
+    'u.email',
+    'u.role',
+    db.raw(
+      `coalesce((SELECT array_agg(ls.location_id ORDER BY ls.location_id) FROM location_staff ls WHERE ls.user_id = u.id), '{}') AS location_ids`,
+    ),
+  ];
+}
+
+export function userView(row: UserRow): User {
+  return { id: row.id, name: row.name, email: row.email, role: row.role, locationIds: row.location_ids };
 }
 
 export function createUserRepository(db: Knex) {
   return {
-    async findByTokenHash(tokenHash: string): Promise<User | undefined> {
+    async find(userId: string): Promise<User | undefined> {
       const row = await db('users as u')
-        .leftJoin('location_owners as lo', 'lo.user_id', 'u.id')
-        .where('u.token_hash', tokenHash)
-        .groupBy('u.id')
-        .first<{ id: string; name: string; role: Role; location_ids: (string | null)[] } | undefined>(
-          'u.id',
-          'u.name',
-          'u.role',
-          db.raw('array_agg(lo.location_id) as location_ids'),
-        );
-      if (!row) return undefined;
-      return {
-        id: row.id,
-        name: row.name,
-        role: row.role,
-        locationIds: row.location_ids.filter((x): x is string => x !== null),
-      };
+        .where('u.id', userId)
+        .first<UserRow | undefined>(...userColumns(db));
+      return row && userView(row);
+    },
+
+    /** What a password login needs to know of an email; undefined when no account has it. */
+    async loginRecord(email: string): Promise<LoginRecord | undefined> {
+      const row = await db('users')
+        .where({ email: normalizeEmail(email) })
+        .first<{ id: string; role: Role; password_hash: string | null } | undefined>('id', 'role', 'password_hash');
+      return row && { id: row.id, role: row.role, passwordHash: row.password_hash };
+    },
+
+    /**
+     * Creates a user; undefined when another account already has the email or the id (the unique indexes decide, so
+     * two sign-ups racing for one address cannot both win).
+     */
+    async create(
+      user: { id?: string; name: string; role: Role; email?: string; passwordHash?: string },
+      trx?: Knex.Transaction,
+    ): Promise<string | undefined> {
+      const rows = await (trx ?? db)('users')
+        .insert({
+          ...(user.id ? { id: user.id } : {}),
+          name: user.name,
+          role: user.role,
+          email: user.email === undefined ? null : normalizeEmail(user.email),
+          password_hash: user.passwordHash ?? null,
+        })
+        .onConflict()
+        .ignore()
+        .returning<{ id: string }[]>('id');
+      return rows[0]?.id;
+    },
+
+    async setPassword(userId: string, passwordHash: string): Promise<void> {
+      await db('users').where({ id: userId }).update({ password_hash: passwordHash });
     },
 
     async bankAccountOf(userId: string): Promise<string | null> {
@@ -51,29 +110,6 @@ export function createUserRepository(db: Knex) {
 
     async linkBankAccount(userId: string, bankAccountId: string): Promise<void> {
       await db('users').where({ id: userId }).update({ bank_account_id: bankAccountId });
-    },
-
-    /** Drivers by name, for an owner to assign deliveries to. */
-    async drivers(): Promise<{ id: string; name: string }[]> {
-      return db('users')
-        .where({ role: 'driver' })
-        .orderBy('name')
-        .limit(200)
-        .select<{ id: string; name: string }[]>('id', 'name');
-    },
-
-    async isDriver(userId: string): Promise<boolean> {
-      return (await db('users').where({ id: userId, role: 'driver' }).first('id')) !== undefined;
-    },
-
-    async create(
-      user: { id?: string; name: string; role: Role; tokenHash: string },
-      trx?: Knex.Transaction,
-    ): Promise<string> {
-      const [row] = await (trx ?? db)('users')
-        .insert({ ...(user.id ? { id: user.id } : {}), name: user.name, role: user.role, token_hash: user.tokenHash })
-        .returning<{ id: string }[]>('id');
-      return row!.id;
     },
   };
 }

@@ -1,0 +1,65 @@
+// Password guessing, slowed and then refused: failed logins are counted per email and per client address in a
+// window shared by every API replica. After a few failures each answer waits longer; past the limit the login is
+// refused with 429 until the window ends. A success clears the email's count.
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError } from '../api/errors.js';
+import type { Repositories } from '../db/repositories/index.js';
+
+export interface LoginThrottleOptions {
+  /** Failures per email within the window before logins to it are refused. */
+  perEmail: number;
+  /** Failures per client address within the window before its logins are refused. */
+  perClient: number;
+  windowMs: number;
+  /** Failures before answers start to slow down; each further one doubles the wait, up to maxDelayMs. */
+  freeFailures: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = {
+  perEmail: 10,
+  perClient: 30,
+  windowMs: 15 * 60_000,
+  freeFailures: 3,
+  baseDelayMs: 100,
+  maxDelayMs: 1_600,
+};
+
+// The email is hashed into the key, so the counters table holds no address.
+const emailKey = (email: string) => `login-failures:email:${createHash('sha256').update(email).digest('hex')}`;
+const clientKey = (ip: string) => `login-failures:client:${ip}`;
+
+export function loginThrottle(repos: Pick<Repositories, 'rateLimits'>, options = DEFAULT_LOGIN_THROTTLE) {
+  const tooMany = (ttlMs: number, what: string) =>
+    new ApiError(429, 'too_many_attempts', `Too many failed logins ${what}; try again later`, undefined, {
+      'retry-after': String(Math.max(1, Math.ceil(ttlMs / 1000))),
+    });
+
+  return {
+    /** Refuses a login that is over either limit, before its password is even checked. */
+    async admit(email: string, ip: string): Promise<void> {
+      const [byEmail, byClient] = await Promise.all([
+        repos.rateLimits.peek(emailKey(email)),
+        repos.rateLimits.peek(clientKey(ip)),
+      ]);
+      if (byEmail.hits >= options.perEmail) throw tooMany(byEmail.ttlMs, 'for this email');
+      if (byClient.hits >= options.perClient) throw tooMany(byClient.ttlMs, 'from this address');
+    },
+
+    /** Counts a failure, then waits as long as the failures so far call for before the 401 goes out. */
+    async failed(email: string, ip: string): Promise<void> {
+      const [byEmail, byClient] = await Promise.all([
+        repos.rateLimits.hit(emailKey(email), options.windowMs),
+        repos.rateLimits.hit(clientKey(ip), options.windowMs),
+      ]);
+      const over = Math.max(byEmail.hits, byClient.hits) - options.freeFailures;
+      if (over > 0) await sleep(Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (over - 1)));
+    },
+
+    async succeeded(email: string): Promise<void> {
+      await repos.rateLimits.reset(emailKey(email));
+    },
+  };
+}
