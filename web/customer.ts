@@ -58,6 +58,14 @@ const reasonOf = (code: string): OrderReason | undefined =>
 const app = $('#app');
 const params = new URLSearchParams(location.search);
 
+/** The delivery point the page was opened with, kept in the links between its views. */
+const pointQuery = (lead: '?' | '&') => {
+  const point = new URLSearchParams();
+  for (const name of ['lat', 'lng']) if (params.has(name)) point.set(name, params.get(name)!);
+  const query = point.toString();
+  return query ? `${lead}${query}` : '';
+};
+
 const state = {
   point: { lat: Number(params.get('lat') ?? 51.5215), lng: Number(params.get('lng') ?? -0.0717), line1: '' },
   locations: [] as NearbyLocation[],
@@ -381,7 +389,7 @@ async function placeOrder(button: HTMLButtonElement, items: { productId: string;
     state.stopSlots?.();
     state.stopOrders?.();
     announceOrder(order.id);
-    history.pushState(null, '', `/order?id=${order.id}`);
+    history.pushState(null, '', `/order?id=${order.id}${pointQuery('&')}`);
     track(order.id);
   } catch (err) {
     if (err instanceof ApiError && err.code === 'no_payment_method') {
@@ -430,8 +438,8 @@ function track(orderId: string): void {
     h(
       'nav',
       { class: 'links' },
-      h('a', { href: '/order#my-orders' }, 'My orders'),
-      h('a', { href: '/order' }, 'Place another order'),
+      h('a', { href: `/order${pointQuery('?')}#my-orders` }, 'My orders'),
+      h('a', { href: `/order${pointQuery('?')}` }, 'Place another order'),
     ),
   );
 

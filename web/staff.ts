@@ -97,7 +97,11 @@ export function staffSection(location: { id: string; name: string }): HTMLElemen
                 { class: 'name' },
                 member.name,
                 h('br'),
-                h('span', { class: 'meta muted' }, `${member.email ?? ''} · since ${day(member.since)}`),
+                h(
+                  'span',
+                  { class: 'meta muted' },
+                  [member.email, `since ${day(member.since)}`].filter(Boolean).join(' · '),
+                ),
               ),
               h('span', { class: 'badge' }, ROLE_LABEL[member.role]),
               remove,

@@ -71,7 +71,10 @@ it('a new customer signs up, opens a test bank account, orders and sees the orde
   const { page } = await phone(browser);
   const email = `nora-${randomUUID()}@example.com`;
   const taken = `taken-${randomUUID()}@example.com`;
-  const other = await stack.api('POST', '/v1/accounts', { body: { email: taken, password: PASSWORD, name: 'Taken' } });
+  const other = await stack.api('POST', '/v1/accounts', {
+    body: { email: taken, password: PASSWORD, name: 'Taken' },
+    headers: { 'x-csrf': '1' },
+  });
   expect(other.status).toBe(201);
 
   await page.goto(`${stack.baseUrl}/order?lat=${HOME.lat}&lng=${HOME.lng}`);
