@@ -2,10 +2,16 @@
 import type { SwaggerTransformObject } from '@fastify/swagger';
 import { LIVE_EXAMPLES } from './examples-live.js';
 import { ORDERS_EXAMPLES } from './examples-orders.js';
+import { READS_EXAMPLES } from './examples-reads.js';
 import { NamedExamples, type OperationExamples } from './examples-shared.js';
 import { SHOP_EXAMPLES } from './examples-shop.js';
 
-const OPERATIONS: Record<string, OperationExamples> = { ...ORDERS_EXAMPLES, ...SHOP_EXAMPLES, ...LIVE_EXAMPLES };
+const OPERATIONS: Record<string, OperationExamples> = {
+  ...ORDERS_EXAMPLES,
+  ...SHOP_EXAMPLES,
+  ...LIVE_EXAMPLES,
+  ...READS_EXAMPLES,
+};
 
 /** What an error of each status looks like, for the operations above that do not say more. */
 function errorExample(status: string, path: string): unknown {
@@ -13,11 +19,13 @@ function errorExample(status: string, path: string): unknown {
     ? 'Slot'
     : path.startsWith('/v1/orders')
       ? 'Order'
-      : path.startsWith('/v1/deliveries')
-        ? 'Delivery'
-        : path.startsWith('/v1/locations') || path.startsWith('/v1/board')
-          ? 'Location'
-          : 'Resource';
+      : path.startsWith('/v1/products')
+        ? 'Product'
+        : path.startsWith('/v1/deliveries')
+          ? 'Delivery'
+          : path.startsWith('/v1/locations') || path.startsWith('/v1/board')
+            ? 'Location'
+            : 'Resource';
   switch (status) {
     case '400':
       return {

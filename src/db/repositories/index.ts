@@ -5,6 +5,7 @@ import { createAvailabilityRepository } from './availability.js';
 import { createCatalogRepository } from './catalog.js';
 import { createDeliveryRepository } from './deliveries.js';
 import { createLocationRepository } from './locations.js';
+import { createOrderHistoryRepository } from './order-history.js';
 import { createOrderRepository } from './orders.js';
 import { createRateLimitRepository } from './rate-limits.js';
 import { createSlotRepository } from './slots.js';
@@ -21,6 +22,7 @@ function build(db: Knex) {
     stock: createStockLotRepository(db),
     slots: createSlotRepository(db),
     orders: createOrderRepository(db),
+    orderHistory: createOrderHistoryRepository(db),
     deliveries: createDeliveryRepository(db),
     webhookEvents: createWebhookEventRepository(db),
     rateLimits: createRateLimitRepository(db),
