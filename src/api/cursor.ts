@@ -10,7 +10,7 @@ export const CursorParam = Type.String({
   minLength: 1,
   maxLength: 600,
   pattern: '^[A-Za-z0-9_-]+$',
-  description: 'nextCursor of the previous page',
+  description: 'nextCursor of the previous page; a cursor this API did not issue is refused with 400 invalid_cursor',
 });
 export const NextCursor = Type.Union([Type.String(), Type.Null()], {
   description: 'Pass as cursor for the next page; null on the last page',
