@@ -8,6 +8,7 @@ import * as m005 from './005_slot_templates.js';
 import * as m006 from './006_lot_source_key.js';
 import * as m007 from './007_lot_idempotency_keys.js';
 import * as m008 from './008_rate_limit_counters.js';
+import * as m009 from './009_read_indexes.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -23,4 +24,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['006_lot_source_key', m006],
   ['007_lot_idempotency_keys', m007],
   ['008_rate_limit_counters', m008],
+  ['009_read_indexes', m009],
 ];
