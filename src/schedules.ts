@@ -1,5 +1,6 @@
 // Temporal Schedules the system runs on: creating the coming days' slots and discarding stale stock, created once, idempotently, when a worker starts; and the owners' production plans.
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { searchAttributes } from '../workflows/messages.js';
 import type { endOfDayWorkflow, productionRunWorkflow, staleSweepWorkflow } from '../workflows/lot.js';
 import type { orderReconcileWorkflow } from '../workflows/reconcile.js';
 import type { slotPlannerWorkflow } from '../workflows/slot.js';
@@ -72,6 +73,18 @@ export interface ProductionPlan {
   quantity: number;
 }
 
+/** A plan as its owner reads it back, with when it runs next and last ran (null before its first run). */
+export interface ProductionPlanView extends ProductionPlan {
+  scheduleId: string;
+  nextRunAt: string | null;
+  lastRunAt: string | null;
+  paused: boolean;
+}
+
+const productionArgs = (plan: ProductionPlan) => [
+  { locationId: plan.locationId, productId: plan.productId, quantity: plan.quantity },
+];
+
 /** Creates the plan's Schedule, or changes the interval and quantity of the one that exists. */
 export async function putProductionSchedule(client: Client, taskQueue: string, plan: ProductionPlan): Promise<void> {
   const scheduleId = productionScheduleId(plan.locationId, plan.productId);
@@ -81,19 +94,24 @@ export async function putProductionSchedule(client: Client, taskQueue: string, p
     workflowType: 'productionRunWorkflow' satisfies (typeof productionRunWorkflow)['name'],
     workflowId: scheduleId,
     taskQueue,
-    args: [{ locationId: plan.locationId, productId: plan.productId, quantity: plan.quantity }],
+    args: productionArgs(plan),
   };
+  // Indexed by location, so a location's plans can be listed without reading every Schedule in the namespace.
+  const typedSearchAttributes = [{ key: searchAttributes.locationId, value: plan.locationId }];
   try {
     await client.schedule.create({
       scheduleId,
       spec,
       action,
+      typedSearchAttributes,
       // Bakes missed while the system was down are not made up later in a burst.
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
     });
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action }));
+    await client.schedule
+      .getHandle(scheduleId)
+      .update((previous) => ({ ...previous, spec, action, typedSearchAttributes }));
   }
 }
 
@@ -110,4 +128,43 @@ export async function deleteProductionSchedule(
     if (err instanceof ScheduleNotFoundError) return false;
     throw err;
   }
+}
+
+/**
+ * The location's production plans, by product id. Which plans exist comes from Temporal's list of Schedules, which
+ * follows a change within a second or so; each plan's details are then read from its Schedule itself.
+ */
+export async function listProductionPlans(client: Client, locationId: string): Promise<ProductionPlanView[]> {
+  const prefix = productionScheduleId(locationId, '');
+  const ids: string[] = [];
+  // locationId is a validated uuid, so it cannot break out of the query's quotes.
+  for await (const summary of client.schedule.list({ query: `LocationId = '${locationId}'` })) {
+    if (summary.scheduleId.startsWith(prefix)) ids.push(summary.scheduleId);
+  }
+  const plans = await Promise.all(
+    ids.map(async (scheduleId): Promise<ProductionPlanView | undefined> => {
+      try {
+        const schedule = await client.schedule.getHandle(scheduleId).describe();
+        const [args] = schedule.action.args as [{ productId: string; quantity: number }];
+        const lastRun = schedule.info.recentActions.at(-1);
+        return {
+          locationId,
+          productId: args.productId,
+          everyMinutes: Math.round((schedule.spec.intervals?.[0]?.every ?? 0) / 60_000),
+          quantity: args.quantity,
+          scheduleId,
+          nextRunAt: schedule.info.nextActionTimes[0]?.toISOString() ?? null,
+          lastRunAt: lastRun?.takenAt.toISOString() ?? null,
+          paused: schedule.state.paused,
+        };
+      } catch (err) {
+        // Deleted since the list was read.
+        if (err instanceof ScheduleNotFoundError) return undefined;
+        throw err;
+      }
+    }),
+  );
+  return plans
+    .filter((plan): plan is ProductionPlanView => plan !== undefined)
+    .sort((a, b) => a.productId.localeCompare(b.productId));
 }

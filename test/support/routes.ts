@@ -515,6 +515,65 @@ export const ROUTES: RouteSpec[] = [
     sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/slots/${fx.slotId}`, body: { capacity: 200 } }),
   },
 
+  // --- reading every resource back ---
+  {
+    method: 'GET',
+    url: '/v1/locations/:id',
+    who: 'anyone (where a location is, its radius and hours; never its owners)',
+    access: everyone(200),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}` }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/products',
+    who: 'anyone',
+    access: everyone(200),
+    sample: () => ({ path: '/v1/products', query: { q: 'matrix', limit: '5' } }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/products/:id',
+    who: 'anyone',
+    access: everyone(200),
+    sample: (fx) => ({ path: `/v1/products/${fx.productId}` }),
+  },
+  {
+    // Products belong to no location, so every owner may change any, as every owner may add one.
+    method: 'PATCH',
+    url: '/v1/products/:id',
+    who: 'operator; owners',
+    access: signedIn({ owner: 200, otherOwner: 200, operator: 200 }),
+    sample: (fx) => ({ path: `/v1/products/${fx.productId}`, body: { description: 'Baked for the matrix' } }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/orders',
+    who: 'customers (their own), owners (their locations’), operators (all); drivers read deliveries instead',
+    access: signedIn({ customer: 200, otherCustomer: 200, owner: 200, otherOwner: 200, operator: 200 }),
+    sample: () => ({ path: '/v1/orders', query: { limit: '5' } }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/locations/:id/stock',
+    who: 'the location’s owners; operators',
+    access: signedIn({ owner: 200, otherOwner: 404, operator: 200 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/stock`, query: { productId: fx.productId } }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/locations/:id/slot-templates',
+    who: 'the location’s owners; operators',
+    access: signedIn({ owner: 200, otherOwner: 404, operator: 200 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/slot-templates` }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/locations/:id/production',
+    who: 'the location’s owners; operators',
+    access: signedIn({ owner: 200, otherOwner: 404, operator: 200 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/production` }),
+  },
+
   // --- the bank: signed, never a user ---
   {
     method: 'POST',

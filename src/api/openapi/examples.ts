@@ -3,6 +3,7 @@ import type { SwaggerTransformObject } from '@fastify/swagger';
 import { ACCOUNT_EXAMPLES } from './examples-accounts.js';
 import { LIVE_EXAMPLES } from './examples-live.js';
 import { ORDERS_EXAMPLES } from './examples-orders.js';
+import { READS_EXAMPLES } from './examples-reads.js';
 import { NamedExamples, type OperationExamples } from './examples-shared.js';
 import { SHOP_EXAMPLES } from './examples-shop.js';
 
@@ -11,6 +12,7 @@ const OPERATIONS: Record<string, OperationExamples> = {
   ...SHOP_EXAMPLES,
   ...LIVE_EXAMPLES,
   ...ACCOUNT_EXAMPLES,
+  ...READS_EXAMPLES,
 };
 
 /** What an error of each status looks like, for the operations above that do not say more. */
@@ -19,11 +21,13 @@ function errorExample(status: string, path: string): unknown {
     ? 'Slot'
     : path.startsWith('/v1/orders')
       ? 'Order'
-      : path.startsWith('/v1/deliveries')
-        ? 'Delivery'
-        : path.startsWith('/v1/locations') || path.startsWith('/v1/board')
-          ? 'Location'
-          : 'Resource';
+      : path.startsWith('/v1/products')
+        ? 'Product'
+        : path.startsWith('/v1/deliveries')
+          ? 'Delivery'
+          : path.startsWith('/v1/locations') || path.startsWith('/v1/board')
+            ? 'Location'
+            : 'Resource';
   switch (status) {
     case '400':
       return {

@@ -14,15 +14,15 @@ export const MAX_LOT_QUANTITY = 100_000;
 export const MAX_PRICE_CENTS = 1_000_000;
 /** Clocks differ a little; a lot "produced" further in the future than this is a mistake. */
 const CLOCK_SKEW_MS = 60_000;
-const MAX_SHELF_LIFE_MINUTES = 366 * 24 * 60;
+export const MAX_SHELF_LIFE_MINUTES = 366 * 24 * 60;
 
-const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
-const Timestamp = Type.String({ format: 'date-time', maxLength: 40 });
-const LocalTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', examples: ['07:30'] });
+export const ProductName = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+export const Timestamp = Type.String({ format: 'date-time', maxLength: 40 });
+export const LocalTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', examples: ['07:30'] });
 
 const ProductBody = Type.Object(
   {
-    name: Name,
+    name: ProductName,
     description: Type.Optional(Type.String({ maxLength: 2000 })),
     priceCents: Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS }),
     shelfLifeMinutes: Type.Integer({ minimum: 1, maximum: MAX_SHELF_LIFE_MINUTES }),
@@ -31,7 +31,7 @@ const ProductBody = Type.Object(
   { additionalProperties: false },
 );
 
-const Product = Type.Object({
+export const Product = Type.Object({
   id: Uuid,
   name: Type.String(),
   description: Type.String(),
@@ -43,7 +43,7 @@ const Product = Type.Object({
 
 const LocationBody = Type.Object(
   {
-    name: Name,
+    name: ProductName,
     kind: LocationKind,
     lat: Latitude,
     lng: Longitude,
@@ -94,7 +94,7 @@ function stockRequestHash(locationId: string, body: StockBody): string {
   });
 }
 
-const Lot = Type.Object({
+export const Lot = Type.Object({
   id: Type.Integer(),
   locationId: Uuid,
   productId: Uuid,

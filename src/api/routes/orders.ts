@@ -11,6 +11,8 @@ import {
   type OrderInput,
 } from '../../../workflows/messages.js';
 import type { orderWorkflow } from '../../../workflows/order.js';
+import type { OrderKey } from '../../db/repositories/order-history.js';
+import { CursorParam, decodeCursor, encodeCursor, NextCursor } from '../cursor.js';
 import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
 import { IdempotencyHeaders, idempotencyKeyReused, requestDigest } from '../idempotency.js';
 import { logOrderOf } from '../plugins/log-context.js';
@@ -22,6 +24,8 @@ import { deliversTo, haversineMeters } from '../../domain/geo.js';
 
 export const MAX_LINES_PER_ORDER = 50;
 export const MAX_QUANTITY_PER_LINE = 100;
+export const DEFAULT_ORDER_PAGE = 20;
+export const MAX_ORDER_PAGE = 100;
 
 const OrderBody = Type.Object(
   {
@@ -50,6 +54,8 @@ const OrderBody = Type.Object(
 );
 type OrderBody = Static<typeof OrderBody>;
 
+const OrderItems = Type.Array(Type.Object({ productId: Uuid, quantity: Type.Integer(), unitPriceCents: Cents }));
+
 const Order = Type.Object({
   id: Uuid,
   status: OrderStatus,
@@ -58,7 +64,7 @@ const Order = Type.Object({
   locationId: Uuid,
   slotId: Type.Union([Uuid, Type.Null()]),
   totalCents: Cents,
-  items: Type.Array(Type.Object({ productId: Uuid, quantity: Type.Integer(), unitPriceCents: Cents })),
+  items: OrderItems,
   address: Type.Object({ lat: Type.Number(), lng: Type.Number(), line1: Type.String() }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
@@ -72,6 +78,22 @@ const Order = Type.Object({
       at: Type.String({ format: 'date-time' }),
     }),
   ),
+});
+
+/** An order in a history: GET /v1/orders/:id adds the address and the timeline. */
+const OrderSummary = Type.Object({
+  id: Uuid,
+  number: Type.String({ description: 'The short number the board and the pages show' }),
+  status: OrderStatus,
+  reason: Type.Union([OrderReason, Type.Null()]),
+  customerId: Uuid,
+  locationId: Uuid,
+  slotId: Type.Union([Uuid, Type.Null()]),
+  slotStartsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  totalCents: Cents,
+  items: OrderItems,
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
 });
 
 const IdParams = Type.Object({ id: Uuid });
@@ -204,6 +226,53 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw conflict(state.reason ?? 'rejected', `The order was refused: ${state.reason}`, { orderId });
       }
       return reply.code(201).send(view);
+    },
+  );
+
+  app.get(
+    '/v1/orders',
+    {
+      // Drivers follow their deliveries through GET /v1/deliveries; an order history is not theirs to read.
+      onRequest: app.requireRole('customer', 'owner', 'operator'),
+      schema: {
+        tags: ['orders'],
+        summary:
+          "Order history, newest first: a customer's own orders, an owner's locations' orders, every order for operators",
+        security: [{ bearer: [] }],
+        querystring: Type.Object(
+          {
+            status: Type.Optional(OrderStatus),
+            locationId: Type.Optional(Uuid),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ORDER_PAGE, default: DEFAULT_ORDER_PAGE })),
+            cursor: Type.Optional(CursorParam),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ items: Type.Array(OrderSummary), nextCursor: NextCursor }),
+          ...errorResponses(400, 401, 403),
+        },
+      },
+    },
+    async (request) => {
+      const user = request.user!;
+      const { status, locationId, limit = DEFAULT_ORDER_PAGE, cursor } = request.query;
+      let after: OrderKey | undefined;
+      if (cursor !== undefined) {
+        const [createdAt, orderId] = decodeCursor(cursor, ['instant', 'uuid'] as const);
+        after = { createdAt, orderId };
+      }
+      const scope =
+        user.role === 'customer'
+          ? { customerId: user.id }
+          : user.role === 'owner'
+            ? { locationIds: user.locationIds }
+            : {};
+      const page = await app.repos.orderHistory.page({ ...scope, status, locationId, after, limit });
+      return {
+        items: page.items,
+        nextCursor: page.next ? encodeCursor([page.next.createdAt, page.next.orderId]) : null,
+      };
     },
   );
 

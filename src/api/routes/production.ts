@@ -1,8 +1,14 @@
 // Production plans: an owner has a product baked at their location every so many minutes, as a Temporal Schedule per location and product.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { deleteProductionSchedule, productionScheduleId, putProductionSchedule } from '../../schedules.js';
+import {
+  deleteProductionSchedule,
+  listProductionPlans,
+  productionScheduleId,
+  putProductionSchedule,
+} from '../../schedules.js';
 import { ApiError, notFound } from '../errors.js';
+import { assertManagesLocation } from '../location-access.js';
 import { errorResponses, Uuid } from '../schemas.js';
 
 /** Once a day is the slowest plan that still makes sense; a bigger number is a mistake. */
@@ -29,7 +35,36 @@ const Plan = Type.Object({
   scheduleId: Type.String(),
 });
 
+const PlanView = Type.Object({
+  ...Plan.properties,
+  nextRunAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'When the next run starts; null while paused',
+  }),
+  lastRunAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'When the last run started; null before the first',
+  }),
+  paused: Type.Boolean(),
+});
+
 const productionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/v1/locations/:id/production',
+    {
+      onRequest: app.requireRole('owner', 'operator'),
+      schema: {
+        tags: ['production'],
+        summary: "The location's production plans: product, units per run, minutes between runs, next and last run",
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: Uuid }),
+        response: { 200: Type.Object({ plans: Type.Array(PlanView) }), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      await assertManagesLocation(app, request.user!, request.params.id);
+      return { plans: await listProductionPlans(app.temporal, request.params.id) };
+    },
+  );
+
   app.put(
     '/v1/locations/:id/production/:productId',
     {

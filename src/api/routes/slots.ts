@@ -6,6 +6,7 @@ import { cutoffMovedSignal } from '../../../workflows/messages.js';
 import { templateProblems } from '../../domain/slots.js';
 import { SLOT_PLANNER_SCHEDULE_ID } from '../../schedules.js';
 import { badRequest, conflict, notFound } from '../errors.js';
+import { assertManagesLocation } from '../location-access.js';
 import { errorResponses, Uuid } from '../schemas.js';
 import { SlotStatus } from '../../domain/vocabulary.js';
 
@@ -64,6 +65,24 @@ const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { field: '/querystring/to', message: 'at most 31 days after from' },
         ]);
       return { slots: await app.repos.slots.listBetween(request.params.id, from, to) };
+    },
+  );
+
+  app.get(
+    '/v1/locations/:id/slot-templates',
+    {
+      onRequest: app.requireRole('owner', 'operator'),
+      schema: {
+        tags: ['slots'],
+        summary: "The location's weekly slot plan, by weekday and start",
+        security: [{ bearer: [] }],
+        params: LocationParams,
+        response: { 200: Type.Object({ templates: Type.Array(Template) }), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      await assertManagesLocation(app, request.user!, request.params.id);
+      return { templates: await app.repos.slots.templatesOf(request.params.id) };
     },
   );
 

@@ -9,6 +9,7 @@ import * as m006 from './006_lot_source_key.js';
 import * as m007 from './007_lot_idempotency_keys.js';
 import * as m008 from './008_rate_limit_counters.js';
 import * as m009 from './009_accounts.js';
+import * as m010 from './010_read_indexes.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -25,4 +26,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['007_lot_idempotency_keys', m007],
   ['008_rate_limit_counters', m008],
   ['009_accounts', m009],
+  ['010_read_indexes', m010],
 ];

@@ -36,7 +36,7 @@ export interface AvailabilityKey {
 }
 
 /** `%`, `_` and `\` in a search word match themselves, not patterns. */
-const likePattern = (word: string) => `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+export const likePattern = (word: string) => `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 // The locations that deliver to :lat, :lng. The GiST index finds those whose area's bounding cube holds the point,
 // haversine decides. (Plain parameters, not subqueries, so Postgres inlines the geo functions.)

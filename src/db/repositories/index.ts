@@ -6,6 +6,7 @@ import { createCatalogRepository } from './catalog.js';
 import { createCredentialRepository } from './credentials.js';
 import { createDeliveryRepository } from './deliveries.js';
 import { createLocationRepository } from './locations.js';
+import { createOrderHistoryRepository } from './order-history.js';
 import { createOrderRepository } from './orders.js';
 import { createRateLimitRepository } from './rate-limits.js';
 import { createSlotRepository } from './slots.js';
@@ -25,6 +26,7 @@ function build(db: Knex) {
     stock: createStockLotRepository(db),
     slots: createSlotRepository(db),
     orders: createOrderRepository(db),
+    orderHistory: createOrderHistoryRepository(db),
     deliveries: createDeliveryRepository(db),
     webhookEvents: createWebhookEventRepository(db),
     rateLimits: createRateLimitRepository(db),

@@ -65,6 +65,19 @@ export function createLocationRepository(db: Knex) {
       return (await db('locations').where({ id: locationId }).first('id')) !== undefined;
     },
 
+    async findLocation(locationId: string): Promise<LocationView | undefined> {
+      const row = await db('locations').where({ id: locationId }).first<LocationRow | undefined>();
+      if (!row) return undefined;
+      const owners = await db('location_owners')
+        .where({ location_id: locationId })
+        .orderBy('user_id')
+        .select<{ user_id: string }[]>('user_id');
+      return locationView(
+        row,
+        owners.map((o) => o.user_id),
+      );
+    },
+
     /** Where a location is and how far it delivers; undefined when there is no such location. */
     async findDeliveryArea(locationId: string): Promise<(LatLng & { deliveryRadiusM: number }) | undefined> {
       const row = await db('locations')

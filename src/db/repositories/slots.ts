@@ -232,6 +232,27 @@ export function createSlotRepository(db: Knex) {
       return byLocation;
     },
 
+    /** The location's weekly plan, by weekday and start. */
+    async templatesOf(locationId: string): Promise<SlotTemplate[]> {
+      const rows = await db('slot_templates')
+        .where({ location_id: locationId })
+        .orderBy([{ column: 'weekday' }, { column: 'start' }, { column: 'end' }])
+        .select<{ weekday: number; start: string; end: string; capacity: number; cutoff_minutes: number }[]>(
+          'weekday',
+          'start',
+          'end',
+          'capacity',
+          'cutoff_minutes',
+        );
+      return rows.map((r) => ({
+        weekday: r.weekday,
+        start: r.start,
+        end: r.end,
+        capacity: r.capacity,
+        cutoffMinutes: r.cutoff_minutes,
+      }));
+    },
+
     /** Replaces the location's weekly plan in one transaction. */
     async replaceTemplates(locationId: string, templates: readonly SlotTemplate[]): Promise<void> {
       await atomic(db, async (trx) => {

@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 import { streams } from '../../events/log.js';
 import { atomic } from '../knex.js';
 import { appendEvent } from './events.js';
+import { lotsAt } from './stock-listing.js';
 import { receiveLotIn } from './stock-receiving.js';
 import {
   CLAIM_AND_TAKE,
@@ -153,6 +154,9 @@ export function createStockLotRepository(db: Knex) {
         );
       return raced;
     },
+
+    /** One page of a location's lots, newest first. */
+    lotsAt: (opts: Parameters<typeof lotsAt>[1]) => lotsAt(db, opts),
 
     /** Available units per product at one location that are still fresh at `at`. */
     async freshUnits(locationId: string, productIds: string[], at: Date): Promise<Map<string, number>> {
