@@ -10,11 +10,13 @@ export interface OrderSummary {
   status: OrderStatus;
   locationId: string;
   totalCents: number;
+  slotStartsAt: string | null;
+  items: { productId: string; quantity: number }[];
   createdAt: string;
 }
 
 interface OrderPage {
-  orders: OrderSummary[];
+  items: OrderSummary[];
   nextCursor: string | null;
 }
 
@@ -42,6 +44,13 @@ export function announceOrder(orderId: string): void {
 
 const placedAt = (iso: string) =>
   new Date(iso).toLocaleString([], { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+
+/** How many items, and when the delivery slot starts. */
+function contents(order: OrderSummary): string {
+  const count = order.items.reduce((n, item) => n + item.quantity, 0);
+  const items = `${count} ${count === 1 ? 'item' : 'items'}`;
+  return order.slotStartsAt ? `${items} · delivery from ${placedAt(order.slotStartsAt)}` : items;
+}
 
 /** The list as a section of the page, kept current until `stop`. */
 export function myOrders(): { element: HTMLElement; stop(): void } {
@@ -79,6 +88,7 @@ export function myOrders(): { element: HTMLElement; stop(): void } {
                 ORDER_STATUS[order.status],
               ),
               h('span', { class: 'total' }, money(order.totalCents)),
+              h('span', { class: 'what muted' }, contents(order)),
             ),
           ),
         ),
@@ -123,7 +133,7 @@ export function myOrders(): { element: HTMLElement; stop(): void } {
   const reload = () =>
     (reading ??= api<OrderPage>('GET', '/v1/orders?limit=20')
       .then((page) => {
-        for (const order of page.orders) {
+        for (const order of page.items) {
           const known = orders.get(order.id);
           if (known && ORDER_STATUS_RANK[known.status] > ORDER_STATUS_RANK[order.status]) order.status = known.status;
           orders.set(order.id, order);
@@ -144,7 +154,7 @@ export function myOrders(): { element: HTMLElement; stop(): void } {
     button.disabled = true;
     try {
       const page = await api<OrderPage>('GET', `/v1/orders?limit=20&cursor=${encodeURIComponent(nextCursor)}`);
-      for (const order of page.orders) if (!orders.has(order.id)) orders.set(order.id, order);
+      for (const order of page.items) if (!orders.has(order.id)) orders.set(order.id, order);
       nextCursor = page.nextCursor;
       olderLoaded = true;
       render();
