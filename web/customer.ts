@@ -1,4 +1,5 @@
-// The customer page: choose a shop, items and a slot (remaining capacity live), place the order, then follow its timeline live.
+// The customer page: sign up or log in, link a bank account, see one's orders move live, choose a shop, items and a
+// slot (remaining capacity live), place the order, then follow its timeline live.
 import {
   CANCELLABLE_STATUSES,
   FAILED_STATUSES,
@@ -8,7 +9,10 @@ import {
   type OrderStatus,
   type SlotStatus,
 } from '../src/domain/vocabulary.js';
+import { linkBankAccount, type Me } from './bank-account.js';
 import { $, ApiError, api, clock, follow, h, loginGate, money, slotLabel, toast } from './lib.js';
+import { announceOrder, myOrders } from './my-orders.js';
+import { DELIVERY_STATUS, ORDER_STATUS, REASONS } from './order-words.js';
 
 interface NearbyLocation {
   id: string;
@@ -45,34 +49,6 @@ interface OrderEvent {
   deliveryStatus?: DeliveryStatus;
 }
 
-const ORDER_STATUS: Record<OrderStatus, string> = {
-  placed: 'Order received',
-  awaiting_payment: 'Waiting for payment',
-  confirmed: 'Paid and confirmed',
-  prepping: 'Being prepared',
-  prepped: 'Ready, waiting for a driver',
-  out_for_delivery: 'On its way',
-  completed: 'Delivered',
-  rejected: 'Not accepted',
-  payment_failed: 'Payment failed',
-  cancelled: 'Cancelled',
-};
-// Only what the order's own statuses do not already say: waiting for a driver is `prepped`, picked up is
-// `out_for_delivery`, handed over is `completed`.
-const DELIVERY_STATUS: Partial<Record<DeliveryStatus, string>> = {
-  assigned: 'A driver is assigned',
-};
-const REASONS: Record<OrderReason, string> = {
-  out_of_stock: 'some items ran out',
-  slot_full: 'the slot is full',
-  slot_closed: 'the slot closed',
-  insufficient_funds: 'insufficient funds',
-  declined: 'the bank declined',
-  payment_timeout: 'the bank did not answer in time',
-  customer_cancelled: 'you cancelled',
-  operator_cancelled: 'cancelled by the shop’s support',
-  workflow_ended: 'cancelled by the shop’s support',
-};
 const CANCELLABLE = new Set(CANCELLABLE_STATUSES);
 const FAILED = new Set(FAILED_STATUSES);
 /** The reason an API error names, when it is one of the order's reasons. */
@@ -81,6 +57,14 @@ const reasonOf = (code: string): OrderReason | undefined =>
 
 const app = $('#app');
 const params = new URLSearchParams(location.search);
+
+/** The delivery point the page was opened with, kept in the links between its views. */
+const pointQuery = (lead: '?' | '&') => {
+  const point = new URLSearchParams();
+  for (const name of ['lat', 'lng']) if (params.has(name)) point.set(name, params.get(name)!);
+  const query = point.toString();
+  return query ? `${lead}${query}` : '';
+};
 
 const state = {
   point: { lat: Number(params.get('lat') ?? 51.5215), lng: Number(params.get('lng') ?? -0.0717), line1: '' },
@@ -92,6 +76,10 @@ const state = {
   slotId: null as string | null,
   idempotencyKey: crypto.randomUUID(),
   stopSlots: undefined as (() => void) | undefined,
+  stopOrders: undefined as (() => void) | undefined,
+  testBankAccounts: false,
+  /** The checkout shows the bank link step instead of the basket until an account is linked. */
+  linking: false,
 };
 
 // ---- choosing -------------------------------------------------------------------------------------------
@@ -130,7 +118,10 @@ function renderOrderForm(): void {
     state.point = { lat: Number(lat.value), lng: Number(lng.value), line1: line1.value.trim() };
     void findLocations();
   });
+  const orders = myOrders();
+  state.stopOrders = orders.stop;
   app.replaceChildren(
+    orders.element,
     where,
     h('section', { class: 'card', id: 'locations', hidden: true }),
     h('section', { class: 'card', id: 'products', hidden: true }),
@@ -358,7 +349,7 @@ function renderSlots(): void {
 
 function renderCheckout(): void {
   const section = document.getElementById('checkout');
-  if (!section || !state.locationId) return;
+  if (!section || !state.locationId || state.linking) return;
   const lines = [...state.quantities].map(([productId, quantity]) => ({ productId, quantity }));
   const total = lines.reduce(
     (sum, l) =>
@@ -396,9 +387,19 @@ async function placeOrder(button: HTMLButtonElement, items: { productId: string;
       { 'idempotency-key': state.idempotencyKey },
     );
     state.stopSlots?.();
-    history.pushState(null, '', `/order?id=${order.id}`);
+    state.stopOrders?.();
+    announceOrder(order.id);
+    history.pushState(null, '', `/order?id=${order.id}${pointQuery('&')}`);
     track(order.id);
   } catch (err) {
+    if (err instanceof ApiError && err.code === 'no_payment_method') {
+      // The account lost its bank link since the page loaded: link one here, then the same order can go.
+      state.linking = true;
+      await linkBankAccount($('#checkout'), state.testBankAccounts);
+      state.linking = false;
+      renderCheckout();
+      return;
+    }
     const known = err instanceof ApiError ? reasonOf(err.code) : undefined;
     const reason = known ? REASONS[known] : err instanceof ApiError ? err.message : 'the connection failed';
     toast(`Could not place the order: ${reason}`, 'error');
@@ -434,7 +435,12 @@ function track(orderId: string): void {
       cancel,
     ),
     h('section', { class: 'card' }, h('h2', {}, 'Timeline'), timeline),
-    h('a', { href: '/order' }, 'Place another order'),
+    h(
+      'nav',
+      { class: 'links' },
+      h('a', { href: `/order${pointQuery('?')}#my-orders` }, 'My orders'),
+      h('a', { href: `/order${pointQuery('?')}` }, 'Place another order'),
+    ),
   );
 
   const apply = (event: OrderEvent, text: string) => {
@@ -464,11 +470,14 @@ function track(orderId: string): void {
   });
 }
 
-await loginGate(['customer'], app);
+await loginGate(['customer'], app, { signUp: true });
+const me = await api<Me>('GET', '/v1/me');
+state.testBankAccounts = me.testBankAccounts;
 const following = params.get('id');
 if (following) {
   track(following);
 } else {
+  if (!me.bankAccount.linked) await linkBankAccount(app, me.testBankAccounts);
   renderOrderForm();
   // A slot whose cutoff passes closes on screen at that moment, without waiting for the server's event.
   setInterval(renderSlots, 30_000);

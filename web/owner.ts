@@ -1,6 +1,8 @@
-// The owner's dashboard: orders to prep and deliveries to assign, kept current by the dashboard stream.
+// The owner's dashboard: orders to prep and deliveries to assign, kept current by the dashboard stream, and the staff of
+// each of the owner's locations.
 import { ACTIVE_STATUSES, type DeliveryStatus, type OrderStatus } from '../src/domain/vocabulary.js';
 import { $, ApiError, api, clock, follow, h, loginGate, money, toast } from './lib.js';
+import { staffSection } from './staff.js';
 
 interface DashboardOrder {
   id: string;
@@ -29,6 +31,10 @@ interface ChangeEvent {
 
 const ACTIVE = new Set(ACTIVE_STATUSES);
 const app = $('#app');
+const board = h('div', { id: 'dashboard', class: 'dashboard' });
+const staff = h('div', { id: 'staff', class: 'columns two' });
+/** The locations whose staff cards are shown, so a snapshot of the same locations keeps them as they are. */
+let staffOf = '';
 let dashboard: Dashboard = { locations: [], drivers: [], orders: [] };
 const orders = new Map<string, DashboardOrder>();
 let refreshing: Promise<void> | undefined;
@@ -123,7 +129,7 @@ function render(): void {
     (o) => o.status === 'out_for_delivery' || (o.status === 'prepped' && o.delivery && o.delivery.status !== 'pending'),
   );
   const waiting = all.filter((o) => o.status === 'awaiting_payment');
-  app.replaceChildren(
+  board.replaceChildren(
     h('p', { class: 'muted' }, dashboard.locations.map((l) => l.name).join(' · ') || 'You run no shops yet.'),
     h(
       'div',
@@ -149,6 +155,11 @@ function load(snapshot: Dashboard): void {
   orders.clear();
   for (const order of snapshot.orders) orders.set(order.id, order);
   render();
+  const locations = snapshot.locations.map((l) => l.id).join(',');
+  if (locations !== staffOf) {
+    staffOf = locations;
+    staff.replaceChildren(...snapshot.locations.map((location) => staffSection(location)));
+  }
 }
 
 /** An order this page has not seen (new, or from before it loaded): read the dashboard once more. */
@@ -161,6 +172,7 @@ function refresh(): void {
 }
 
 await loginGate(['owner'], app);
+app.replaceChildren(board, staff);
 follow('/v1/dashboard/events', {
   snapshot: (data) => load(data as Dashboard),
   'order.status': (data) => {

@@ -53,9 +53,12 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return file;
 }
 
-/** Logs a page in through its own form, as a person would. */
+/** Logs a page in with an API token through its own form (under "Advanced"), as a person would. */
 export async function logIn(page: Page, token: string): Promise<void> {
-  await page.locator('#login input[name=token]').fill(token);
-  await page.locator('#login button[type=submit]').click();
+  const input = page.locator('#login input[name=token]');
+  await page.locator('#login').waitFor();
+  if (!(await input.isVisible())) await page.locator('#login summary').click();
+  await input.fill(token);
+  await page.locator('#token-login button[type=submit]').click();
   await page.locator('#login').waitFor({ state: 'detached' });
 }

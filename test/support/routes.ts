@@ -99,7 +99,7 @@ const address = { lat: 51.51, lng: -0.1, line1: '1 Matrix Street' };
 
 export const ROUTES: RouteSpec[] = [
   // --- pages, docs and operations: public ---
-  ...['/', '/order', '/owner', '/driver'].map((url): RouteSpec => ({
+  ...['/', '/order', '/owner', '/driver', '/invitation.html'].map((url): RouteSpec => ({
     method: 'GET',
     url,
     who: 'anyone (a page)',

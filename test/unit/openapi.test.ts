@@ -40,7 +40,13 @@ interface Operation {
 type Paths = Record<string, Record<string, Operation>>;
 
 /** Served to browsers, not API clients: the pages and the documentation UI itself. */
-const NOT_API = [/^\/$/, /^\/(order|owner|driver)$/, /^\/board\/:locationId$/, /^\/assets\//, /^\/docs(\/|$)/];
+const NOT_API = [
+  /^\/$/,
+  /^\/(order|owner|driver|invitation\.html)$/,
+  /^\/board\/:locationId$/,
+  /^\/assets\//,
+  /^\/docs(\/|$)/,
+];
 
 let app: FastifyInstance;
 let db: Knex;

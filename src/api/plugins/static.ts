@@ -19,6 +19,7 @@ export const PAGES: Record<string, string> = {
   '/order': 'customer.html',
   '/owner': 'owner.html',
   '/driver': 'driver.html',
+  '/invitation.html': 'invitation.html',
   '/board/:locationId': 'board.html',
 };
 
