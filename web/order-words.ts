@@ -26,6 +26,7 @@ export const REASONS: Record<OrderReason, string> = {
   slot_closed: 'the slot closed',
   insufficient_funds: 'insufficient funds',
   declined: 'the bank declined',
+  charge_refused: 'the bank refused the payment account',
   payment_timeout: 'the bank did not answer in time',
   customer_cancelled: 'you cancelled',
   operator_cancelled: 'cancelled by the shop’s support',

@@ -1,5 +1,6 @@
 // The order workflow: one durable process per order, from placement through payment, prep and delivery to a terminal status.
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   ParentClosePolicy,
@@ -196,11 +197,18 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     compensations.push({ name: 'releaseSlot', run: () => undo.releaseSlot({ orderId: input.orderId }) });
     const cutoffAt = Date.parse(slot.cutoffAt);
 
-    const { chargeId } = await bank.requestCharge({
-      orderId: input.orderId,
-      accountId: input.bankAccountId,
-      amountCents: totalCents,
-    });
+    let chargeId: string;
+    try {
+      ({ chargeId } = await bank.requestCharge({
+        orderId: input.orderId,
+        accountId: input.bankAccountId,
+        amountCents: totalCents,
+      }));
+    } catch (err) {
+      // A refused request cannot succeed on retry: the order ends unpaid and gives back what it holds.
+      if (isBankRefusal(err)) return fail('payment_failed', 'charge_refused');
+      throw err;
+    }
     state.chargeId = chargeId;
     compensations.push({ name: 'voidCharge', run: () => undo.voidCharge({ chargeId }) });
     await moveTo('awaiting_payment', {
@@ -250,6 +258,12 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     await CancellationScope.nonCancellable(() => fail('cancelled', 'operator_cancelled'));
     throw err;
   }
+}
+
+function isBankRefusal(err: unknown): boolean {
+  return (
+    err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'BankRequestRefused'
+  );
 }
 
 function refusal(message: string): ApplicationFailure {

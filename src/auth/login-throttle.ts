@@ -7,9 +7,9 @@ import { ApiError } from '../api/errors.js';
 import type { Repositories } from '../db/repositories/index.js';
 
 export interface LoginThrottleOptions {
-  /** Failures per email within the window before logins to it are refused. */
+  /** Failures per email within the window before logins to it are refused; 0 turns the limit off. */
   perEmail: number;
-  /** Failures per client address within the window before its logins are refused. */
+  /** Failures per client address within the window before its logins are refused; 0 turns the limit off. */
   perClient: number;
   windowMs: number;
   /** Failures before answers start to slow down; each further one doubles the wait, up to maxDelayMs. */
@@ -31,6 +31,9 @@ export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = {
 const emailKey = (email: string) => `login-failures:email:${createHash('sha256').update(email).digest('hex')}`;
 const clientKey = (ip: string) => `login-failures:client:${ip}`;
 
+/** A limit of 0 turns it off: nothing is counted or refused for it. */
+const NONE = { hits: 0, ttlMs: 0 };
+
 export function loginThrottle(repos: Pick<Repositories, 'rateLimits'>, options = DEFAULT_LOGIN_THROTTLE) {
   const tooMany = (ttlMs: number, what: string) =>
     new ApiError(429, 'too_many_attempts', `Too many failed logins ${what}; try again later`, undefined, {
@@ -41,18 +44,19 @@ export function loginThrottle(repos: Pick<Repositories, 'rateLimits'>, options =
     /** Refuses a login that is over either limit, before its password is even checked. */
     async admit(email: string, ip: string): Promise<void> {
       const [byEmail, byClient] = await Promise.all([
-        repos.rateLimits.peek(emailKey(email)),
-        repos.rateLimits.peek(clientKey(ip)),
+        options.perEmail > 0 ? repos.rateLimits.peek(emailKey(email)) : NONE,
+        options.perClient > 0 ? repos.rateLimits.peek(clientKey(ip)) : NONE,
       ]);
-      if (byEmail.hits >= options.perEmail) throw tooMany(byEmail.ttlMs, 'for this email');
-      if (byClient.hits >= options.perClient) throw tooMany(byClient.ttlMs, 'from this address');
+      if (options.perEmail > 0 && byEmail.hits >= options.perEmail) throw tooMany(byEmail.ttlMs, 'for this email');
+      if (options.perClient > 0 && byClient.hits >= options.perClient)
+        throw tooMany(byClient.ttlMs, 'from this address');
     },
 
     /** Counts a failure, then waits as long as the failures so far call for before the 401 goes out. */
     async failed(email: string, ip: string): Promise<void> {
       const [byEmail, byClient] = await Promise.all([
-        repos.rateLimits.hit(emailKey(email), options.windowMs),
-        repos.rateLimits.hit(clientKey(ip), options.windowMs),
+        options.perEmail > 0 ? repos.rateLimits.hit(emailKey(email), options.windowMs) : NONE,
+        options.perClient > 0 ? repos.rateLimits.hit(clientKey(ip), options.windowMs) : NONE,
       ]);
       const over = Math.max(byEmail.hits, byClient.hits) - options.freeFailures;
       if (over > 0) await sleep(Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (over - 1)));

@@ -75,8 +75,9 @@ export function createBankClient(baseUrl: string, opts: BankClientOptions = {}) 
     if (res.ok) return parsed as T;
     const problem = (parsed ?? {}) as { error?: string; message?: string };
     const message = `Bank ${method} ${path} answered ${res.status}: ${problem.message ?? (text.slice(0, 200) || res.statusText)}`;
-    // 408 and 429 ask to come back later: retrying those is right.
-    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+    // 408 and 429 ask to come back later: retrying those is right. 401 and 403 mean our key is wrong or missing: a
+    // fault of ours that an operator fixes, after which the same request succeeds, so it is retried like an outage.
+    if (res.status >= 400 && res.status < 500 && ![401, 403, 408, 429].includes(res.status)) {
       throw new BankRequestError(res.status, problem.error ?? 'bank_error', message);
     }
     throw new Error(message);

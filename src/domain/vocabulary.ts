@@ -60,6 +60,8 @@ export const ORDER_REASONS = [
   'slot_closed',
   'insufficient_funds',
   'declined',
+  /** The bank refused the charge request itself (an account it no longer knows, say). */
+  'charge_refused',
   'payment_timeout',
   'customer_cancelled',
   'operator_cancelled',

@@ -4,10 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BankRequestError } from '../../src/bank/client.js';
 import { verifyWebhookSignature } from '../../src/bank/signature.js';
+import { DEV_BANK_API_KEY } from '../../src/config.js';
 import type { WebhookEvent } from '../../src/bank/types.js';
 import { startTestBank, type TestBank } from '../support/bank.js';
 
 const SECRET = 'bank-test-secret';
+const key = { authorization: `Bearer ${DEV_BANK_API_KEY}` };
 
 interface Receiver {
   url: string;
@@ -301,7 +303,7 @@ describe('bad input', () => {
     const post = (path: string, body: unknown) =>
       fetch(`${bank.url}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...key, 'content-type': 'application/json' },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
     const good = { idempotencyKey: randomUUID(), accountId: acct.id, amountCents: 100, reference: 'r' };
@@ -324,15 +326,18 @@ describe('bad input', () => {
       ['/charges/not-a-uuid/void', undefined, 400, 'validation_failed'],
     ];
     for (const [path, body, status, error] of cases) {
-      const res = body === undefined ? await fetch(`${bank.url}${path}`, { method: 'POST' }) : await post(path, body);
+      const res =
+        body === undefined
+          ? await fetch(`${bank.url}${path}`, { method: 'POST', headers: key })
+          : await post(path, body);
       const answer = (await res.json()) as { error: string; message: string };
       expect({ path, body, status: res.status, error: answer.error }).toEqual({ path, body, status, error });
       expect(typeof answer.message).toBe('string');
     }
-    expect((await fetch(`${bank.url}/charges/${randomUUID()}`)).status).toBe(404);
-    expect((await fetch(`${bank.url}/charges`)).status).toBe(400);
-    expect((await fetch(`${bank.url}/charges?idempotencyKey=${'k'.repeat(201)}`)).status).toBe(400);
-    expect((await fetch(`${bank.url}/accounts/${randomUUID()}`)).status).toBe(404);
+    expect((await fetch(`${bank.url}/charges/${randomUUID()}`, { headers: key })).status).toBe(404);
+    expect((await fetch(`${bank.url}/charges`, { headers: key })).status).toBe(400);
+    expect((await fetch(`${bank.url}/charges?idempotencyKey=${'k'.repeat(201)}`, { headers: key })).status).toBe(400);
+    expect((await fetch(`${bank.url}/accounts/${randomUUID()}`, { headers: key })).status).toBe(404);
     expect(await bank.db('charges').count<{ count: number }[]>('* as count')).toEqual(before);
     expect(await bank.client.getAccount(acct.id)).toMatchObject({ balanceCents: 1_000, heldCents: 0 });
   });
@@ -420,6 +425,53 @@ describe('restarts', () => {
     } finally {
       await second.stop();
       await localReceiver.close();
+    }
+  });
+});
+
+describe('the merchant’s key', () => {
+  it('is required for every request but the liveness check, compared whole', async () => {
+    const acct = await account(1_000);
+    const charge = JSON.stringify({
+      idempotencyKey: randomUUID(),
+      accountId: acct.id,
+      amountCents: 100,
+      reference: 'k',
+    });
+    const json = { 'content-type': 'application/json' };
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer wrong-key' },
+      { authorization: `Bearer ${DEV_BANK_API_KEY}x` },
+    ];
+    for (const headers of attempts) {
+      const refused = [
+        await fetch(`${bank.url}/charges`, { method: 'POST', headers: { ...json, ...headers }, body: charge }),
+        await fetch(`${bank.url}/accounts/${acct.id}`, { headers }),
+        await fetch(`${bank.url}/accounts`, {
+          method: 'POST',
+          headers: { ...json, ...headers },
+          body: JSON.stringify({ holderName: 'Mallory', balanceCents: 1 }),
+        }),
+      ];
+      expect(refused.map((r) => r.status)).toEqual([401, 401, 401]);
+    }
+    expect((await fetch(`${bank.url}/healthz`)).status).toBe(200);
+    const charged = await bank.db('charges').where({ account_id: acct.id }).count<{ count: string }[]>('* as count');
+    expect(Number(charged[0]?.count)).toBe(0);
+  });
+
+  it('opens no test accounts on a bank that does not offer them', async () => {
+    const production = await startTestBank({ webhookUrl: receiver.url, webhookSecret: SECRET, testAccounts: false });
+    try {
+      const res = await fetch(`${production.url}/accounts`, {
+        method: 'POST',
+        headers: { ...key, 'content-type': 'application/json' },
+        body: JSON.stringify({ holderName: 'Test', balanceCents: 1 }),
+      });
+      expect(res.status).toBe(404);
+    } finally {
+      await production.stop();
     }
   });
 });

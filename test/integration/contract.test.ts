@@ -70,7 +70,11 @@ beforeAll(async () => {
   // First use installs the pinned Schemathesis from PyPI into the tools folder (a minute at most); later runs reuse it.
   binary = await findSchemathesis(loadConfig(process.env).toolsDir, (msg) => console.log(msg));
   // Errors only: the fuzzer's refused requests would otherwise log hundreds of warnings.
-  stack = await startTestStack({ LOG_LEVEL: 'error' }, (app) => watchForDroppedFields(app, dropped));
+  stack = await startTestStack(
+    // Its failed logins would otherwise count against every test's address (127.0.0.1) in the shared database.
+    { LOG_LEVEL: 'error', LOGIN_FAILURES_PER_CLIENT: '0' },
+    (app) => watchForDroppedFields(app, dropped),
+  );
   // Far from every other test's locations, so what the fuzzer creates here shows up in no one else's search.
   locationId = await createLocation(stack.db, {
     name: 'Contract bakery',

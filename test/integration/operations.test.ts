@@ -95,7 +95,10 @@ async function startBankProxy(bankUrl: string) {
           const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
           fetch(`${bankUrl}${request.url}`, {
             method: request.method,
-            headers: body ? { 'content-type': 'application/json' } : {},
+            headers: {
+              ...(request.headers.authorization ? { authorization: request.headers.authorization } : {}),
+              ...(body ? { 'content-type': 'application/json' } : {}),
+            },
             body,
           })
             .then(async (res) =>

@@ -24,6 +24,7 @@ import { createLocation, createProduct, createSlot, createUser, eventually, read
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const WEBHOOK_SECRET = 'production-build-webhook-secret';
+const BANK_KEY = 'built-bank-api-key';
 
 const HOOKS = `
 export async function resolve(specifier, context, next) {
@@ -125,6 +126,7 @@ beforeAll(async () => {
     TEMPORAL_TASK_QUEUE: taskQueue,
     BANK_URL: bankUrl,
     BANK_WEBHOOK_SECRETS: WEBHOOK_SECRET,
+    BANK_API_KEY: BANK_KEY,
   };
   // The compose file's one-shot migration step; the harness has migrated already.
   const migrated = await run(process.execPath, ['--import', GUARD, path.join(dist, 'src/db/migrate-cli.js')], {
@@ -137,6 +139,9 @@ beforeAll(async () => {
     BANK_PORT: String(bankPort),
     WEBHOOK_URL: `${apiUrl}/v1/webhooks/bank`,
     BANK_WEBHOOK_SECRETS: WEBHOOK_SECRET,
+    BANK_API_KEY: BANK_KEY,
+    // Production banks open no test accounts; this one does, for the test's customer.
+    BANK_TEST_ACCOUNTS: 'true',
   });
   [worker] = await Promise.all([
     startBuilt('workers/main.js', {
@@ -221,7 +226,7 @@ it(
     const owner = await createUser(db, 'owner', { locationIds: [locationId] });
     const driver = await createUser(db, 'driver', { locationIds: [locationId] });
     const customer = await createUser(db, 'customer');
-    const account = await createBankClient(bankUrl).createAccount({
+    const account = await createBankClient(bankUrl, { apiKey: BANK_KEY }).createAccount({
       holderName: 'Built customer',
       balanceCents: 10_000,
       behavior: 'normal',

@@ -239,7 +239,7 @@ describe('CORS', () => {
     const res = await preflight(app, 'https://shop.example');
     // No preflight route: the path is known, the method is not.
     expect(res.statusCode).toBe(405);
-    expect(res.headers.allow).toBe('POST');
+    expect(res.headers.allow).toBe('GET, HEAD, POST');
     expectErrorShape(res.json(), 'method_not_allowed');
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
     expect(

@@ -29,6 +29,8 @@ export interface TestBankOptions {
   pollIntervalMs?: number;
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Whether the bank opens test accounts (POST /accounts); true unless a test says otherwise. */
+  testAccounts?: boolean;
 }
 
 export async function startTestBank(opts: TestBankOptions): Promise<TestBank> {
@@ -43,7 +45,7 @@ export async function startTestBank(opts: TestBankOptions): Promise<TestBank> {
   await migrateBank(db);
   const app = await buildBankApp({
     apiKey: DEV_BANK_API_KEY,
-    testAccounts: true,
+    testAccounts: opts.testAccounts ?? true,
     db,
     webhookUrl: opts.webhookUrl,
     webhookSecret: opts.webhookSecret ?? loadConfig().bank.webhookSecrets[0]!,

@@ -133,7 +133,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
           holderName: user.name,
           balanceCents: TEST_ACCOUNT_BALANCE_CENTS,
           behavior: 'normal',
-          decisionDelayMs: 1_000,
+          decisionDelayMs: 0,
         }));
       } catch (err) {
         request.log.warn({ err }, 'the bank did not open a test account');

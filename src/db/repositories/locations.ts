@@ -68,8 +68,8 @@ export function createLocationRepository(db: Knex) {
     async findLocation(locationId: string): Promise<LocationView | undefined> {
       const row = await db('locations').where({ id: locationId }).first<LocationRow | undefined>();
       if (!row) return undefined;
-      const owners = await db('location_owners')
-        .where({ location_id: locationId })
+      const owners = await db('location_staff')
+        .where({ location_id: locationId, role: 'owner' })
         .orderBy('user_id')
         .select<{ user_id: string }[]>('user_id');
       return locationView(
