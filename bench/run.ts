@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   availability: () => import('./availability.js'),
   contention: () => import('./contention.js'),
   contract: () => import('./contract.js'),
+  login: () => import('./login.js'),
   orders: () => import('./orders.js'),
   slots: () => import('./slots.js'),
   sse: () => import('./sse.js'),

@@ -1,6 +1,6 @@
 // Password guessing, slowed and then refused: failed logins are counted per email and per client address in a
 // window shared by every API replica. After a few failures each answer waits longer; past the limit the login is
-// refused with 429 until the window ends. A success clears the email's count.
+// refused with 429 until the window ends. A success clears the email's count and takes itself off the address's.
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from '../api/errors.js';
@@ -31,6 +31,11 @@ export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = {
 const emailKey = (email: string) => `login-failures:email:${createHash('sha256').update(email).digest('hex')}`;
 const clientKey = (ip: string) => `login-failures:client:${ip}`;
 
+export interface LoginAttempt {
+  failed(): Promise<void>;
+  succeeded(): Promise<void>;
+}
+
 /** A limit of 0 turns it off: nothing is counted or refused for it. */
 const NONE = { hits: 0, ttlMs: 0 };
 
@@ -41,29 +46,32 @@ export function loginThrottle(repos: Pick<Repositories, 'rateLimits'>, options =
     });
 
   return {
-    /** Refuses a login that is over either limit, before its password is even checked. */
-    async admit(email: string, ip: string): Promise<void> {
-      const [byEmail, byClient] = await Promise.all([
-        options.perEmail > 0 ? repos.rateLimits.peek(emailKey(email)) : NONE,
-        options.perClient > 0 ? repos.rateLimits.peek(clientKey(ip)) : NONE,
-      ]);
-      if (options.perEmail > 0 && byEmail.hits >= options.perEmail) throw tooMany(byEmail.ttlMs, 'for this email');
-      if (options.perClient > 0 && byClient.hits >= options.perClient)
-        throw tooMany(byClient.ttlMs, 'from this address');
-    },
-
-    /** Counts a failure, then waits as long as the failures so far call for before the 401 goes out. */
-    async failed(email: string, ip: string): Promise<void> {
+    /**
+     * Counts the attempt before its password is checked, so concurrent guesses cannot slip past the limit, and refuses
+     * it when either count is over its limit. The attempt then reports how it went.
+     */
+    async admit(email: string, ip: string): Promise<LoginAttempt> {
       const [byEmail, byClient] = await Promise.all([
         options.perEmail > 0 ? repos.rateLimits.hit(emailKey(email), options.windowMs) : NONE,
         options.perClient > 0 ? repos.rateLimits.hit(clientKey(ip), options.windowMs) : NONE,
       ]);
-      const over = Math.max(byEmail.hits, byClient.hits) - options.freeFailures;
-      if (over > 0) await sleep(Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (over - 1)));
-    },
-
-    async succeeded(email: string): Promise<void> {
-      await repos.rateLimits.reset(emailKey(email));
+      if (options.perEmail > 0 && byEmail.hits > options.perEmail) throw tooMany(byEmail.ttlMs, 'for this email');
+      if (options.perClient > 0 && byClient.hits > options.perClient)
+        throw tooMany(byClient.ttlMs, 'from this address');
+      const over = Math.max(byEmail.hits, byClient.hits) - 1 - options.freeFailures;
+      return {
+        // Waits as long as the failures before this one call for, before the 401 goes out.
+        async failed() {
+          if (over > 0) await sleep(Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (over - 1)));
+        },
+        // A success is no failure: the email starts afresh, and the address gets this attempt back.
+        async succeeded() {
+          await Promise.all([
+            options.perEmail > 0 ? repos.rateLimits.reset(emailKey(email)) : undefined,
+            options.perClient > 0 ? repos.rateLimits.forgive(clientKey(ip)) : undefined,
+          ]);
+        },
+      };
     },
   };
 }

@@ -1,6 +1,8 @@
 // Accounts on the real stack: sign-up to a first order, password login and logout, API tokens, staff invitations from
 // link to removal, guessing slowed then refused, and bad input that writes nothing and leaks nothing.
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
@@ -425,5 +427,37 @@ describe('secrets', () => {
     const seen = [...logLines, ...injected.map((r) => r.body)].join('\n');
     expect(logLines.length).toBeGreaterThan(3);
     for (const secret of [password, row.password_hash, created.body.token]) expect(seen).not.toContain(secret);
+  });
+});
+
+describe('operators', () => {
+  const cli = (...args: string[]) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/user-cli.ts', ...args], {
+      env: { ...process.env, DATABASE_URL: stack.config.databaseUrl },
+    });
+
+  it('are created by the command line, never over HTTP, and log in with the password it prints once', async () => {
+    const operatorEmail = email('operator');
+    const { stdout } = await cli('create-operator', operatorEmail, '--name', 'Ops Person');
+    const password = /Password\s+(\S+)/.exec(stdout)![1]!;
+    const token = /API token\s+(\S+)/.exec(stdout)![1]!;
+    expect((await stack.api('GET', '/v1/me', { token })).body.user).toMatchObject({
+      role: 'operator',
+      email: operatorEmail,
+      name: 'Ops Person',
+    });
+    const login = await stack.api('POST', '/v1/session', { body: { email: operatorEmail, password }, headers: csrf });
+    expect(login.body.user.role).toBe('operator');
+
+    const again = await cli('create-operator', operatorEmail).catch((err: { code: number; stderr: string }) => err);
+    expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('already exists') });
+    const bad = await cli('create-operator', 'not-an-email').catch((err: { code: number }) => err);
+    expect(bad).toMatchObject({ code: 2 });
+    // No route creates one: sign-up makes customers whatever it is sent.
+    const signUp = await stack.api('POST', '/v1/accounts', {
+      body: { email: email('wannabe'), password: 'a fine long password', name: 'W', role: 'operator' },
+      headers: csrf,
+    });
+    expect(signUp.status).toBe(400);
   });
 });

@@ -228,7 +228,8 @@ type Json = unknown;
 /** Every path into a JSON value: [] is the value itself. */
 function pathsOf(value: Json, at: (string | number)[] = []): (string | number)[][] {
   const here = [at];
-  if (Array.isArray(value)) return here.concat(...value.map((v, i) => pathsOf(v, [...at, i])));
+  // Array.from visits holes too (a mutation may set a huge length), which map would skip and spread as undefined.
+  if (Array.isArray(value)) return here.concat(...Array.from(value, (v, i) => pathsOf(v, [...at, i])));
   if (value !== null && typeof value === 'object')
     return here.concat(...Object.entries(value).map(([k, v]) => pathsOf(v, [...at, k])));
   return here;

@@ -11,7 +11,13 @@ const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
-const ENTRY_POINTS = ['src/server.ts', 'workers/main.ts', 'src/bank/server.ts', 'src/db/migrate-cli.ts'];
+const ENTRY_POINTS = [
+  'src/server.ts',
+  'workers/main.ts',
+  'src/bank/server.ts',
+  'src/db/migrate-cli.ts',
+  'src/user-cli.ts',
+];
 
 // Static imports and re-exports that load a module; `import type` and `export type` are erased, and `await import()`
 // loads only when its code path runs.

@@ -44,15 +44,15 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         return { user: caller.user };
       }
       const email = normalizeEmail(body.email);
-      await throttle.admit(email, request.ip);
+      const attempt = await throttle.admit(email, request.ip);
       const record = await app.repos.users.loginRecord(email);
       // An unknown email is checked against a decoy hash: both failures take the same time and read the same.
       const matches = await verifyPassword(record?.passwordHash, body.password);
       if (!record || !matches) {
-        await throttle.failed(email, request.ip);
+        await attempt.failed();
         throw invalidCredentials();
       }
-      await throttle.succeeded(email);
+      await attempt.succeeded();
       const user = await app.repos.users.find(record.id);
       if (!user) throw invalidCredentials();
       await startSession(app.repos, reply, user.id);

@@ -24,7 +24,8 @@ const Invitation = Type.Object({
   expiresAt: Timestamp,
 });
 const LocationParams = Type.Object({ id: Uuid });
-const TokenParams = Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) });
+// Links carry 39 characters; Fastify refuses any path parameter past 100 before routing.
+const TokenParams = Type.Object({ token: Type.String({ minLength: 1, maxLength: 100 }) });
 
 const roleConflict = (role: string) =>
   conflict('role_conflict', `This email belongs to an account that is not a ${role}; invite another address`);
@@ -222,11 +223,12 @@ const staffRoutes: FastifyPluginAsyncTypebox = async (app) => {
       let userId: string;
       const existing = await app.repos.users.loginRecord(invitation.email);
       if (existing) {
-        await throttle.admit(invitation.email, request.ip);
+        const attempt = await throttle.admit(invitation.email, request.ip);
         if (!(await verifyPassword(existing.passwordHash, password))) {
-          await throttle.failed(invitation.email, request.ip);
+          await attempt.failed();
           throw invalidCredentials();
         }
+        await attempt.succeeded();
         if (existing.role !== invitation.role) throw roleConflict(invitation.role);
         userId = existing.id;
       } else {

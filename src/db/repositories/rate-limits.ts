@@ -18,16 +18,12 @@ export function createRateLimitRepository(db: Knex) {
       return { hits: rows[0]!.hits, ttlMs: rows[0]!.ttl_ms };
     },
 
-    /** The hits counted on `key` in its open window, without counting one; zero when no window is open. */
-    async peek(key: string): Promise<{ hits: number; ttlMs: number }> {
-      const row = await db('rate_limit_counters')
+    /** Takes one hit back from `key`'s open window. */
+    async forgive(key: string): Promise<void> {
+      await db('rate_limit_counters')
         .where({ key })
-        .andWhere('window_ends_at', '>', db.raw('clock_timestamp()'))
-        .first<{ hits: number; ttl_ms: number } | undefined>(
-          'hits',
-          db.raw(`ceil(extract(epoch FROM window_ends_at - clock_timestamp()) * 1000)::int AS ttl_ms`),
-        );
-      return row ? { hits: row.hits, ttlMs: row.ttl_ms } : { hits: 0, ttlMs: 0 };
+        .andWhere('hits', '>', 0)
+        .update({ hits: db.raw('hits - 1') });
     },
 
     /** Forgets the hits counted on `key`. */
