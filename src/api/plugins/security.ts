@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fast
 import fp from 'fastify-plugin';
 import type { Knex } from 'knex';
 import { ApiError, badRequest } from '../errors.js';
+import { createCredentialRepository } from '../../db/repositories/credentials.js';
 import { postgresRateLimitStore, sweepRateLimitCounters } from '../rate-limit-store.js';
 import { errorResponse } from '../schemas.js';
 
@@ -18,7 +19,7 @@ export interface SecurityOptions {
   db: Knex;
 }
 
-/** How often a replica deletes counters whose window has ended. */
+/** How often a replica deletes counters whose window has ended and sessions that have expired. */
 const SWEEP_EVERY_MS = 60_000;
 
 interface RateLimitRule {
@@ -223,15 +224,15 @@ export default fp(
         ),
     });
 
-    if (shared) {
-      const sweep = setInterval(() => {
-        sweepRateLimitCounters(opts.db).catch((err: unknown) =>
-          app.log.warn({ err }, 'could not sweep rate-limit counters'),
-        );
-      }, SWEEP_EVERY_MS);
-      sweep.unref();
-      app.addHook('onClose', async () => clearInterval(sweep));
-    }
+    // Failed-login counters live in Postgres whatever the store, and so do sessions: ended windows and expired
+    // sessions are deleted by every replica (the deletes are idempotent).
+    const sweep = setInterval(() => {
+      Promise.all([sweepRateLimitCounters(opts.db), createCredentialRepository(opts.db).sweepExpiredSessions()]).catch(
+        (err: unknown) => app.log.warn({ err }, 'could not sweep rate-limit counters and expired sessions'),
+      );
+    }, SWEEP_EVERY_MS);
+    sweep.unref();
+    app.addHook('onClose', async () => clearInterval(sweep));
 
     app.addHook('onReady', async () => {
       const missing = Object.keys(rules).filter((key) => !limited.has(key));

@@ -57,7 +57,8 @@ const LocationBody = Type.Object(
   { additionalProperties: false },
 );
 
-const Location = Type.Object({
+/** What anyone may know of a location: where it is, how far it delivers and its hours (its owners stay private). */
+export const PublicLocation = Type.Object({
   id: Uuid,
   name: Type.String(),
   kind: LocationKind,
@@ -65,11 +66,13 @@ const Location = Type.Object({
   lng: Type.Number(),
   deliveryRadiusM: Type.Integer(),
   timezone: Type.String(),
-  opensAt: Type.String(),
-  closesAt: Type.String(),
-  ownerIds: Type.Array(Uuid),
+  opensAt: Type.String({ description: 'Local wall-clock time, HH:MM' }),
+  closesAt: Type.String({ description: 'Local wall-clock time, HH:MM' }),
   createdAt: Timestamp,
 });
+
+/** A location as its owners and operators see it: with who runs it. */
+const Location = Type.Object({ ...PublicLocation.properties, ownerIds: Type.Array(Uuid) });
 
 const StockBody = Type.Object(
   {

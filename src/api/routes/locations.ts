@@ -1,31 +1,16 @@
 // A location as anyone reads it, and its stock lots as its owners and operators read them back.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { LocationKind } from '../../domain/vocabulary.js';
 import { CursorParam, decodeCursor, encodeCursor, NextCursor } from '../cursor.js';
 import { notFound } from '../errors.js';
 import { assertManagesLocation } from '../location-access.js';
 import { errorResponses, Uuid } from '../schemas.js';
-import { Lot, Timestamp } from './catalog.js';
+import { Lot, PublicLocation } from './catalog.js';
 
 export const DEFAULT_LOT_PAGE = 20;
 export const MAX_LOT_PAGE = 100;
 
 const IdParams = Type.Object({ id: Uuid });
-
-/** What anyone may know of a location: where it is, how far it delivers and its hours (its owners stay private). */
-const PublicLocation = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  kind: LocationKind,
-  lat: Type.Number(),
-  lng: Type.Number(),
-  deliveryRadiusM: Type.Integer(),
-  timezone: Type.String(),
-  opensAt: Type.String({ description: 'Local wall-clock time, HH:MM' }),
-  closesAt: Type.String({ description: 'Local wall-clock time, HH:MM' }),
-  createdAt: Timestamp,
-});
 
 const locationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { locations, stock } = app.repos;
