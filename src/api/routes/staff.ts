@@ -14,6 +14,8 @@ import { requireCsrfHeader, startSession } from '../session-cookie.js';
 import { invalidCredentials } from './session.js';
 
 export const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** Staff and pending invitations one location may have: its whole list fits one answer. */
+export const MAX_STAFF = 200;
 
 const Timestamp = Type.String({ format: 'date-time' });
 const Invitation = Type.Object({
@@ -67,8 +69,14 @@ const staffRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { role } = request.body;
       const existing = await app.repos.users.loginRecord(email);
       if (existing && existing.role !== role) throw roleConflict(role);
-      if (existing && (await app.repos.staff.list(locationId)).some((m) => m.userId === existing.id))
+      const [staff, pending] = await Promise.all([
+        app.repos.staff.list(locationId),
+        app.repos.staff.pendingInvitations(locationId),
+      ]);
+      if (existing && staff.some((m) => m.userId === existing.id))
         throw conflict('already_staff', `${email} already works at this location`);
+      if (staff.length + pending.length >= MAX_STAFF)
+        throw conflict('staff_limit', `A location has at most ${MAX_STAFF} staff and pending invitations`);
       // The link is the credential: only its hash is kept, so the table cannot be read for links.
       const token = newToken('invite');
       const invitation = await app.repos.staff.invite({
@@ -89,7 +97,7 @@ const staffRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: staffManagers,
       schema: {
         tags: ['staff'],
-        summary: "The location's owners and drivers, and the invitations still pending",
+        summary: `The location's owners and drivers, and the invitations still pending: the whole list (at most ${MAX_STAFF})`,
         security: [{ bearer: [] }],
         params: LocationParams,
         response: {

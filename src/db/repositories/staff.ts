@@ -65,7 +65,7 @@ export function createStaffRepository(db: Knex) {
         .join('users as u', 'u.id', 'ls.user_id')
         .where('ls.location_id', locationId)
         .orderBy([{ column: 'ls.role', order: 'desc' }, { column: 'u.name' }, { column: 'u.id' }])
-        .limit(1000)
+        .limit(500)
         .select<{ user_id: string; name: string; email: string | null; role: StaffRole; created_at: Date }[]>(
           'ls.user_id',
           'u.name',
@@ -146,7 +146,7 @@ export function createStaffRepository(db: Knex) {
         .whereNull('withdrawn_at')
         .andWhere('expires_at', '>', db.fn.now())
         .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id' }])
-        .limit(1000)
+        .limit(500)
         .select<InvitationRow[]>('*');
       return rows.map(invitationView);
     },
