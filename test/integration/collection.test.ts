@@ -1,0 +1,219 @@
+// Collection and counter orders on the real stack: HTTP, the dev server, Postgres and the bank's webhook.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkInventoryInvariants } from '../../src/db/invariants.js';
+import { historyRecorder } from '../support/histories.js';
+import {
+  createCustomer,
+  createLocation,
+  createProduct,
+  createSlot,
+  createUser,
+  eventually,
+  startTestStack,
+  type TestStack,
+} from '../support/stack.js';
+
+let stack: TestStack;
+let histories: ReturnType<typeof historyRecorder>;
+let locationId: string;
+let product: string;
+let owner: { id: string; token: string };
+let driver: { id: string; token: string };
+let customer: Awaited<ReturnType<typeof createCustomer>>;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  histories = historyRecorder();
+  locationId = await createLocation(stack.db);
+  product = await createProduct(stack.db, { name: 'Counter bun', price_cents: 250 });
+  owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
+  driver = await createUser(stack.db, 'driver', { locationIds: [locationId] });
+  customer = await createCustomer(stack);
+  const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+    token: owner.token,
+    body: { productId: product, quantity: 100 },
+  });
+  expect(stocked.status).toBe(201);
+});
+
+afterAll(async () => {
+  await histories?.writeAll();
+  await stack?.stop();
+});
+
+async function orderUntil(id: string, status: string, token = owner.token) {
+  const res = await eventually(
+    () => stack.api('GET', `/v1/orders/${id}`, { token }),
+    (r) => r.body.status === status,
+  );
+  expect(res.body.status).toBe(status);
+  return res.body;
+}
+
+async function prep(id: string) {
+  for (const status of ['prepping', 'prepped']) {
+    const res = await stack.api('POST', `/v1/orders/${id}/prep`, { token: owner.token, body: { status } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
+}
+
+const slotReserved = async (slotId: string): Promise<number> =>
+  (await stack.db('slots').where({ id: slotId }).first('reserved')).reserved;
+
+async function units(orderId: string): Promise<Record<string, number>> {
+  const rows = await stack
+    .db('stock_allocations')
+    .where({ order_id: orderId })
+    .groupBy('state')
+    .select<{ state: string; sum: string }[]>('state', stack.db.raw('sum(quantity) as sum'));
+  return Object.fromEntries(rows.map((r) => [r.state, Number(r.sum)]));
+}
+
+const collect = (id: string, token = owner.token) => stack.api('POST', `/v1/orders/${id}/collect`, { token });
+
+describe('a collection order', () => {
+  it('is paid, prepped, ready for collection, then collected: units sold, the slot freed', async () => {
+    const slotId = await createSlot(stack.db, locationId);
+    const placed = await stack.api('POST', '/v1/orders', {
+      token: customer.token,
+      body: { locationId, slotId, fulfilment: 'collection', items: [{ productId: product, quantity: 2 }] },
+    });
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    expect(placed.body).toMatchObject({ fulfilment: 'collection', address: null, customerId: customer.id });
+    const id = placed.body.id as string;
+    histories.keep('collected', `order-${id}`);
+    await orderUntil(id, 'confirmed');
+    expect(await slotReserved(slotId)).toBe(1);
+
+    // Not ready yet: collect is refused and nothing changes.
+    const early = await collect(id);
+    expect(early.status).toBe(409);
+    expect(early.body).toMatchObject({ error: 'invalid_transition' });
+    expect(early.body.message).toContain('confirmed');
+
+    await prep(id);
+    const ready = await orderUntil(id, 'ready_for_collection');
+    expect(ready.timeline.map((e: { status: string }) => e.status)).toContain('prepped');
+    expect(await stack.db('deliveries').where({ order_id: id }).first()).toBeUndefined();
+
+    const done = await collect(id);
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body.status).toBe('completed');
+    expect(await units(id)).toEqual({ sold: 2 });
+    expect(await slotReserved(slotId)).toBe(0);
+    const again = await collect(id);
+    expect(again.status).toBe(409);
+
+    const seen = await stack.api('GET', `/v1/orders/${id}`, { token: customer.token });
+    expect(seen.body.status).toBe('completed');
+    const { searchAttributes } = await stack.client.workflow.getHandle(`order-${id}`).describe();
+    expect(searchAttributes.OrderStatus).toEqual(['completed']);
+    await checkInventoryInvariants(stack.db);
+  });
+
+  it('refuses an address on a collection order and a delivery order without one, naming the field', async () => {
+    const slotId = await createSlot(stack.db, locationId);
+    const items = [{ productId: product, quantity: 1 }];
+    const withAddress = await stack.api('POST', '/v1/orders', {
+      token: customer.token,
+      body: { locationId, slotId, items, fulfilment: 'collection', address: { lat: 51.5, lng: -0.1, line1: 'x' } },
+    });
+    expect(withAddress.status).toBe(400);
+    expect(withAddress.body).toMatchObject({ error: 'address_not_allowed' });
+    expect(withAddress.body.message).toContain('address');
+    const without = await stack.api('POST', '/v1/orders', {
+      token: customer.token,
+      body: { locationId, slotId, items },
+    });
+    expect(without.status).toBe(400);
+    expect(without.body).toMatchObject({ error: 'address_required' });
+    expect(await slotReserved(slotId)).toBe(0);
+  });
+});
+
+describe('collect on a delivery order', () => {
+  it('is refused with 409 whether unpaid or prepped, and changes nothing', async () => {
+    const slotId = await createSlot(stack.db, locationId);
+    const placed = await stack.api('POST', '/v1/orders', {
+      token: customer.token,
+      body: {
+        locationId,
+        slotId,
+        items: [{ productId: product, quantity: 1 }],
+        address: { lat: 51.5, lng: -0.1, line1: '3 Counter Road' },
+      },
+    });
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    const id = placed.body.id as string;
+    const unpaid = await collect(id);
+    expect(unpaid.status).toBe(409);
+    expect(unpaid.body).toMatchObject({
+      error: 'invalid_transition',
+      message: 'Only a collection order can be collected; this one is for delivery',
+    });
+    await orderUntil(id, 'confirmed');
+    await prep(id);
+    await orderUntil(id, 'prepped');
+    const prepped = await collect(id);
+    expect(prepped.status).toBe(409);
+    expect(await units(id)).toEqual({ reserved: 1 });
+    expect((await stack.api('GET', `/v1/orders/${id}`, { token: owner.token })).body.status).toBe('prepped');
+  });
+});
+
+describe('a counter order', () => {
+  it('is confirmed at once without the bank, goes through prep to collect, and takes no slot without one', async () => {
+    const res = await stack.api('POST', `/v1/locations/${locationId}/counter-orders`, {
+      token: owner.token,
+      body: { items: [{ productId: product, quantity: 3 }], label: 'Sam' },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({
+      status: 'confirmed',
+      customerId: null,
+      slotId: null,
+      label: 'Sam',
+      fulfilment: 'collection',
+      address: null,
+      totalCents: 750,
+    });
+    const id = res.body.id as string;
+    histories.keep('counter', `order-${id}`);
+    expect((await stack.db('orders').where({ id }).first('charge_id')).charge_id).toBeNull();
+    await prep(id);
+    await orderUntil(id, 'ready_for_collection');
+    const done = await collect(id);
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body.status).toBe('completed');
+    expect(await units(id)).toEqual({ sold: 3 });
+
+    // Customers never see it; the owner's history lists it.
+    expect((await stack.api('GET', `/v1/orders/${id}`, { token: customer.token })).status).toBe(404);
+    const history = await stack.api('GET', '/v1/orders?limit=5', { token: owner.token });
+    expect(history.body.items.find((o: { id: string }) => o.id === id)).toMatchObject({ customerId: null });
+    await checkInventoryInvariants(stack.db);
+  });
+
+  it('takes its slot’s capacity when given one', async () => {
+    const slotId = await createSlot(stack.db, locationId);
+    const res = await stack.api('POST', `/v1/locations/${locationId}/counter-orders`, {
+      token: owner.token,
+      body: { items: [{ productId: product, quantity: 1 }], slotId },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ status: 'confirmed', slotId, label: null });
+    expect(await slotReserved(slotId)).toBe(1);
+  });
+
+  it('is refused to a driver (403) and changes nothing', async () => {
+    const before = await stack.db('orders').count<{ count: string }[]>('* as count');
+    const res = await stack.api('POST', `/v1/locations/${locationId}/counter-orders`, {
+      token: driver.token,
+      body: { items: [{ productId: product, quantity: 1 }] },
+    });
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({ error: 'forbidden' });
+    const after = await stack.db('orders').count<{ count: string }[]>('* as count');
+    expect(after[0]!.count).toBe(before[0]!.count);
+  });
+});
