@@ -1,7 +1,10 @@
 // Collection and counter orders on the real stack: HTTP, the dev server, Postgres and the bank's webhook.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkInventoryInvariants } from '../../src/db/invariants.js';
+import { createRepositories } from '../../src/db/repositories/index.js';
+import { orderNumber } from '../../src/domain/vocabulary.js';
 import { historyRecorder } from '../support/histories.js';
+import { openSse } from '../support/sse.js';
 import {
   createCustomer,
   createLocation,
@@ -215,5 +218,35 @@ describe('a counter order', () => {
     expect(res.body).toMatchObject({ error: 'forbidden' });
     const after = await stack.db('orders').count<{ count: string }[]>('* as count');
     expect(after[0]!.count).toBe(before[0]!.count);
+  });
+});
+
+describe('the board', () => {
+  it('shows a collection order preparing, then ready, and drops the number when its board hold passes', async () => {
+    const res = await stack.api('POST', `/v1/locations/${locationId}/counter-orders`, {
+      token: owner.token,
+      body: { items: [{ productId: product, quantity: 1 }] },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const id = res.body.id as string;
+    const number = orderNumber(id);
+    const board = await openSse(`${stack.baseUrl}/v1/board/${locationId}/events`);
+    await board.waitFor((e) => e.event === 'snapshot');
+    await prep(id);
+    const shown = await board.waitFor((e) => e.event === 'board' && e.data.number === number, 3);
+    expect(shown.map((e) => e.data.state)).toEqual(['preparing', 'preparing', 'ready']);
+
+    // The workflow's board-hold timer ends in this step (its timing is the time-skipping tests' to check).
+    await createRepositories(stack.db).orders.leaveBoard(id);
+    const [gone] = await board.waitFor((e) => e.event === 'board' && e.data.state === 'done');
+    expect(gone!.data).toEqual({ number, state: 'done' });
+    board.close();
+    const again = await openSse(`${stack.baseUrl}/v1/board/${locationId}/events`);
+    const [snapshot] = await again.waitFor((e) => e.event === 'snapshot');
+    expect(snapshot!.data.orders.map((o: { number: string }) => o.number)).not.toContain(number);
+    again.close();
+    // Off the board, still waiting: it can be collected.
+    await orderUntil(id, 'ready_for_collection');
+    expect((await collect(id)).status).toBe(200);
   });
 });
