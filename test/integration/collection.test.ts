@@ -114,6 +114,27 @@ describe('a collection order', () => {
     await checkInventoryInvariants(stack.db);
   });
 
+  it('refuses collect while it is unpaid, changing nothing', async () => {
+    const silent = await createCustomer(stack, { behavior: 'silent' });
+    const slotId = await createSlot(stack.db, locationId);
+    const placed = await stack.api('POST', '/v1/orders', {
+      token: silent.token,
+      body: { locationId, slotId, fulfilment: 'collection', items: [{ productId: product, quantity: 1 }] },
+    });
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    const id = placed.body.id as string;
+    await orderUntil(id, 'awaiting_payment');
+    const res = await collect(id);
+    expect(res.status).toBe(409);
+    expect(res.body).toEqual({
+      error: 'invalid_transition',
+      message: 'Only an order ready for collection can be collected; this one is awaiting_payment',
+    });
+    expect(await units(id)).toEqual({ reserved: 1 });
+    expect(await slotReserved(slotId)).toBe(1);
+    expect((await stack.api('GET', `/v1/orders/${id}`, { token: owner.token })).body.status).toBe('awaiting_payment');
+  });
+
   it('refuses an address on a collection order and a delivery order without one, naming the field', async () => {
     const slotId = await createSlot(stack.db, locationId);
     const items = [{ productId: product, quantity: 1 }];
