@@ -229,6 +229,27 @@ describe('a counter order', () => {
     expect(await slotReserved(slotId)).toBe(1);
   });
 
+  it('answers a retried request with the same Idempotency-Key with the order it placed, creating nothing more', async () => {
+    const send = (quantity: number) =>
+      stack.api('POST', `/v1/locations/${locationId}/counter-orders`, {
+        token: owner.token,
+        headers: { 'idempotency-key': `counter-${id}` },
+        body: { items: [{ productId: product, quantity }], label: 'Retry' },
+      });
+    const id = crypto.randomUUID();
+    const first = await send(1);
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    const again = await send(1);
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.id).toBe(first.body.id);
+    const [row] = await stack.db('orders').where({ label: 'Retry' }).count<{ count: number }[]>('* as count');
+    expect(Number(row!.count)).toBe(1);
+    const other = await send(2);
+    expect(other.status).toBe(422);
+    expect(other.body).toMatchObject({ error: 'idempotency_key_reused' });
+  });
+
   it('is refused to a driver (403) and changes nothing', async () => {
     const before = await stack.db('orders').count<{ count: string }[]>('* as count');
     const res = await stack.api('POST', `/v1/locations/${locationId}/counter-orders`, {

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { OrderInput } from '../../../workflows/messages.js';
 import { badRequest, notFound, unprocessable } from '../errors.js';
+import { IdempotencyHeaders, idempotencyKeyReused, requestDigest } from '../idempotency.js';
 import { collectionTimes, Order, OrderLines, placeOrder } from '../order-placement.js';
 import { logOrderOf } from '../plugins/log-context.js';
 import { errorResponses, Uuid } from '../schemas.js';
@@ -31,6 +32,7 @@ const counterOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
           "Take a collection order paid at the counter: confirmed at once; with a slot it takes that slot's capacity, without one none",
         security: [{ bearer: [] }],
         params: Type.Object({ id: Uuid }),
+        headers: IdempotencyHeaders,
         body: CounterOrderBody,
         response: { 201: Order, ...errorResponses(400, 401, 403, 404, 409, 422) },
       },
@@ -58,7 +60,30 @@ const counterOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
 
       const collection = await collectionTimes(app, locationId);
-      const orderId = randomUUID();
+      // Keys are the staff member's own, as a customer's are theirs.
+      let orderId: string = randomUUID();
+      const key = request.headers['idempotency-key'];
+      if (key) {
+        const hash = requestDigest({
+          counterAt: locationId,
+          slotId: body.slotId ?? null,
+          label: body.label ?? null,
+          items: [...body.items]
+            .sort((a, b) => a.productId.localeCompare(b.productId))
+            .map((i) => [i.productId, i.quantity]),
+        });
+        const claim = await app.repos.orders.claimIdempotencyKey(request.user!.id, key, hash, orderId);
+        if (claim.requestHash !== hash) throw idempotencyKeyReused();
+        orderId = claim.orderId;
+        if (!claim.fresh) {
+          const existing = await app.repos.orders.findView(orderId);
+          if (existing && existing.status !== 'placed') {
+            logOrderOf(request, reply, orderId);
+            reply.header('idempotent-replayed', 'true');
+            return reply.code(201).send(existing);
+          }
+        }
+      }
       logOrderOf(request, reply, orderId);
       const input: OrderInput = {
         orderId,
