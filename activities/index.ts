@@ -1,6 +1,7 @@
 // Builds every activity from its dependencies, so tests can hand in a real test database or fakes.
 import type { Knex } from 'knex';
 import type { BankClient } from '../src/bank/client.js';
+import { createCollectionActivities } from './collection.js';
 import { createDeliveryActivities } from './deliveries.js';
 import { createInventoryActivities } from './inventory.js';
 import { createOrderActivities } from './orders.js';
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
   const steps = {
     ...createOrderActivities(deps.db),
     ...createDeliveryActivities(deps.db),
+    ...createCollectionActivities(deps.db),
     ...createInventoryActivities(deps.db),
     ...createSlotActivities(deps.db),
     ...createProductionActivities(deps.db),

@@ -1,4 +1,4 @@
-// The public order board: keeps the ready and on-its-way numbers current from the board stream.
+// The public order board: keeps the preparing, ready-for-collection and on-its-way numbers current from the board stream.
 import type { BoardState } from '../src/domain/vocabulary.js';
 import { $, follow, h } from './lib.js';
 
@@ -10,13 +10,19 @@ interface BoardOrder {
 const locationId = decodeURIComponent(location.pathname.split('/').pop() ?? '');
 const orders = new Map<string, BoardOrder['state']>();
 
+/** Each column of the board: the list and its empty note, by the board state it shows. */
+const COLUMNS: [state: BoardState, list: string][] = [
+  ['preparing', 'preparing'],
+  ['ready', 'ready'],
+  ['out_for_delivery', 'out'],
+];
+
 function render(): void {
-  const ready = [...orders].filter(([, state]) => state === 'ready').map(([number]) => number);
-  const out = [...orders].filter(([, state]) => state === 'out_for_delivery').map(([number]) => number);
-  $('#ready').replaceChildren(...ready.map((n) => h('li', { 'data-number': n }, n)));
-  $('#out').replaceChildren(...out.map((n) => h('li', { 'data-number': n }, n)));
-  $('#ready-empty').hidden = ready.length > 0;
-  $('#out-empty').hidden = out.length > 0;
+  for (const [shown, list] of COLUMNS) {
+    const numbers = [...orders].filter(([, state]) => state === shown).map(([number]) => number);
+    $(`#${list}`).replaceChildren(...numbers.map((n) => h('li', { 'data-number': n }, n)));
+    $(`#${list}-empty`).hidden = numbers.length > 0;
+  }
 }
 
 follow(`/v1/board/${encodeURIComponent(locationId)}/events`, {

@@ -104,6 +104,12 @@ function assignCard(order: DashboardOrder): HTMLElement {
   return orderCard(order, [select, button]);
 }
 
+function collectCard(order: DashboardOrder): HTMLElement {
+  const button = h('button', { type: 'button', class: 'primary', 'data-action': 'collect' }, 'Collected');
+  button.addEventListener('click', () => void act(button, 'POST', `/v1/orders/${order.id}/collect`));
+  return orderCard(order, [button]);
+}
+
 function outCard(order: DashboardOrder): HTMLElement {
   const card = orderCard(order, []);
   const what =
@@ -128,6 +134,7 @@ function render(): void {
   const out = all.filter(
     (o) => o.status === 'out_for_delivery' || (o.status === 'prepped' && o.delivery && o.delivery.status !== 'pending'),
   );
+  const toCollect = all.filter((o) => o.status === 'ready_for_collection');
   const waiting = all.filter((o) => o.status === 'awaiting_payment');
   board.replaceChildren(
     h('p', { class: 'muted' }, dashboard.locations.map((l) => l.name).join(' · ') || 'You run no shops yet.'),
@@ -137,6 +144,7 @@ function render(): void {
       column('To prep', 'to-prep', toPrep.map(prepCard), 'Nothing to prep.'),
       column('To assign', 'to-assign', toAssign.map(assignCard), 'Nothing waiting for a driver.'),
       column('Out', 'out', out.map(outCard), 'Nothing on the road.'),
+      column('For collection', 'to-collect', toCollect.map(collectCard), 'Nothing waiting at the counter.'),
     ),
     ...(waiting.length > 0
       ? [

@@ -6,13 +6,14 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import {
   SEARCH_ATTRIBUTES,
   type DeliveryStatus,
+  type Fulfilment,
   type OrderReason,
   type OrderStatus,
   type SearchAttributeName,
 } from '../src/domain/vocabulary.js';
 
 export { TERMINAL_STATUSES } from '../src/domain/vocabulary.js';
-export type { DeliveryStatus, OrderReason, OrderStatus };
+export type { DeliveryStatus, Fulfilment, OrderReason, OrderStatus };
 
 /**
  * Who writes each order status to the read model; the other side only follows it in its own state and search
@@ -21,10 +22,11 @@ export type { DeliveryStatus, OrderReason, OrderStatus };
  * | status | written by |
  * |---|---|
  * | placed | the order workflow (`recordOrderPlaced`, its first step) |
- * | awaiting_payment, confirmed, prepping, prepped | the order workflow (`moveTo`) |
+ * | awaiting_payment, confirmed, prepping, prepped, ready_for_collection | the order workflow (`moveTo`) |
  * | rejected, payment_failed, cancelled | the order workflow (`moveTo`, after compensating) |
+ * | completed (collection), uncollected | the order workflow (`recordCollectionEnded`: sells the units, frees the slot) |
  * | out_for_delivery | the delivery's pickup step (`recordPickup`: sells the units in the same transaction) |
- * | completed | the delivery's complete step (`recordDelivered`: frees the slot in the same transaction) |
+ * | completed (delivery) | the delivery's complete step (`recordDelivered`: frees the slot in the same transaction) |
  *
  * The order workflow follows out_for_delivery from the delivery's progress signal and completed from the delivery's
  * result. The reconcile sweep writes cancelled (reason workflow_ended) only for orders whose workflow ended without
@@ -43,18 +45,34 @@ export interface OrderLineInput {
 
 export interface OrderInput {
   orderId: string;
-  customerId: string;
+  /** Null for a counter order, which has no customer account. */
+  customerId: string | null;
   locationId: string;
-  slotId: string;
+  /** Null for a counter order without a collection window: it takes no slot capacity. */
+  slotId: string | null;
   /** The slot's start and end (ISO UTC): stock must stay fresh until the end. */
-  slotStartsAt: string;
+  slotStartsAt: string | null;
   slotEndsAt: string;
   lines: OrderLineInput[];
-  address: { lat: number; lng: number; line1: string };
-  /** The customer's account at the bank. */
-  bankAccountId: string;
+  /** Where a delivery order goes; null for a collection order. */
+  address: { lat: number; lng: number; line1: string } | null;
+  /** The customer's account at the bank; null when the order was paid at the counter. */
+  bankAccountId: string | null;
   /** How long the order waits for the bank's answer before it gives up. */
   paymentTimeoutMs: number;
+  /** Absent on orders placed before collection existed: those are deliveries. */
+  fulfilment?: Fulfilment;
+  /** A collection order's timers, from its location's settings when it was placed. */
+  collection?: CollectionTimes;
+  /** A counter order's name for the customer at the counter. */
+  label?: string | null;
+}
+
+export interface CollectionTimes {
+  /** How long a ready order waits to be collected before it ends uncollected. */
+  windowMs: number;
+  /** How long a ready order's number stays on the public board. */
+  boardHoldMs: number;
 }
 
 export interface OrderState {
@@ -105,6 +123,9 @@ export const placementUpdate = defineUpdate<OrderState>('placement');
 
 /** The customer cancels; allowed until prepping starts. Returns once compensation is done. */
 export const cancelUpdate = defineUpdate<OrderState>('cancel');
+
+/** The shop owner hands a collection order that is ready to its customer. */
+export const collectUpdate = defineUpdate<OrderState>('collect');
 
 /** The shop owner moves the order through prep. */
 export const prepUpdate = defineUpdate<OrderState, [{ status: 'prepping' | 'prepped' }]>('prep');

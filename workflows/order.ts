@@ -24,6 +24,7 @@ import {
   TERMINAL_STATUSES,
   bankChargeResultSignal,
   cancelUpdate,
+  collectUpdate,
   deliveryProgressSignal,
   orderStateQuery,
   placementUpdate,
@@ -31,6 +32,7 @@ import {
   slotClosedSignal,
   searchAttributes,
   type BankChargeResult,
+  type CollectionTimes,
   type DeliveryWrittenStatus,
   type OrderInput,
   type OrderReason,
@@ -57,6 +59,9 @@ const undo = proxyLocalActivities<Activities>({
   retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 5 },
 });
 
+/** A collection order placed without its location's settings waits an hour, and shows on the board for half of it. */
+const DEFAULT_COLLECTION: CollectionTimes = { windowMs: 60 * 60_000, boardHoldMs: 30 * 60_000 };
+
 export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
   const state: OrderState = {
     orderId: input.orderId,
@@ -72,6 +77,8 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
   const persisted = () => writing === 0;
   let charge: BankChargeResult | undefined;
   let cancelRequested = false;
+  let collectRequested = false;
+  const collection = input.fulfilment === 'collection';
   let slotClosed = false;
   const compensations: { name: string; run: () => Promise<void> }[] = [];
 
@@ -104,6 +111,8 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     prepUpdate,
     async ({ status }) => {
       await moveTo(status);
+      // A prepped collection order answers once it shows as ready for collection.
+      if (status === 'prepped' && collection) await condition(() => state.status !== 'prepped' && persisted());
       return state;
     },
     {
@@ -111,6 +120,22 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
         const from: OrderStatus = status === 'prepping' ? 'confirmed' : 'prepping';
         if (state.status !== from || cancelRequested) {
           throw refusal(`Only a ${from} order can move to ${status}; this one is ${state.status}`);
+        }
+      },
+    },
+  );
+  setHandler(
+    collectUpdate,
+    async () => {
+      collectRequested = true;
+      await condition(() => state.status === 'completed' && persisted());
+      return state;
+    },
+    {
+      validator: () => {
+        if (!collection) throw refusal('Only a collection order can be collected; this one is for delivery');
+        if (state.status !== 'ready_for_collection' || collectRequested) {
+          throw refusal(`Only an order ready for collection can be collected; this one is ${state.status}`);
         }
       },
     },
@@ -178,32 +203,16 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     return state;
   }
 
-  async function run(): Promise<OrderState> {
-    await db.recordOrderPlaced(input);
-
-    const stock = await db.reserveStock({
-      orderId: input.orderId,
-      locationId: input.locationId,
-      lines: input.lines.map(({ productId, quantity }) => ({ productId, quantity })),
-      deliverBy: input.slotEndsAt,
-    });
-    if (stock.status === 'out_of_stock') return fail('rejected', 'out_of_stock');
-    compensations.push({ name: 'releaseStock', run: () => undo.releaseStock(input.orderId) });
-    const totalCents = stock.lines.reduce((sum, line) => sum + line.amountCents, 0);
-    state.totalCents = totalCents;
-
-    const slot = await db.reserveSlot({ orderId: input.orderId, slotId: input.slotId });
-    if (slot.status !== 'reserved') return fail('rejected', slot.status);
-    compensations.push({ name: 'releaseSlot', run: () => undo.releaseSlot({ orderId: input.orderId }) });
-    const cutoffAt = Date.parse(slot.cutoffAt);
-
+  /** Asks the bank for the charge and waits for its answer; returns the ended order when it was not paid. */
+  async function pay(
+    accountId: string,
+    totalCents: number,
+    lineAmounts: { productId: string; amountCents: number }[],
+    cutoffAt: number,
+  ): Promise<OrderState | undefined> {
     let chargeId: string;
     try {
-      ({ chargeId } = await bank.requestCharge({
-        orderId: input.orderId,
-        accountId: input.bankAccountId,
-        amountCents: totalCents,
-      }));
+      ({ chargeId } = await bank.requestCharge({ orderId: input.orderId, accountId, amountCents: totalCents }));
     } catch (err) {
       // A refused request cannot succeed on retry: the order ends unpaid and gives back what it holds.
       if (isBankRefusal(err)) return fail('payment_failed', 'charge_refused');
@@ -211,11 +220,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     }
     state.chargeId = chargeId;
     compensations.push({ name: 'voidCharge', run: () => undo.voidCharge({ chargeId }) });
-    await moveTo('awaiting_payment', {
-      totalCents,
-      chargeId,
-      lineAmounts: stock.lines.map(({ productId, amountCents }) => ({ productId, amountCents })),
-    });
+    await moveTo('awaiting_payment', { totalCents, chargeId, lineAmounts });
 
     // The bank has until the payment timeout, and never past the slot's cutoff.
     const untilCutoffMs = cutoffAt - Date.now();
@@ -231,9 +236,70 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
       );
     if (charge.outcome !== 'approved') return fail('payment_failed', charge.outcome);
     await moveTo('confirmed');
+    return undefined;
+  }
+
+  /**
+   * A collection order waits at the counter: collected, or uncollected once the location's window has passed. Either
+   * way its units are sold and the slot freed; an uncollected order keeps its charge. Its number leaves the board
+   * after the board hold even while it still waits.
+   */
+  async function awaitCollection(): Promise<OrderState> {
+    await moveTo('ready_for_collection');
+    const { windowMs, boardHoldMs } = input.collection ?? DEFAULT_COLLECTION;
+    const readyAt = Date.now();
+    if (boardHoldMs < windowMs && !(await condition(() => collectRequested, boardHoldMs))) {
+      await db.recordLeftBoard({ orderId: input.orderId });
+    }
+    if (!collectRequested) await condition(() => collectRequested, Math.max(0, readyAt + windowMs - Date.now()));
+    const status = collectRequested ? 'completed' : 'uncollected';
+    state.status = status;
+    upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: status }]);
+    writing++;
+    try {
+      await db.recordCollectionEnded({ orderId: input.orderId, status });
+    } finally {
+      writing--;
+    }
+    await condition(allHandlersFinished);
+    return state;
+  }
+
+  async function run(): Promise<OrderState> {
+    await db.recordOrderPlaced(input);
+
+    const stock = await db.reserveStock({
+      orderId: input.orderId,
+      locationId: input.locationId,
+      lines: input.lines.map(({ productId, quantity }) => ({ productId, quantity })),
+      deliverBy: input.slotEndsAt,
+    });
+    if (stock.status === 'out_of_stock') return fail('rejected', 'out_of_stock');
+    compensations.push({ name: 'releaseStock', run: () => undo.releaseStock(input.orderId) });
+    const totalCents = stock.lines.reduce((sum, line) => sum + line.amountCents, 0);
+    state.totalCents = totalCents;
+
+    // A counter order without a collection window takes no slot capacity.
+    let cutoffAt = Number.POSITIVE_INFINITY;
+    if (input.slotId !== null) {
+      const slot = await db.reserveSlot({ orderId: input.orderId, slotId: input.slotId });
+      if (slot.status !== 'reserved') return fail('rejected', slot.status);
+      compensations.push({ name: 'releaseSlot', run: () => undo.releaseSlot({ orderId: input.orderId }) });
+      cutoffAt = Date.parse(slot.cutoffAt);
+    }
+    const lineAmounts = stock.lines.map(({ productId, amountCents }) => ({ productId, amountCents }));
+
+    if (input.bankAccountId === null) {
+      // Paid at the counter: the bank is not asked.
+      await moveTo('confirmed', { totalCents, lineAmounts });
+    } else {
+      const unpaid = await pay(input.bankAccountId, totalCents, lineAmounts, cutoffAt);
+      if (unpaid) return unpaid;
+    }
 
     await condition(() => (state.status === 'prepped' && persisted()) || cancelRequested);
     if (cancelRequested) return fail('cancelled', 'customer_cancelled');
+    if (collection) return awaitCollection();
 
     const delivery = await startChild(deliveryWorkflow, {
       workflowId: `delivery-${input.orderId}`,

@@ -3,7 +3,7 @@ import type { User } from '../db/repositories/users.js';
 
 export function canSeeOrder(
   user: User,
-  order: { customerId: string; locationId: string; driverId: string | null },
+  order: { customerId: string | null; locationId: string; driverId: string | null },
 ): boolean {
   switch (user.role) {
     case 'operator':

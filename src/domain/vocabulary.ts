@@ -10,8 +10,12 @@ export const ORDER_STATUSES = [
   'confirmed',
   'prepping',
   'prepped',
+  /** A collection order waits at the counter for its customer. */
+  'ready_for_collection',
   'out_for_delivery',
   'completed',
+  /** A collection order nobody came for within the location's collection window: sold, not refunded. */
+  'uncollected',
   'rejected',
   'payment_failed',
   'cancelled',
@@ -20,7 +24,13 @@ export const OrderStatus = /* @__PURE__ */ Type.Enum(ORDER_STATUSES, { descripti
 export type OrderStatus = Static<typeof OrderStatus>;
 
 /** Statuses an order never leaves. */
-export const TERMINAL_STATUSES: readonly OrderStatus[] = ['completed', 'rejected', 'payment_failed', 'cancelled'];
+export const TERMINAL_STATUSES: readonly OrderStatus[] = [
+  'completed',
+  'uncollected',
+  'rejected',
+  'payment_failed',
+  'cancelled',
+];
 /** Statuses that ended the order without delivering it. */
 export const FAILED_STATUSES: readonly OrderStatus[] = ['rejected', 'payment_failed', 'cancelled'];
 /** A customer may cancel until prep starts. */
@@ -31,6 +41,7 @@ export const ACTIVE_STATUSES: readonly OrderStatus[] = [
   'confirmed',
   'prepping',
   'prepped',
+  'ready_for_collection',
   'out_for_delivery',
 ];
 
@@ -47,12 +58,22 @@ export const ORDER_STATUS_RANK: Record<OrderStatus, number> = {
   confirmed: 2,
   prepping: 3,
   prepped: 4,
+  // A collection order is never out for delivery, nor a delivery order ready for collection.
+  ready_for_collection: 5,
   out_for_delivery: 5,
   completed: 6,
+  uncollected: 6,
   rejected: 6,
   payment_failed: 6,
   cancelled: 6,
 };
+
+/** How an order reaches its customer: delivered by a driver, or collected at the location's counter. */
+export const FULFILMENTS = ['delivery', 'collection'] as const;
+export const Fulfilment = /* @__PURE__ */ Type.Enum(FULFILMENTS, {
+  description: 'delivery: a driver brings it to the address; collection: the customer picks it up at the location',
+});
+export type Fulfilment = Static<typeof Fulfilment>;
 
 export const ORDER_REASONS = [
   'out_of_stock',
@@ -105,14 +126,22 @@ export const STAFF_ROLES = ['owner', 'driver'] as const;
 export const StaffRole = /* @__PURE__ */ Type.Enum(STAFF_ROLES);
 export type StaffRole = Static<typeof StaffRole>;
 
-/** What the public board says about an order, by its status; statuses it does not show are absent. */
-export const BOARD_STATES = ['ready', 'out_for_delivery', 'done'] as const;
+/**
+ * What the public board says about an order, by its status; statuses it does not show are absent. `ready` is ready
+ * for collection; `done` takes the number off the board (the order ended, or it waited there for the location's
+ * board hold).
+ */
+export const BOARD_STATES = ['preparing', 'ready', 'out_for_delivery', 'done'] as const;
 export const BoardState = /* @__PURE__ */ Type.Enum(BOARD_STATES);
 export type BoardState = Static<typeof BoardState>;
 export const BOARD_STATE_OF: Partial<Record<OrderStatus, BoardState>> = {
-  prepped: 'ready',
+  prepping: 'preparing',
+  // A delivery order waits in the shop for its driver.
+  prepped: 'preparing',
+  ready_for_collection: 'ready',
   out_for_delivery: 'out_for_delivery',
   completed: 'done',
+  uncollected: 'done',
   cancelled: 'done',
   rejected: 'done',
   payment_failed: 'done',
@@ -122,6 +151,8 @@ export const BOARD_STATE_OF: Partial<Record<OrderStatus, BoardState>> = {
 export const EVENT_TYPES = [
   'order.placed',
   'order.status',
+  /** A ready number left the board after the location's board hold; the order itself is unchanged. */
+  'order.board',
   'delivery.status',
   'slot.capacity',
   'stock.received',

@@ -129,8 +129,9 @@ it('shows every change live on the customer, owner, driver and board pages, with
   await customerSees('prepping');
   await ownerCard.getByRole('button', { name: 'Mark prepped' }).click();
   await customerSees('prepped');
-  await boardPage.locator(`#ready [data-number="${number.slice(1)}"]`).waitFor({ timeout: STEP_MS });
-  await screenshot(boardPage, 'board-ready');
+  // A delivery order waiting for its driver is still being prepared as the board tells it.
+  await boardPage.locator(`#preparing [data-number="${number.slice(1)}"]`).waitFor({ timeout: STEP_MS });
+  await screenshot(boardPage, 'board-preparing');
 
   // ...and assigns the driver once the delivery is waiting.
   await ownerPage

@@ -133,8 +133,13 @@ describe('live streams across two API processes', () => {
     // Everything the order stream sent came in id order, without repeats.
     expect(ids(order.events)).toEqual([...new Set(ids(order.events))].sort((a, b) => a - b));
 
-    const [ready] = await board.waitFor((e) => e.event === 'board');
-    expect(ready!.data).toEqual({ number: orderId.replace(/-/g, '').slice(0, 4).toUpperCase(), state: 'ready' });
+    // A delivery order in prep, then waiting for its driver, is preparing as the board tells it.
+    const preparing = await board.waitFor((e) => e.event === 'board', 2);
+    const number = orderId.replace(/-/g, '').slice(0, 4).toUpperCase();
+    expect(preparing.map((e) => e.data)).toEqual([
+      { number, state: 'preparing' },
+      { number, state: 'preparing' },
+    ]);
     for (const client of [slots, dashboard, order, board]) client.close();
   });
 
@@ -213,7 +218,7 @@ describe('live streams across two API processes', () => {
     const board = await openSse(`${baseB}/v1/board/${locationId}/events`);
     const [snapshot] = await board.waitFor((e) => e.event === 'snapshot');
     expect(snapshot!.data.orders).toEqual([
-      { number: orderId.replace(/-/g, '').slice(0, 4).toUpperCase(), state: 'ready' },
+      { number: orderId.replace(/-/g, '').slice(0, 4).toUpperCase(), state: 'preparing' },
     ]);
     await append(streams.location(locationId), 'order.status', {
       orderId,

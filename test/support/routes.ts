@@ -56,6 +56,8 @@ export interface RouteFixtures {
     assign: string;
     /** Assigned to `driver`: the driver may pick it up and then complete it. */
     deliver: string;
+    /** A collection order ready for collection: the owner may hand it over. */
+    collect: string;
   };
   users: Record<Exclude<Principal, 'anonymous'>, { id: string; token: string }>;
   /** The bank accounts of the two customers. */
@@ -424,6 +426,23 @@ export const ROUTES: RouteSpec[] = [
     access: signedIn({ owner: 200, otherOwner: 404 }),
     sample: (fx) => ({ path: `/v1/orders/${fx.orders.prep}/prep`, body: { status: 'prepping' } }),
   },
+  {
+    method: 'POST',
+    url: '/v1/orders/:id/collect',
+    who: 'the owners of the order’s location',
+    access: signedIn({ owner: 200, otherOwner: 404 }),
+    sample: (fx) => ({ path: `/v1/orders/${fx.orders.collect}/collect` }),
+  },
+  {
+    method: 'POST',
+    url: '/v1/locations/:id/counter-orders',
+    who: 'the location’s owners',
+    access: signedIn({ owner: 201, otherOwner: 404 }),
+    sample: (fx) => ({
+      path: `/v1/locations/${fx.locationId}/counter-orders`,
+      body: { items: [{ productId: fx.productId, quantity: 1 }], label: 'Matrix' },
+    }),
+  },
 
   // --- deliveries ---
   {
@@ -688,10 +707,15 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
     const res = await stack.api('POST', path, { token, body });
     expect(res.status, `${path} ${JSON.stringify(res.body)}`).toBe(200);
   };
-  const place = async (until: 'awaiting_payment' | 'confirmed' | 'prepped' | 'assigned'): Promise<string> => {
+  const place = async (
+    until: 'awaiting_payment' | 'confirmed' | 'prepped' | 'assigned' | 'ready_for_collection',
+  ): Promise<string> => {
+    const collection = until === 'ready_for_collection';
     const placed = await stack.api('POST', '/v1/orders', {
       token: customer.token,
-      body: { locationId, slotId, items: [{ productId, quantity: 1 }], address },
+      body: collection
+        ? { locationId, slotId, items: [{ productId, quantity: 1 }], fulfilment: 'collection' }
+        : { locationId, slotId, items: [{ productId, quantity: 1 }], address },
     });
     expect(placed.status, JSON.stringify(placed.body)).toBe(201);
     const id = placed.body.id as string;
@@ -704,6 +728,7 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
     if (until === 'confirmed') return id;
     await ownerAct(`/v1/orders/${id}/prep`, { status: 'prepping' });
     await ownerAct(`/v1/orders/${id}/prep`, { status: 'prepped' });
+    if (collection) return id;
     const pending = await eventually(
       () => stack.db('deliveries').where({ order_id: id }).first('status'),
       (row) => row?.status === 'pending',
@@ -720,6 +745,7 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
     prep: await place('confirmed'),
     assign: await place('prepped'),
     deliver: await place('assigned'),
+    collect: await place('ready_for_collection'),
   };
   const asUser = async (principal: Exclude<Principal, 'anonymous'>, method: string, path: string, body?: unknown) => {
     const res = await stack.api(method, path, { token: users[principal].token, body });

@@ -26,6 +26,8 @@ const SCENARIOS = [
   'operator_cancelled_in_delivery',
   'reconcile',
   'slot',
+  'collected',
+  'counter',
 ];
 
 const load = (name: string) =>

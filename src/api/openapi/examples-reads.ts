@@ -101,6 +101,7 @@ export const READS_EXAMPLES: Record<string, OperationExamples> = {
             reason: null,
             customerId: CUSTOMER,
             locationId: LOCATION,
+            fulfilment: 'delivery',
             slotId: SLOT,
             slotStartsAt: slot.startsAt,
             totalCents: order.totalCents,

@@ -19,6 +19,8 @@ export const order = {
   customerId: CUSTOMER,
   locationId: LOCATION,
   slotId: SLOT,
+  fulfilment: 'delivery',
+  label: null,
   totalCents: 1225,
   items: [
     { productId: CROISSANT, quantity: 2, unitPriceCents: 325 },

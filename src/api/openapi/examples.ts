@@ -1,6 +1,7 @@
 // Examples for every operation in the OpenAPI document at /docs, added to the document the route schemas generate.
 import type { SwaggerTransformObject } from '@fastify/swagger';
 import { ACCOUNT_EXAMPLES } from './examples-accounts.js';
+import { COLLECTION_EXAMPLES } from './examples-collection.js';
 import { LIVE_EXAMPLES } from './examples-live.js';
 import { ORDERS_EXAMPLES } from './examples-orders.js';
 import { READS_EXAMPLES } from './examples-reads.js';
@@ -9,6 +10,7 @@ import { SHOP_EXAMPLES } from './examples-shop.js';
 
 const OPERATIONS: Record<string, OperationExamples> = {
   ...ORDERS_EXAMPLES,
+  ...COLLECTION_EXAMPLES,
   ...SHOP_EXAMPLES,
   ...LIVE_EXAMPLES,
   ...ACCOUNT_EXAMPLES,

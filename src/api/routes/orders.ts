@@ -1,29 +1,20 @@
 // Orders: placing one starts its workflow with update-with-start; reading one serves the read model.
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Type, type Static } from 'typebox';
-import {
-  cancelUpdate,
-  placementUpdate,
-  prepUpdate,
-  searchAttributes,
-  type OrderInput,
-} from '../../../workflows/messages.js';
-import type { orderWorkflow } from '../../../workflows/order.js';
+import { cancelUpdate, collectUpdate, prepUpdate, type OrderInput } from '../../../workflows/messages.js';
 import type { OrderKey } from '../../db/repositories/order-history.js';
 import { CursorParam, decodeCursor, encodeCursor, NextCursor } from '../cursor.js';
 import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
 import { IdempotencyHeaders, idempotencyKeyReused, requestDigest } from '../idempotency.js';
 import { logOrderOf } from '../plugins/log-context.js';
 import { sendUpdate } from '../workflow-updates.js';
-import { Cents, errorResponses, Latitude, Longitude, Uuid } from '../schemas.js';
-import { DeliveryStatus, EventType, OrderReason, OrderStatus } from '../../domain/vocabulary.js';
+import { errorResponses, Latitude, Longitude, Uuid } from '../schemas.js';
+import { Fulfilment, OrderStatus } from '../../domain/vocabulary.js';
+import { collectionTimes, Order, OrderLines, OrderSummary, placeOrder } from '../order-placement.js';
 import { canSeeOrder } from '../../domain/access.js';
 import { deliversTo, haversineMeters } from '../../domain/geo.js';
 
-export const MAX_LINES_PER_ORDER = 50;
-export const MAX_QUANTITY_PER_LINE = 100;
 export const DEFAULT_ORDER_PAGE = 20;
 export const MAX_ORDER_PAGE = 100;
 
@@ -31,70 +22,22 @@ const OrderBody = Type.Object(
   {
     locationId: Uuid,
     slotId: Uuid,
-    items: Type.Array(
+    fulfilment: Type.Optional(Fulfilment),
+    items: OrderLines,
+    address: Type.Optional(
       Type.Object(
         {
-          productId: Uuid,
-          quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY_PER_LINE }),
+          lat: Latitude,
+          lng: Longitude,
+          line1: Type.String({ minLength: 1, maxLength: 200 }),
         },
-        { additionalProperties: false },
+        { additionalProperties: false, description: 'Required for a delivery order, left out of a collection order' },
       ),
-      { minItems: 1, maxItems: MAX_LINES_PER_ORDER },
-    ),
-    address: Type.Object(
-      {
-        lat: Latitude,
-        lng: Longitude,
-        line1: Type.String({ minLength: 1, maxLength: 200 }),
-      },
-      { additionalProperties: false },
     ),
   },
   { additionalProperties: false },
 );
 type OrderBody = Static<typeof OrderBody>;
-
-const OrderItems = Type.Array(Type.Object({ productId: Uuid, quantity: Type.Integer(), unitPriceCents: Cents }));
-
-const Order = Type.Object({
-  id: Uuid,
-  status: OrderStatus,
-  reason: Type.Union([OrderReason, Type.Null()]),
-  customerId: Uuid,
-  locationId: Uuid,
-  slotId: Type.Union([Uuid, Type.Null()]),
-  totalCents: Cents,
-  items: OrderItems,
-  address: Type.Object({ lat: Type.Number(), lng: Type.Number(), line1: Type.String() }),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-  timeline: Type.Array(
-    Type.Object({
-      id: Type.Integer(),
-      type: EventType,
-      /** An order status for order events, a delivery status for delivery events. */
-      status: Type.Union([OrderStatus, DeliveryStatus, Type.Null()]),
-      reason: Type.Union([OrderReason, Type.Null()]),
-      at: Type.String({ format: 'date-time' }),
-    }),
-  ),
-});
-
-/** An order in a history: GET /v1/orders/:id adds the address and the timeline. */
-const OrderSummary = Type.Object({
-  id: Uuid,
-  number: Type.String({ description: 'The short number the board and the pages show' }),
-  status: OrderStatus,
-  reason: Type.Union([OrderReason, Type.Null()]),
-  customerId: Uuid,
-  locationId: Uuid,
-  slotId: Type.Union([Uuid, Type.Null()]),
-  slotStartsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  totalCents: Cents,
-  items: OrderItems,
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-});
 
 const IdParams = Type.Object({ id: Uuid });
 
@@ -105,8 +48,9 @@ function requestHash(body: OrderBody): string {
   return requestDigest({
     locationId: body.locationId,
     slotId: body.slotId,
+    fulfilment: body.fulfilment ?? 'delivery',
     items: [...body.items].sort((a, b) => a.productId.localeCompare(b.productId)).map((i) => [i.productId, i.quantity]),
-    address: [body.address.lat, body.address.lng, body.address.line1],
+    address: body.address ? [body.address.lat, body.address.lng, body.address.line1] : null,
   });
 }
 
@@ -117,7 +61,8 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       onRequest: app.requireRole('customer'),
       schema: {
         tags: ['orders'],
-        summary: 'Place an order: returns once stock and slot are held, or refused',
+        summary:
+          'Place an order for delivery (to an address) or collection (at the counter): returns once stock and slot are held, or refused',
         security: [{ bearer: [] }],
         headers: IdempotencyHeaders,
         body: OrderBody,
@@ -135,11 +80,18 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         );
       }
 
+      const fulfilment = body.fulfilment ?? 'delivery';
+      const address = body.address ?? null;
+      if (fulfilment === 'delivery' && !address)
+        throw badRequest('address_required', 'address is required for a delivery order');
+      if (fulfilment === 'collection' && address)
+        throw badRequest('address_not_allowed', 'address must be left out of a collection order');
+
       const area = await app.repos.locations.findDeliveryArea(body.locationId);
       if (!area) throw unprocessable('unknown_location', `Location ${body.locationId} does not exist`);
-      if (!deliversTo(area, body.address)) {
+      if (address && !deliversTo(area, address)) {
         // Rounded up, so an address just outside never reads as being at the radius.
-        const distanceM = Math.ceil(haversineMeters(area, body.address));
+        const distanceM = Math.ceil(haversineMeters(area, address));
         throw unprocessable(
           'outside_delivery_area',
           `The address is ${metres.format(distanceM)} m from location ${body.locationId}, which delivers only within ${metres.format(area.deliveryRadiusM)} m`,
@@ -194,37 +146,12 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
           quantity: i.quantity,
           unitPriceCents: prices.get(i.productId)!,
         })),
-        address: body.address,
+        address,
         paymentTimeoutMs: app.config.paymentTimeoutMs,
+        fulfilment,
+        ...(fulfilment === 'collection' ? { collection: await collectionTimes(app, body.locationId) } : {}),
       };
-      const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
-        workflowId: `order-${orderId}`,
-        taskQueue: app.config.temporal.taskQueue,
-        args: [input],
-        // A retried request with the same Idempotency-Key attaches to the order it already started.
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: searchAttributes.orderStatus, value: 'placed' },
-          { key: searchAttributes.locationId, value: body.locationId },
-          { key: searchAttributes.customerId, value: customer.id },
-          { key: searchAttributes.slotStart, value: new Date(slot.startsAt) },
-        ],
-      });
-      let state;
-      try {
-        state = await app.temporal.workflow.executeUpdateWithStart(placementUpdate, { startWorkflowOperation });
-      } catch (err) {
-        // The order already ran to its end under this key: answer with what it became.
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
-      const view = await app.repos.orders.findView(orderId);
-      if (!view) throw new Error(`Order ${orderId} has no read model after placement`);
-      if (state?.status === 'rejected') {
-        app.metrics.orderRefused(state.reason ?? 'rejected');
-        request.log.info({ reason: state.reason }, 'order refused at placement');
-        throw conflict(state.reason ?? 'rejected', `The order was refused: ${state.reason}`, { orderId });
-      }
+      const view = await placeOrder(app, request, input);
       return reply.code(201).send(view);
     },
   );
@@ -344,6 +271,26 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         { status: request.body.status },
         'Order',
       );
+      return (await app.repos.orders.findView(request.params.id))!;
+    },
+  );
+
+  app.post(
+    '/v1/orders/:id/collect',
+    {
+      onRequest: app.requireRole('owner'),
+      schema: {
+        tags: ['orders'],
+        summary: 'The shop hands a collection order that is ready to its customer: the order is completed',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 200: Order, ...errorResponses(401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const ownership = await app.repos.orders.findOwnership(request.params.id);
+      if (!ownership || !request.user!.locationIds.includes(ownership.locationId)) throw notFound('Order');
+      await sendUpdate(app.temporal, `order-${request.params.id}`, collectUpdate, undefined, 'Order');
       return (await app.repos.orders.findView(request.params.id))!;
     },
   );

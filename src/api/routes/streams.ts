@@ -228,7 +228,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['live'],
         summary:
-          'The public order board of a location: short order numbers ready or out for delivery, no personal data',
+          'The public order board of a location: short order numbers being prepared, ready for collection or on their way, no personal data',
         produces: ['text/event-stream'],
         params: Type.Object({ locationId: Uuid }),
         headers: LastEventIdHeaders,
@@ -246,9 +246,11 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await app.liveStreams.open(request, reply, {
         audience: 'board',
         streams: [streams.location(request.params.locationId)],
-        types: ['order.status'],
-        project: ({ payload }) => {
-          const state = typeof payload.status === 'string' ? boardState(payload.status) : null;
+        types: ['order.status', 'order.board'],
+        project: ({ type, payload }) => {
+          // order.board takes a number off the board (its board hold passed) while the order still waits.
+          const state =
+            type === 'order.board' ? 'done' : typeof payload.status === 'string' ? boardState(payload.status) : null;
           if (!state || typeof payload.orderId !== 'string') return null;
           return { type: 'board', data: { number: orderNumber(payload.orderId), state } };
         },

@@ -86,6 +86,21 @@ export function createLocationRepository(db: Knex) {
       return row && { lat: row.lat, lng: row.lng, deliveryRadiusM: row.delivery_radius_m };
     },
 
+    /** How long the location keeps a ready collection order waiting, and its number on the board, in minutes. */
+    async findCollectionTimes(
+      locationId: string,
+    ): Promise<{ collectionWindowMinutes: number; boardHoldMinutes: number } | undefined> {
+      const row = await db('locations')
+        .where({ id: locationId })
+        .first<{ collection_window_minutes: number; board_hold_minutes: number } | undefined>(
+          'collection_window_minutes',
+          'board_hold_minutes',
+        );
+      return (
+        row && { collectionWindowMinutes: row.collection_window_minutes, boardHoldMinutes: row.board_hold_minutes }
+      );
+    },
+
     /** Ids and names of these locations, by name. */
     async names(locationIds: readonly string[]): Promise<{ id: string; name: string }[]> {
       return db('locations')

@@ -1,7 +1,7 @@
 // Order history: pages of orders, newest first, as a customer, an owner or an operator lists them. Read only; the
 // orders repository writes these tables.
 import type { Knex } from 'knex';
-import { orderNumber, type OrderReason, type OrderStatus } from '../../domain/vocabulary.js';
+import { orderNumber, type Fulfilment, type OrderReason, type OrderStatus } from '../../domain/vocabulary.js';
 
 /** An order in a list: what a history shows at a glance; GET /v1/orders/:id has the timeline. */
 export interface OrderSummary {
@@ -9,8 +9,10 @@ export interface OrderSummary {
   number: string;
   status: OrderStatus;
   reason: OrderReason | null;
-  customerId: string;
+  /** Null for a counter order. */
+  customerId: string | null;
   locationId: string;
+  fulfilment: Fulfilment;
   slotId: string | null;
   slotStartsAt: string | null;
   totalCents: number;
@@ -29,8 +31,9 @@ interface SummaryRow {
   id: string;
   status: OrderStatus;
   reason: OrderReason | null;
-  customer_id: string;
+  customer_id: string | null;
   location_id: string;
+  fulfilment: Fulfilment;
   slot_id: string | null;
   slot_starts_at: Date | null;
   total_cents: number;
@@ -61,6 +64,7 @@ export function createOrderHistoryRepository(db: Knex) {
           'reason',
           'customer_id',
           'location_id',
+          'fulfilment',
           'slot_id',
           'slot_starts_at',
           'total_cents',
@@ -113,6 +117,7 @@ export function createOrderHistoryRepository(db: Knex) {
           reason: o.reason,
           customerId: o.customer_id,
           locationId: o.location_id,
+          fulfilment: o.fulfilment,
           slotId: o.slot_id,
           slotStartsAt: o.slot_starts_at?.toISOString() ?? null,
           totalCents: o.total_cents,

@@ -8,6 +8,7 @@ import {
   ORDER_STATUSES,
   type DeliveryStatus,
   type EventType,
+  type Fulfilment,
   type OrderReason,
   type OrderStatus,
 } from '../../domain/vocabulary.js';
@@ -19,12 +20,17 @@ export interface OrderView {
   id: string;
   status: OrderStatus;
   reason: OrderReason | null;
-  customerId: string;
+  /** Null for a counter order: it has no customer account. */
+  customerId: string | null;
   locationId: string;
   slotId: string | null;
+  fulfilment: Fulfilment;
+  /** The name a counter order is called by at the counter. */
+  label: string | null;
   totalCents: number;
   items: { productId: string; quantity: number; unitPriceCents: number }[];
-  address: { lat: number; lng: number; line1: string };
+  /** Null for a collection order. */
+  address: { lat: number; lng: number; line1: string } | null;
   createdAt: string;
   updatedAt: string;
   timeline: {
@@ -39,11 +45,13 @@ export interface OrderView {
 /** An order as the workflow places it: written once, with its lines at list price. */
 export interface NewOrder {
   orderId: string;
-  customerId: string;
+  customerId: string | null;
   locationId: string;
-  slotId: string;
-  slotStartsAt: string;
-  address: { lat: number; lng: number; line1: string };
+  slotId: string | null;
+  slotStartsAt: string | null;
+  address: { lat: number; lng: number; line1: string } | null;
+  fulfilment?: Fulfilment;
+  label?: string | null;
   lines: { productId: string; quantity: number; unitPriceCents: number }[];
 }
 
@@ -72,9 +80,11 @@ interface OrderRow {
   id: string;
   status: OrderStatus;
   reason: OrderReason | null;
-  customer_id: string;
+  customer_id: string | null;
   location_id: string;
   slot_id: string | null;
+  fulfilment: Fulfilment;
+  label: string | null;
   total_cents: number;
   address: OrderView['address'];
   created_at: Date;
@@ -96,11 +106,11 @@ export function createOrderRepository(db: Knex) {
     /** Who may see an order: its customer, its location's owners and the driver assigned to it. */
     async findOwnership(
       orderId: string,
-    ): Promise<{ customerId: string; locationId: string; driverId: string | null } | undefined> {
+    ): Promise<{ customerId: string | null; locationId: string; driverId: string | null } | undefined> {
       const row = await db('orders as o')
         .leftJoin('deliveries as d', 'd.order_id', 'o.id')
         .where('o.id', orderId)
-        .first<{ customer_id: string; location_id: string; driver_id: string | null } | undefined>(
+        .first<{ customer_id: string | null; location_id: string; driver_id: string | null } | undefined>(
           'o.customer_id',
           'o.location_id',
           'd.driver_id',
@@ -125,6 +135,8 @@ export function createOrderRepository(db: Knex) {
         customerId: row.customer_id,
         locationId: row.location_id,
         slotId: row.slot_id,
+        fulfilment: row.fulfilment,
+        label: row.label,
         totalCents: row.total_cents,
         items: lines.map((l) => ({
           productId: l.product_id,
@@ -186,6 +198,8 @@ export function createOrderRepository(db: Knex) {
             status: 'placed',
             total_cents: totalCents,
             address: order.address,
+            fulfilment: order.fulfilment ?? 'delivery',
+            label: order.label ?? null,
           })
           .onConflict('id')
           .ignore()
@@ -236,6 +250,19 @@ export function createOrderRepository(db: Knex) {
       });
     },
 
+    /** Takes a ready order's number off the public board while it still waits; once only, and only while ready. */
+    async leaveBoard(orderId: string): Promise<void> {
+      await atomic(db, async (trx) => {
+        const updated = await trx('orders')
+          .where({ id: orderId, status: 'ready_for_collection' })
+          .whereNull('off_board_at')
+          .update({ off_board_at: trx.fn.now() })
+          .returning<{ location_id: string }[]>('location_id');
+        if (updated.length === 0) return;
+        await appendEvent(trx, streams.location(updated[0]!.location_id), 'order.board', { orderId, state: 'done' });
+      });
+    },
+
     /** Orders by status, with the count bounded by a statement timeout so a slow database delays, never piles up. */
     async countByStatus(timeoutMs: number): Promise<Map<string, number>> {
       const rows = await db.transaction(async (trx): Promise<{ status: string; count: string | number }[]> => {
@@ -245,12 +272,13 @@ export function createOrderRepository(db: Knex) {
       return new Map(rows.map((row) => [row.status, Number(row.count)]));
     },
 
-    /** The location's orders the public board shows now (ready or out for delivery, updated in the last 12 hours). */
+    /** The location's orders the public board shows now (preparing, ready or on its way, updated in the last 12 hours). */
     async onBoard(locationId: string): Promise<{ id: string; status: OrderStatus }[]> {
       return (
         db('orders')
           .where({ location_id: locationId })
           .whereIn('status', ON_BOARD_BEFORE_DONE)
+          .whereNull('off_board_at')
           // Yesterday's forgotten orders would only clutter the screen.
           .andWhere('updated_at', '>', db.raw("now() - interval '12 hours'"))
           .orderBy('updated_at')

@@ -1,0 +1,118 @@
+// What placing an order shares between the customer's POST /v1/orders and the counter's counter orders: the order's
+// schemas as the API serves them, and starting its workflow with update-with-start.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
+import { Type } from 'typebox';
+import { placementUpdate, searchAttributes, type OrderInput } from '../../workflows/messages.js';
+import type { orderWorkflow } from '../../workflows/order.js';
+import type { OrderView } from '../db/repositories/orders.js';
+import { DeliveryStatus, EventType, Fulfilment, OrderReason, OrderStatus } from '../domain/vocabulary.js';
+import { conflict } from './errors.js';
+import { Cents, Uuid } from './schemas.js';
+
+export const MAX_LINES_PER_ORDER = 50;
+export const MAX_QUANTITY_PER_LINE = 100;
+
+export const OrderLines = Type.Array(
+  Type.Object(
+    {
+      productId: Uuid,
+      quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY_PER_LINE }),
+    },
+    { additionalProperties: false },
+  ),
+  { minItems: 1, maxItems: MAX_LINES_PER_ORDER },
+);
+
+export const OrderItems = Type.Array(Type.Object({ productId: Uuid, quantity: Type.Integer(), unitPriceCents: Cents }));
+
+const Address = Type.Object({ lat: Type.Number(), lng: Type.Number(), line1: Type.String() });
+
+export const Order = Type.Object({
+  id: Uuid,
+  status: OrderStatus,
+  reason: Type.Union([OrderReason, Type.Null()]),
+  customerId: Type.Union([Uuid, Type.Null()], { description: 'Null for a counter order' }),
+  locationId: Uuid,
+  slotId: Type.Union([Uuid, Type.Null()]),
+  fulfilment: Fulfilment,
+  label: Type.Union([Type.String(), Type.Null()], { description: "A counter order's name at the counter" }),
+  totalCents: Cents,
+  items: OrderItems,
+  address: Type.Union([Address, Type.Null()], { description: 'Null for a collection order' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  timeline: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      type: EventType,
+      /** An order status for order events, a delivery status for delivery events. */
+      status: Type.Union([OrderStatus, DeliveryStatus, Type.Null()]),
+      reason: Type.Union([OrderReason, Type.Null()]),
+      at: Type.String({ format: 'date-time' }),
+    }),
+  ),
+});
+
+/** An order in a history: GET /v1/orders/:id adds the address and the timeline. */
+export const OrderSummary = Type.Object({
+  id: Uuid,
+  number: Type.String({ description: 'The short number the board and the pages show' }),
+  status: OrderStatus,
+  reason: Type.Union([OrderReason, Type.Null()]),
+  customerId: Type.Union([Uuid, Type.Null()], { description: 'Null for a counter order' }),
+  locationId: Uuid,
+  fulfilment: Fulfilment,
+  slotId: Type.Union([Uuid, Type.Null()]),
+  slotStartsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  totalCents: Cents,
+  items: OrderItems,
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+/** A collection order's timers from its location's settings. */
+export async function collectionTimes(app: FastifyInstance, locationId: string): Promise<OrderInput['collection']> {
+  const times = await app.repos.locations.findCollectionTimes(locationId);
+  if (!times) return undefined;
+  return { windowMs: times.collectionWindowMinutes * 60_000, boardHoldMs: times.boardHoldMinutes * 60_000 };
+}
+
+/**
+ * Starts the order's workflow (or attaches to the one a retried request started) and waits for placement. Answers
+ * with the read model once stock and slot are held; a refusal is a 409 named by its reason.
+ */
+export async function placeOrder(app: FastifyInstance, request: FastifyRequest, input: OrderInput): Promise<OrderView> {
+  const attributes: SearchAttributePair[] = [
+    { key: searchAttributes.orderStatus, value: 'placed' },
+    { key: searchAttributes.locationId, value: input.locationId },
+  ];
+  if (input.customerId !== null) attributes.push({ key: searchAttributes.customerId, value: input.customerId });
+  if (input.slotStartsAt !== null)
+    attributes.push({ key: searchAttributes.slotStart, value: new Date(input.slotStartsAt) });
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
+    workflowId: `order-${input.orderId}`,
+    taskQueue: app.config.temporal.taskQueue,
+    args: [input],
+    // A retried request with the same Idempotency-Key attaches to the order it already started.
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    typedSearchAttributes: attributes,
+  });
+  let state;
+  try {
+    state = await app.temporal.workflow.executeUpdateWithStart(placementUpdate, { startWorkflowOperation });
+  } catch (err) {
+    // The order already ran to its end under this key: answer with what it became.
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  const view = await app.repos.orders.findView(input.orderId);
+  if (!view) throw new Error(`Order ${input.orderId} has no read model after placement`);
+  if (state?.status === 'rejected') {
+    app.metrics.orderRefused(state.reason ?? 'rejected');
+    request.log.info({ reason: state.reason }, 'order refused at placement');
+    throw conflict(state.reason ?? 'rejected', `The order was refused: ${state.reason}`, { orderId: input.orderId });
+  }
+  return view;
+}
