@@ -36,7 +36,11 @@ function run(cmd: string, args: string[]): Promise<void> {
 export async function findSchemathesis(toolsDir: string, log: Log = () => {}): Promise<string> {
   const dir = path.resolve(toolsDir, `schemathesis-${SCHEMATHESIS_VERSION}`);
   const binary = path.join(dir, 'bin', 'schemathesis');
-  if (fs.existsSync(path.join(dir, DONE_MARKER))) return binary;
+  const marker = `schemathesis==${SCHEMATHESIS_VERSION} in ${dir}\n`;
+  // A virtualenv's scripts name its interpreter by the path it was built at: one built elsewhere (through a link
+  // to this folder) cannot run here, and is built again.
+  if (fs.existsSync(path.join(dir, DONE_MARKER)) && fs.readFileSync(path.join(dir, DONE_MARKER), 'utf8') === marker)
+    return binary;
   // A virtualenv records its own path, so it is built where it stays; a half-built one is removed first.
   await fsp.rm(dir, { recursive: true, force: true });
   await fsp.mkdir(toolsDir, { recursive: true });
@@ -58,7 +62,7 @@ export async function findSchemathesis(toolsDir: string, log: Log = () => {}): P
         'Install Python 3 with pip and venv (apt-get install python3-pip python3-venv).',
     );
   }
-  await fsp.writeFile(path.join(dir, DONE_MARKER), `schemathesis==${SCHEMATHESIS_VERSION}\n`);
+  await fsp.writeFile(path.join(dir, DONE_MARKER), marker);
   return binary;
 }
 
