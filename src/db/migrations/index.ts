@@ -10,6 +10,7 @@ import * as m007 from './007_lot_idempotency_keys.js';
 import * as m008 from './008_rate_limit_counters.js';
 import * as m009 from './009_accounts.js';
 import * as m010 from './010_read_indexes.js';
+import * as m011 from './011_product_properties.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -27,4 +28,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['008_rate_limit_counters', m008],
   ['009_accounts', m009],
   ['010_read_indexes', m010],
+  ['011_product_properties', m011],
 ];
