@@ -112,7 +112,8 @@ export type ProductTag = Static<typeof ProductTag>;
 /** How a page of availability is ordered: by name (the default), by list price, or by the nearest stocking location. */
 export const AVAILABILITY_SORTS = ['name', 'price', 'distance'] as const;
 export const AvailabilitySort = /* @__PURE__ */ Type.Enum(AVAILABILITY_SORTS, {
-  description: 'name (the default): by name; price: cheapest list price first; distance: nearest stocking location first',
+  description:
+    'name (the default): by name; price: cheapest list price first; distance: nearest stocking location first',
 });
 export type AvailabilitySort = Static<typeof AvailabilitySort>;
 

@@ -93,7 +93,10 @@ export function createCatalogRepository(db: Knex) {
         .limit(opts.limit + 1);
       for (const word of opts.words) query.whereRaw('lower(products.name) LIKE lower(?)', [likePattern(word)]);
       if (opts.after)
-        query.whereRaw('(lower(products.name), products.id) > (?, ?::uuid)', [opts.after.sortKey, opts.after.productId]);
+        query.whereRaw('(lower(products.name), products.id) > (?, ?::uuid)', [
+          opts.after.sortKey,
+          opts.after.productId,
+        ]);
       const rows = await query;
       const page = rows.slice(0, opts.limit);
       const last = page.at(-1);

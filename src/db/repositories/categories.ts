@@ -27,11 +27,7 @@ export function createCategoryRepository(db: Knex) {
     },
 
     async createCategory(name: string): Promise<CategoryView | 'category_exists'> {
-      const [row] = await db('categories')
-        .insert({ name })
-        .onConflict('name')
-        .ignore()
-        .returning<CategoryRow[]>('*');
+      const [row] = await db('categories').insert({ name }).onConflict('name').ignore().returning<CategoryRow[]>('*');
       return row ? categoryView(row) : 'category_exists';
     },
 
