@@ -285,7 +285,10 @@ describe('GET /v1/availability with filters, sorts and facets', () => {
 
     // Stock selling out behind the cursor moves nothing still to come.
     expect(names(first.body)).toEqual(['Baguette', 'Cheese scone']);
-    await stack.db('stock_lots').where({ product_id: ids['Baguette'] }).update({ available: 0, discarded: 5 });
+    await stack
+      .db('stock_lots')
+      .where({ product_id: ids['Baguette'] })
+      .update({ available: 0, discarded: 5, free_units: '{}', discarded_units: '{[0,5)}' });
     const next = await availability(`${point()}&sort=price&limit=2&cursor=${cursor}`);
     expect(names(next.body)).toEqual(['Focaccia', 'Danish']);
   });

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { LatLng } from '../../domain/geo.js';
 import { discountedPriceCents } from '../../domain/pricing.js';
 import { PRODUCT_TAGS, type AvailabilitySort, type LocationKind, type ProductTag } from '../../domain/vocabulary.js';
-import { FACETS_SQL, PRODUCT_FILTER, sortedPageSql } from './availability-statements.js';
+import { FACETS_SQL, lotFilter, sortedPageSql } from './availability-statements.js';
 import type { NearbyLocation } from './locations.js';
 
 export interface AvailabilityItem {
@@ -87,9 +87,7 @@ const availabilityPageSql = (filtered: boolean) => `
       WHERE s.location_id = l.id AND s.available > 0 AND s.expires_at > :freshAt
         AND (s.product_sort_key, s.product_id) > (:afterKey, :afterId::uuid)
         AND s.product_sort_key LIKE ALL (ARRAY(SELECT lower(w) FROM unnest(:patterns::text[]) AS w))${
-          filtered
-            ? `\n        AND EXISTS (SELECT FROM products p WHERE p.id = s.product_id AND ${PRODUCT_FILTER})`
-            : ''
+          filtered ? `\n        AND ${lotFilter('s')}` : ''
         }
       GROUP BY s.product_sort_key, s.product_id
       ORDER BY s.product_sort_key, s.product_id
@@ -116,9 +114,7 @@ function mergedPageSql(k: number, filtered: boolean): string {
       WHERE location_id = :loc${i}::uuid AND available > 0 AND expires_at > :freshAt
         AND (product_sort_key, product_id) > (:afterKey, :afterId::uuid)
         AND product_sort_key LIKE ALL (ARRAY(SELECT lower(w) FROM unnest(:patterns::text[]) AS w))${
-          filtered
-            ? `\n        AND EXISTS (SELECT FROM products p WHERE p.id = stock_lots.product_id AND ${PRODUCT_FILTER})`
-            : ''
+          filtered ? `\n        AND ${lotFilter('stock_lots')}` : ''
         }
       ORDER BY product_sort_key, product_id)`,
   ).join(' UNION ALL ');
@@ -299,20 +295,20 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
       };
       const readFacets = async (): Promise<AvailabilityFacets> => {
         const { rows } = await db
-          .raw<{ rows: { facet: 'category' | 'tag'; value: string; name: string | null; count: number }[] }>(
-            FACETS_SQL,
-            nearbyBindings,
-          )
+          .raw<{
+            rows: { id: string | null; name: string | null; count: number | null; tag_counts: number[] | null }[];
+          }>(FACETS_SQL, nearbyBindings)
           .options({ name: 'availability_facets' });
+        const tagCounts = rows.find((r) => r.tag_counts !== null)?.tag_counts ?? [];
         return {
           categories: rows
-            .filter((r) => r.facet === 'category')
-            .map((r) => ({ id: r.value, name: r.name!, count: r.count }))
+            .filter((r) => r.id !== null)
+            .map((r) => ({ id: r.id!, name: r.name!, count: r.count! }))
             .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name) || (a.id < b.id ? -1 : 1)),
-          tags: rows
-            .filter((r) => r.facet === 'tag')
-            .map((r) => ({ tag: r.value as ProductTag, count: r.count }))
-            .sort((a, b) => b.count - a.count || PRODUCT_TAGS.indexOf(a.tag) - PRODUCT_TAGS.indexOf(b.tag)),
+          // Most first, ties in the vocabulary's order (the sort is stable); tags no product carries are left out.
+          tags: PRODUCT_TAGS.map((tag, i) => ({ tag, count: tagCounts[i] ?? 0 }))
+            .filter((t) => t.count > 0)
+            .sort((a, b) => b.count - a.count),
         };
       };
       const [rows, facets] = await Promise.all([readPage(), readFacets()]);
