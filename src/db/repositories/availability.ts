@@ -146,7 +146,10 @@ const AVAILABILITY_PAGE = availabilityPageSql(false);
 const AVAILABILITY_PAGE_FILTERED = availabilityPageSql(true);
 const SORTED_PAGE = { price: sortedPageSql('price'), distance: sortedPageSql('distance') };
 
-/** Sorts before every product: prices and distances are never negative, the empty key is the least text, the nil uuid the least id. */
+/**
+ * Sorts before every product: prices and distances are never negative, the empty key is the least text, the nil uuid
+ * the least id.
+ */
 const BEFORE_EVERY_PRODUCT = { lead: -1, sortKey: '', productId: '00000000-0000-0000-0000-000000000000' };
 /** The largest integer column value: no price is above it. */
 const ANY_PRICE = 2_147_483_647;
