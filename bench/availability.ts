@@ -1,11 +1,14 @@
-// `npm run bench -- availability [--scale 1] [--duration 30] [--concurrency 4] [--sweep 1,2] [--reservations-per-s 50] [--search-share 0.2]`:
+// `npm run bench -- availability [--scale 1] [--duration 30] [--concurrency 4] [--sweep 1,2] [--reservations-per-s 50] [--search-share 0.2] [--filter-share 0.3]`:
 // loads a synthetic country (10,000 locations, 100,000 products, 5,000,000 stock lots at scale 1), then measures
 // GET /v1/availability from random customer points over HTTP while orders reserve stock in the background, and
-// /healthz on the same server under the same load as the baseline. The sweep first measures lower concurrencies
+// /healthz on the same server under the same load as the baseline. A share of the requests filter by category, tags or
+// price or sort by price or distance; the report gives their p99 beside the others'. The sweep first measures lower concurrencies
 // (10 s each), so the report shows how latency grows with load, not only the figure at the headline concurrency.
+import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { checkInventoryInvariants } from '../src/db/invariants.js';
+import { PRODUCT_TAGS } from '../src/domain/vocabulary.js';
 import { runHttpLoad, type HttpLoadResult } from './support/http-load.js';
 import { startLightStack } from './support/light-stack.js';
 import { progressBar } from './support/progress.js';
@@ -21,6 +24,7 @@ interface Options {
   sweep: number[];
   reservationsPerS: number;
   searchShare: number;
+  filterShare: number;
 }
 
 function parse(args: string[]): Options {
@@ -35,6 +39,7 @@ function parse(args: string[]): Options {
       sweep: { type: 'string' },
       'reservations-per-s': { type: 'string' },
       'search-share': { type: 'string' },
+      'filter-share': { type: 'string' },
     },
   });
   const number = (name: string, fallback: number, ok: (n: number) => boolean) => {
@@ -51,6 +56,7 @@ function parse(args: string[]): Options {
     sweep: sweepList(values.sweep),
     reservationsPerS: number('reservations-per-s', 50, (n) => n > 0),
     searchShare: number('search-share', 0.2, (n) => n >= 0 && n <= 1),
+    filterShare: number('filter-share', 0.3, (n) => n >= 0 && n <= 1),
   };
 }
 
@@ -112,12 +118,23 @@ const BAKES = [
   'wrap',
 ];
 
-const sqlArray = (words: string[]) => `(ARRAY[${words.map((w) => `'${w}'`).join(',')}])`;
-// Product n's name, computable from n alone so lots can carry it without a join.
+/** Categories of the synthetic catalogue; one product in CATEGORIES + 1 has none. */
+const CATEGORIES = 12;
+const TAGS = PRODUCT_TAGS as readonly string[];
+
+const sqlArray = (words: readonly string[]) => `(ARRAY[${words.map((w) => `'${w}'`).join(',')}])`;
+// Product n's name, computable from n alone so lots can carry it without a join (its other properties below too).
 const productName = (n: string) =>
   `${sqlArray(FLAVOURS)}[1 + ${n} % ${FLAVOURS.length}] || ' ' || ${sqlArray(BAKES)}[1 + (${n} / ${FLAVOURS.length}) % ${BAKES.length}] || ' ' || ${n}`;
 // A uniform pseudo-random integer in [0, 2^31) from n and a salt.
 const hash = (n: string, salt: number) => `(hashint8(${n} + ${salt})::bigint & 2147483647)`;
+
+// Product n's list price, category (none for one in CATEGORIES + 1) and tags (each with a chance of one in four).
+const productPrice = (n: string) => `100 + ${hash(n, 1)} % 1900`;
+const productCategory = (n: string) =>
+  `CASE WHEN ${n} % ${CATEGORIES + 1} < ${CATEGORIES} THEN md5('category:' || (${n} % ${CATEGORIES + 1}))::uuid END`;
+const productTags = (n: string) =>
+  `ARRAY(SELECT t FROM unnest(${sqlArray(TAGS)}) WITH ORDINALITY AS u(t, k) WHERE ${hash(n, 10)} >> k::int & 3 = 0)`;
 
 interface Sizes {
   locations: number;
@@ -148,8 +165,12 @@ export async function loadDataset(db: Knex, sizes: Sizes, scale: number): Promis
 
   const catalog = progressBar('catalog   ', sizes.products + sizes.locations);
   await bulk(`
-    INSERT INTO products (id, name, description, price_cents, shelf_life_minutes, eod_discount_percent)
-    SELECT md5('product:' || n)::uuid, ${productName('n')}, 'Baked for the benchmark', 100 + ${hash('n', 1)} % 1900, 120 + ${hash('n', 2)} % 2880, (n % 6) * 10
+    INSERT INTO categories (id, name)
+    SELECT md5('category:' || c)::uuid, 'Category ' || c FROM generate_series(0, ${CATEGORIES - 1}) c`);
+  await bulk(`
+    INSERT INTO products (id, name, description, price_cents, shelf_life_minutes, eod_discount_percent, category_id, tags)
+    SELECT md5('product:' || n)::uuid, ${productName('n')}, 'Baked for the benchmark', ${productPrice('n')}, 120 + ${hash('n', 2)} % 2880, (n % 6) * 10,
+           ${productCategory('n')}, ${productTags('n')}
     FROM generate_series(0, ${sizes.products - 1}) n`);
   catalog.update(sizes.products, 'products');
   await bulk(`
@@ -174,8 +195,10 @@ export async function loadDataset(db: Knex, sizes: Sizes, scale: number): Promis
     const from = c * chunk;
     const to = Math.min(sizes.lots, from + chunk) - 1;
     await bulk(`
-      INSERT INTO stock_lots (location_id, product_id, product_sort_key, quantity, available, free_units, produced_at, expires_at, discount_from)
+      INSERT INTO stock_lots (location_id, product_id, product_sort_key, product_category_id, product_tags, product_price_cents,
+                              quantity, available, free_units, produced_at, expires_at, discount_from)
       SELECT md5('location:' || (i % ${sizes.locations}))::uuid, md5('product:' || p)::uuid, lower(${productName('p')}),
+             ${productCategory('p')}, ${productTags('p')}, ${productPrice('p')},
              q, q, int4multirange(int4range(0, q)), least(now(), e - (120 + h % 2400) * interval '1 minute'), e, e - interval '30 minutes'
       FROM (
         SELECT i, ${hash('i', 6)} % ${sizes.products} AS p, (1 + ${hash('i', 7)} % 50)::int AS q,
@@ -216,6 +239,26 @@ function randomPoint(scale: number): { lat: number; lng: number } {
   };
 }
 
+/** Some of category, tags, a price ceiling and a sort other than by name; at least one of them. */
+function randomFilter(): string {
+  const pick = <T>(list: readonly T[]) => list[Math.floor(Math.random() * list.length)]!;
+  for (;;) {
+    let query = '';
+    if (Math.random() < 0.4) query += `&category=${categoryId(Math.floor(Math.random() * CATEGORIES))}`;
+    if (Math.random() < 0.4)
+      query += `&tags=${[...new Set([pick(TAGS), ...(Math.random() < 0.3 ? [pick(TAGS)] : [])])]}`;
+    if (Math.random() < 0.3) query += `&maxPriceCents=${300 + Math.floor(Math.random() * 1200)}`;
+    if (Math.random() < 0.4) query += `&sort=${pick(['price', 'distance'])}`;
+    if (query !== '') return query;
+  }
+}
+
+/** The id the loader gives category c: the uuid spelling of md5('category:c'). */
+function categoryId(c: number): string {
+  const hex = createHash('md5').update(`category:${c}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 function summarise(load: HttpLoadResult) {
   const sorted = [...load.latencies].sort((a, b) => a - b);
   const of = (keep: (pathIndex: number) => boolean) =>
@@ -250,11 +293,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const loadSeconds = await loadDataset(stack.db, sizes, opts.scale);
     console.error(`loaded in ${round(loadSeconds)} s`);
 
-    // Customers at random points; a share of them search for a kind of bake.
+    // Customers at random points; a share of them search for a kind of bake, a share filter or sort.
     const paths = Array.from({ length: 20_000 }, () => {
       const point = randomPoint(opts.scale);
       const search = Math.random() < opts.searchShare ? `&q=${BAKES[Math.floor(Math.random() * BAKES.length)]}` : '';
-      return `/v1/availability?lat=${point.lat}&lng=${point.lng}${search}`;
+      return `/v1/availability?lat=${point.lat}&lng=${point.lng}${search}${Math.random() < opts.filterShare ? randomFilter() : ''}`;
     });
     const sample = await Promise.all(
       paths
@@ -286,6 +329,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       perSecond: opts.reservationsPerS,
     });
     const searches = new Set(paths.flatMap((path, k) => (path.includes('&q=') ? [k] : [])));
+    const filtered = new Set(
+      paths.flatMap((path, k) => (/&(category|tags|maxPriceCents|sort)=/.test(path) ? [k] : [])),
+    );
     if (opts.sweep.length > 0)
       console.error(
         `sweeping concurrency ${opts.sweep.join(', ')} first (10 s each), ${opts.reservationsPerS} reservations/s in the background…`,
@@ -308,6 +354,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         rps: point.rps,
         browse_p99_ms: point.p99Of((k) => !searches.has(k)),
         search_p99_ms: point.p99Of((k) => searches.has(k)),
+        filtered_p99_ms: point.p99Of((k) => filtered.has(k)),
+        unfiltered_p99_ms: point.p99Of((k) => !filtered.has(k)),
       });
       console.error(`  at concurrency ${concurrency}: p50 ${point.p50} ms, p99 ${point.p99} ms, ${point.rps} req/s`);
     }
@@ -362,6 +410,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       search_share: opts.searchShare,
       browse_p99_ms: availability.p99Of((k) => !searches.has(k)),
       search_p99_ms: availability.p99Of((k) => searches.has(k)),
+      filter_share: opts.filterShare,
+      filtered_p99_ms: availability.p99Of((k) => filtered.has(k)),
+      unfiltered_p99_ms: availability.p99Of((k) => !filtered.has(k)),
       requests: availability.requests,
       non_200: availability.non200 + baseline.non200,
       avg_nearby_locations: round(nearbyCounts.reduce((a, b) => a + b, 0) / nearbyCounts.length, 1),

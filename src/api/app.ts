@@ -21,6 +21,7 @@ import staticPlugin from './plugins/static.js';
 import accountRoutes from './routes/accounts.js';
 import availabilityRoutes from './routes/availability.js';
 import catalogRoutes from './routes/catalog.js';
+import categoryRoutes from './routes/categories.js';
 import counterOrderRoutes from './routes/counter-orders.js';
 import deliveryRoutes from './routes/deliveries.js';
 import healthRoutes from './routes/health.js';
@@ -113,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(counterOrderRoutes);
   await app.register(catalogRoutes);
   await app.register(productRoutes);
+  await app.register(categoryRoutes);
   await app.register(locationRoutes);
   await app.register(availabilityRoutes);
   await app.register(webhookRoutes);

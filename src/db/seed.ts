@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { provisionUser } from '../auth/provisioning.js';
 import { newToken } from '../auth/tokens.js';
-import type { Role } from '../domain/vocabulary.js';
+import type { ProductTag, Role } from '../domain/vocabulary.js';
 import { createRepositories } from './repositories/index.js';
 import { createStockLotRepository } from './repositories/stock-lots.js';
 
@@ -39,13 +39,26 @@ export const DEMO_LOCATION = {
   timezone: 'Europe/London',
 } as const;
 
-export const DEMO_PRODUCTS = [
+/** The categories the demo products are in. */
+export const DEMO_CATEGORIES = ['Bread', 'Pastry', 'Cake'] as const;
+
+export const DEMO_PRODUCTS: {
+  name: string;
+  description: string;
+  price_cents: number;
+  shelf_life_minutes: number;
+  eod_discount_percent: number;
+  category: (typeof DEMO_CATEGORIES)[number];
+  tags: ProductTag[];
+}[] = [
   {
     name: 'Butter croissant',
     description: 'Laminated, baked every morning',
     price_cents: 325,
     shelf_life_minutes: 720,
     eod_discount_percent: 40,
+    category: 'Pastry',
+    tags: ['vegetarian'],
   },
   {
     name: 'Sourdough loaf',
@@ -53,6 +66,8 @@ export const DEMO_PRODUCTS = [
     price_cents: 650,
     shelf_life_minutes: 2880,
     eod_discount_percent: 30,
+    category: 'Bread',
+    tags: ['vegan', 'dairy_free', 'organic'],
   },
   {
     name: 'Cinnamon bun',
@@ -60,6 +75,8 @@ export const DEMO_PRODUCTS = [
     price_cents: 395,
     shelf_life_minutes: 720,
     eod_discount_percent: 40,
+    category: 'Pastry',
+    tags: ['vegetarian'],
   },
   {
     name: 'Pain au chocolat',
@@ -67,6 +84,8 @@ export const DEMO_PRODUCTS = [
     price_cents: 360,
     shelf_life_minutes: 720,
     eod_discount_percent: 40,
+    category: 'Pastry',
+    tags: ['vegetarian'],
   },
   {
     name: 'Seeded rye',
@@ -74,6 +93,8 @@ export const DEMO_PRODUCTS = [
     price_cents: 575,
     shelf_life_minutes: 4320,
     eod_discount_percent: 25,
+    category: 'Bread',
+    tags: ['vegan', 'dairy_free', 'contains_nuts'],
   },
   {
     name: 'Lemon tart',
@@ -81,6 +102,8 @@ export const DEMO_PRODUCTS = [
     price_cents: 450,
     shelf_life_minutes: 1440,
     eod_discount_percent: 50,
+    category: 'Cake',
+    tags: ['vegetarian'],
   },
 ];
 
@@ -116,9 +139,27 @@ export async function seedDemo(db: Knex, demo: DemoData): Promise<string[]> {
         locationIds: [demo.locationId],
       });
     }
+    await trx('categories')
+      .insert(DEMO_CATEGORIES.map((name) => ({ name })))
+      .onConflict('name')
+      .ignore();
+    const categoryIds = new Map(
+      (
+        await trx('categories').whereIn('name', DEMO_CATEGORIES).select<{ id: string; name: string }[]>('id', 'name')
+      ).map((c) => [c.name, c.id]),
+    );
     const existing = new Set((await trx('products').select<{ name: string }[]>('name')).map((p) => p.name));
     const missing = DEMO_PRODUCTS.filter((p) => !existing.has(p.name));
-    if (missing.length > 0) await trx('products').insert(missing);
+    if (missing.length > 0)
+      await trx('products').insert(
+        missing.map(({ category, ...product }) => ({ ...product, category_id: categoryIds.get(category) })),
+      );
+    // Demo products seeded before products had categories get theirs; ones an operator has since set stay as they are.
+    for (const { name, category, tags } of DEMO_PRODUCTS)
+      await trx('products')
+        .where({ name, category_id: null })
+        .whereRaw("tags = '{}'")
+        .update({ category_id: categoryIds.get(category), tags });
     await ensureDemoTemplates(trx, demo.locationId);
     const rows = await trx('products')
       .whereIn(

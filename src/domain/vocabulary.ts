@@ -117,6 +117,27 @@ export const LOCATION_KINDS = ['bakery', 'kitchen', 'dc'] as const;
 export const LocationKind = /* @__PURE__ */ Type.Enum(LOCATION_KINDS);
 export type LocationKind = Static<typeof LocationKind>;
 
+/** What a product is or holds, as customers filter on it; the database refuses any other tag. */
+export const PRODUCT_TAGS = [
+  'vegan',
+  'vegetarian',
+  'gluten_free',
+  'dairy_free',
+  'contains_nuts',
+  'halal',
+  'organic',
+] as const;
+export const ProductTag = /* @__PURE__ */ Type.Enum(PRODUCT_TAGS);
+export type ProductTag = Static<typeof ProductTag>;
+
+/** How a page of availability is ordered: by name (the default), by list price, or by the nearest stocking location. */
+export const AVAILABILITY_SORTS = ['name', 'price', 'distance'] as const;
+export const AvailabilitySort = /* @__PURE__ */ Type.Enum(AVAILABILITY_SORTS, {
+  description:
+    'name (the default): by name; price: cheapest list price first; distance: nearest stocking location first',
+});
+export type AvailabilitySort = Static<typeof AvailabilitySort>;
+
 export const ROLES = ['customer', 'owner', 'driver', 'operator'] as const;
 export const Role = /* @__PURE__ */ Type.Enum(ROLES);
 export type Role = Static<typeof Role>;

@@ -7,6 +7,7 @@ import { createAvailabilityRepository } from '../../src/db/repositories/availabi
 import { createStockLotRepository } from '../../src/db/repositories/stock-lots.js';
 import { DEMO_LOCATION, seedDemo, type DemoData } from '../../src/db/seed.js';
 import { haversineMeters } from '../../src/domain/geo.js';
+import type { ProductTag } from '../../src/domain/vocabulary.js';
 import { createLocation, createProduct, createUser, startTestStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
@@ -470,7 +471,7 @@ describe('GET /v1/locations', () => {
 });
 
 describe('the two ways a page is read', () => {
-  it('give the same pages: the merge of ordered scans and the lateral query, browsing, searching and paging', async () => {
+  it('give the same pages: the merge of ordered scans and the lateral query, browsing, searching, filtering, sorting and paging', async () => {
     const area = quietArea();
     const now = new Date();
     const merged = createAvailabilityRepository(stack.db);
@@ -480,16 +481,27 @@ describe('the two ways a page is read', () => {
       locations.push(
         await createLocation(stack.db, { ...north(area, i * 700), delivery_radius_m: 5000, name: `Merge ${i}` }),
       );
+    const [bread, pastry] = await stack
+      .db('categories')
+      .insert([{ name: `Bread ${randomUUID()}` }, { name: `Pastry ${randomUUID()}` }])
+      .returning<{ id: string }[]>('id');
+    const tagSets: ProductTag[][] = [[], ['vegan'], ['vegan', 'organic'], ['organic', 'contains_nuts'], ['halal']];
     const words = ['rye', 'seeded rye', 'spelt', 'honey bun', 'rye bun'];
     const products: string[] = [];
-    for (let i = 0; i < 24; i++)
-      products.push(
-        await createProduct(stack.db, {
-          name: `${words[i % words.length]} ${i}`,
-          eod_discount_percent: (i % 3) * 10,
-          shelf_life_minutes: 600,
-        }),
-      );
+    for (let i = 0; i < 24; i++) {
+      const id = await createProduct(stack.db, {
+        name: `${words[i % words.length]} ${i}`,
+        eod_discount_percent: (i % 3) * 10,
+        shelf_life_minutes: 600,
+        // Prices repeat, so the name and id break ties.
+        price_cents: 100 + (i % 7) * 50,
+      });
+      await stack
+        .db('products')
+        .where({ id })
+        .update({ category_id: [bread!.id, pastry!.id, null][i % 3], tags: tagSets[i % tagSets.length] });
+      products.push(id);
+    }
     // Lots of every age: some fresh for a day, some soon gone, some already in their discount window.
     for (let i = 0; i < 90; i++) {
       const expiresInMs = ((((i * 37) % 20) + 1) * HOUR) / 2;
@@ -505,30 +517,75 @@ describe('the two ways a page is read', () => {
         now,
       );
     }
-    const pages = async (
-      repo: ReturnType<typeof createAvailabilityRepository>,
-      query: { words: string[]; freshAt: Date; limit: number },
-    ) => {
+    type Query = Omit<
+      Parameters<ReturnType<typeof createAvailabilityRepository>['availabilityPage']>[0],
+      'point' | 'now' | 'after'
+    >;
+    const pages = async (repo: ReturnType<typeof createAvailabilityRepository>, query: Query) => {
       const all = [];
       let after;
       for (let n = 0; n < 50; n++) {
         const page = await repo.availabilityPage({ point: area, now, after, ...query });
-        all.push(page.items);
+        all.push({ items: page.items, facets: page.facets });
         if (!page.hasMore) break;
         after = page.last;
       }
       return all;
     };
-    for (const query of [
+    const bases: Query[] = [
       { words: [], freshAt: now, limit: 5 },
       { words: [], freshAt: new Date(now.getTime() + 3 * HOUR), limit: 7 },
       { words: ['rye'], freshAt: now, limit: 3 },
       { words: ['BUN', 'rye'], freshAt: now, limit: 2 },
       { words: ['nothing-like-this'], freshAt: now, limit: 5 },
-    ]) {
-      const expected = await pages(lateral, query);
-      expect(await pages(merged, query), JSON.stringify(query.words)).toEqual(expected);
-      if (query.words.length === 0 && query.freshAt === now) expect(expected.flat().length).toBeGreaterThan(15);
+    ];
+    const filters = [
+      {},
+      { categoryId: bread!.id },
+      { tags: ['vegan'] as ProductTag[] },
+      { tags: ['vegan', 'organic'] as ProductTag[] },
+      { maxPriceCents: 200 },
+      { categoryId: pastry!.id, tags: ['organic'] as ProductTag[], maxPriceCents: 300 },
+    ];
+    const prices = new Map(
+      (await stack.db('products').whereIn('id', products).select('id', 'price_cents', 'category_id', 'tags')).map(
+        (p) => [p.id as string, p as { price_cents: number; category_id: string | null; tags: ProductTag[] }],
+      ),
+    );
+    for (const base of bases) {
+      const unfiltered = (await pages(lateral, base)).flatMap((p) => p.items);
+      for (const filter of filters) {
+        const inName = (await pages(lateral, { ...base, filter })).flatMap((p) => p.items);
+        if (base === bases[0]) expect(inName.length, JSON.stringify(filter)).toBeGreaterThan(0);
+        // The filter keeps exactly the products it describes, whatever the sort.
+        expect(inName.map((i) => i.productId)).toEqual(
+          unfiltered
+            .filter((i) => {
+              const p = prices.get(i.productId)!;
+              return (
+                (filter.categoryId === undefined || p.category_id === filter.categoryId) &&
+                (filter.tags ?? []).every((t) => p.tags.includes(t)) &&
+                (filter.maxPriceCents === undefined || p.price_cents <= filter.maxPriceCents)
+              );
+            })
+            .map((i) => i.productId),
+        );
+        for (const sort of ['name', 'price', 'distance'] as const) {
+          const query = { ...base, filter, sort };
+          const expected = await pages(lateral, query);
+          expect(await pages(merged, query), JSON.stringify(query)).toEqual(expected);
+          for (const page of expected) expect(page.facets).toEqual(expected[0]!.facets);
+          const items = expected.flatMap((p) => p.items);
+          expect(new Set(items.map((i) => i.productId))).toEqual(new Set(inName.map((i) => i.productId)));
+          expect(items.length).toBe(inName.length);
+          const lead = (i: (typeof items)[number]) =>
+            sort === 'price' ? i.priceCents : sort === 'distance' ? i.locations[0]!.distanceM : 0;
+          for (let n = 1; n < items.length; n++) expect(lead(items[n]!)).toBeGreaterThanOrEqual(lead(items[n - 1]!));
+          if (base === bases[0] && sort !== 'name' && filter === filters[0])
+            expect(items.map((i) => i.productId)).not.toEqual(inName.map((i) => i.productId));
+        }
+      }
+      if (base.words.length === 0 && base.freshAt === now) expect(unfiltered.length).toBeGreaterThan(15);
     }
   });
 });
@@ -698,7 +755,11 @@ describe('GET /v1/availability', () => {
   });
 
   it('answers nearby nothing with an empty page, even at the oddest valid coordinates', async () => {
-    expect((await availability({ ...quietArea() })).body).toEqual({ items: [], nextCursor: null });
+    expect((await availability({ ...quietArea() })).body).toEqual({
+      items: [],
+      nextCursor: null,
+      facets: { categories: [], tags: [] },
+    });
     for (const [lat, lng] of [
       [1e-320, -1e-320],
       [90, 180],
@@ -730,7 +791,7 @@ describe('GET /v1/availability', () => {
       [{ ...ok, q: 'x'.repeat(101) }, 'validation_failed'],
       [{ ...ok, q: 'a b c d e f g h i' }, 'too_many_words'],
       [{ ...ok, deliverBy: 'soon' }, 'validation_failed'],
-      [{ ...ok, sort: 'price' }, 'validation_failed'],
+      [{ ...ok, sort: 'rating' }, 'validation_failed'],
     ];
     for (const [query, error] of cases) {
       const res = await availability(query);

@@ -64,6 +64,8 @@ export interface RouteFixtures {
   bankAccounts: Record<'customer' | 'otherCustomer', string>;
   /** A spare API token of each user, theirs to revoke. */
   spareTokenIds: Record<Exclude<Principal, 'anonymous'>, string>;
+  /** A category no product is in, for the operator to delete. */
+  removableCategoryId: string;
   /** Drivers at `locationId` for the owner and the operator to remove, one each. */
   removableStaff: Record<'owner' | 'operator', string>;
   /** Pending invitations to `locationId`: one for each staff manager to withdraw, and a link for each caller to accept. */
@@ -483,6 +485,27 @@ export const ROUTES: RouteSpec[] = [
     sample: () => ({ path: '/v1/products', body: { name: 'Matrix loaf', priceCents: 450, shelfLifeMinutes: 600 } }),
   },
   {
+    method: 'GET',
+    url: '/v1/categories',
+    who: 'anyone',
+    access: everyone(200),
+    sample: () => ({ path: '/v1/categories' }),
+  },
+  {
+    method: 'POST',
+    url: '/v1/categories',
+    who: 'operator',
+    access: signedIn({ operator: 201 }),
+    sample: () => ({ path: '/v1/categories', body: { name: `Matrix category ${randomUUID()}` } }),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/categories/:id',
+    who: 'operator',
+    access: signedIn({ operator: 204 }),
+    sample: (fx) => ({ path: `/v1/categories/${fx.removableCategoryId}` }),
+  },
+  {
     method: 'POST',
     url: '/v1/locations',
     who: 'operator',
@@ -755,6 +778,10 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
   const spareTokenIds = {} as RouteFixtures['spareTokenIds'];
   for (const principal of Object.keys(users) as (keyof typeof users)[])
     spareTokenIds[principal] = (await asUser(principal, 'POST', '/v1/me/tokens', { name: 'spare' })).id;
+  const [removableCategory] = await stack
+    .db('categories')
+    .insert({ name: `Removable ${randomUUID()}` })
+    .returning<{ id: string }[]>('id');
   const removableStaff = {
     owner: (await createUser(stack.db, 'driver', { locationIds: [locationId] })).id,
     operator: (await createUser(stack.db, 'driver', { locationIds: [locationId] })).id,
@@ -782,6 +809,7 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
     users,
     bankAccounts: { customer: customer.accountId, otherCustomer: otherCustomer.accountId },
     spareTokenIds,
+    removableCategoryId: removableCategory!.id,
     removableStaff,
     invitations,
   };

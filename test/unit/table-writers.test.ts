@@ -37,6 +37,7 @@ it('gives every table written by the product exactly one writing repository', ()
   );
   expect(owner).toEqual({
     accounts: 'bank-ledger',
+    categories: 'categories',
     charges: 'bank-ledger',
     deliveries: 'deliveries',
     events: 'events',

@@ -1,7 +1,9 @@
 // Examples of the reads: a location, the catalogue and a product change, order history, and a location's stock,
 // slot plan and production plans as its owner reads them back.
 import {
+  BREAD,
   CROISSANT,
+  PASTRY,
   CUSTOMER,
   LOCATION,
   NUMBER,
@@ -21,6 +23,8 @@ const rye = {
   priceCents: 575,
   shelfLifeMinutes: 2880,
   eodDiscountPercent: 30,
+  category: { id: BREAD, name: 'Bread' },
+  tags: ['vegan', 'organic'],
   createdAt: '2025-03-01T08:00:00.000Z',
 };
 const croissant = {
@@ -30,6 +34,8 @@ const croissant = {
   priceCents: 325,
   shelfLifeMinutes: 720,
   eodDiscountPercent: 30,
+  category: { id: PASTRY, name: 'Pastry' },
+  tags: ['vegetarian'],
   createdAt: '2025-03-01T08:00:00.000Z',
 };
 const invalidCursor = {
@@ -79,9 +85,10 @@ export const READS_EXAMPLES: Record<string, OperationExamples> = {
   },
   'GET /v1/products/{id}': { responses: { 200: rye, 404: { error: 'not_found', message: 'Product not found' } } },
   'PATCH /v1/products/{id}': {
-    body: { priceCents: 595 },
+    body: { priceCents: 595, tags: ['vegan', 'organic', 'gluten_free'] },
     responses: {
-      200: { ...rye, priceCents: 595 },
+      200: { ...rye, priceCents: 595, tags: ['vegan', 'organic', 'gluten_free'] },
+      422: { error: 'unknown_category', message: `categoryId: category ${PASTRY} does not exist` },
       400: {
         error: 'validation_failed',
         message: 'body must NOT have fewer than 1 properties',

@@ -8,6 +8,8 @@ export const LOCATION = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d';
 export const SLOT = 'd4c3b2a1-6f5e-4b7a-9d8c-5c4b3a2f1e0d';
 export const CROISSANT = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 export const RYE = '9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f';
+export const BREAD = 'c7d8e9f0-1a2b-4c3d-9e4f-5a6b7c8d9e0f';
+export const PASTRY = 'e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b';
 export const CHARGE = '6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e';
 export const NUMBER = '3F2A';
 

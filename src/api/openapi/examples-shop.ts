@@ -1,5 +1,7 @@
 // Examples of the shop's routes: products, locations, stock, availability, slots and production.
 import {
+  BREAD,
+  PASTRY,
   OWNER,
   LOCATION,
   SLOT,
@@ -34,6 +36,8 @@ export const SHOP_EXAMPLES: Record<string, OperationExamples> = {
       priceCents: 575,
       shelfLifeMinutes: 2880,
       eodDiscountPercent: 30,
+      categoryId: BREAD,
+      tags: ['vegan', 'organic'],
     },
     responses: {
       201: {
@@ -43,8 +47,34 @@ export const SHOP_EXAMPLES: Record<string, OperationExamples> = {
         priceCents: 575,
         shelfLifeMinutes: 2880,
         eodDiscountPercent: 30,
+        category: { id: BREAD, name: 'Bread' },
+        tags: ['vegan', 'organic'],
         createdAt: '2025-03-01T08:00:00.000Z',
       },
+      422: { error: 'unknown_category', message: `categoryId: category ${PASTRY} does not exist` },
+    },
+  },
+  'GET /v1/categories': {
+    responses: {
+      200: {
+        items: [
+          { id: BREAD, name: 'Bread', createdAt: '2025-03-01T08:00:00.000Z' },
+          { id: PASTRY, name: 'Pastry', createdAt: '2025-03-01T08:00:00.000Z' },
+        ],
+      },
+    },
+  },
+  'POST /v1/categories': {
+    body: { name: 'Pastry' },
+    responses: {
+      201: { id: PASTRY, name: 'Pastry', createdAt: '2025-03-01T08:00:00.000Z' },
+      409: { error: 'category_exists', message: 'A category named "Pastry" exists' },
+    },
+  },
+  'DELETE /v1/categories/{id}': {
+    responses: {
+      404: { error: 'not_found', message: 'Category not found' },
+      409: { error: 'category_in_use', message: 'Products are in this category: move them to another first' },
     },
   },
   'POST /v1/locations': {
@@ -119,6 +149,22 @@ export const SHOP_EXAMPLES: Record<string, OperationExamples> = {
           },
         ],
         nextCursor: 'WyJidXR0ZXIgY3JvaXNzYW50IiwiMGExYjJjM2QtNGU1Zi00YTZiLThjN2QtOWUwZjFhMmIzYzRkIl0',
+        facets: {
+          categories: [
+            { id: PASTRY, name: 'Pastry', count: 12 },
+            { id: BREAD, name: 'Bread', count: 7 },
+          ],
+          tags: [
+            { tag: 'vegetarian', count: 15 },
+            { tag: 'vegan', count: 6 },
+            { tag: 'contains_nuts', count: 3 },
+          ],
+        },
+      },
+      400: {
+        error: 'validation_failed',
+        message: 'querystring/maxPriceCents must be >= 0',
+        details: [{ field: '/querystring/maxPriceCents', message: 'must be >= 0' }],
       },
     },
   },

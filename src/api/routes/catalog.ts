@@ -7,7 +7,7 @@ import { MAX_DELIVERY_RADIUS_M } from '../../domain/geo.js';
 import { forbidden, notFound, unprocessable } from '../errors.js';
 import { IdempotencyHeaders, idempotencyKeyReused, requestDigest } from '../idempotency.js';
 import { Cents, errorResponses, Latitude, Longitude, Uuid } from '../schemas.js';
-import { LocationKind } from '../../domain/vocabulary.js';
+import { LocationKind, ProductTag } from '../../domain/vocabulary.js';
 
 /** One delivery or production run; a bigger number is a typing mistake, not a lot. */
 export const MAX_LOT_QUANTITY = 100_000;
@@ -18,6 +18,10 @@ export const MAX_SHELF_LIFE_MINUTES = 366 * 24 * 60;
 
 export const ProductName = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
 export const Timestamp = Type.String({ format: 'date-time', maxLength: 40 });
+/** A product's tags: each from the vocabulary, once. */
+export const ProductTags = Type.Array(ProductTag, { maxItems: 7, uniqueItems: true });
+/** The category a product is in; null for none. */
+export const CategoryId = Type.Union([Uuid, Type.Null()], { description: 'A category from GET /v1/categories' });
 export const LocalTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', examples: ['07:30'] });
 
 const ProductBody = Type.Object(
@@ -27,6 +31,8 @@ const ProductBody = Type.Object(
     priceCents: Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS }),
     shelfLifeMinutes: Type.Integer({ minimum: 1, maximum: MAX_SHELF_LIFE_MINUTES }),
     eodDiscountPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    categoryId: Type.Optional(CategoryId),
+    tags: Type.Optional(ProductTags),
   },
   { additionalProperties: false },
 );
@@ -38,8 +44,14 @@ export const Product = Type.Object({
   priceCents: Cents,
   shelfLifeMinutes: Type.Integer(),
   eodDiscountPercent: Type.Integer(),
+  category: Type.Union([Type.Object({ id: Uuid, name: Type.String() }), Type.Null()]),
+  tags: Type.Array(ProductTag),
   createdAt: Timestamp,
 });
+
+/** The answer to a product naming a category that does not exist. */
+export const unknownCategory = (categoryId: string) =>
+  unprocessable('unknown_category', `categoryId: category ${categoryId} does not exist`);
 
 const LocationBody = Type.Object(
   {
@@ -123,7 +135,7 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Add a product to the catalog',
         security: [{ bearer: [] }],
         body: ProductBody,
-        response: { 201: Product, ...errorResponses(400, 401, 403) },
+        response: { 201: Product, ...errorResponses(400, 401, 403, 422) },
       },
     },
     async (request, reply) => {
@@ -134,7 +146,10 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
         priceCents: body.priceCents,
         shelfLifeMinutes: body.shelfLifeMinutes,
         eodDiscountPercent: body.eodDiscountPercent ?? 0,
+        categoryId: body.categoryId ?? null,
+        tags: body.tags ?? [],
       });
+      if (product === 'unknown_category') throw unknownCategory(body.categoryId!);
       return reply.code(201).send(product);
     },
   );

@@ -5,7 +5,15 @@ import type { ProductKey } from '../../db/repositories/catalog.js';
 import { CursorParam, decodeCursor, encodeCursor, NextCursor } from '../cursor.js';
 import { badRequest, notFound } from '../errors.js';
 import { errorResponses, Uuid } from '../schemas.js';
-import { MAX_PRICE_CENTS, MAX_SHELF_LIFE_MINUTES, Product, ProductName } from './catalog.js';
+import {
+  CategoryId,
+  MAX_PRICE_CENTS,
+  MAX_SHELF_LIFE_MINUTES,
+  Product,
+  ProductName,
+  ProductTags,
+  unknownCategory,
+} from './catalog.js';
 
 const MAX_SEARCH_WORDS = 8;
 export const DEFAULT_PRODUCT_PAGE = 20;
@@ -28,6 +36,8 @@ const ProductChange = Type.Object(
       }),
     ),
     eodDiscountPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    categoryId: Type.Optional(CategoryId),
+    tags: Type.Optional(ProductTags),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -106,7 +116,7 @@ const productRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security: [{ bearer: [] }],
         params: IdParams,
         body: ProductChange,
-        response: { 200: Product, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: Product, ...errorResponses(400, 401, 403, 404, 422) },
       },
     },
     async (request) => {
@@ -115,6 +125,7 @@ const productRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...rest,
         ...(name === undefined ? {} : { name: name.trim() }),
       });
+      if (product === 'unknown_category') throw unknownCategory(request.body.categoryId!);
       if (!product) throw notFound('Product');
       return product;
     },

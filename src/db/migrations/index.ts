@@ -11,6 +11,7 @@ import * as m008 from './008_rate_limit_counters.js';
 import * as m009 from './009_accounts.js';
 import * as m010 from './010_read_indexes.js';
 import * as m011 from './011_collection.js';
+import * as m012 from './012_product_properties.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -29,4 +30,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['009_accounts', m009],
   ['010_read_indexes', m010],
   ['011_collection', m011],
+  ['012_product_properties', m012],
 ];

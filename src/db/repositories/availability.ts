@@ -3,7 +3,8 @@
 import type { Knex } from 'knex';
 import type { LatLng } from '../../domain/geo.js';
 import { discountedPriceCents } from '../../domain/pricing.js';
-import type { LocationKind } from '../../domain/vocabulary.js';
+import { PRODUCT_TAGS, type AvailabilitySort, type LocationKind, type ProductTag } from '../../domain/vocabulary.js';
+import { FACETS_SQL, lotFilter, sortedPageSql } from './availability-statements.js';
 import type { NearbyLocation } from './locations.js';
 
 export interface AvailabilityItem {
@@ -29,10 +30,29 @@ export interface AvailabilityItem {
   }[];
 }
 
-/** Where a page of availability ends: the last product's sort key (its name in lower case) and id. */
+/**
+ * Where a page of availability ends: the last product's sort key (its name in lower case) and id, and in price or
+ * distance order first its list price or the exact distance to its nearest stocking location.
+ */
 export interface AvailabilityKey {
+  lead?: number;
   sortKey: string;
   productId: string;
+}
+
+/** What a page keeps of the products nearby; every filter given must hold. */
+export interface AvailabilityFilter {
+  categoryId?: string;
+  /** The product carries every one of these. */
+  tags?: ProductTag[];
+  /** At most this list price. */
+  maxPriceCents?: number;
+}
+
+/** How many products nearby, before any filter, are in each category and carry each tag; none are left out. */
+export interface AvailabilityFacets {
+  categories: { id: string; name: string; count: number }[];
+  tags: { tag: ProductTag; count: number }[];
 }
 
 /** `%`, `_` and `\` in a search word match themselves, not patterns. */
@@ -51,7 +71,7 @@ const LOCATIONS_DELIVERING_TO = `${DELIVERING_TO} ORDER BY distance_m, id`;
 // One page of the union of the nearby locations' fresh stock, in one round trip. Each location contributes at most
 // one page of its own products (a product on the union's page is on every stocking location's own page), so the work
 // is bounded by locations × page size, however much stock they hold.
-const AVAILABILITY_PAGE = `
+const availabilityPageSql = (filtered: boolean) => `
   WITH nearby AS MATERIALIZED (${DELIVERING_TO})
   SELECT page.location_id, nearby.name AS location_name, nearby.distance_m,
          page.product_id, page.product_sort_key, page.available, page.discounted,
@@ -66,7 +86,9 @@ const AVAILABILITY_PAGE = `
       FROM stock_lots s
       WHERE s.location_id = l.id AND s.available > 0 AND s.expires_at > :freshAt
         AND (s.product_sort_key, s.product_id) > (:afterKey, :afterId::uuid)
-        AND s.product_sort_key LIKE ALL (ARRAY(SELECT lower(w) FROM unnest(:patterns::text[]) AS w))
+        AND s.product_sort_key LIKE ALL (ARRAY(SELECT lower(w) FROM unnest(:patterns::text[]) AS w))${
+          filtered ? `\n        AND ${lotFilter('s')}` : ''
+        }
       GROUP BY s.product_sort_key, s.product_id
       ORDER BY s.product_sort_key, s.product_id
       LIMIT :pageSize
@@ -84,14 +106,16 @@ const MERGE_MAX_LOCATIONS = 100;
 // lots come out of its index in name order, Postgres merges the k ordered scans and stops as soon as the page's
 // products are complete. A page so reads about one page of lots in all, and a search reads until it has found one
 // page of matches, where the lateral query reads a page (or, searching, nearly every lot) at each location.
-function mergedPageSql(k: number): string {
+function mergedPageSql(k: number, filtered: boolean): string {
   const branches = Array.from(
     { length: k },
     (_, i) => `(
       SELECT location_id, product_sort_key, product_id, available, discount_from FROM stock_lots
       WHERE location_id = :loc${i}::uuid AND available > 0 AND expires_at > :freshAt
         AND (product_sort_key, product_id) > (:afterKey, :afterId::uuid)
-        AND product_sort_key LIKE ALL (ARRAY(SELECT lower(w) FROM unnest(:patterns::text[]) AS w))
+        AND product_sort_key LIKE ALL (ARRAY(SELECT lower(w) FROM unnest(:patterns::text[]) AS w))${
+          filtered ? `\n        AND ${lotFilter('stock_lots')}` : ''
+        }
       ORDER BY product_sort_key, product_id)`,
   ).join(' UNION ALL ');
   return `
@@ -117,12 +141,21 @@ function mergedPageSql(k: number): string {
   CROSS JOIN LATERAL (SELECT name, description, price_cents, eod_discount_percent FROM products WHERE id = page.product_id OFFSET 0) p`;
 }
 
-const mergedPageSqls = new Map<number, string>();
+const mergedPageSqls = new Map<string, string>();
+const AVAILABILITY_PAGE = availabilityPageSql(false);
+const AVAILABILITY_PAGE_FILTERED = availabilityPageSql(true);
+const SORTED_PAGE = { price: sortedPageSql('price'), distance: sortedPageSql('distance') };
 
-/** Sorts before every product: the empty key is the least text, the nil uuid the least id. */
-const BEFORE_EVERY_PRODUCT: AvailabilityKey = { sortKey: '', productId: '00000000-0000-0000-0000-000000000000' };
+/**
+ * Sorts before every product: prices and distances are never negative, the empty key is the least text, the nil uuid
+ * the least id.
+ */
+const BEFORE_EVERY_PRODUCT = { lead: -1, sortKey: '', productId: '00000000-0000-0000-0000-000000000000' };
+/** The largest integer column value: no price is above it. */
+const ANY_PRICE = 2_147_483_647;
 
 interface AvailabilityRow {
+  lead?: number;
   location_id: string;
   location_name: string;
   distance_m: number;
@@ -170,7 +203,10 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
       }));
     },
 
-    /** One page of what can be delivered to `point`: the union of fresh stock across every location that reaches it. */
+    /**
+     * One page of what can be delivered to `point`: the union of fresh stock across every location that reaches it,
+     * with the facets of the whole result before filters.
+     */
     async availabilityPage(opts: {
       point: LatLng;
       /** Lots must still be fresh at this moment. */
@@ -178,10 +214,24 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
       now: Date;
       /** Every word must appear in the product name, ignoring case. */
       words: string[];
+      filter?: AvailabilityFilter;
+      /** name (the default), price or distance. */
+      sort?: AvailabilitySort;
       after: AvailabilityKey | undefined;
       limit: number;
-    }): Promise<{ items: AvailabilityItem[]; last: AvailabilityKey | undefined; hasMore: boolean }> {
-      const after = opts.after ?? BEFORE_EVERY_PRODUCT;
+      /** Count the facets too (every nearby fresh lot, so it costs more than a page); true unless told otherwise. */
+      facets?: boolean;
+    }): Promise<{
+      items: AvailabilityItem[];
+      last: AvailabilityKey | undefined;
+      hasMore: boolean;
+      facets: AvailabilityFacets | undefined;
+    }> {
+      const sort = opts.sort ?? 'name';
+      const after = { ...BEFORE_EVERY_PRODUCT, ...opts.after };
+      const filter = opts.filter ?? {};
+      const filtered =
+        filter.categoryId !== undefined || (filter.tags?.length ?? 0) > 0 || filter.maxPriceCents !== undefined;
       const bindings = {
         now: opts.now,
         freshAt: opts.freshAt,
@@ -190,43 +240,83 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
         patterns: opts.words.map(likePattern),
         // One more than the page: whether it exists says whether there is a next page.
         pageSize: opts.limit + 1,
+        categoryId: filter.categoryId ?? null,
+        tags: filter.tags ?? [],
+        maxPriceCents: filter.maxPriceCents ?? ANY_PRICE,
       };
-      let rows: AvailabilityRow[];
       const nearby = await nearbyRows(opts.point);
-      if (nearby.length === 0) return { items: [], last: undefined, hasMore: false };
-      if (nearby.length <= mergeMaxLocations) {
-        const k = nearby.length;
-        let sql = mergedPageSqls.get(k);
-        if (sql === undefined) mergedPageSqls.set(k, (sql = mergedPageSql(k)));
+      if (nearby.length === 0)
+        return { items: [], last: undefined, hasMore: false, facets: { categories: [], tags: [] } };
+      const nearbyBindings = {
+        ...bindings,
+        locationIds: nearby.map((l) => l.id),
+        distances: nearby.map((l) => l.distance_m),
+      };
+      const byId = new Map(nearby.map((l) => [l.id, l]));
+
+      const readPage = async (): Promise<AvailabilityRow[]> => {
+        if (sort !== 'name') {
+          const result = await db
+            .raw<{ rows: Omit<AvailabilityRow, 'location_name'>[] }>(SORTED_PAGE[sort], {
+              ...nearbyBindings,
+              afterLead: after.lead,
+            })
+            .options({ name: `availability_by_${sort}` });
+          return result.rows.map((r) => ({ ...r, location_name: byId.get(r.location_id)!.name }));
+        }
+        if (nearby.length <= mergeMaxLocations) {
+          const k = nearby.length;
+          const variant = `${filtered ? 'filtered_' : ''}${k}`;
+          let sql = mergedPageSqls.get(variant);
+          if (sql === undefined) mergedPageSqls.set(variant, (sql = mergedPageSql(k, filtered)));
+          const result = await db
+            .raw<{ rows: (Omit<AvailabilityRow, 'location_name' | 'distance_m'> & { rank: number })[] }>(sql, {
+              ...bindings,
+              ...Object.fromEntries(nearby.map((l, i) => [`loc${i}`, l.id])),
+            })
+            .options({ name: `availability_merge_${variant}` });
+          // Within a product, nearest location first, as the lateral query orders them.
+          return result.rows
+            .map((r) => ({
+              ...r,
+              location_name: byId.get(r.location_id)!.name,
+              distance_m: byId.get(r.location_id)!.distance_m,
+            }))
+            .sort(
+              (a, b) =>
+                a.rank - b.rank ||
+                a.distance_m - b.distance_m ||
+                (a.location_id < b.location_id ? -1 : a.location_id > b.location_id ? 1 : 0),
+            );
+        }
         const result = await db
-          .raw<{ rows: (Omit<AvailabilityRow, 'location_name' | 'distance_m'> & { rank: number })[] }>(sql, {
-            ...bindings,
-            ...Object.fromEntries(nearby.map((l, i) => [`loc${i}`, l.id])),
-          })
-          .options({ name: `availability_merge_${k}` });
-        const byId = new Map(nearby.map((l) => [l.id, l]));
-        // Within a product, nearest location first, as the lateral query orders them.
-        rows = result.rows
-          .map((r) => ({
-            ...r,
-            location_name: byId.get(r.location_id)!.name,
-            distance_m: byId.get(r.location_id)!.distance_m,
-          }))
-          .sort(
-            (a, b) =>
-              a.rank - b.rank ||
-              a.distance_m - b.distance_m ||
-              (a.location_id < b.location_id ? -1 : a.location_id > b.location_id ? 1 : 0),
-          );
-      } else {
-        ({ rows } = await db
-          .raw<{ rows: AvailabilityRow[] }>(AVAILABILITY_PAGE, {
+          .raw<{ rows: AvailabilityRow[] }>(filtered ? AVAILABILITY_PAGE_FILTERED : AVAILABILITY_PAGE, {
             ...bindings,
             lat: opts.point.lat,
             lng: opts.point.lng,
           })
-          .options({ name: 'availability_page' }));
-      }
+          .options({ name: filtered ? 'availability_page_filtered' : 'availability_page' });
+        return result.rows;
+      };
+      const readFacets = async (): Promise<AvailabilityFacets> => {
+        const { rows } = await db
+          .raw<{
+            rows: { id: string | null; name: string | null; count: number | null; tag_counts: number[] | null }[];
+          }>(FACETS_SQL, nearbyBindings)
+          .options({ name: 'availability_facets' });
+        const tagCounts = rows.find((r) => r.tag_counts !== null)?.tag_counts ?? [];
+        return {
+          categories: rows
+            .filter((r) => r.id !== null)
+            .map((r) => ({ id: r.id!, name: r.name!, count: r.count! }))
+            .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name) || (a.id < b.id ? -1 : 1)),
+          // Most first, ties in the vocabulary's order (the sort is stable); tags no product carries are left out.
+          tags: PRODUCT_TAGS.map((tag, i) => ({ tag, count: tagCounts[i] ?? 0 }))
+            .filter((t) => t.count > 0)
+            .sort((a, b) => b.count - a.count),
+        };
+      };
+      const [rows, facets] = await Promise.all([readPage(), opts.facets === false ? undefined : readFacets()]);
 
       const items: (AvailabilityItem & { key: AvailabilityKey })[] = [];
       for (const row of rows) {
@@ -234,7 +324,11 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
         if (item?.productId !== row.product_id) {
           const product = { priceCents: row.price_cents, eodDiscountPercent: row.eod_discount_percent };
           item = {
-            key: { sortKey: row.product_sort_key, productId: row.product_id },
+            key: {
+              ...(sort === 'name' ? {} : { lead: row.lead! }),
+              sortKey: row.product_sort_key,
+              productId: row.product_id,
+            },
             productId: row.product_id,
             name: row.name,
             description: row.description,
@@ -263,7 +357,7 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
       }
       const hasMore = items.length > opts.limit;
       const page = items.slice(0, opts.limit);
-      return { items: page.map(({ key: _key, ...item }) => item), last: page.at(-1)?.key, hasMore };
+      return { items: page.map(({ key: _key, ...item }) => item), last: page.at(-1)?.key, hasMore, facets };
     },
   };
 }

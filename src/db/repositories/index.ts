@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import { createAvailabilityRepository } from './availability.js';
 import { createCatalogRepository } from './catalog.js';
+import { createCategoryRepository } from './categories.js';
 import { createCredentialRepository } from './credentials.js';
 import { createDeliveryRepository } from './deliveries.js';
 import { createLocationRepository } from './locations.js';
@@ -21,6 +22,7 @@ function build(db: Knex) {
     credentials: createCredentialRepository(db),
     staff: createStaffRepository(db),
     catalog: createCatalogRepository(db),
+    categories: createCategoryRepository(db),
     locations: createLocationRepository(db),
     availability: createAvailabilityRepository(db),
     stock: createStockLotRepository(db),
