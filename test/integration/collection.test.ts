@@ -74,6 +74,30 @@ async function units(orderId: string): Promise<Record<string, number>> {
 
 const collect = (id: string, token = owner.token) => stack.api('POST', `/v1/orders/${id}/collect`, { token });
 
+describe('the collection policy', () => {
+  it('is public, changed by the owner, and bounded, naming the field', async () => {
+    const url = `/v1/locations/${locationId}/collection`;
+    const before = await stack.api('GET', url);
+    expect(before.body).toEqual({ collectionWindowMinutes: 60, boardHoldMinutes: 30 });
+    const changed = await stack.api('PATCH', url, { token: owner.token, body: { boardHoldMinutes: 20 } });
+    expect(changed.body).toEqual({ collectionWindowMinutes: 60, boardHoldMinutes: 20 });
+    expect((await stack.api('GET', url)).body.boardHoldMinutes).toBe(20);
+    for (const [body, field] of [
+      [{}, 'body'],
+      [{ collectionWindowMinutes: 0 }, 'collectionWindowMinutes'],
+      [{ boardHoldMinutes: 1441 }, 'boardHoldMinutes'],
+      [{ collectionWindowMinutes: 30, colour: 'red' }, 'body'],
+    ] as const) {
+      const res = await stack.api('PATCH', url, { token: owner.token, body });
+      expect([res.status, res.body.error], JSON.stringify(body)).toEqual([400, 'validation_failed']);
+      expect(res.body.message).toContain(field);
+    }
+    expect((await stack.api('PATCH', url, { token: driver.token, body: { boardHoldMinutes: 5 } })).status).toBe(403);
+    const restored = await stack.api('PATCH', url, { token: owner.token, body: { boardHoldMinutes: 30 } });
+    expect(restored.body).toEqual({ collectionWindowMinutes: 60, boardHoldMinutes: 30 });
+  });
+});
+
 describe('a collection order', () => {
   it('is paid, prepped, ready for collection, then collected: units sold, the slot freed', async () => {
     const slotId = await createSlot(stack.db, locationId);

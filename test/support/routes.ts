@@ -567,6 +567,24 @@ export const ROUTES: RouteSpec[] = [
   },
   {
     method: 'GET',
+    url: '/v1/locations/:id/collection',
+    who: 'anyone (the collection policy customers are shown)',
+    access: everyone(200),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/collection` }),
+  },
+  {
+    method: 'PATCH',
+    url: '/v1/locations/:id/collection',
+    who: 'the location’s owners; operators',
+    access: signedIn({ owner: 200, otherOwner: 404, operator: 200 }),
+    // The defaults, written back: the orders the other routes use keep their times.
+    sample: (fx) => ({
+      path: `/v1/locations/${fx.locationId}/collection`,
+      body: { collectionWindowMinutes: 60, boardHoldMinutes: 30 },
+    }),
+  },
+  {
+    method: 'GET',
     url: '/v1/products',
     who: 'anyone',
     access: everyone(200),

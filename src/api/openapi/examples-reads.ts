@@ -58,6 +58,13 @@ const lot = {
 };
 
 export const READS_EXAMPLES: Record<string, OperationExamples> = {
+  'GET /v1/locations/{id}/collection': {
+    responses: { 200: { collectionWindowMinutes: 60, boardHoldMinutes: 30 } },
+  },
+  'PATCH /v1/locations/{id}/collection': {
+    body: { collectionWindowMinutes: 90 },
+    responses: { 200: { collectionWindowMinutes: 90, boardHoldMinutes: 30 } },
+  },
   'GET /v1/locations/{id}': {
     responses: {
       200: {

@@ -9,6 +9,8 @@ import { Lot, PublicLocation } from './catalog.js';
 
 export const DEFAULT_LOT_PAGE = 20;
 export const MAX_LOT_PAGE = 100;
+/** A day: the longest a shop keeps a ready order or shows its number. */
+const MAX_COLLECTION_MINUTES = 1440;
 
 const IdParams = Type.Object({ id: Uuid });
 
@@ -30,6 +32,51 @@ const locationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!location) throw notFound('Location');
       const { ownerIds: _ownerIds, ...shown } = location;
       return shown;
+    },
+  );
+
+  // Shop policy, shown to customers before they order for collection: how long a ready order waits, and how long its
+  // number stays on the board. A change applies to orders placed after it.
+  const CollectionTimes = Type.Object({
+    collectionWindowMinutes: Type.Integer({ minimum: 1, maximum: MAX_COLLECTION_MINUTES }),
+    boardHoldMinutes: Type.Integer({ minimum: 1, maximum: MAX_COLLECTION_MINUTES }),
+  });
+
+  app.get(
+    '/v1/locations/:id/collection',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'How long a ready collection order waits at the counter, and its number on the board, in minutes',
+        params: IdParams,
+        response: { 200: CollectionTimes, ...errorResponses(400, 404) },
+      },
+    },
+    async (request) => {
+      const times = await locations.findCollectionTimes(request.params.id);
+      if (!times) throw notFound('Location');
+      return times;
+    },
+  );
+
+  app.patch(
+    '/v1/locations/:id/collection',
+    {
+      onRequest: app.requireRole('owner', 'operator'),
+      schema: {
+        tags: ['catalog'],
+        summary: 'Change the collection window or the board hold; orders placed from now on follow it',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        body: Type.Partial(CollectionTimes, { additionalProperties: false, minProperties: 1 }),
+        response: { 200: CollectionTimes, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      await assertManagesLocation(app, request.user!, request.params.id);
+      const times = await locations.updateCollectionTimes(request.params.id, request.body);
+      if (!times) throw notFound('Location');
+      return times;
     },
   );
 

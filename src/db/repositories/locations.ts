@@ -101,6 +101,28 @@ export function createLocationRepository(db: Knex) {
       );
     },
 
+    /** Changes how long ready collection orders wait and stay on the board; undefined when there is no such location. */
+    async updateCollectionTimes(
+      locationId: string,
+      times: { collectionWindowMinutes?: number; boardHoldMinutes?: number },
+    ): Promise<{ collectionWindowMinutes: number; boardHoldMinutes: number } | undefined> {
+      const [row] = await db('locations')
+        .where({ id: locationId })
+        .update({
+          ...(times.collectionWindowMinutes === undefined
+            ? {}
+            : { collection_window_minutes: times.collectionWindowMinutes }),
+          ...(times.boardHoldMinutes === undefined ? {} : { board_hold_minutes: times.boardHoldMinutes }),
+        })
+        .returning<{ collection_window_minutes: number; board_hold_minutes: number }[]>([
+          'collection_window_minutes',
+          'board_hold_minutes',
+        ]);
+      return (
+        row && { collectionWindowMinutes: row.collection_window_minutes, boardHoldMinutes: row.board_hold_minutes }
+      );
+    },
+
     /** Ids and names of these locations, by name. */
     async names(locationIds: readonly string[]): Promise<{ id: string; name: string }[]> {
       return db('locations')
