@@ -4,7 +4,8 @@
 // - brute force: `attempts` wrong passwords against one email, `concurrency` at a time;
 // - spray: `attempts` wrong passwords, each against a different email, from one client address.
 // Each run comes from an address of its own, and the right password is tried last from yet another.
-// Reports the latency of each run's answers by status, and the p99 ratio of the brute-force run to the baseline.
+// Also one wrong password per account against as many unknown emails (timing parity). Reports the latency of each
+// run's answers by status, and the p99 ratio of the brute-force run to the baseline.
 import { randomUUID } from 'node:crypto';
 import { provisionUser } from '../src/auth/provisioning.js';
 import { ARGON2_PARAMETERS, hashPassword, verifyPassword } from '../src/auth/passwords.js';
@@ -80,6 +81,17 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       baseline.push(await login('198.51.100.1', emails[i]!, PASSWORD));
     });
 
+    // Timing parity: a first wrong password for each other account, and as many unknown emails, each from an address
+    // of its own, so no answer is slowed; both should cost one verify.
+    const wrongPassword: Answer[] = [];
+    const unknownEmail: Answer[] = [];
+    for (let i = 1; i < accounts; i++) {
+      wrongPassword.push(await login(`198.51.100.${10 + i}`, emails[i]!, 'a wrong password, once'));
+      unknownEmail.push(
+        await login(`198.51.100.${100 + i}`, `nobody-${randomUUID()}@login.bench`, 'a wrong password, once'),
+      );
+    }
+
     const target = emails[0]!;
     const bruteForce: Answer[] = [];
     await pool(attempts, concurrency, async (i) => {
@@ -99,6 +111,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       argon2: { ...ARGON2_PARAMETERS, hash: hashing, verify: verifying },
       concurrency,
       baseline: base,
+      timing_parity: {
+        wrong_password: summary(wrongPassword),
+        unknown_email: summary(unknownEmail),
+        p50_ratio: round(summary(unknownEmail).p50_ms / summary(wrongPassword).p50_ms, 2),
+      },
       brute_force: { ...brute, right_password_after: rightPasswordAfter },
       spray: summary(spray),
       limits: stack.config.loginThrottle,

@@ -147,19 +147,13 @@ describe('password login', () => {
     expect((await stack.api('GET', '/v1/me', { headers: { cookie } })).status).toBe(401);
   });
 
-  it('answers a wrong password and an unknown email alike, in about the same time', async () => {
+  it('answers a wrong password and an unknown email alike (their times: npm run bench -- login)', async () => {
     const account = await signUp('timing');
-    const attempt = async (body: unknown) => {
-      const started = performance.now();
-      const res = await stack.api('POST', '/v1/session', { body, headers: csrf });
-      return { status: res.status, body: res.body, ms: performance.now() - started };
-    };
+    const attempt = (body: unknown) => stack.api('POST', '/v1/session', { body, headers: csrf });
     const wrong = await attempt({ email: account.email, password: 'not the password' });
     const unknown = await attempt({ email: email('nobody'), password: 'not the password' });
     expect(wrong.body).toEqual(unknown.body);
     expect([wrong.status, wrong.body.error]).toEqual([401, 'invalid_credentials']);
-    // Both ran one argon2 verify; only a gross difference (a skipped verify) would show up against this machine's noise.
-    expect(Math.max(wrong.ms, unknown.ms) / Math.min(wrong.ms, unknown.ms)).toBeLessThan(5);
   });
 
   it('slows repeated failures for one email, then refuses them with 429 and Retry-After, even with the right password', async () => {

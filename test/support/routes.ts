@@ -97,6 +97,9 @@ function signedIn(cells: Partial<Record<Exclude<Principal, 'anonymous'>, number>
   return { ...everyone(403), anonymous: 401, ...cells };
 }
 
+/** Every signed-in caller gets `status`; anonymous ones 401. */
+const anyoneSignedIn = (status: number): Access => ({ ...everyone(status), anonymous: 401 });
+
 const uuidOf = (fx: RouteFixtures, principal: Principal) =>
   principal === 'anonymous' ? 'anonymous' : fx.users[principal].id;
 const address = { lat: 51.51, lng: -0.1, line1: '1 Matrix Street' };
@@ -192,7 +195,7 @@ export const ROUTES: RouteSpec[] = [
     method: 'POST',
     url: '/v1/session',
     who: 'anyone with a token',
-    access: { ...everyone(200), anonymous: 401 },
+    access: anyoneSignedIn(200),
     sample: (fx, p) => ({
       path: '/v1/session',
       body: { token: p === 'anonymous' ? 'not-a-token' : fx.users[p].token },
@@ -203,7 +206,7 @@ export const ROUTES: RouteSpec[] = [
     method: 'GET',
     url: '/v1/session',
     who: 'anyone signed in',
-    access: { ...everyone(200), anonymous: 401 },
+    access: anyoneSignedIn(200),
     sample: () => ({ path: '/v1/session' }),
   },
   {
@@ -230,15 +233,7 @@ export const ROUTES: RouteSpec[] = [
     method: 'GET',
     url: '/v1/me',
     who: 'anyone signed in',
-    access: signedIn({
-      customer: 200,
-      otherCustomer: 200,
-      owner: 200,
-      otherOwner: 200,
-      driver: 200,
-      otherDriver: 200,
-      operator: 200,
-    }),
+    access: anyoneSignedIn(200),
     sample: () => ({ path: '/v1/me' }),
   },
   {
@@ -262,45 +257,21 @@ export const ROUTES: RouteSpec[] = [
     method: 'POST',
     url: '/v1/me/tokens',
     who: 'anyone signed in (their own tokens)',
-    access: signedIn({
-      customer: 201,
-      otherCustomer: 201,
-      owner: 201,
-      otherOwner: 201,
-      driver: 201,
-      otherDriver: 201,
-      operator: 201,
-    }),
+    access: anyoneSignedIn(201),
     sample: (_fx, p) => ({ path: '/v1/me/tokens', body: { name: `matrix ${p}` } }),
   },
   {
     method: 'GET',
     url: '/v1/me/tokens',
     who: 'anyone signed in (their own tokens)',
-    access: signedIn({
-      customer: 200,
-      otherCustomer: 200,
-      owner: 200,
-      otherOwner: 200,
-      driver: 200,
-      otherDriver: 200,
-      operator: 200,
-    }),
+    access: anyoneSignedIn(200),
     sample: () => ({ path: '/v1/me/tokens' }),
   },
   {
     method: 'DELETE',
     url: '/v1/me/tokens/:id',
     who: 'anyone signed in (their own tokens)',
-    access: signedIn({
-      customer: 204,
-      otherCustomer: 204,
-      owner: 204,
-      otherOwner: 204,
-      driver: 204,
-      otherDriver: 204,
-      operator: 204,
-    }),
+    access: anyoneSignedIn(204),
     sample: (fx, p) => ({ path: `/v1/me/tokens/${p === 'anonymous' ? randomUUID() : fx.spareTokenIds[p]}` }),
   },
 

@@ -9,6 +9,7 @@ import { hashPassword, verifyPassword } from '../../auth/passwords.js';
 import { hashToken, newToken } from '../../auth/tokens.js';
 import { normalizeEmail } from '../../db/repositories/users.js';
 import { ApiError, conflict, notFound } from '../errors.js';
+import { assertManagesLocation } from '../location-access.js';
 import { Email, errorResponses, Password, PersonName, SessionUser, Uuid } from '../schemas.js';
 import { requireCsrfHeader, startSession } from '../session-cookie.js';
 import { invalidCredentials } from './session.js';
@@ -37,12 +38,8 @@ const staffRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const staffManagers = app.requireRole('owner', 'operator');
 
   /** Owners manage the staff of their own locations; operators any location's. Others' answer as missing. */
-  async function managedLocation(request: FastifyRequest, locationId: string): Promise<void> {
-    const user = request.user!;
-    if (user.role === 'owner' && !user.locationIds.includes(locationId)) throw notFound('Location');
-    if (user.role === 'operator' && (await app.repos.locations.names([locationId])).length === 0)
-      throw notFound('Location');
-  }
+  const managedLocation = (request: FastifyRequest, locationId: string) =>
+    assertManagesLocation(app, request.user!, locationId);
 
   const origin = (request: FastifyRequest) => app.config.publicUrl ?? `${request.protocol}://${request.host}`;
 
