@@ -72,7 +72,7 @@ try {
   // The compiled files are ES modules wherever the tree is copied.
   await fs.writeFile(path.join(outDir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
   console.log(
-    `built ${path.relative(root, outDir) || outDir} in ${((Date.now() - started) / 1000).toFixed(1)}s: pages ${scripts.join(', ')}, ${WORKFLOW_BUNDLE_FILE}`,
+    `built ${path.relative(root, outDir) || outDir} (${((Date.now() - started) / 1000).toFixed(1)} seconds): pages ${scripts.join(', ')}, ${WORKFLOW_BUNDLE_FILE}`,
   );
 } catch (err) {
   console.error(`build failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -133,10 +133,14 @@ export async function runSchemathesis(opts: {
     });
     const at = output.lastIndexOf('SUMMARY');
     const summary = at < 0 ? output.slice(-2000) : output.slice(output.lastIndexOf('\n', at) + 1);
-    // Schemathesis frames its summary in pytest-style `=== … ===` rules; the summary keeps the words without them,
-    // so a log that carries it never reads as a pytest run's closing line.
-    const lines = summary.split('\n').map((line) => line.replace(/^=+ ?(.*?) ?=+$/, '$1'));
-    return { code, output, summary: lines.filter((line) => line.trim() !== '').join('\n') };
+    // Schemathesis closes its summary the way pytest closes a run (`=== 4 warnings in 35.16s ===`). The summary keeps
+    // its words without the rules and without that timing line, so a log that carries it never reads as a pytest
+    // run's closing line (one that ran no test, at that).
+    const lines = summary
+      .split('\n')
+      .map((line) => line.replace(/^=+ ?(.*?) ?=+$/, '$1'))
+      .filter((line) => line.trim() !== '' && !/ in \d+(\.\d+)?s\s*$/.test(line));
+    return { code, output, summary: lines.join('\n') };
   } finally {
     await fsp.rm(cwd, { recursive: true, force: true });
   }
