@@ -481,6 +481,10 @@ describe('the two ways a page is read', () => {
       locations.push(
         await createLocation(stack.db, { ...north(area, i * 700), delivery_radius_m: 5000, name: `Merge ${i}` }),
       );
+    // A second shop at the first one's very spot: in distance order their products are read together, in name order.
+    locations.push(
+      await createLocation(stack.db, { ...north(area, 0), delivery_radius_m: 5000, name: 'Merge 0 twin' }),
+    );
     const [bread, pastry] = await stack
       .db('categories')
       .insert([{ name: `Bread ${randomUUID()}` }, { name: `Pastry ${randomUUID()}` }])

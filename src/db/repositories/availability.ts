@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { LatLng } from '../../domain/geo.js';
 import { discountedPriceCents } from '../../domain/pricing.js';
 import { PRODUCT_TAGS, type AvailabilitySort, type LocationKind, type ProductTag } from '../../domain/vocabulary.js';
+import { distancePage, mergedPageSql } from './availability-merge.js';
 import { FACETS_SQL, lotFilter, sortedPageSql } from './availability-statements.js';
 import type { NearbyLocation } from './locations.js';
 
@@ -99,47 +100,8 @@ const availabilityPageSql = (filtered: boolean) => `
   WHERE page.rank <= :pageSize
   ORDER BY page.rank, nearby.distance_m, page.location_id`;
 
-/** Up to this many nearby locations, a page is read as a merge (below); more fall back to the lateral query above. */
+/** Up to this many nearby locations, a page is read as a merge (availability-merge.ts); more fall back to the lateral query. */
 const MERGE_MAX_LOCATIONS = 100;
-
-// One page of the union as a merge, for the k locations already known to deliver to the point: each location's fresh
-// lots come out of its index in name order, Postgres merges the k ordered scans and stops as soon as the page's
-// products are complete. A page so reads about one page of lots in all, and a search reads until it has found one
-// page of matches, where the lateral query reads a page (or, searching, nearly every lot) at each location.
-function mergedPageSql(k: number, filtered: boolean): string {
-  const branches = Array.from(
-    { length: k },
-    (_, i) => `(
-      SELECT location_id, product_sort_key, product_id, available, discount_from FROM stock_lots
-      WHERE location_id = :loc${i}::uuid AND available > 0 AND expires_at > :freshAt
-        AND (product_sort_key, product_id) > (:afterKey, :afterId::uuid)
-        AND product_sort_key LIKE ALL (ARRAY(SELECT lower(w) FROM unnest(:patterns::text[]) AS w))${
-          filtered ? `\n        AND ${lotFilter('stock_lots')}` : ''
-        }
-      ORDER BY product_sort_key, product_id)`,
-  ).join(' UNION ALL ');
-  return `
-  SELECT page.location_id, page.product_id, page.product_sort_key, page.rank, page.available, page.discounted,
-         p.name, p.description, p.price_cents, p.eod_discount_percent
-  FROM (
-    SELECT lots.location_id, lots.product_id, lots.product_sort_key, lots.rank::int AS rank,
-           sum(lots.available)::int AS available,
-           coalesce(sum(lots.available) FILTER (WHERE lots.discount_from <= :now), 0)::int AS discounted
-    FROM (
-      SELECT merged.*, dense_rank() OVER (ORDER BY merged.product_sort_key, merged.product_id) AS rank
-      FROM (${
-        k === 1
-          ? branches
-          : `${branches}
-      ORDER BY product_sort_key, product_id`
-      }) merged
-    ) lots
-    WHERE lots.rank <= :pageSize
-    GROUP BY lots.location_id, lots.product_id, lots.product_sort_key, lots.rank
-  ) page
-  -- OFFSET 0 keeps this a lookup per row of the page, never a join over the whole catalogue.
-  CROSS JOIN LATERAL (SELECT name, description, price_cents, eod_discount_percent FROM products WHERE id = page.product_id OFFSET 0) p`;
-}
 
 const mergedPageSqls = new Map<string, string>();
 const AVAILABILITY_PAGE = availabilityPageSql(false);
@@ -255,6 +217,39 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
       const byId = new Map(nearby.map((l) => [l.id, l]));
 
       const readPage = async (): Promise<AvailabilityRow[]> => {
+        const located = <R extends { location_id: string }>(r: R) => ({
+          ...r,
+          location_name: byId.get(r.location_id)!.name,
+          distance_m: byId.get(r.location_id)!.distance_m,
+        });
+        if (nearby.length <= mergeMaxLocations && sort === 'distance') {
+          const rows = await distancePage(db, { nearby, filtered, bindings, afterLead: after.lead });
+          return rows.map(located);
+        }
+        if (nearby.length <= mergeMaxLocations) {
+          const k = nearby.length;
+          const variant = `${filtered ? 'filtered_' : ''}${sort === 'price' ? 'price_' : ''}${k}`;
+          let sql = mergedPageSqls.get(variant);
+          if (sql === undefined)
+            mergedPageSqls.set(variant, (sql = mergedPageSql(k, filtered, sort === 'price' ? 'price' : 'name')));
+          const result = await db
+            .raw<{ rows: (Omit<AvailabilityRow, 'location_name' | 'distance_m'> & { rank: number })[] }>(sql, {
+              ...bindings,
+              // A real cursor's price is whole; any other number continues after the prices below it.
+              afterPrice: Math.floor(after.lead),
+              ...Object.fromEntries(nearby.map((l, i) => [`loc${i}`, l.id])),
+            })
+            .options({ name: `availability_merge_${variant}` });
+          // Within a product, nearest location first, as the lateral query orders them.
+          return result.rows
+            .map(located)
+            .sort(
+              (a, b) =>
+                a.rank - b.rank ||
+                a.distance_m - b.distance_m ||
+                (a.location_id < b.location_id ? -1 : a.location_id > b.location_id ? 1 : 0),
+            );
+        }
         if (sort !== 'name') {
           const result = await db
             .raw<{ rows: Omit<AvailabilityRow, 'location_name'>[] }>(SORTED_PAGE[sort], {
@@ -263,31 +258,6 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
             })
             .options({ name: `availability_by_${sort}` });
           return result.rows.map((r) => ({ ...r, location_name: byId.get(r.location_id)!.name }));
-        }
-        if (nearby.length <= mergeMaxLocations) {
-          const k = nearby.length;
-          const variant = `${filtered ? 'filtered_' : ''}${k}`;
-          let sql = mergedPageSqls.get(variant);
-          if (sql === undefined) mergedPageSqls.set(variant, (sql = mergedPageSql(k, filtered)));
-          const result = await db
-            .raw<{ rows: (Omit<AvailabilityRow, 'location_name' | 'distance_m'> & { rank: number })[] }>(sql, {
-              ...bindings,
-              ...Object.fromEntries(nearby.map((l, i) => [`loc${i}`, l.id])),
-            })
-            .options({ name: `availability_merge_${variant}` });
-          // Within a product, nearest location first, as the lateral query orders them.
-          return result.rows
-            .map((r) => ({
-              ...r,
-              location_name: byId.get(r.location_id)!.name,
-              distance_m: byId.get(r.location_id)!.distance_m,
-            }))
-            .sort(
-              (a, b) =>
-                a.rank - b.rank ||
-                a.distance_m - b.distance_m ||
-                (a.location_id < b.location_id ? -1 : a.location_id > b.location_id ? 1 : 0),
-            );
         }
         const result = await db
           .raw<{ rows: AvailabilityRow[] }>(filtered ? AVAILABILITY_PAGE_FILTERED : AVAILABILITY_PAGE, {

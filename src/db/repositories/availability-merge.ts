@@ -1,0 +1,169 @@
+// Pages of availability read as merges of the nearby locations' own ordered lot scans: in name or price order, where
+// Postgres merges k index scans and stops once the page's products are complete; in distance order, location by
+// location from the nearest, each read in name order without the products a nearer location already offers.
+import type { Knex } from 'knex';
+import { lotFilter } from './availability-statements.js';
+
+/** The orders a merge of index scans reads in: each has a lot index per location (name, and list price). */
+export type MergeOrder = 'name' | 'price';
+
+const ORDER: Record<MergeOrder, { columns: string; after: string; lead: string }> = {
+  name: {
+    columns: 'product_sort_key, product_id',
+    after: '(product_sort_key, product_id) > (:afterKey, :afterId::uuid)',
+    lead: 'NULL::float8',
+  },
+  price: {
+    columns: 'product_price_cents, product_sort_key, product_id',
+    after: '(product_price_cents, product_sort_key, product_id) > (:afterPrice::int, :afterKey, :afterId::uuid)',
+    lead: 'lots.product_price_cents::float8',
+  },
+};
+
+const MATCHING = (lots: string) => `${lots}.available > 0 AND ${lots}.expires_at > :freshAt
+        AND ${lots}.product_sort_key LIKE ALL (ARRAY(SELECT lower(w) FROM unnest(:patterns::text[]) AS w))`;
+
+// One page of the union as a merge, for the k locations already known to deliver to the point: each location's fresh
+// lots come out of its index in the page's order, Postgres merges the k ordered scans and stops as soon as the page's
+// products are complete. A page so reads about one page of lots in all, and a search or a filter reads until it has
+// found one page of matches, where the lateral query reads a page (or, sorting by price, every lot) at each location.
+// (Every lot of a product carries the product's list price, so its lots sit together in price order too.)
+export function mergedPageSql(k: number, filtered: boolean, order: MergeOrder): string {
+  const { columns, after, lead } = ORDER[order];
+  const branches = Array.from(
+    { length: k },
+    (_, i) => `(
+      SELECT location_id, product_price_cents, product_sort_key, product_id, available, discount_from FROM stock_lots
+      WHERE location_id = :loc${i}::uuid AND ${MATCHING('stock_lots')}
+        AND ${after}${filtered ? `\n        AND ${lotFilter('stock_lots')}` : ''}
+      ORDER BY ${columns})`,
+  ).join(' UNION ALL ');
+  return `
+  SELECT page.location_id, page.product_id, page.product_sort_key, page.rank, page.lead, page.available, page.discounted,
+         p.name, p.description, p.price_cents, p.eod_discount_percent
+  FROM (
+    SELECT lots.location_id, lots.product_id, lots.product_sort_key, lots.rank::int AS rank, ${lead} AS lead,
+           sum(lots.available)::int AS available,
+           coalesce(sum(lots.available) FILTER (WHERE lots.discount_from <= :now), 0)::int AS discounted
+    FROM (
+      SELECT merged.*, dense_rank() OVER (ORDER BY ${columns}) AS rank
+      FROM (${k === 1 ? branches : `${branches}\n      ORDER BY ${columns}`}) merged
+    ) lots
+    WHERE lots.rank <= :pageSize
+    GROUP BY lots.location_id, lots.product_id, lots.product_sort_key, lots.rank, lots.product_price_cents
+  ) page
+  -- OFFSET 0 keeps this a lookup per row of the page, never a join over the whole catalogue.
+  CROSS JOIN LATERAL (SELECT name, description, price_cents, eod_discount_percent FROM products WHERE id = page.product_id OFFSET 0) p`;
+}
+
+// The next products of one group of equally near locations in name order, leaving out those a nearer location offers:
+// their nearest stock is elsewhere, so they come earlier in distance order. One location reads its own index in order.
+const groupProductsSql = (single: boolean, filtered: boolean) => `
+  SELECT s.product_id, s.product_sort_key
+  FROM stock_lots s
+  WHERE ${single ? 's.location_id = :location::uuid' : 's.location_id = ANY(:group::uuid[])'} AND ${MATCHING('s')}
+    AND (s.product_sort_key, s.product_id) > (:afterKey, :afterId::uuid)${filtered ? `\n    AND ${lotFilter('s')}` : ''}
+    AND NOT EXISTS (
+      SELECT FROM stock_lots n
+      WHERE n.location_id = ANY(:nearer::uuid[]) AND n.product_id = s.product_id AND n.available > 0
+        AND n.expires_at > :freshAt
+    )
+  GROUP BY s.product_sort_key, s.product_id
+  ORDER BY s.product_sort_key, s.product_id
+  LIMIT :need`;
+const GROUP_PRODUCTS = {
+  single: { plain: groupProductsSql(true, false), filtered: groupProductsSql(true, true) },
+  group: { plain: groupProductsSql(false, false), filtered: groupProductsSql(false, true) },
+};
+
+// Every nearby location's fresh stock of the page's products, with the products' list details.
+const PAGE_STOCK_SQL = `
+  SELECT s.location_id, s.product_id, s.product_sort_key, sum(s.available)::int AS available,
+         coalesce(sum(s.available) FILTER (WHERE s.discount_from <= :now), 0)::int AS discounted,
+         p.name, p.description, p.price_cents, p.eod_discount_percent
+  FROM stock_lots s JOIN products p ON p.id = s.product_id
+  WHERE s.location_id = ANY(:locationIds::uuid[]) AND s.product_id = ANY(:productIds::uuid[])
+    AND s.available > 0 AND s.expires_at > :freshAt
+  GROUP BY s.location_id, s.product_id, s.product_sort_key, p.id`;
+
+export interface DistancePageRow {
+  location_id: string;
+  product_id: string;
+  product_sort_key: string;
+  /** The distance to the product's nearest stocking location. */
+  lead: number;
+  available: number;
+  discounted: number;
+  name: string;
+  description: string;
+  price_cents: number;
+  eod_discount_percent: number;
+}
+
+/**
+ * One page in distance order: the nearest location's products in name order, then the next location's that the
+ * nearer ones don't offer, and so on until the page is complete; then the page's stock at every nearby location.
+ * Locations at exactly the same distance are read together, so their products keep name order. A page so costs a
+ * statement per location it reaches into (usually one or two) and one for the stock, each reading about a page of lots.
+ */
+export async function distancePage(
+  db: Knex,
+  opts: {
+    /** Nearest first, then by id: the order the nearby query returns. */
+    nearby: { id: string; distance_m: number }[];
+    filtered: boolean;
+    bindings: Record<string, unknown> & { pageSize: number; afterKey: string; afterId: string };
+    afterLead: number;
+  },
+): Promise<DistancePageRow[]> {
+  const { nearby, bindings, afterLead } = opts;
+  const groups: { distance: number; ids: string[] }[] = [];
+  for (const l of nearby) {
+    const last = groups.at(-1);
+    if (last?.distance === l.distance_m) last.ids.push(l.id);
+    else groups.push({ distance: l.distance_m, ids: [l.id] });
+  }
+  const page: { productId: string; lead: number }[] = [];
+  const nearer: string[] = [];
+  for (const group of groups) {
+    if (page.length >= bindings.pageSize) break;
+    // Groups before the cursor are done; the cursor's own group continues after its product.
+    if (group.distance >= afterLead) {
+      const from =
+        group.distance === afterLead ? {} : { afterKey: '', afterId: '00000000-0000-0000-0000-000000000000' };
+      const single = group.ids.length === 1;
+      const sql = GROUP_PRODUCTS[single ? 'single' : 'group'][opts.filtered ? 'filtered' : 'plain'];
+      const { rows } = await db
+        .raw<{ rows: { product_id: string }[] }>(sql, {
+          ...bindings,
+          ...from,
+          ...(single ? { location: group.ids[0] } : { group: group.ids }),
+          nearer,
+          need: bindings.pageSize - page.length,
+        })
+        .options({
+          name: `availability_by_distance_${single ? 'single' : 'group'}${opts.filtered ? '_filtered' : ''}`,
+        });
+      for (const row of rows) page.push({ productId: row.product_id, lead: group.distance });
+    }
+    nearer.push(...group.ids);
+  }
+  if (page.length === 0) return [];
+  const { rows } = await db
+    .raw<{ rows: Omit<DistancePageRow, 'lead'>[] }>(PAGE_STOCK_SQL, {
+      now: bindings.now,
+      freshAt: bindings.freshAt,
+      locationIds: nearby.map((l) => l.id),
+      productIds: page.map((p) => p.productId),
+    })
+    .options({ name: 'availability_by_distance_stock' });
+  const place = new Map(page.map((p, i) => [p.productId, { ...p, rank: i }]));
+  const distance = new Map(nearby.map((l, i) => [l.id, { distance: l.distance_m, rank: i }]));
+  return rows
+    .map((r) => ({ ...r, lead: place.get(r.product_id)!.lead }))
+    .sort(
+      (a, b) =>
+        place.get(a.product_id)!.rank - place.get(b.product_id)!.rank ||
+        distance.get(a.location_id)!.rank - distance.get(b.location_id)!.rank,
+    );
+}
