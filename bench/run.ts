@@ -10,6 +10,7 @@ type Bench = { run(args: string[]): Promise<Record<string, unknown>> };
 const BENCHES: Record<string, () => Promise<Bench>> = {
   availability: () => import('./availability.js'),
   contention: () => import('./contention.js'),
+  collection: () => import('./collection.js'),
   contract: () => import('./contract.js'),
   login: () => import('./login.js'),
   orders: () => import('./orders.js'),
