@@ -219,6 +219,24 @@ describe('API tokens', () => {
     expect((await stack.api('GET', '/v1/me', { token: theirs.body.token })).status).toBe(200);
   });
 
+  it('are at most 50 a user, however many requests arrive at once', async () => {
+    const user = await createUser(stack.db, 'customer');
+    // One token came with the user; a burst asks for 60 more at the same moment.
+    const burst = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        stack.api('POST', '/v1/me/tokens', { token: user.token, body: { name: `burst ${i}` } }),
+      ),
+    );
+    expect(burst.filter((r) => r.status === 201)).toHaveLength(49);
+    const refused = burst.filter((r) => r.status !== 201);
+    expect(refused.map((r) => [r.status, r.body.error])).toEqual(Array(11).fill([409, 'too_many_tokens']));
+    const held = await stack
+      .db('credentials')
+      .where({ user_id: user.id, kind: 'api' })
+      .count<{ n: string }[]>('* as n');
+    expect(Number(held[0]!.n)).toBe(50);
+  });
+
   it('refuses a name over 100 characters or of spaces only', async () => {
     for (const name of ['n'.repeat(101), '   ', '']) {
       const res = await stack.api('POST', '/v1/me/tokens', { token: owner.token, body: { name } });

@@ -39,15 +39,12 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const user = request.user!;
-      if ((await app.repos.credentials.countApiTokens(user.id)) >= MAX_API_TOKENS)
-        throw conflict('too_many_tokens', `A user may hold ${MAX_API_TOKENS} API tokens; revoke one first`);
       const token = newToken(`${user.role}`);
-      const view = await app.repos.credentials.issue({
-        userId: user.id,
-        kind: 'api',
-        name: request.body.name.trim(),
-        tokenHash: hashToken(token),
-      });
+      const view = await app.repos.credentials.issueApiToken(
+        { userId: user.id, name: request.body.name.trim(), tokenHash: hashToken(token) },
+        MAX_API_TOKENS,
+      );
+      if (!view) throw conflict('too_many_tokens', `A user may hold ${MAX_API_TOKENS} API tokens; revoke one first`);
       return reply.code(201).send({ id: view.id, name: view.name, token, createdAt: view.createdAt });
     },
   );

@@ -97,12 +97,23 @@ export function createCredentialRepository(db: Knex) {
       return rows.map(tokenView);
     },
 
-    async countApiTokens(userId: string): Promise<number> {
-      const row = await db('credentials')
-        .where({ user_id: userId, kind: 'api' })
-        .count<{ n: string }>('* as n')
-        .first();
-      return Number(row?.n ?? 0);
+    /**
+     * Issues an API token unless the user already holds `max`; undefined then. Issues for one user take turns (a lock
+     * on the user's id for the transaction), so requests at the same moment cannot pass the count together.
+     */
+    async issueApiToken(
+      credential: { userId: string; name: string; tokenHash: string },
+      max: number,
+    ): Promise<ApiTokenView | undefined> {
+      return db.transaction(async (trx) => {
+        await trx.raw("SELECT pg_advisory_xact_lock(hashtextextended('api-tokens:' || ?, 0))", [credential.userId]);
+        const row = await trx('credentials')
+          .where({ user_id: credential.userId, kind: 'api' })
+          .count<{ n: string }>('* as n')
+          .first();
+        if (Number(row?.n ?? 0) >= max) return undefined;
+        return this.issue({ ...credential, kind: 'api' }, trx);
+      });
     },
 
     /** Revokes one of the user's API tokens at once; false when the user has no such token. */
