@@ -1,10 +1,10 @@
 // Stock activities for the order saga and the lot timers: reserve concrete units all-or-nothing, release, commit, discount, discard.
 //
-// Reserving: read the fresh lots without locking, plan oldest-first in TypeScript, then apply the plan in one
-// statement that claims the order, locks the planned lots in lot id order, checks each still holds the planned
-// units at the planned price, and takes its lowest free units. If another order got there first the statement
-// aborts as a whole and the reservation re-plans from a fresh read, so buyers never wait on each other across a
-// network round trip and never see "out of stock" while the units they need are free.
+// Reserving: one call of the server-side function stock_reserve() (migration 017) claims the order, locks the fresh
+// lots of its products at the location in lot id order, and takes each line oldest lot first at the price in effect,
+// with each lot's lowest free units, or takes nothing. Buyers of the same products take turns for the length of that
+// call inside Postgres, never across a network round trip, and never see "out of stock" while units they need are free.
+// (src/domain/stock.ts's allocateOldestFirst is the rule it follows; the inventory tests hold the two to each other.)
 // The claim is the order's row in stock_reservations: a retry of the same order finds it (or waits on it while the
 // first attempt commits) and answers as the first attempt did.
 // Release and commit lock the order's row, then its lots in the same id order, so no two transactions wait in a cycle.
@@ -12,9 +12,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { createRepositories } from '../src/db/repositories/index.js';
-import { isStalePlan, type PlannedTake, type StockLotRepository } from '../src/db/repositories/stock-lots.js';
-import { isDiscountedAt, priceInEffectCents } from '../src/domain/pricing.js';
-import { allocateOldestFirst } from '../src/domain/stock.js';
+import type { StockLotRepository } from '../src/db/repositories/stock-lots.js';
 
 export interface StockLine {
   productId: string;
@@ -85,9 +83,6 @@ function validate(input: ReserveStockInput): Date {
   return deliverBy;
 }
 
-/** Each re-plan means another order took units meanwhile; this many in a row means something is wrong. */
-const MAX_PLANS = 100;
-
 /** A retry's answer: what the first call for this order decided. */
 async function previousAnswer(stock: StockLotRepository, input: ReserveStockInput): Promise<ReserveStockResult> {
   const previous = await stock.reservationOf(input.orderId);
@@ -138,77 +133,24 @@ export function createInventoryActivities(db: Knex) {
      */
     async reserveStock(input: ReserveStockInput): Promise<ReserveStockResult> {
       const deliverBy = validate(input);
-      const productIds = input.lines.map((l) => l.productId);
-      for (let attempt = 1; ; attempt++) {
-        const now = new Date();
-        const freshAt = new Date(Math.max(now.getTime(), deliverBy.getTime()));
-        const candidates = await stock.claimOrCandidateLots(input.orderId, input.locationId, productIds, freshAt);
-        // A retry, or a release that came first: answer from what is recorded.
-        if (candidates.claimed) return repos.transaction((tx) => previousAnswer(tx.stock, input));
-        const lots = candidates.lots;
-
-        const plan = input.lines.map((line) => ({
-          line,
-          taken: allocateOldestFirst(
-            lots
-              .filter((l) => l.product_id === line.productId)
-              .map((l) => ({ ...l, producedAt: l.produced_at, expiresAt: l.expires_at })),
-            line.quantity,
-            freshAt,
-          ),
-        }));
-        const short = plan.filter((p) => p.taken === null).map((p) => p.line.productId);
+      const now = new Date();
+      const freshAt = new Date(Math.max(now.getTime(), deliverBy.getTime()));
+      const taken = await stock.reserve({
+        orderId: input.orderId,
+        locationId: input.locationId,
+        deliverBy,
+        freshAt,
+        now,
+        lines: input.lines,
         // Out of stock needs no record: nothing is held, and an earlier attempt of this order that holds units would
-        // show in the snapshot, as its claim or as those units still free. Only when "now" (not deliverBy) decided
-        // freshness could a retry see fewer fresh lots than the attempt before it, so then the answer is recorded.
-        if (short.length > 0 && freshAt.getTime() === deliverBy.getTime())
-          return { status: 'out_of_stock', productIds: short };
-        const takes: PlannedTake[] =
-          short.length > 0
-            ? []
-            : plan.flatMap(({ taken }) =>
-                taken!.map(({ lot, quantity }) => ({
-                  lotId: lot.id,
-                  productId: lot.product_id,
-                  quantity,
-                  unitPriceCents: priceInEffectCents(
-                    { priceCents: lot.price_cents, eodDiscountPercent: lot.eod_discount_percent },
-                    lot.discount_from,
-                    now,
-                  ),
-                  discounted: isDiscountedAt(lot.discount_from, now),
-                })),
-              );
-
-        let claimed: boolean;
-        try {
-          claimed = await stock.claimAndTake({
-            orderId: input.orderId,
-            locationId: input.locationId,
-            deliverBy,
-            status: short.length > 0 ? 'out_of_stock' : 'reserved',
-            outOfStockProductIds: short,
-            takes,
-            now,
-          });
-        } catch (err) {
-          if (isStalePlan(err) && attempt < MAX_PLANS) continue;
-          throw err;
-        }
-        if (!claimed) return repos.transaction((tx) => previousAnswer(tx.stock, input));
-        if (short.length > 0) return { status: 'out_of_stock', productIds: short };
-        return {
-          status: 'reserved',
-          lines: input.lines.map((line) => {
-            const mine = takes.filter((t) => t.productId === line.productId);
-            return {
-              productId: line.productId,
-              quantity: line.quantity,
-              amountCents: mine.reduce((sum, t) => sum + t.quantity * t.unitPriceCents, 0),
-            };
-          }),
-        };
-      }
+        // have left its claim. Only when "now" (not deliverBy) decided freshness could a retry see fewer fresh lots
+        // than the attempt before it, so then the answer is recorded.
+        recordShort: freshAt.getTime() !== deliverBy.getTime(),
+      });
+      // A retry, or a release that came first: answer from what is recorded.
+      if (!taken.claimed) return repos.transaction((tx) => previousAnswer(tx.stock, input));
+      if (taken.short !== null) return { status: 'out_of_stock', productIds: taken.short };
+      return { status: 'reserved', lines: taken.lines };
     },
 
     /**

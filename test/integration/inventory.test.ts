@@ -8,6 +8,7 @@ import { createInventoryActivities, STOCK_FAILURES, type ReserveStockResult } fr
 import { checkInventoryInvariants } from '../../src/db/invariants.js';
 import { createDb } from '../../src/db/knex.js';
 import { haversineMeters } from '../../src/domain/geo.js';
+import { allocateOldestFirst } from '../../src/domain/stock.js';
 import { createLocation, createProduct } from '../support/stack.js';
 import '../support/context.js';
 
@@ -108,6 +109,63 @@ describe('reserveStock', () => {
     ]);
     expect(await lot(older)).toMatchObject({ available: 0, reserved: 2, free_units: '{}' });
     expect(await lot(newer)).toMatchObject({ available: 4, reserved: 1, free_units: '{[1,5)}' });
+    await expectNoViolations();
+  });
+
+  it('takes exactly the lots and units the oldest-first rule of src/domain/stock.ts picks, at the price in effect (property)', async () => {
+    const locationId = await createLocation(db);
+    const at = Date.now();
+    const lotArb = fc.record({
+      // Hours before now; several lots share a production time, so expiry and then lot id break the ties.
+      producedH: fc.integer({ min: 1, max: 6 }),
+      // Hours after now: some expire before the delivery in 2 hours, a few share an expiry.
+      expiresH: fc.integer({ min: 1, max: 5 }),
+      available: fc.integer({ min: 1, max: 6 }),
+      discounted: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(lotArb, { minLength: 0, maxLength: 8 }),
+        fc.integer({ min: 1, max: 25 }),
+        async (specs, quantity) => {
+          const productId = await createProduct(db, {
+            name: `Rule loaf ${randomUUID()}`,
+            price_cents: 450,
+            eod_discount_percent: 30,
+          });
+          const lots = [];
+          for (const spec of specs) {
+            const lot = {
+              producedAt: new Date(at - spec.producedH * HOUR),
+              expiresAt: new Date(at + spec.expiresH * HOUR),
+              available: spec.available,
+            };
+            const id = await addLot({
+              locationId,
+              productId,
+              quantity: spec.available,
+              ...lot,
+              discountFrom: spec.discounted ? new Date(at - HOUR) : null,
+            });
+            lots.push({ id, ...lot, discounted: spec.discounted });
+          }
+          const deliverBy = new Date(at + 2 * HOUR);
+          const expected = allocateOldestFirst(lots, quantity, deliverBy);
+          const { orderId, result } = await place(locationId, [{ productId, quantity }], deliverBy);
+          if (expected === null) {
+            expect(result).toEqual({ status: 'out_of_stock', productIds: [productId] });
+            expect(await units(orderId)).toEqual([]);
+            return;
+          }
+          const amount = expected.reduce((sum, t) => sum + t.quantity * (t.lot.discounted ? 315 : 450), 0);
+          expect(result).toEqual({ status: 'reserved', lines: [{ productId, quantity, amountCents: amount }] });
+          expect(await units(orderId)).toEqual(
+            expected.map((t) => ({ lot_id: t.lot.id, units: `{[0,${t.quantity})}`, state: 'reserved' })),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
     await expectNoViolations();
   });
 

@@ -13,6 +13,7 @@ import * as m010 from './010_read_indexes.js';
 import * as m011 from './011_collection.js';
 import * as m012 from './012_product_properties.js';
 import * as m016 from './016_availability_price_order.js';
+import * as m017 from './017_reserve_stock_function.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -33,4 +34,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['011_collection', m011],
   ['012_product_properties', m012],
   ['016_availability_price_order', m016],
+  ['017_reserve_stock_function', m017],
 ];

@@ -12,8 +12,6 @@ import { appendEvent } from './events.js';
 import { lotsAt } from './stock-listing.js';
 import { receiveLotIn } from './stock-receiving.js';
 import {
-  CLAIM_AND_TAKE,
-  CLAIM_OR_CANDIDATE_LOTS,
   DISCARD_BATCH,
   DUE_AFTER_CLOSING,
   DUE_EXPIRED,
@@ -23,41 +21,24 @@ import {
   LOCK_LOTS,
   RELEASE_OR_TOMBSTONE,
   SELL_RESERVED,
-  STALE_PLAN,
 } from './stock-statements.js';
 
 import {
   LOT_COLUMNS,
   lotView,
-  type CandidateLot,
   type DiscardReason,
   type LotIdempotencyKey,
   type LotRow,
   type LotView,
-  type PlannedTake,
   type ReceiveLotInput,
   type ReceiveLotOnceResult,
   type ReceiveLotResult,
 } from './stock-views.js';
 
-export type {
-  CandidateLot,
-  DiscardReason,
-  LotIdempotencyKey,
-  LotView,
-  PlannedTake,
-  ReceiveLotInput,
-  ReceiveLotOnceResult,
-  ReceiveLotResult,
-};
+export type { DiscardReason, LotIdempotencyKey, LotView, ReceiveLotInput, ReceiveLotOnceResult, ReceiveLotResult };
 
 /** Thrown inside the receiving transaction when a racing request claimed the key first, so the lot rolls back. */
 class KeyClaimedMeanwhile extends Error {}
-
-/** Whether `err` is the claim-and-take statement refusing a plan that another order overtook: plan again. */
-export function isStalePlan(err: unknown): boolean {
-  return (err as { code?: string }).code === STALE_PLAN;
-}
 
 export function createStockLotRepository(db: Knex) {
   /** Discards the unreserved units of the lots `due` selects and announces each discard in the same transaction. */
@@ -246,57 +227,58 @@ export function createStockLotRepository(db: Knex) {
     // An order's units. The claim is the order's stock_reservations row: a retry finds it and answers as before.
 
     /**
-     * The order's claim if it has one; otherwise every fresh lot its products have at the location, as committed now.
-     * One snapshot for both: a claim not yet visible means the units it holds still look free.
+     * Claims the order and takes every line oldest fresh lot first, or nothing, in one call of stock_reserve() (see
+     * migration 017): the lots are locked in lot id order for its length, so buyers take turns and never re-plan.
+     * `claimed` false: the order was claimed before (a retry, or a release that came first); nothing was taken.
+     * `short`: the products that lacked units; nothing was taken, and the claim was kept only when `recordShort`.
      */
-    async claimOrCandidateLots(
-      orderId: string,
-      locationId: string,
-      productIds: string[],
-      freshAt: Date,
-    ): Promise<{ claimed: boolean; lots: CandidateLot[] }> {
-      const { rows } = await db
-        .raw<{ rows: ({ claim: string | null } & Omit<CandidateLot, 'id'> & { id: number | null })[] }>(
-          CLAIM_OR_CANDIDATE_LOTS,
-          [orderId, locationId, productIds, freshAt],
-        )
-        .options({ name: 'claim_or_candidate_lots' });
-      if (rows[0]?.claim) return { claimed: true, lots: [] };
-      return { claimed: false, lots: rows.filter((r): r is typeof r & { id: number } => r.id !== null) };
-    },
-
-    /**
-     * Claims the order and, only when this call created the claim, takes the planned units, in one statement that
-     * locks the planned lots in id order. Throws a stale-plan error (isStalePlan) when a planned lot no longer has the
-     * units or its discount started since it was read: the whole statement is undone. False: the order was claimed before.
-     */
-    async claimAndTake(claim: {
+    async reserve(claim: {
       orderId: string;
       locationId: string;
       deliverBy: Date;
-      /** What the claim records: units held, or the products that were short. */
-      status: 'reserved' | 'out_of_stock';
-      outOfStockProductIds: string[];
-      takes: PlannedTake[];
+      /** Lots must still be fresh at this moment. */
+      freshAt: Date;
+      /** The moment whose prices apply: a lot in its end-of-day discount sells at the discounted price. */
       now: Date;
-    }): Promise<boolean> {
-      const { takes } = claim;
+      lines: { productId: string; quantity: number }[];
+      recordShort: boolean;
+    }): Promise<
+      | { claimed: false }
+      | { claimed: true; short: string[] }
+      | { claimed: true; short: null; lines: { productId: string; quantity: number; amountCents: number }[] }
+    > {
       const { rows } = await db
-        .raw<{ rows: { claimed: boolean }[] }>(CLAIM_AND_TAKE, [
+        .raw<{
+          rows: {
+            claimed: boolean;
+            short: string[] | null;
+            product_id: string | null;
+            quantity: number | null;
+            amount_cents: string | null;
+          }[];
+        }>('SELECT * FROM stock_reserve(?, ?, ?, ?, ?, ?::uuid[], ?::integer[], ?)', [
           claim.orderId,
           claim.locationId,
           claim.deliverBy,
-          claim.status,
-          claim.outOfStockProductIds,
-          takes.map((t) => t.lotId),
-          takes.map((t) => t.productId),
-          takes.map((t) => t.quantity),
-          takes.map((t) => t.unitPriceCents),
-          takes.map((t) => t.discounted),
+          claim.freshAt,
           claim.now,
+          claim.lines.map((l) => l.productId),
+          claim.lines.map((l) => l.quantity),
+          claim.recordShort,
         ])
-        .options({ name: 'claim_and_take' });
-      return rows[0]!.claimed;
+        .options({ name: 'stock_reserve' });
+      const first = rows[0]!;
+      if (!first.claimed) return { claimed: false };
+      if (first.short !== null) return { claimed: true, short: first.short };
+      return {
+        claimed: true,
+        short: null,
+        lines: rows.map((r) => ({
+          productId: r.product_id!,
+          quantity: r.quantity!,
+          amountCents: Number(r.amount_cents),
+        })),
+      };
     },
 
     /** The order's claim as recorded: its status and, when it was short, the products it lacked. */

@@ -4,9 +4,6 @@
 /** How many lots one discard transaction takes at most; a sweep repeats until a batch comes back short. */
 export const DISCARD_BATCH = 1_000;
 
-/** Postgres error code raised by stock_plan_is_stale(). */
-export const STALE_PLAN = 'SR001';
-
 /** The location's closing times on the local day of production and the next, in its own time zone. */
 export const CLOSINGS_OF_PRODUCTION_DAY = `
   SELECT ((((?::timestamptz AT TIME ZONE l.timezone)::date + d.offset_days) + l.closes_at) AT TIME ZONE l.timezone) AS closes
@@ -50,52 +47,6 @@ export const DUE_AFTER_CLOSING = `
   SELECT s.id, s.available FROM stock_lots s JOIN last_closing c ON c.location_id = s.location_id
   WHERE s.available > 0 AND s.produced_at < c.at
   ORDER BY s.id LIMIT ? FOR NO KEY UPDATE OF s SKIP LOCKED`;
-
-// The order's claim if it has one; otherwise every fresh lot its products have at the location, as committed now.
-// One snapshot for both: a claim not yet visible means the units it holds still look free.
-export const CLAIM_OR_CANDIDATE_LOTS = `
-  SELECT r.status AS claim, s.*
-  FROM (SELECT 1) AS one
-  LEFT JOIN stock_reservations r ON r.order_id = ?
-  LEFT JOIN LATERAL (
-    SELECT s.id, s.product_id, s.produced_at, s.expires_at, s.available, s.discount_from, p.price_cents, p.eod_discount_percent
-    FROM stock_lots s JOIN products p ON p.id = s.product_id
-    WHERE s.location_id = ? AND s.product_id = ANY(?::uuid[]) AND s.available > 0 AND s.expires_at > ?
-  ) s ON r.order_id IS NULL`;
-
-// Claims the order and, only when this call created the claim, takes the planned units. `stale` aborts the whole
-// statement when a planned lot no longer has the units, or its discount started since it was read.
-export const CLAIM_AND_TAKE = `
-  WITH claim AS (
-    INSERT INTO stock_reservations (order_id, location_id, deliver_by, status, out_of_stock_product_ids)
-    VALUES (?, ?, ?, ?, ?::uuid[])
-    ON CONFLICT (order_id) DO NOTHING
-    RETURNING order_id
-  ), planned AS (
-    SELECT * FROM unnest(?::bigint[], ?::uuid[], ?::int[], ?::int[], ?::boolean[]) WITH ORDINALITY
-      AS t(lot_id, product_id, quantity, unit_price_cents, discounted, position)
-    WHERE EXISTS (SELECT 1 FROM claim)
-  ), locked AS (
-    SELECT s.id, s.free_units FROM stock_lots s JOIN planned t ON t.lot_id = s.id
-    WHERE s.available >= t.quantity AND coalesce(s.discount_from <= ?, false) = t.discounted
-    ORDER BY s.id
-    FOR NO KEY UPDATE OF s
-  ), taken AS (
-    SELECT t.*, stock_lowest_units(l.free_units, t.quantity) AS units FROM planned t JOIN locked l ON l.id = t.lot_id
-  ), lots AS (
-    UPDATE stock_lots s
-    SET available = s.available - t.quantity, reserved = s.reserved + t.quantity, free_units = s.free_units - t.units
-    FROM taken t WHERE s.id = t.lot_id
-    RETURNING s.id
-  ), allocations AS (
-    INSERT INTO stock_allocations (order_id, lot_id, product_id, units, quantity, unit_price_cents, state)
-    SELECT claim.order_id, t.lot_id, t.product_id, t.units, t.quantity, t.unit_price_cents, 'reserved'
-    FROM taken t CROSS JOIN claim
-    ORDER BY t.position
-    RETURNING lot_id
-  )
-  SELECT EXISTS (SELECT 1 FROM claim) AS claimed,
-         CASE WHEN (SELECT count(*) FROM lots) < (SELECT count(*) FROM planned) THEN stock_plan_is_stale() ELSE false END AS stale`;
 
 /** Locks the given lots in lot id order. */
 export const LOCK_LOTS = `SELECT id FROM stock_lots WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE`;

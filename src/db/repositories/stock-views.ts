@@ -53,16 +53,6 @@ export interface CandidateLot {
   eod_discount_percent: number;
 }
 
-/** Units the reservation plan takes from one lot, at the price each unit sells for. */
-export interface PlannedTake {
-  lotId: number;
-  productId: string;
-  quantity: number;
-  unitPriceCents: number;
-  /** Whether the lot was in its discount when planned; a lot whose discount started since makes the plan stale. */
-  discounted: boolean;
-}
-
 /** Why a lot's remaining units were discarded: it expired, or its location closed for the day. */
 export type DiscardReason = 'expired' | 'closing';
 
