@@ -50,7 +50,6 @@ export async function startBenchStack(opts: { workflows?: boolean; apiPoolMax?: 
     webhookUrl: `${baseUrl}/v1/webhooks/bank`,
     webhookSecret: config.bank.webhookSecrets[0]!,
     logger: false,
-    pollIntervalMs: 20,
   });
   await bankApp.listen({ port: 0, host: '127.0.0.1' });
   const bank = createBankClient(`http://127.0.0.1:${(bankApp.server.address() as { port: number }).port}`);

@@ -266,6 +266,11 @@ export function createLedger(db: Knex) {
       return rows.claimDueDeliveries(limit, leaseMs);
     },
 
+    /** Milliseconds until the next decision or delivery attempt falls due; null when nothing waits. */
+    async nextDueInMs(): Promise<number | null> {
+      return rows.nextDueInMs();
+    },
+
     async markDelivered(eventId: string): Promise<void> {
       await rows.markDelivered(eventId);
     },

@@ -1,4 +1,7 @@
-// The bank's background loop: decides charges whose delay has passed and delivers the webhook outbox, all from the database so a restart loses nothing.
+// The bank's background loop: decides charges whose delay has passed and delivers the webhook outbox, all from the
+// database so a restart loses nothing. It sleeps until the next decision or delivery attempt falls due, as the
+// database says, and a new charge or void wakes it at once; the idle interval only bounds how late it notices work
+// that another bank process scheduled.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Ledger, OutboxDelivery } from './ledger.js';
 import { signWebhook, SIGNATURE_HEADER } from './signature.js';
@@ -9,7 +12,7 @@ export interface ProcessorOptions {
   /** The bank signs with one secret; the receiver may accept several while it rotates. */
   webhookSecret: string;
   log: FastifyBaseLogger;
-  /** How often the database is asked for due decisions and deliveries. */
+  /** The longest sleep between passes when nothing is due: how soon work another process scheduled is noticed. */
   pollIntervalMs?: number;
   /** First retry delay of a failed delivery; it doubles per attempt up to retryMaxMs. */
   retryBaseMs?: number;
@@ -19,19 +22,19 @@ export interface ProcessorOptions {
 
 export interface BankProcessor {
   start(): void;
-  /** Stops polling and waits for the pass in progress. */
+  /** Stops the loop and waits for the pass in progress. */
   stop(): Promise<void>;
-  /** Runs a pass now instead of at the next poll, e.g. right after a change that has an event to deliver. */
+  /** Runs a pass now instead of when the next work falls due, e.g. right after a new charge. */
   wake(): void;
-  /** One pass: every due decision, then one batch of due deliveries. */
-  runOnce(): Promise<{ decided: number; delivered: number; failed: number }>;
+  /** One pass: every due decision, then one batch of due deliveries, and when the next work falls due. */
+  runOnce(): Promise<{ decided: number; delivered: number; failed: number; nextDueInMs: number | null }>;
 }
 
 const MAX_DECISIONS_PER_PASS = 200;
 const DELIVERIES_PER_PASS = 20;
 
 export function createBankProcessor(opts: ProcessorOptions): BankProcessor {
-  const pollIntervalMs = opts.pollIntervalMs ?? 250;
+  const pollIntervalMs = opts.pollIntervalMs ?? 1_000;
   const retryBaseMs = opts.retryBaseMs ?? 1_000;
   const retryMaxMs = opts.retryMaxMs ?? 5 * 60_000;
   // Short enough that a draining bank (10 s grace) finishes the attempts in flight.
@@ -112,7 +115,7 @@ export function createBankProcessor(opts: ProcessorOptions): BankProcessor {
       ),
     );
     const delivered = results.filter(Boolean).length;
-    return { decided, delivered, failed: results.length - delivered };
+    return { decided, delivered, failed: results.length - delivered, nextDueInMs: await ledger.nextDueInMs() };
   }
 
   function schedule(delayMs: number): void {
@@ -124,17 +127,19 @@ export function createBankProcessor(opts: ProcessorOptions): BankProcessor {
   async function tick(): Promise<void> {
     if (!running || pass) return;
     wakeRequested = false;
-    let busy = false;
+    let next = pollIntervalMs;
     pass = runOnce().then(
       (result) => {
-        // A full batch means more may be waiting: go again at once rather than after a poll interval.
-        busy = result.decided >= MAX_DECISIONS_PER_PASS || result.delivered + result.failed >= DELIVERIES_PER_PASS;
+        // A full batch means more may be waiting: go again at once; otherwise sleep until the next work is due.
+        const busy =
+          result.decided >= MAX_DECISIONS_PER_PASS || result.delivered + result.failed >= DELIVERIES_PER_PASS;
+        next = busy ? 0 : Math.min(pollIntervalMs, result.nextDueInMs ?? pollIntervalMs);
       },
-      (err: unknown) => log.error({ err }, 'bank processing pass failed; retrying at the next poll'),
+      (err: unknown) => log.error({ err }, 'bank processing pass failed; retrying after the idle interval'),
     );
     await pass;
     pass = undefined;
-    if (running) schedule(busy || wakeRequested ? 0 : pollIntervalMs);
+    if (running) schedule(wakeRequested ? 0 : next);
   }
 
   return {

@@ -51,7 +51,7 @@ export async function startTestBank(opts: TestBankOptions): Promise<TestBank> {
     webhookSecret: opts.webhookSecret ?? loadConfig().bank.webhookSecrets[0]!,
     // Failed deliveries are logged as warnings, and tests provoke them on purpose.
     logger: { level: 'error' },
-    pollIntervalMs: opts.pollIntervalMs ?? 20,
+    pollIntervalMs: opts.pollIntervalMs,
     retryBaseMs: opts.retryBaseMs ?? 50,
     retryMaxMs: opts.retryMaxMs ?? 500,
     deliveryTimeoutMs: 2_000,

@@ -141,6 +141,21 @@ function statements(db: Knex) {
         .first();
     },
 
+    /**
+     * Milliseconds until the next pending decision or webhook attempt falls due (0 if one is due now), or null when
+     * nothing waits. Both read the end of a partial index of what waits.
+     */
+    async nextDueInMs(): Promise<number | null> {
+      const { rows } = await db.raw<{ rows: { ms: string | null }[] }>(
+        `SELECT greatest(0, ceil(extract(epoch FROM least(
+            (SELECT min(decide_at) FROM charges WHERE status = 'pending' AND decide_at IS NOT NULL),
+            (SELECT min(next_attempt_at) FROM webhook_outbox WHERE delivered_at IS NULL)
+          ) - now()) * 1000)) AS ms`,
+      );
+      const ms = rows[0]?.ms;
+      return ms === null || ms === undefined ? null : Number(ms);
+    },
+
     /** Appends a webhook event to the outbox; it commits or rolls back with the change it announces. */
     async enqueueWebhook(event: WebhookEvent & { type: WebhookEventType }, chargeId: string): Promise<void> {
       await db('webhook_outbox').insert({ event_id: event.id, type: event.type, charge_id: chargeId, payload: event });
