@@ -41,18 +41,6 @@ export interface ReceiveLotInput {
   sourceKey?: string;
 }
 
-/** A fresh lot an order could take units from, with its product's prices. */
-export interface CandidateLot {
-  id: number;
-  product_id: string;
-  produced_at: Date;
-  expires_at: Date;
-  available: number;
-  discount_from: Date | null;
-  price_cents: number;
-  eod_discount_percent: number;
-}
-
 /** Why a lot's remaining units were discarded: it expired, its location closed for the day, or its staff threw them out. */
 export type DiscardReason = 'expired' | 'closing' | 'staff';
 
