@@ -78,6 +78,23 @@ export function writeFilters(filters: Filters): void {
   history.replaceState(history.state, '', `${location.pathname}${query ? `?${query}` : ''}${location.hash}`);
 }
 
+/** What the address keeps between the page's views: the point, the shop, the search and the fulfilment. */
+const KEPT = ['lat', 'lng', 'shop', 'fulfilment', 'q', 'category', 'tags', 'maxPriceCents', 'sort'];
+export const keptQuery = (lead: '?' | '&') => {
+  const now = new URLSearchParams(location.search);
+  const kept = new URLSearchParams();
+  for (const name of KEPT) if (now.has(name)) kept.set(name, now.get(name)!);
+  const query = kept.toString();
+  return query ? `${lead}${query}` : '';
+};
+/** Sets one value in the address, without adding a step to the history. */
+export const setParam = (name: string, value: string | null) => {
+  const now = new URLSearchParams(location.search);
+  if (value === null) now.delete(name);
+  else now.set(name, value);
+  history.replaceState(history.state, '', `${location.pathname}?${now.toString()}${location.hash}`);
+};
+
 /** One page of what can reach the point, as the filters narrow it; facets only when asked, as they cost more. */
 export function searchAvailability(
   point: { lat: number; lng: number },

@@ -6,11 +6,13 @@ import { linkBankAccount, type Me } from './bank-account.js';
 import {
   filterForm,
   isFiltered,
+  keptQuery,
   itemList,
   listCategories,
   offerOf,
   readFilters,
   searchAvailability,
+  setParam,
   soldOut,
   writeFilters,
   type AvailabilityItem,
@@ -40,22 +42,6 @@ const params = new URLSearchParams(location.search);
 /** A stock change refreshes the items once changes pause this long, so a burst of sales reads them once. */
 const STOCK_REFRESH_MS = 500;
 
-/** What the address keeps between the page's views: the point, the shop, the search and the fulfilment. */
-const KEPT = ['lat', 'lng', 'shop', 'fulfilment', 'q', 'category', 'tags', 'maxPriceCents', 'sort'];
-const keptQuery = (lead: '?' | '&') => {
-  const now = new URLSearchParams(location.search);
-  const kept = new URLSearchParams();
-  for (const name of KEPT) if (now.has(name)) kept.set(name, now.get(name)!);
-  const query = kept.toString();
-  return query ? `${lead}${query}` : '';
-};
-const setParam = (name: string, value: string | null) => {
-  const now = new URLSearchParams(location.search);
-  if (value === null) now.delete(name);
-  else now.set(name, value);
-  history.replaceState(history.state, '', `${location.pathname}?${now.toString()}${location.hash}`);
-};
-
 const state = {
   point: { lat: Number(params.get('lat') ?? 51.5215), lng: Number(params.get('lng') ?? -0.0717), line1: '' },
   locations: [] as NearbyLocation[],
@@ -63,6 +49,10 @@ const state = {
   shop: undefined as Shop | undefined,
   filters: readFilters(params),
   products: [] as AvailabilityItem[],
+  /** Every item shown at this shop, as last read: the basket is priced from it. */
+  seen: new Map<string, AvailabilityItem>(),
+  /** The search the listed products answer. */
+  productsSearch: '',
   quantities: new Map<string, number>(),
   fulfilment: (params.get('fulfilment') === 'collection' ? 'collection' : 'delivery') as Fulfilment,
   slots: new Map<string, Slot>(),
@@ -71,6 +61,8 @@ const state = {
   stopSlots: undefined as (() => void) | undefined,
   stopOrders: undefined as (() => void) | undefined,
   stockRefresh: undefined as number | undefined,
+  showFacets: undefined as ((facets: Facets) => void) | undefined,
+  facetsStale: true,
   /** Each search gets a number; an answer to an older one is dropped. */
   search: 0,
   testBankAccounts: false,
@@ -182,6 +174,7 @@ async function chooseLocation(locationId: string): Promise<void> {
   state.slotId = null;
   state.quantities.clear();
   state.products = [];
+  state.seen.clear();
   setParam('shop', locationId);
   document.querySelectorAll<HTMLElement>('[data-location-id]').forEach((button) => {
     button.setAttribute('aria-pressed', String(button.dataset.locationId === locationId));
@@ -208,33 +201,41 @@ async function chooseLocation(locationId: string): Promise<void> {
     const wordsChanged = filters.q !== state.filters.q;
     state.filters = filters;
     writeFilters(filters);
-    void loadProducts(false, wordsChanged ? form.showFacets : undefined);
+    if (wordsChanged) state.facetsStale = true;
+    void loadProducts(false);
   });
   search.replaceChildren(h('h2', {}, 'Find items'), form.element);
   renderFulfilment();
-  await loadProducts(false, form.showFacets);
+  state.showFacets = form.showFacets;
+  state.facetsStale = true;
+  await loadProducts(false);
   renderCheckout();
 }
 
 /**
  * Reads the items again. A fresh search shows what it finds; a refresh after a stock change keeps the items already
- * shown in their places, and one that is gone from the answer stays there as sold out. `showFacets` asks for the
- * counts too: they change only with the point and the words, so filters and refreshes do without them.
+ * shown in their places, and one that is gone from the answer stays there as sold out. The counts beside the filters
+ * change only with the point and the words, so they are asked for again only after those change.
  */
-async function loadProducts(refresh: boolean, showFacets?: (facets: Facets) => void): Promise<void> {
+async function loadProducts(refresh: boolean): Promise<void> {
   const locationId = state.locationId;
   const search = ++state.search;
+  const searched = JSON.stringify(state.filters);
   let page;
   try {
-    page = await searchAvailability(state.point, state.filters, showFacets !== undefined);
+    page = await searchAvailability(state.point, state.filters, state.facetsStale);
   } catch (err) {
     toast(err instanceof ApiError ? err.message : 'Could not read the items', 'error');
     return;
   }
   if (search !== state.search || locationId !== state.locationId) return;
-  if (page.facets) showFacets?.(page.facets);
+  if (page.facets) {
+    state.facetsStale = false;
+    state.showFacets?.(page.facets);
+  }
   const found = page.items.filter((item) => item.locations.some((l) => l.locationId === locationId));
-  if (refresh) {
+  // Only a list of the same search keeps its places; one of an earlier search is replaced.
+  if (refresh && state.productsSearch === searched) {
     const byId = new Map(found.map((item) => [item.productId, item]));
     const kept = state.products.map((item) => byId.get(item.productId) ?? soldOut(item, locationId!));
     const shown = new Set(kept.map((item) => item.productId));
@@ -242,12 +243,16 @@ async function loadProducts(refresh: boolean, showFacets?: (facets: Facets) => v
   } else {
     state.products = found;
   }
-  // What is no longer there cannot stay in the basket.
+  state.productsSearch = searched;
+  for (const item of state.products) state.seen.set(item.productId, item);
+  // The basket holds no more than is left; an item the search leaves out stays in it.
   for (const [productId, quantity] of state.quantities) {
     const item = state.products.find((p) => p.productId === productId);
-    const available = item ? (offerAt(item)?.available ?? 0) : 0;
+    const available = item ? (offerAt(item)?.available ?? 0) : quantity;
+    if (available >= quantity) continue;
     if (available === 0) state.quantities.delete(productId);
-    else if (quantity > available) state.quantities.set(productId, available);
+    else state.quantities.set(productId, available);
+    toast(available === 0 ? `${item!.name} just sold out` : `Only ${available} ${item!.name} left`, 'error');
   }
   renderProducts();
   renderCheckout();
@@ -303,8 +308,7 @@ function renderCheckout(): void {
   if (!section || !state.locationId || state.linking) return;
   const lines = [...state.quantities].map(([productId, quantity]) => ({ productId, quantity }));
   const total = lines.reduce(
-    (sum, l) =>
-      sum + l.quantity * (offerAt(state.products.find((p) => p.productId === l.productId)!)?.priceInEffectCents ?? 0),
+    (sum, l) => sum + l.quantity * (offerAt(state.seen.get(l.productId)!)?.priceInEffectCents ?? 0),
     0,
   );
   const collection = state.fulfilment === 'collection';
