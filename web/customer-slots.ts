@@ -35,9 +35,10 @@ export function slotOpen(slot: Slot): boolean {
 }
 
 /**
- * Keeps `slots` current from the location's public stream and calls `changed` after each change; `stock` is called
- * when the location's stock changes. A slot event for a slot the page has not seen adds it: from the event when it
- * carries the slot's times, otherwise from the location's slot list, read again.
+ * Keeps `slots` current from the location's public stream and calls `changed` after each change. `stock` is called
+ * when the location's stock may have changed: units received, discounted or discarded (a stock event), and an order
+ * taking or giving back units, which shows as a slot's reserved count moving. A slot event for a slot the page has
+ * not seen adds it; one without the slot's times reads the location's slot list again.
  */
 export function followSlots(
   locationId: string,
@@ -69,8 +70,11 @@ export function followSlots(
       remaining: change.remaining,
       status: change.status,
     };
-    if (known) Object.assign(known, fields, times(change));
-    else if (change.startsAt && change.endsAt && change.cutoffAt)
+    if (known) {
+      const reservedMoved = known.reserved !== change.reserved;
+      Object.assign(known, fields, times(change));
+      if (reservedMoved) on.stock(undefined);
+    } else if (change.startsAt && change.endsAt && change.cutoffAt)
       slots.set(id, { id, startsAt: change.startsAt, endsAt: change.endsAt, cutoffAt: change.cutoffAt, ...fields });
     else return void readAgain();
     on.changed();
@@ -83,12 +87,11 @@ export function followSlots(
       on.changed();
     },
     slot: apply,
-    'slot.created': apply,
     stock: (data) => on.stock((data as { productId?: string }).productId),
   });
 }
 
-/** A cutoff moved by the shop comes with the slot's times. */
+/** A slot event carries the slot whole: a cutoff the shop moved comes with it. */
 function times(change: SlotEvent): Partial<Slot> {
   const moved: Partial<Slot> = {};
   if (change.startsAt) moved.startsAt = change.startsAt;

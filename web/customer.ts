@@ -261,7 +261,8 @@ async function loadProducts(refresh: boolean): Promise<void> {
 const offerAt = (item: AvailabilityItem) => offerOf(item, state.locationId!);
 
 function renderProducts(): void {
-  const section = $('#products');
+  const section = document.getElementById('products');
+  if (!section || !state.locationId) return;
   section.hidden = false;
   section.replaceChildren(
     h('h2', {}, 'Items'),
@@ -353,9 +354,11 @@ async function placeOrder(button: HTMLButtonElement, items: { productId: string;
       },
       { 'idempotency-key': state.idempotencyKey },
     );
+    // The shop's view is gone: a refresh still under way has nowhere to show.
     state.stopSlots?.();
     state.stopOrders?.();
     clearTimeout(state.stockRefresh);
+    state.locationId = null;
     announceOrder(order.id);
     history.pushState(null, '', `/order?id=${order.id}${keptQuery('&')}`);
     void trackOrder(app, order.id, keptQuery('?'));

@@ -1,8 +1,10 @@
 // The customer page in a real browser on a phone-sized screen: searching by category, dietary tags, price and sort
 // with the counts beside each choice, kept across a reload; a collection order from the page through ready for
-// collection to collected; slots the page had not seen appear without a reload.
+// collection to collected; new slots and stock changes shown live, a sold-out item greyed out in its place.
+import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { slotPlannerWorkflow } from '../../workflows/slot.js';
 import { launchBrowser, logIn, pageErrors, phone, screenshot } from '../support/browser.js';
 import {
   createCustomer,
@@ -223,6 +225,87 @@ it('shows a slot the page had not seen as soon as the stream names it', async ()
   expect(taken.status, JSON.stringify(taken.body)).toBe(201);
   const added = page.locator(`[data-slot-id="${later}"] .remaining`);
   await expect.poll(() => added.textContent(), { timeout: STEP_MS }).toBe('5 left');
+  expect(await stillSameDocument(page)).toBe(true);
+  expect(pageErrors(page)).toEqual([]);
+});
+
+it('adds the slots the weekly plan opens, and greys out an item sold out or thrown out, without a reload', async () => {
+  const page = await openShop();
+  await page.locator(`[data-slot-id="${slotId}"]`).waitFor({ timeout: STEP_MS });
+  await markLoaded(page);
+
+  // The owner plans a slot every day; the planner opens the coming ones and the page shows each as it opens.
+  const before = new Set(
+    ((await stack.api('GET', `/v1/locations/${locationId}/slots`)).body.slots as { id: string }[]).map((s) => s.id),
+  );
+  const everyDay = [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({
+    weekday,
+    start: '18:00',
+    end: '19:00',
+    capacity: 7,
+    cutoffMinutes: 30,
+  }));
+  const planned = await stack.api('PUT', `/v1/locations/${locationId}/slot-templates`, {
+    token: owner.token,
+    body: everyDay,
+  });
+  expect(planned.status, JSON.stringify(planned.body)).toBe(200);
+  await stack.client.workflow.execute<typeof slotPlannerWorkflow>('slotPlannerWorkflow', {
+    taskQueue: stack.config.temporal.taskQueue,
+    workflowId: `planner-${randomUUID()}`,
+    args: [{ daysAhead: 2 }],
+  });
+  const opened = ((await stack.api('GET', `/v1/locations/${locationId}/slots`)).body.slots as { id: string }[]).filter(
+    (s) => !before.has(s.id),
+  );
+  expect(opened.length).toBeGreaterThan(0);
+  await expect
+    .poll(() => page.locator(`[data-slot-id="${opened[0]!.id}"] .remaining`).textContent(), { timeout: STEP_MS })
+    .toBe('7 left');
+
+  // Another customer buys the last Focaccia: it stays in the list, greyed out as sold out.
+  const focaccia = page.locator(`[data-product-id="${ids.Focaccia}"]`);
+  const left = Number(await focaccia.getAttribute('data-available'));
+  expect(left).toBeGreaterThan(0);
+  const other = await createCustomer(stack);
+  const bought = await stack.api('POST', '/v1/orders', {
+    token: other.token,
+    body: {
+      locationId,
+      slotId,
+      fulfilment: 'collection',
+      items: [{ productId: ids.Focaccia, quantity: left }],
+    },
+  });
+  expect(bought.status, JSON.stringify(bought.body)).toBe(201);
+  await expect.poll(() => focaccia.getAttribute('class'), { timeout: STEP_MS }).toContain('sold-out');
+  expect(await focaccia.locator('.meta').textContent()).toContain('Sold out');
+  expect(await focaccia.getByRole('button', { name: 'One more Focaccia' }).isDisabled()).toBe(true);
+  expect(await listed(page)).toContain('Focaccia');
+
+  // The owner throws out the Einkorn loaves left: a stock event greys it out too.
+  const einkorn = page.locator(`[data-product-id="${ids['Einkorn loaf']}"]`);
+  const lots = await stack.api('GET', `/v1/locations/${locationId}/stock?productId=${ids['Einkorn loaf']}`, {
+    token: owner.token,
+  });
+  expect(lots.status, JSON.stringify(lots.body)).toBe(200);
+  const lot = lots.body.items[0] as { id: number; available: number };
+  const discarded = await stack.api('POST', `/v1/locations/${locationId}/stock/${lot.id}/discard`, {
+    token: owner.token,
+    body: { quantity: lot.available },
+  });
+  expect(discarded.status, JSON.stringify(discarded.body)).toBe(200);
+  await expect.poll(() => einkorn.getAttribute('class'), { timeout: STEP_MS }).toContain('sold-out');
+
+  // New stock arrives: it can be ordered again.
+  const received = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+    token: owner.token,
+    body: { productId: ids['Einkorn loaf'], quantity: 4 },
+  });
+  expect(received.status).toBe(201);
+  await expect.poll(() => einkorn.getAttribute('data-available'), { timeout: STEP_MS }).toBe('4');
+  expect(await einkorn.getAttribute('class')).not.toContain('sold-out');
+  await screenshot(page, 'customer-live-stock');
   expect(await stillSameDocument(page)).toBe(true);
   expect(pageErrors(page)).toEqual([]);
 });
