@@ -193,6 +193,11 @@ it('places a collection order with the policy shown first; it reads ready to col
   await sees('ready_for_collection');
   expect(await status.textContent()).toMatch(new RegExp(`^Ready to collect at ${SHOP} until \\d\\d:\\d\\d$`));
   await screenshot(page, 'customer-ready-to-collect');
+  // My orders, open in another tab, says where and until when too.
+  const list = await page.context().newPage();
+  await list.goto(`${stack.baseUrl}/order`);
+  const inList = list.locator(`#my-orders [data-order-id="${orderId}"] .order-status`);
+  await expect.poll(() => inList.textContent(), { timeout: STEP_MS }).toBe(await status.textContent());
 
   const collected = await stack.api('POST', `/v1/orders/${orderId}/collect`, { token: owner.token });
   expect(collected.status, JSON.stringify(collected.body)).toBe(200);
