@@ -1,18 +1,30 @@
-// The customer page: sign up or log in, link a bank account, see one's orders move live, choose a shop, items and a
-// slot (remaining capacity live), place the order, then follow its timeline live.
-import {
-  CANCELLABLE_STATUSES,
-  FAILED_STATUSES,
-  ORDER_REASONS,
-  type DeliveryStatus,
-  type OrderReason,
-  type OrderStatus,
-  type SlotStatus,
-} from '../src/domain/vocabulary.js';
+// The customer page: sign up or log in, link a bank account, see one's orders move live, choose a shop, search its
+// items by words, category, dietary tags and price, choose delivery or collection and a slot (remaining capacity
+// live), place the order, then follow its timeline live.
+import { ORDER_REASONS, type Fulfilment, type OrderReason } from '../src/domain/vocabulary.js';
 import { linkBankAccount, type Me } from './bank-account.js';
-import { $, ApiError, api, clock, follow, h, loginGate, money, slotLabel, toast } from './lib.js';
+import {
+  filterForm,
+  isFiltered,
+  keptQuery,
+  itemList,
+  listCategories,
+  offerOf,
+  readFilters,
+  searchAvailability,
+  setParam,
+  soldOut,
+  writeFilters,
+  type AvailabilityItem,
+  type Facets,
+} from './customer-search.js';
+import { fulfilmentSection } from './customer-fulfilment.js';
+import { followSlots, slotOpen, slotsSection, type Slot } from './customer-slots.js';
+import { $, ApiError, api, h, loginGate, money, toast } from './lib.js';
 import { announceOrder, myOrders } from './my-orders.js';
-import { DELIVERY_STATUS, ORDER_STATUS, REASONS } from './order-words.js';
+import { trackOrder } from './order-view.js';
+import { REASONS } from './order-words.js';
+import { shop, type Shop } from './shops.js';
 
 interface NearbyLocation {
   id: string;
@@ -21,62 +33,38 @@ interface NearbyLocation {
   distanceM: number;
 }
 
-interface AvailabilityItem {
-  productId: string;
-  name: string;
-  description: string;
-  locations: { locationId: string; available: number; priceInEffectCents: number }[];
-}
-
-interface Slot {
-  id: string;
-  startsAt: string;
-  endsAt: string;
-  cutoffAt: string;
-  capacity: number;
-  reserved: number;
-  remaining: number;
-  status: SlotStatus;
-}
-
-interface OrderEvent {
-  orderId: string;
-  number: string;
-  at: string;
-  status?: OrderStatus;
-  reason?: OrderReason | null;
-  totalCents?: number;
-  deliveryStatus?: DeliveryStatus;
-}
-
-const CANCELLABLE = new Set(CANCELLABLE_STATUSES);
-const FAILED = new Set(FAILED_STATUSES);
 /** The reason an API error names, when it is one of the order's reasons. */
 const reasonOf = (code: string): OrderReason | undefined =>
   (ORDER_REASONS as readonly string[]).includes(code) ? (code as OrderReason) : undefined;
 
 const app = $('#app');
 const params = new URLSearchParams(location.search);
-
-/** The delivery point the page was opened with, kept in the links between its views. */
-const pointQuery = (lead: '?' | '&') => {
-  const point = new URLSearchParams();
-  for (const name of ['lat', 'lng']) if (params.has(name)) point.set(name, params.get(name)!);
-  const query = point.toString();
-  return query ? `${lead}${query}` : '';
-};
+/** A stock change refreshes the items once changes pause this long, so a burst of sales reads them once. */
+const STOCK_REFRESH_MS = 500;
 
 const state = {
   point: { lat: Number(params.get('lat') ?? 51.5215), lng: Number(params.get('lng') ?? -0.0717), line1: '' },
   locations: [] as NearbyLocation[],
   locationId: null as string | null,
+  shop: undefined as Shop | undefined,
+  filters: readFilters(params),
   products: [] as AvailabilityItem[],
+  /** Every item shown at this shop, as last read: the basket is priced from it. */
+  seen: new Map<string, AvailabilityItem>(),
+  /** The search the listed products answer. */
+  productsSearch: '',
   quantities: new Map<string, number>(),
+  fulfilment: (params.get('fulfilment') === 'collection' ? 'collection' : 'delivery') as Fulfilment,
   slots: new Map<string, Slot>(),
   slotId: null as string | null,
   idempotencyKey: crypto.randomUUID(),
   stopSlots: undefined as (() => void) | undefined,
   stopOrders: undefined as (() => void) | undefined,
+  stockRefresh: undefined as number | undefined,
+  showFacets: undefined as ((facets: Facets) => void) | undefined,
+  facetsStale: true,
+  /** Each search gets a number; an answer to an older one is dropped. */
+  search: 0,
   testBankAccounts: false,
   /** The checkout shows the bank link step instead of the basket until an account is linked. */
   linking: false,
@@ -87,7 +75,6 @@ const state = {
 function renderOrderForm(): void {
   const line1 = h('input', {
     name: 'line1',
-    required: true,
     placeholder: '1 Brick Lane',
     value: state.point.line1,
     autocomplete: 'street-address',
@@ -108,14 +95,20 @@ function renderOrderForm(): void {
   const where = h(
     'form',
     { class: 'card', id: 'where' },
-    h('h2', {}, 'Deliver to'),
-    h('label', {}, 'Address', line1),
+    h('h2', {}, 'Where are you?'),
+    h('label', {}, 'Address (for delivery)', line1),
     h('div', { class: 'row' }, h('label', {}, 'Latitude', lat), h('label', {}, 'Longitude', lng)),
     h('div', { class: 'row' }, here, find),
   );
+  line1.addEventListener('input', () => {
+    state.point.line1 = line1.value.trim();
+    renderCheckout();
+  });
   where.addEventListener('submit', (event) => {
     event.preventDefault();
     state.point = { lat: Number(lat.value), lng: Number(lng.value), line1: line1.value.trim() };
+    setParam('lat', String(state.point.lat));
+    setParam('lng', String(state.point.lng));
     void findLocations();
   });
   const orders = myOrders();
@@ -124,13 +117,15 @@ function renderOrderForm(): void {
     orders.element,
     where,
     h('section', { class: 'card', id: 'locations', hidden: true }),
+    h('section', { class: 'card', id: 'search', hidden: true }),
     h('section', { class: 'card', id: 'products', hidden: true }),
+    h('section', { class: 'card', id: 'fulfilment', hidden: true }),
     h('section', { class: 'card', id: 'slots', hidden: true }),
     h('section', { class: 'card', id: 'checkout', hidden: true }),
   );
 }
 
-async function findLocations(): Promise<void> {
+async function findLocations(reopen?: string): Promise<void> {
   const { items } = await api<{ items: NearbyLocation[] }>(
     'GET',
     `/v1/locations?lat=${state.point.lat}&lng=${state.point.lng}`,
@@ -170,180 +165,142 @@ async function findLocations(): Promise<void> {
           ),
         ),
   );
-  if (items.length === 1 && items[0]) await chooseLocation(items[0].id);
+  const again = items.find((loc) => loc.id === reopen) ?? (items.length === 1 ? items[0] : undefined);
+  if (again) await chooseLocation(again.id);
 }
 
 async function chooseLocation(locationId: string): Promise<void> {
   state.locationId = locationId;
   state.slotId = null;
   state.quantities.clear();
+  state.products = [];
+  state.seen.clear();
+  setParam('shop', locationId);
   document.querySelectorAll<HTMLElement>('[data-location-id]').forEach((button) => {
     button.setAttribute('aria-pressed', String(button.dataset.locationId === locationId));
   });
   state.stopSlots?.();
   state.slots.clear();
-  state.stopSlots = follow(`/v1/locations/${locationId}/slots/events`, {
-    snapshot(data) {
-      state.slots = new Map((data as { slots: Slot[] }).slots.map((s) => [s.id, s]));
-      renderSlots();
-    },
-    slot(data) {
-      const change = data as {
-        slotId: string;
-        capacity: number;
-        reserved: number;
-        remaining: number;
-        status: SlotStatus;
-      };
-      const slot = state.slots.get(change.slotId);
-      if (!slot) return;
-      Object.assign(slot, {
-        capacity: change.capacity,
-        reserved: change.reserved,
-        remaining: change.remaining,
-        status: change.status,
-      });
-      renderSlots();
+  state.stopSlots = followSlots(locationId, state.slots, {
+    changed: renderSlots,
+    stock: () => {
+      clearTimeout(state.stockRefresh);
+      state.stockRefresh = window.setTimeout(() => void loadProducts(true), STOCK_REFRESH_MS);
     },
   });
-  const { items } = await api<{ items: AvailabilityItem[] }>(
-    'GET',
-    `/v1/availability?lat=${state.point.lat}&lng=${state.point.lng}&limit=100`,
-  );
-  state.products = items.filter((item) => item.locations.some((l) => l.locationId === locationId && l.available > 0));
+  state.shop = undefined;
+  void shop(locationId).then((found) => {
+    if (state.locationId !== locationId) return;
+    state.shop = found;
+    renderFulfilment();
+  });
+  const search = $('#search');
+  search.hidden = false;
+  const form = filterForm(state.filters, await listCategories(), (filters) => {
+    if (JSON.stringify(filters) === JSON.stringify(state.filters)) return;
+    const wordsChanged = filters.q !== state.filters.q;
+    state.filters = filters;
+    writeFilters(filters);
+    if (wordsChanged) state.facetsStale = true;
+    void loadProducts(false);
+  });
+  search.replaceChildren(h('h2', {}, 'Find items'), form.element);
+  renderFulfilment();
+  state.showFacets = form.showFacets;
+  state.facetsStale = true;
+  await loadProducts(false);
+  renderCheckout();
+}
+
+/**
+ * Reads the items again. A fresh search shows what it finds; a refresh after a stock change keeps the items already
+ * shown in their places, and one that is gone from the answer stays there as sold out. The counts beside the filters
+ * change only with the point and the words, so they are asked for again only after those change.
+ */
+async function loadProducts(refresh: boolean): Promise<void> {
+  const locationId = state.locationId;
+  const search = ++state.search;
+  const searched = JSON.stringify(state.filters);
+  let page;
+  try {
+    page = await searchAvailability(state.point, state.filters, state.facetsStale);
+  } catch (err) {
+    toast(err instanceof ApiError ? err.message : 'Could not read the items', 'error');
+    return;
+  }
+  if (search !== state.search || locationId !== state.locationId) return;
+  if (page.facets) {
+    state.facetsStale = false;
+    state.showFacets?.(page.facets);
+  }
+  const found = page.items.filter((item) => item.locations.some((l) => l.locationId === locationId));
+  // Only a list of the same search keeps its places; one of an earlier search is replaced.
+  if (refresh && state.productsSearch === searched) {
+    const byId = new Map(found.map((item) => [item.productId, item]));
+    const kept = state.products.map((item) => byId.get(item.productId) ?? soldOut(item, locationId!));
+    const shown = new Set(kept.map((item) => item.productId));
+    state.products = [...kept, ...found.filter((item) => !shown.has(item.productId))];
+  } else {
+    state.products = found;
+  }
+  state.productsSearch = searched;
+  for (const item of state.products) state.seen.set(item.productId, item);
+  // The basket holds no more than is left; an item the search leaves out stays in it.
+  for (const [productId, quantity] of state.quantities) {
+    const item = state.products.find((p) => p.productId === productId);
+    const available = item ? (offerAt(item)?.available ?? 0) : quantity;
+    if (available >= quantity) continue;
+    if (available === 0) state.quantities.delete(productId);
+    else state.quantities.set(productId, available);
+    toast(available === 0 ? `${item!.name} just sold out` : `Only ${available} ${item!.name} left`, 'error');
+  }
   renderProducts();
   renderCheckout();
 }
 
-function offerAt(item: AvailabilityItem) {
-  return item.locations.find((l) => l.locationId === state.locationId);
-}
+const offerAt = (item: AvailabilityItem) => offerOf(item, state.locationId!);
 
 function renderProducts(): void {
-  const section = $('#products');
+  const section = document.getElementById('products');
+  if (!section || !state.locationId) return;
   section.hidden = false;
   section.replaceChildren(
     h('h2', {}, 'Items'),
-    state.products.length === 0
-      ? h('p', { class: 'empty' }, 'Nothing fresh left here right now.')
-      : h(
-          'ul',
-          { class: 'list' },
-          ...state.products.map((item) => {
-            const offer = offerAt(item)!;
-            const quantity = state.quantities.get(item.productId) ?? 0;
-            const change = (delta: number) => () => {
-              const next = Math.max(0, Math.min(offer.available, quantity + delta));
-              if (next === 0) state.quantities.delete(item.productId);
-              else state.quantities.set(item.productId, next);
-              state.idempotencyKey = crypto.randomUUID();
-              renderProducts();
-              renderCheckout();
-            };
-            return h(
-              'li',
-              { class: 'product', 'data-product-id': item.productId },
-              h(
-                'span',
-                { class: 'name' },
-                item.name,
-                h('br'),
-                h('span', { class: 'meta muted' }, `${money(offer.priceInEffectCents)} · ${offer.available} left`),
-              ),
-              h(
-                'span',
-                { class: 'stepper' },
-                h(
-                  'button',
-                  {
-                    type: 'button',
-                    'aria-label': `One less ${item.name}`,
-                    onclick: change(-1),
-                    disabled: quantity === 0,
-                  },
-                  '−',
-                ),
-                h('output', {}, quantity),
-                h(
-                  'button',
-                  {
-                    type: 'button',
-                    'aria-label': `One more ${item.name}`,
-                    onclick: change(1),
-                    disabled: quantity >= offer.available,
-                  },
-                  '+',
-                ),
-              ),
-            );
-          }),
-        ),
+    itemList(state.products, state.locationId!, state.quantities, isFiltered(state.filters), (productId, quantity) => {
+      if (quantity === 0) state.quantities.delete(productId);
+      else state.quantities.set(productId, quantity);
+      state.idempotencyKey = crypto.randomUUID();
+      renderProducts();
+      renderCheckout();
+    }),
   );
 }
 
-function slotOpen(slot: Slot): boolean {
-  return slot.status === 'open' && slot.remaining > 0 && Date.parse(slot.cutoffAt) > Date.now();
+function renderFulfilment(): void {
+  const section = document.getElementById('fulfilment');
+  if (!section || !state.locationId) return;
+  fulfilmentSection(section, state.fulfilment, state.shop, (fulfilment) => {
+    state.fulfilment = fulfilment;
+    setParam('fulfilment', fulfilment === 'collection' ? fulfilment : null);
+    state.idempotencyKey = crypto.randomUUID();
+    renderFulfilment();
+    renderSlots();
+  });
 }
 
 function renderSlots(): void {
   const section = document.getElementById('slots');
-  if (!section) return;
-  section.hidden = false;
-  const slots = [...state.slots.values()]
-    .filter((s) => Date.parse(s.endsAt) > Date.now())
-    .sort((a, b) => a.startsAt.localeCompare(b.startsAt));
+  if (!section || !state.locationId) return;
   const chosen = state.slotId ? state.slots.get(state.slotId) : undefined;
   if (state.slotId && (!chosen || !slotOpen(chosen))) {
     toast('Your slot just filled up or closed; pick another', 'error');
     state.slotId = null;
   }
-  section.replaceChildren(
-    h('h2', {}, 'Delivery slot'),
-    slots.length === 0
-      ? h('p', { class: 'empty' }, 'No delivery slots.')
-      : h(
-          'ul',
-          { class: 'list' },
-          ...slots.slice(0, 12).map((slot) => {
-            const open = slotOpen(slot);
-            const label =
-              slot.status !== 'open' || Date.parse(slot.cutoffAt) <= Date.now()
-                ? 'Closed'
-                : slot.remaining <= 0
-                  ? 'Full'
-                  : `${slot.remaining} left`;
-            const tone = !open ? 'none' : slot.remaining <= 2 ? 'low' : '';
-            return h(
-              'li',
-              {},
-              h(
-                'button',
-                {
-                  type: 'button',
-                  class: 'choice',
-                  'data-slot-id': slot.id,
-                  'aria-pressed': String(slot.id === state.slotId),
-                  disabled: !open,
-                  onclick: () => {
-                    state.slotId = slot.id;
-                    state.idempotencyKey = crypto.randomUUID();
-                    renderSlots();
-                    renderCheckout();
-                  },
-                },
-                h(
-                  'span',
-                  {},
-                  slotLabel(slot.startsAt, slot.endsAt),
-                  h('br'),
-                  h('span', { class: 'meta' }, `Order by ${clock(slot.cutoffAt)}`),
-                ),
-                h('span', { class: `remaining ${tone}`, 'data-remaining': slot.remaining }, label),
-              ),
-            );
-          }),
-        ),
-  );
+  slotsSection(section, state.slots, state.slotId, state.fulfilment, (slotId) => {
+    state.slotId = slotId;
+    state.idempotencyKey = crypto.randomUUID();
+    renderSlots();
+  });
   renderCheckout();
 }
 
@@ -352,11 +309,12 @@ function renderCheckout(): void {
   if (!section || !state.locationId || state.linking) return;
   const lines = [...state.quantities].map(([productId, quantity]) => ({ productId, quantity }));
   const total = lines.reduce(
-    (sum, l) =>
-      sum + l.quantity * (offerAt(state.products.find((p) => p.productId === l.productId)!)?.priceInEffectCents ?? 0),
+    (sum, l) => sum + l.quantity * (offerAt(state.seen.get(l.productId)!)?.priceInEffectCents ?? 0),
     0,
   );
-  const ready = lines.length > 0 && state.slotId !== null && state.point.line1 !== '';
+  const collection = state.fulfilment === 'collection';
+  const needsAddress = !collection && state.point.line1 === '';
+  const ready = lines.length > 0 && state.slotId !== null && !needsAddress;
   const place = h('button', { type: 'button', class: 'primary block', id: 'place', disabled: !ready }, 'Place order');
   place.addEventListener('click', () => void placeOrder(place, lines));
   section.hidden = false;
@@ -367,7 +325,16 @@ function renderCheckout(): void {
       h('span', {}, `${lines.reduce((n, l) => n + l.quantity, 0)} items`),
       h('span', {}, money(total)),
     ),
-    ...(state.point.line1 === '' ? [h('p', { class: 'muted' }, 'Enter your address above.')] : []),
+    ...(needsAddress ? [h('p', { class: 'muted' }, 'Enter your address above.')] : []),
+    ...(collection && state.shop
+      ? [
+          h(
+            'p',
+            { class: 'muted', id: 'no-refund' },
+            `Not collected within ${state.shop.collectionWindowMinutes} minutes of being ready: no refund.`,
+          ),
+        ]
+      : []),
     place,
   );
 }
@@ -382,15 +349,19 @@ async function placeOrder(button: HTMLButtonElement, items: { productId: string;
         locationId: state.locationId,
         slotId: state.slotId,
         items,
-        address: state.point,
+        fulfilment: state.fulfilment,
+        ...(state.fulfilment === 'delivery' ? { address: state.point } : {}),
       },
       { 'idempotency-key': state.idempotencyKey },
     );
+    // The shop's view is gone: a refresh still under way has nowhere to show.
     state.stopSlots?.();
     state.stopOrders?.();
+    clearTimeout(state.stockRefresh);
+    state.locationId = null;
     announceOrder(order.id);
-    history.pushState(null, '', `/order?id=${order.id}${pointQuery('&')}`);
-    track(order.id);
+    history.pushState(null, '', `/order?id=${order.id}${keptQuery('&')}`);
+    void trackOrder(app, order.id, keptQuery('?'));
   } catch (err) {
     if (err instanceof ApiError && err.code === 'no_payment_method') {
       // The account lost its bank link since the page loaded: link one here, then the same order can go.
@@ -408,77 +379,18 @@ async function placeOrder(button: HTMLButtonElement, items: { productId: string;
   }
 }
 
-// ---- following ------------------------------------------------------------------------------------------
-
-function track(orderId: string): void {
-  const status = h('p', { class: 'status', id: 'status' }, '…');
-  const reason = h('p', { class: 'muted', id: 'reason' });
-  const number = h('span', { class: 'number', id: 'number' });
-  const total = h('span', { id: 'total' });
-  const timeline = h('ol', { class: 'timeline', id: 'timeline' });
-  const cancel = h('button', { type: 'button', class: 'block', id: 'cancel', hidden: true }, 'Cancel order');
-  cancel.addEventListener('click', () => {
-    cancel.disabled = true;
-    api('POST', `/v1/orders/${orderId}/cancel`).catch((err: unknown) => {
-      toast(err instanceof ApiError ? err.message : 'Could not cancel', 'error');
-      cancel.disabled = false;
-    });
-  });
-  app.replaceChildren(
-    h(
-      'section',
-      { class: 'card' },
-      h('h2', {}, 'Your order'),
-      h('div', { class: 'summary' }, h('span', {}, 'Order ', number), total),
-      status,
-      reason,
-      cancel,
-    ),
-    h('section', { class: 'card' }, h('h2', {}, 'Timeline'), timeline),
-    h(
-      'nav',
-      { class: 'links' },
-      h('a', { href: `/order${pointQuery('?')}#my-orders` }, 'My orders'),
-      h('a', { href: `/order${pointQuery('?')}` }, 'Place another order'),
-    ),
-  );
-
-  const apply = (event: OrderEvent, text: string) => {
-    number.textContent = `#${event.number}`;
-    if (event.totalCents !== undefined) total.textContent = money(event.totalCents);
-    timeline.append(h('li', { 'data-type': text }, h('time', { datetime: event.at }, clock(event.at)), text));
-    if (event.status) {
-      status.textContent = ORDER_STATUS[event.status];
-      status.dataset.status = event.status;
-      reason.textContent = event.reason ? `Because ${REASONS[event.reason]}.` : '';
-      status.classList.toggle('error', FAILED.has(event.status));
-      cancel.hidden = !CANCELLABLE.has(event.status);
-      cancel.disabled = false;
-    }
-  };
-  follow(`/v1/orders/${orderId}/events`, {
-    'order.placed': (data) => apply(data as OrderEvent, ORDER_STATUS.placed),
-    'order.status': (data) => {
-      const event = data as OrderEvent;
-      apply(event, event.status ? ORDER_STATUS[event.status] : String(event.status));
-    },
-    'delivery.status': (data) => {
-      const event = data as OrderEvent;
-      const text = event.deliveryStatus && DELIVERY_STATUS[event.deliveryStatus];
-      if (text) apply(event, text);
-    },
-  });
-}
-
 await loginGate(['customer'], app, { signUp: true });
 const me = await api<Me>('GET', '/v1/me');
 state.testBankAccounts = me.testBankAccounts;
 const following = params.get('id');
 if (following) {
-  track(following);
+  void trackOrder(app, following, keptQuery('?'));
 } else {
   if (!me.bankAccount.linked) await linkBankAccount(app, me.testBankAccounts);
   renderOrderForm();
+  // Opened again on a shop (a reload, or "Place another order"): search there at once, as the address says.
+  const reopen = params.get('shop');
+  if (reopen && params.has('lat') && params.has('lng')) void findLocations(reopen);
   // A slot whose cutoff passes closes on screen at that moment, without waiting for the server's event.
   setInterval(renderSlots, 30_000);
 }

@@ -1,18 +1,28 @@
 // "My orders": the customer's recent orders, newest first, whose statuses move as they happen: the most recent open
 // orders are each followed on their own stream, the rest are read again now and then.
-import { FAILED_STATUSES, ORDER_STATUS_RANK, isTerminal, type OrderStatus } from '../src/domain/vocabulary.js';
+import {
+  FAILED_STATUSES,
+  ORDER_STATUS_RANK,
+  isTerminal,
+  type Fulfilment,
+  type OrderStatus,
+} from '../src/domain/vocabulary.js';
 import { api, follow, h, money } from './lib.js';
-import { ORDER_STATUS } from './order-words.js';
+import { statusWords } from './order-words.js';
+import { readyWords, shop, type Shop } from './shops.js';
 
 export interface OrderSummary {
   id: string;
   number: string;
   status: OrderStatus;
   locationId: string;
+  fulfilment: Fulfilment;
   totalCents: number;
   slotStartsAt: string | null;
   items: { productId: string; quantity: number }[];
   createdAt: string;
+  /** When its status last moved: for an order ready for collection, when it became ready. */
+  updatedAt: string;
 }
 
 interface OrderPage {
@@ -24,6 +34,7 @@ interface StatusEvent {
   orderId: string;
   status?: OrderStatus;
   totalCents?: number;
+  at?: string;
 }
 
 /**
@@ -33,7 +44,8 @@ interface StatusEvent {
 const MAX_STREAMS = 3;
 /** How often the list is read again while more orders are open than are followed. */
 const REREAD_MS = 15_000;
-const FAILED = new Set(FAILED_STATUSES);
+/** Shown as failures: ended without reaching the customer, or never collected (and not refunded). */
+const FAILED = new Set<OrderStatus>([...FAILED_STATUSES, 'uncollected']);
 
 /** Tabs of this site tell each other about a new order, so a list open in another tab shows it at once. */
 const channel = typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel('orders');
@@ -45,11 +57,12 @@ export function announceOrder(orderId: string): void {
 const placedAt = (iso: string) =>
   new Date(iso).toLocaleString([], { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 
-/** How many items, and when the delivery slot starts. */
+/** How many items, and when the delivery slot or the collection window starts. */
 function contents(order: OrderSummary): string {
   const count = order.items.reduce((n, item) => n + item.quantity, 0);
   const items = `${count} ${count === 1 ? 'item' : 'items'}`;
-  return order.slotStartsAt ? `${items} · delivery from ${placedAt(order.slotStartsAt)}` : items;
+  const how = order.fulfilment === 'collection' ? 'collect from' : 'delivery from';
+  return order.slotStartsAt ? `${items} · ${how} ${placedAt(order.slotStartsAt)}` : items;
 }
 
 /** The list as a section of the page, kept current until `stop`. */
@@ -62,6 +75,20 @@ export function myOrders(): { element: HTMLElement; stop(): void } {
   let olderLoaded = false;
   let reread: number | undefined;
   let stopped = false;
+  /** The shops of orders waiting at a counter, once read. */
+  const shops = new Map<string, Shop>();
+
+  /** The order's status in words; one ready for collection says where and until when, once its shop is known. */
+  const words = (order: OrderSummary): string => {
+    const where = shops.get(order.locationId);
+    if (order.status !== 'ready_for_collection') return statusWords(order.status, order.fulfilment);
+    if (where) return readyWords(where, order.updatedAt);
+    void shop(order.locationId).then((found) => {
+      shops.set(order.locationId, found);
+      if (!stopped) render();
+    });
+    return statusWords(order.status, order.fulfilment);
+  };
 
   const render = () => {
     const list = [...orders.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
@@ -85,7 +112,7 @@ export function myOrders(): { element: HTMLElement; stop(): void } {
               h(
                 'span',
                 { class: `order-status${FAILED.has(order.status) ? ' error' : ''}`, 'data-status': order.status },
-                ORDER_STATUS[order.status],
+                words(order),
               ),
               h('span', { class: 'total' }, money(order.totalCents)),
               h('span', { class: 'what muted' }, contents(order)),
@@ -103,6 +130,7 @@ export function myOrders(): { element: HTMLElement; stop(): void } {
     // A stream starts from the order's first event; a replayed step never moves the list back.
     if (ORDER_STATUS_RANK[event.status] < ORDER_STATUS_RANK[order.status]) return;
     order.status = event.status;
+    if (event.at) order.updatedAt = event.at;
     if (event.totalCents !== undefined) order.totalCents = event.totalCents;
     render();
     if (isTerminal(order.status)) followOpenOrders();

@@ -1,5 +1,5 @@
 // How the customer's pages name an order's statuses and reasons, for every status and reason the vocabulary defines.
-import type { DeliveryStatus, OrderReason, OrderStatus } from '../src/domain/vocabulary.js';
+import type { DeliveryStatus, Fulfilment, OrderReason, OrderStatus } from '../src/domain/vocabulary.js';
 
 export const ORDER_STATUS: Record<OrderStatus, string> = {
   placed: 'Order received',
@@ -10,7 +10,7 @@ export const ORDER_STATUS: Record<OrderStatus, string> = {
   ready_for_collection: 'Ready for collection',
   out_for_delivery: 'On its way',
   completed: 'Delivered',
-  uncollected: 'Not collected',
+  uncollected: 'Not collected — not refunded',
   rejected: 'Not accepted',
   payment_failed: 'Payment failed',
   cancelled: 'Cancelled',
@@ -18,6 +18,16 @@ export const ORDER_STATUS: Record<OrderStatus, string> = {
 
 // Only what the order's own statuses do not already say: waiting for a driver is `prepped`, picked up is
 // `out_for_delivery`, handed over is `completed`.
+/** Where a collection order's words differ from a delivery order's: it is prepared for the counter, then collected. */
+const COLLECTION_STATUS: Partial<Record<OrderStatus, string>> = {
+  prepped: 'Prepared',
+  completed: 'Collected',
+};
+
+/** How the pages name a status of an order delivered or collected. */
+export const statusWords = (status: OrderStatus, fulfilment: Fulfilment = 'delivery'): string =>
+  (fulfilment === 'collection' ? COLLECTION_STATUS[status] : undefined) ?? ORDER_STATUS[status];
+
 export const DELIVERY_STATUS: Partial<Record<DeliveryStatus, string>> = {
   assigned: 'A driver is assigned',
 };
