@@ -19,6 +19,8 @@ export interface OrderSummary {
   fulfilment: Fulfilment;
   totalCents: number;
   slotStartsAt: string | null;
+  /** Until when a ready collection order waits at the counter. */
+  collectBy: string | null;
   items: { productId: string; quantity: number }[];
   createdAt: string;
   /** When its status last moved: for an order ready for collection, when it became ready. */
@@ -34,6 +36,7 @@ interface StatusEvent {
   orderId: string;
   status?: OrderStatus;
   totalCents?: number;
+  collectBy?: string;
   at?: string;
 }
 
@@ -82,7 +85,7 @@ export function myOrders(): { element: HTMLElement; stop(): void } {
   const words = (order: OrderSummary): string => {
     const where = shops.get(order.locationId);
     if (order.status !== 'ready_for_collection') return statusWords(order.status, order.fulfilment);
-    if (where) return readyWords(where, order.updatedAt);
+    if (where && order.collectBy) return readyWords(where, order.collectBy);
     void shop(order.locationId).then((found) => {
       shops.set(order.locationId, found);
       if (!stopped) render();
@@ -132,6 +135,7 @@ export function myOrders(): { element: HTMLElement; stop(): void } {
     order.status = event.status;
     if (event.at) order.updatedAt = event.at;
     if (event.totalCents !== undefined) order.totalCents = event.totalCents;
+    if (event.collectBy !== undefined) order.collectBy = event.collectBy;
     render();
     if (isTerminal(order.status)) followOpenOrders();
   };

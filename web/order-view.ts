@@ -18,6 +18,8 @@ interface OrderEvent {
   status?: OrderStatus;
   reason?: OrderReason | null;
   totalCents?: number;
+  /** On the ready_for_collection step: until when the order waits at the counter. */
+  collectBy?: string;
   deliveryStatus?: DeliveryStatus;
 }
 
@@ -81,8 +83,8 @@ export async function trackOrder(root: HTMLElement, orderId: string, query: stri
     timeline.append(h('li', { 'data-type': text }, h('time', { datetime: event.at }, clock(event.at)), text));
     if (event.status) {
       status.textContent =
-        event.status === 'ready_for_collection' && where
-          ? readyWords(where, event.at)
+        event.status === 'ready_for_collection' && where && event.collectBy
+          ? readyWords(where, event.collectBy)
           : statusWords(event.status, fulfilment);
       status.dataset.status = event.status;
       reason.textContent = event.reason ? `Because ${REASONS[event.reason]}.` : '';

@@ -23,12 +23,9 @@ export function shop(locationId: string): Promise<Shop> {
   return known;
 }
 
-/** Until when a collection order that became ready at `readyAt` waits at the counter. */
-export const collectBy = (readyAt: string, windowMinutes: number): string =>
-  new Date(Date.parse(readyAt) + windowMinutes * 60_000).toISOString();
-
-export const readyWords = (where: Shop, readyAt: string): string =>
-  `Ready to collect at ${where.name} until ${clock(collectBy(readyAt, where.collectionWindowMinutes))}`;
+/** A ready collection order in words: where, and until when (`collectBy`, as the order says) it waits there. */
+export const readyWords = (where: Shop, collectBy: string): string =>
+  `Ready to collect at ${where.name} until ${clock(collectBy)}`;
 
 /** The shop's policy, said before a customer orders for collection. */
 export const collectionPolicy = (where: Shop): string =>

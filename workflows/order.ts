@@ -243,18 +243,23 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
   }
 
   /**
-   * A collection order waits at the counter: collected, or uncollected once the location's window has passed. Either
+   * A collection order waits at the counter: collected, or uncollected once the location's window has passed (from
+   * the later of ready and the slot's start). Either
    * way its units are sold and the slot freed; an uncollected order keeps its charge. Its number leaves the board
    * after the board hold even while it still waits.
    */
   async function awaitCollection(): Promise<OrderState> {
-    await moveTo('ready_for_collection');
     const { windowMs, boardHoldMs } = input.collection ?? DEFAULT_COLLECTION;
     const readyAt = Date.now();
+    // The window counts from the later of ready and the slot's start: an order ready early waits into its slot.
+    const slotStart = input.slotStartsAt === null ? readyAt : Date.parse(input.slotStartsAt);
+    const collectBy = Math.max(readyAt, slotStart) + windowMs;
+    await moveTo('ready_for_collection', { collectBy: new Date(collectBy).toISOString() });
+    // (A hold no shorter than the window keeps the number up until the order ends, as it always has.)
     if (boardHoldMs < windowMs && !(await condition(() => collectRequested, boardHoldMs))) {
       await db.recordLeftBoard({ orderId: input.orderId });
     }
-    if (!collectRequested) await condition(() => collectRequested, Math.max(0, readyAt + windowMs - Date.now()));
+    if (!collectRequested) await condition(() => collectRequested, Math.max(0, collectBy - Date.now()));
     const status = collectRequested ? 'completed' : 'uncollected';
     state.status = status;
     upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: status }]);

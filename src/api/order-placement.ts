@@ -38,6 +38,10 @@ export const Order = Type.Object({
   slotId: Type.Union([Uuid, Type.Null()]),
   fulfilment: Fulfilment,
   label: Type.Union([Type.String(), Type.Null()], { description: "A counter order's name at the counter" }),
+  collectBy: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description:
+      "Until when a ready collection order waits at the counter (its window from the later of ready and the slot's start); null before it is ready, and for deliveries",
+  }),
   totalCents: Cents,
   items: OrderItems,
   address: Type.Union([Address, Type.Null()], { description: 'Null for a collection order' }),
@@ -66,6 +70,10 @@ export const OrderSummary = Type.Object({
   fulfilment: Fulfilment,
   slotId: Type.Union([Uuid, Type.Null()]),
   slotStartsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  collectBy: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description:
+      'Until when a ready collection order waits at the counter; null before it is ready, and for deliveries',
+  }),
   totalCents: Cents,
   items: OrderItems,
   createdAt: Type.String({ format: 'date-time' }),

@@ -32,13 +32,18 @@ const MINUTE = 60_000;
 function recordingActivities() {
   const calls: string[] = [];
   const at: Record<string, number> = {};
+  /** The collectBy each status change carried. */
+  const collectBy: Record<string, string | undefined> = {};
   const mark = async (call: string) => {
     calls.push(call);
     at[call] = await env.currentTimeMs();
   };
   const activities: Partial<Activities> = {
     recordOrderPlaced: () => mark('recordOrderPlaced'),
-    recordOrderStatus: (change) => mark(`status:${change.status}${change.reason ? `:${change.reason}` : ''}`),
+    recordOrderStatus: (change) => {
+      collectBy[change.status] = change.collectBy;
+      return mark(`status:${change.status}${change.reason ? `:${change.reason}` : ''}`);
+    },
     async reserveStock(input) {
       await mark('reserveStock');
       return { status: 'reserved', lines: input.lines.map((l) => ({ ...l, amountCents: l.quantity * 300 })) };
@@ -62,7 +67,7 @@ function recordingActivities() {
     recordCollectionEnded: (input) => mark(`ended:${input.status}`),
     recordLeftBoard: () => mark('leftBoard'),
   };
-  return { calls, at, activities };
+  return { calls, at, collectBy, activities };
 }
 
 function collectionInput(overrides: Partial<OrderInput> = {}): OrderInput {
@@ -90,8 +95,14 @@ const counterInput = () =>
 async function run(
   input: OrderInput,
   whileRunning: (handle: WorkflowHandle<typeof orderWorkflow>) => Promise<void>,
-): Promise<{ result: OrderState; calls: string[]; at: Record<string, number>; attributes: Record<string, unknown> }> {
-  const { calls, at, activities } = recordingActivities();
+): Promise<{
+  result: OrderState;
+  calls: string[];
+  at: Record<string, number>;
+  collectBy: Record<string, string | undefined>;
+  attributes: Record<string, unknown>;
+}> {
+  const { calls, at, collectBy, activities } = recordingActivities();
   const taskQueue = `wf-${crypto.randomUUID()}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -108,7 +119,7 @@ async function run(
     await whileRunning(handle);
     const result = await handle.result();
     const { searchAttributes } = await handle.describe();
-    return { result, calls, at, attributes: searchAttributes };
+    return { result, calls, at, collectBy, attributes: searchAttributes };
   });
 }
 
@@ -140,9 +151,14 @@ const PREPPED = ['status:confirmed', 'status:prepping', 'status:prepped', 'statu
 describe('a collection order', () => {
   it('leaves the board after the board hold and ends uncollected after the window, keeping its charge', async () => {
     let prepped: OrderState | undefined;
-    const { result, calls, at, attributes } = await run(collectionInput(), async (handle) => {
-      prepped = await prep(handle, true);
-    });
+    // Its slot began an hour ago: the window counts from ready.
+    const slotStartsAt = new Date((await env.currentTimeMs()) - 60 * MINUTE).toISOString();
+    const { result, calls, at, collectBy, attributes } = await run(
+      collectionInput({ slotStartsAt }),
+      async (handle) => {
+        prepped = await prep(handle, true);
+      },
+    );
     expect(prepped?.status).toBe('ready_for_collection');
     expect(result).toMatchObject({ status: 'uncollected', reason: null, chargeId: 'charge-1', delivery: null });
     expect(calls).toEqual([...PAID, ...PREPPED, 'leftBoard', 'ended:uncollected']);
@@ -153,7 +169,24 @@ describe('a collection order', () => {
     expect(at.leftBoard! - readyAt).toBeLessThan(31 * MINUTE);
     expect(at['ended:uncollected']! - readyAt).toBeGreaterThanOrEqual(60 * MINUTE);
     expect(at['ended:uncollected']! - readyAt).toBeLessThan(61 * MINUTE);
+    expect(Date.parse(collectBy.ready_for_collection!) - readyAt).toBeGreaterThanOrEqual(60 * MINUTE);
+    expect(Date.parse(collectBy.ready_for_collection!) - readyAt).toBeLessThan(61 * MINUTE);
     expect(attributes.OrderStatus).toEqual(['uncollected']);
+  });
+
+  it('ready before its slot, waits for a window from the slot’s start, and says until when', async () => {
+    const slotStart = (await env.currentTimeMs()) + 3 * 60 * MINUTE;
+    const input = collectionInput({ slotStartsAt: new Date(slotStart).toISOString() });
+    const { result, at, collectBy } = await run(input, async (handle) => {
+      await prep(handle, true);
+    });
+    expect(result.status).toBe('uncollected');
+    expect(collectBy.ready_for_collection).toBe(new Date(slotStart + 60 * MINUTE).toISOString());
+    // The number still leaves the board half an hour after ready; the order waits on into its slot.
+    const readyAt = at['status:ready_for_collection']! - 1_000;
+    expect(at.leftBoard! - readyAt).toBeLessThan(31 * MINUTE);
+    expect(at['ended:uncollected']!).toBeGreaterThanOrEqual(slotStart + 60 * MINUTE);
+    expect(at['ended:uncollected']!).toBeLessThan(slotStart + 61 * MINUTE);
   });
 
   it('refuses collect before it is ready, then completes on collect within the board hold', async () => {

@@ -21,6 +21,7 @@ export const COLLECTION_EXAMPLES: Record<string, OperationExamples> = {
       200: {
         ...collection,
         status: 'completed',
+        collectBy: '2025-03-14T13:00:00.000Z',
         timeline: [
           ...order.timeline,
           { id: 1050, type: 'order.status', status: 'confirmed', reason: null, at: '2025-03-14T11:02:08.015Z' },

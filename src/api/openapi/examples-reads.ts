@@ -118,6 +118,7 @@ export const READS_EXAMPLES: Record<string, OperationExamples> = {
             fulfilment: 'delivery',
             slotId: SLOT,
             slotStartsAt: slot.startsAt,
+            collectBy: null,
             totalCents: order.totalCents,
             items: order.items,
             createdAt: order.createdAt,

@@ -23,6 +23,7 @@ export const order = {
   slotId: SLOT,
   fulfilment: 'delivery',
   label: null,
+  collectBy: null,
   totalCents: 1225,
   items: [
     { productId: CROISSANT, quantity: 2, unitPriceCents: 325 },

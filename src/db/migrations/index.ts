@@ -14,6 +14,7 @@ import * as m011 from './011_collection.js';
 import * as m012 from './012_product_properties.js';
 import * as m016 from './016_availability_price_order.js';
 import * as m017 from './017_reserve_stock_function.js';
+import * as m018 from './018_collect_by.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -35,4 +36,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['012_product_properties', m012],
   ['016_availability_price_order', m016],
   ['017_reserve_stock_function', m017],
+  ['018_collect_by', m018],
 ];

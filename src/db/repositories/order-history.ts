@@ -15,6 +15,8 @@ export interface OrderSummary {
   fulfilment: Fulfilment;
   slotId: string | null;
   slotStartsAt: string | null;
+  /** Until when a ready collection order waits at the counter. */
+  collectBy: string | null;
   totalCents: number;
   items: { productId: string; quantity: number; unitPriceCents: number }[];
   createdAt: string;
@@ -36,6 +38,7 @@ interface SummaryRow {
   fulfilment: Fulfilment;
   slot_id: string | null;
   slot_starts_at: Date | null;
+  collect_by: Date | null;
   total_cents: number;
   created_at: Date;
   /** created_at to the microsecond: a Date keeps only milliseconds, and the next page must start exactly after it. */
@@ -67,6 +70,7 @@ export function createOrderHistoryRepository(db: Knex) {
           'fulfilment',
           'slot_id',
           'slot_starts_at',
+          'collect_by',
           'total_cents',
           'created_at',
           'updated_at',
@@ -120,6 +124,7 @@ export function createOrderHistoryRepository(db: Knex) {
           fulfilment: o.fulfilment,
           slotId: o.slot_id,
           slotStartsAt: o.slot_starts_at?.toISOString() ?? null,
+          collectBy: o.collect_by?.toISOString() ?? null,
           totalCents: o.total_cents,
           items: itemsOf.get(o.id) ?? [],
           createdAt: o.created_at.toISOString(),

@@ -27,6 +27,8 @@ export interface OrderView {
   fulfilment: Fulfilment;
   /** The name a counter order is called by at the counter. */
   label: string | null;
+  /** ISO UTC: until when a ready collection order waits at the counter; null before it is ready, and for deliveries. */
+  collectBy: string | null;
   totalCents: number;
   items: { productId: string; quantity: number; unitPriceCents: number }[];
   /** Null for a collection order. */
@@ -63,6 +65,8 @@ export interface OrderStatusChange {
   chargeId?: string;
   /** Exact line amounts from the stock reservation. */
   lineAmounts?: { productId: string; amountCents: number }[];
+  /** ISO UTC: until when a ready collection order waits at the counter. */
+  collectBy?: string;
 }
 
 /** An active order as the owner's dashboard shows it first, with its delivery when there is one. */
@@ -85,6 +89,7 @@ interface OrderRow {
   slot_id: string | null;
   fulfilment: Fulfilment;
   label: string | null;
+  collect_by: Date | null;
   total_cents: number;
   address: OrderView['address'];
   created_at: Date;
@@ -145,6 +150,7 @@ export function createOrderRepository(db: Knex) {
         slotId: row.slot_id,
         fulfilment: row.fulfilment,
         label: row.label,
+        collectBy: row.collect_by?.toISOString() ?? null,
         totalCents: row.total_cents,
         items: lines.map((l) => ({
           productId: l.product_id,
@@ -244,6 +250,7 @@ export function createOrderRepository(db: Knex) {
             updated_at: trx.fn.now(),
             ...(change.totalCents === undefined ? {} : { total_cents: change.totalCents }),
             ...(change.chargeId === undefined ? {} : { charge_id: change.chargeId }),
+            ...(change.collectBy === undefined ? {} : { collect_by: new Date(change.collectBy) }),
           })
           .returning<{ location_id: string; total_cents: number }[]>(['location_id', 'total_cents']);
         if (updated.length === 0) return;
@@ -252,7 +259,13 @@ export function createOrderRepository(db: Knex) {
             .where({ order_id: orderId, product_id: line.productId })
             .update({ unit_price_cents: trx.raw('round(?::numeric / quantity)', [line.amountCents]) });
         }
-        const payload = { orderId, status, reason, totalCents: updated[0]!.total_cents };
+        const payload = {
+          orderId,
+          status,
+          reason,
+          totalCents: updated[0]!.total_cents,
+          ...(change.collectBy === undefined ? {} : { collectBy: change.collectBy }),
+        };
         await appendEvent(trx, streams.order(orderId), 'order.status', payload);
         await appendEvent(trx, streams.location(updated[0]!.location_id), 'order.status', payload);
       });
