@@ -196,7 +196,13 @@ async function chooseLocation(locationId: string): Promise<void> {
         status: SlotStatus;
       };
       const slot = state.slots.get(change.slotId);
-      if (!slot) return;
+      if (!slot) {
+        // A slot the shop just opened comes whole: it joins the list.
+        const opened = change as Partial<Slot> & { slotId: string };
+        if (typeof opened.startsAt !== 'string' || typeof opened.endsAt !== 'string') return;
+        state.slots.set(change.slotId, { ...(opened as Slot), id: change.slotId });
+        return renderSlots();
+      }
       Object.assign(slot, {
         capacity: change.capacity,
         reserved: change.reserved,
@@ -205,11 +211,18 @@ async function chooseLocation(locationId: string): Promise<void> {
       });
       renderSlots();
     },
+    // Units of a product were received, marked down or thrown out here: what is on offer is read again.
+    stock: () => void readProducts(locationId),
   });
+  await readProducts(locationId);
+}
+
+async function readProducts(locationId: string): Promise<void> {
   const { items } = await api<{ items: AvailabilityItem[] }>(
     'GET',
     `/v1/availability?lat=${state.point.lat}&lng=${state.point.lng}&limit=100`,
   );
+  if (state.locationId !== locationId) return;
   state.products = items.filter((item) => item.locations.some((l) => l.locationId === locationId && l.available > 0));
   renderProducts();
   renderCheckout();
