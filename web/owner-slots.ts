@@ -30,7 +30,7 @@ interface Slot {
   status: string;
 }
 
-const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
 export function slotsSection(ctx: OwnerContext): Section {
   const base = `/v1/locations/${ctx.location.id}`;
@@ -56,7 +56,7 @@ export function slotsSection(ctx: OwnerContext): Section {
       labelled('From', h('input', { type: 'time', name: 'start', value: t.start, required: true })),
       labelled('To', h('input', { type: 'time', name: 'end', value: t.end, required: true })),
       labelled('Capacity', number('capacity', t.capacity, 1, 10_000)),
-      labelled('Cutoff (min before)', number('cutoffMinutes', t.cutoffMinutes, 0, 7 * 24 * 60)),
+      labelled('Cutoff (min)', number('cutoffMinutes', t.cutoffMinutes, 0, 7 * 24 * 60)),
     );
     const remove = h('button', { type: 'button', 'data-action': 'remove-template', class: 'link' }, 'Remove');
     remove.addEventListener('click', () => {
@@ -209,7 +209,7 @@ export function slotsSection(ctx: OwnerContext): Section {
 
   const el = h(
     'div',
-    { class: 'columns two' },
+    { class: 'columns slots-layout' },
     plan,
     h('section', { class: 'card', id: 'slots-upcoming' }, h('h2', {}, 'Upcoming slots'), upcoming),
   );
