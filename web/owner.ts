@@ -7,6 +7,7 @@ import { catalogSection } from './owner-catalog.js';
 import { counterSection } from './owner-counter.js';
 import type { Change, DashboardOrder, Features, OrdersStore, OwnerContext, Place, Section } from './owner-lib.js';
 import { ordersSection } from './owner-orders.js';
+import { settingsSection } from './owner-settings.js';
 import { productionSection } from './owner-production.js';
 import { slotsSection } from './owner-slots.js';
 import { stockSection } from './owner-stock.js';
@@ -33,8 +34,28 @@ const SECTIONS: { id: string; label: string; make: (ctx: OwnerContext) => Sectio
   { id: 'stock', label: 'Stock', make: stockSection },
   { id: 'catalog', label: 'Catalog', make: catalogSection },
   { id: 'production', label: 'Production', make: productionSection },
-  { id: 'staff', label: 'Staff', make: (ctx) => ({ el: staffSection(ctx.location) }) },
+  { id: 'staff', label: 'Staff', make: staffAndSettings },
 ];
+
+/** The Staff tab: the location's settings (when the API takes them) beside its staff. */
+function staffAndSettings(ctx: OwnerContext): Section {
+  const settings = HAS.locationSettings ? settingsSection(ctx, rename) : null;
+  return {
+    el: h('div', { class: 'columns two' }, settings?.el, staffSection(ctx.location)),
+    update: settings?.update,
+  };
+}
+
+/** The location got a new name: the picker and the title say it. */
+function rename(name: string): void {
+  if (!current) return;
+  current.name = name;
+  const place = store.locations.find((l) => l.id === current!.id);
+  if (place) place.name = name;
+  const option = Array.from(picker.options).find((o) => o.value === current!.id);
+  if (option) option.textContent = name;
+  show();
+}
 
 /** The location's staff stream: every change at the location that is not an order, by event type. */
 const LOCATION_EVENTS = [
