@@ -126,6 +126,13 @@ function choose(place: Place): void {
   if (STAFF_STREAM) {
     const handlers: Record<string, (data: unknown) => void> = { snapshot: (data) => tell({ type: 'snapshot', data }) };
     for (const type of LOCATION_EVENTS) handlers[type] = (data) => tell({ type, data });
+    handlers['location.changed'] = (data) => {
+      tell({ type: 'location.changed', data });
+      void api<Place>('GET', base).then(
+        (read) => current?.id === place.id && rename(read.name),
+        () => undefined,
+      );
+    };
     stopStreams.push(follow(`${base}/events`, handlers));
   }
   show();

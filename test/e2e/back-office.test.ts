@@ -274,3 +274,37 @@ it('Production: a plan made on the page is paused and resumed', async () => {
   await screenshot(page, 'back-office-production');
   expect(pageErrors(page)).toEqual([]);
 });
+
+it('Counter: an order taken at the counter is cancelled before prep, and its stock comes back', async () => {
+  const page = await ownerAt('counter');
+  const product = page.locator(`#counter-products [data-product-id="${scone}"]`);
+  await product.waitFor({ timeout: STEP_MS });
+  const before = Number((await product.locator('.meta').textContent())!.match(/(\d+) in stock/)![1]);
+  await product.getByRole('button', { name: 'One more Cheese scone' }).click();
+  await page.getByRole('button', { name: 'Place counter order' }).click();
+  const number = (await page
+    .locator('#counter-number [data-number]')
+    .getAttribute('data-number', { timeout: STEP_MS }))!;
+  const card = page.locator('#counter-orders [data-status]').filter({ hasText: `#${number}` });
+  await expect
+    .poll(() => product.locator('.meta').textContent(), { timeout: STEP_MS })
+    .toContain(`${before - 1} in stock`);
+  await card.getByRole('button', { name: `Cancel order #${number}` }).click({ timeout: STEP_MS });
+  await expect.poll(() => card.getAttribute('data-status'), { timeout: STEP_MS }).toBe('cancelled');
+  await expect.poll(() => product.locator('.meta').textContent(), { timeout: STEP_MS }).toContain(`${before} in stock`);
+  expect(pageErrors(page)).toEqual([]);
+});
+
+it('Settings: a new name shows in the title and in another tab', async () => {
+  const page = await ownerAt('staff');
+  const other = await ownerAt('orders');
+  const name = page.locator('#settings-form input[name=name]');
+  await expect.poll(() => name.inputValue(), { timeout: STEP_MS }).toBe('Eixample Café');
+  await name.fill('Eixample Café & Bakery');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect.poll(() => page.title(), { timeout: STEP_MS }).toContain('Eixample Café & Bakery');
+  await expect.poll(() => other.title(), { timeout: STEP_MS }).toContain('Eixample Café & Bakery');
+  const location = await stack.api('GET', `/v1/locations/${locationId}`);
+  expect(location.body.name).toBe('Eixample Café & Bakery');
+  expect(pageErrors(page)).toEqual([]);
+});
