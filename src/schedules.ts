@@ -130,6 +130,50 @@ export async function deleteProductionSchedule(
   }
 }
 
+/** Pauses or resumes the plan's Schedule; false when there is no plan. Lots already made keep their timers. */
+export async function pauseProductionSchedule(
+  client: Client,
+  locationId: string,
+  productId: string,
+  paused: boolean,
+): Promise<boolean> {
+  const handle = client.schedule.getHandle(productionScheduleId(locationId, productId));
+  try {
+    if (paused) await handle.pause('paused by the location');
+    else await handle.unpause('resumed by the location');
+    return true;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return false;
+    throw err;
+  }
+}
+
+/** One plan as its owner reads it back, from its Schedule; undefined when there is no such plan. */
+export async function describeProductionPlan(
+  client: Client,
+  locationId: string,
+  scheduleId: string,
+): Promise<ProductionPlanView | undefined> {
+  try {
+    const schedule = await client.schedule.getHandle(scheduleId).describe();
+    const [args] = schedule.action.args as [{ productId: string; quantity: number }];
+    const lastRun = schedule.info.recentActions.at(-1);
+    return {
+      locationId,
+      productId: args.productId,
+      everyMinutes: Math.round((schedule.spec.intervals?.[0]?.every ?? 0) / 60_000),
+      quantity: args.quantity,
+      scheduleId,
+      nextRunAt: schedule.state.paused ? null : (schedule.info.nextActionTimes[0]?.toISOString() ?? null),
+      lastRunAt: lastRun?.takenAt.toISOString() ?? null,
+      paused: schedule.state.paused,
+    };
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
+}
+
 /**
  * The location's production plans, by product id. Which plans exist comes from Temporal's list of Schedules, which
  * follows a change within a second or so; each plan's details are then read from its Schedule itself.
@@ -141,29 +185,8 @@ export async function listProductionPlans(client: Client, locationId: string): P
   for await (const summary of client.schedule.list({ query: `LocationId = '${locationId}'` })) {
     if (summary.scheduleId.startsWith(prefix)) ids.push(summary.scheduleId);
   }
-  const plans = await Promise.all(
-    ids.map(async (scheduleId): Promise<ProductionPlanView | undefined> => {
-      try {
-        const schedule = await client.schedule.getHandle(scheduleId).describe();
-        const [args] = schedule.action.args as [{ productId: string; quantity: number }];
-        const lastRun = schedule.info.recentActions.at(-1);
-        return {
-          locationId,
-          productId: args.productId,
-          everyMinutes: Math.round((schedule.spec.intervals?.[0]?.every ?? 0) / 60_000),
-          quantity: args.quantity,
-          scheduleId,
-          nextRunAt: schedule.info.nextActionTimes[0]?.toISOString() ?? null,
-          lastRunAt: lastRun?.takenAt.toISOString() ?? null,
-          paused: schedule.state.paused,
-        };
-      } catch (err) {
-        // Deleted since the list was read.
-        if (err instanceof ScheduleNotFoundError) return undefined;
-        throw err;
-      }
-    }),
-  );
+  // A plan deleted since the list was read is left out.
+  const plans = await Promise.all(ids.map((scheduleId) => describeProductionPlan(client, locationId, scheduleId)));
   return plans
     .filter((plan): plan is ProductionPlanView => plan !== undefined)
     .sort((a, b) => a.productId.localeCompare(b.productId));

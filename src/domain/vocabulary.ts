@@ -176,9 +176,17 @@ export const EVENT_TYPES = [
   'order.board',
   'delivery.status',
   'slot.capacity',
+  /** A slot was created (by the planner from the weekly plan): the whole slot as customers see it. */
+  'slot.opened',
   'stock.received',
   'stock.discounted',
   'stock.discarded',
+  /** A product was added or changed: { productId }. Products belong to no location, so this is on the catalog stream. */
+  'catalog.changed',
+  /** A location's production plan for a product was set, stopped, paused or resumed: { productId }. */
+  'production.changed',
+  /** A location's own settings (name, delivery radius, opening hours) changed: { locationId }. */
+  'location.changed',
 ] as const;
 export const EventType = /* @__PURE__ */ Type.Enum(EVENT_TYPES);
 export type EventType = Static<typeof EventType>;

@@ -19,4 +19,6 @@ export const streams = {
   order: (orderId: string) => `order:${orderId}`,
   location: (locationId: string) => `location:${locationId}`,
   driver: (driverId: string) => `driver:${driverId}`,
+  /** The catalogue is shared by every location, so its changes have one stream of their own. */
+  catalog: () => 'catalog',
 };

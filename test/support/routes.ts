@@ -58,7 +58,11 @@ export interface RouteFixtures {
     deliver: string;
     /** A collection order ready for collection: the owner may hand it over. */
     collect: string;
+    /** A counter order at `locationId`, confirmed: its location's owner may cancel it. */
+    staffCancel: string;
   };
+  /** A lot of `productId` at `locationId` with unreserved units to throw out. */
+  lotId: number;
   users: Record<Exclude<Principal, 'anonymous'>, { id: string; token: string }>;
   /** The bank accounts of the two customers. */
   bankAccounts: Record<'customer' | 'otherCustomer', string>;
@@ -388,9 +392,11 @@ export const ROUTES: RouteSpec[] = [
   {
     method: 'POST',
     url: '/v1/orders/:id/cancel',
-    who: 'the order’s customer',
-    access: signedIn({ customer: 200, otherCustomer: 404 }),
-    sample: (fx) => ({ path: `/v1/orders/${fx.orders.cancel}/cancel` }),
+    who: 'the order’s customer; the owners of its location for a counter or collection order',
+    access: signedIn({ customer: 200, otherCustomer: 404, owner: 200, otherOwner: 404 }),
+    sample: (fx, p) => ({
+      path: `/v1/orders/${p === 'owner' || p === 'otherOwner' ? fx.orders.staffCancel : fx.orders.cancel}/cancel`,
+    }),
   },
   {
     method: 'POST',
@@ -495,6 +501,21 @@ export const ROUTES: RouteSpec[] = [
     sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/stock`, body: { productId: fx.productId, quantity: 5 } }),
   },
   {
+    method: 'POST',
+    url: '/v1/locations/:id/stock/:lotId/discard',
+    who: 'the location’s owners; operators',
+    access: signedIn({ owner: 200, otherOwner: 404, operator: 200 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/stock/${fx.lotId}/discard`, body: { quantity: 1 } }),
+  },
+  {
+    method: 'PATCH',
+    url: '/v1/locations/:id',
+    who: 'the location’s owners; operators',
+    access: signedIn({ owner: 200, otherOwner: 404, operator: 200 }),
+    // The hours a test location has anyway, written back.
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}`, body: { opensAt: '00:00', closesAt: '23:59' } }),
+  },
+  {
     method: 'PUT',
     url: '/v1/locations/:id/slot-templates',
     who: 'the location’s owners',
@@ -511,6 +532,14 @@ export const ROUTES: RouteSpec[] = [
       path: `/v1/locations/${fx.locationId}/production/${fx.productId}`,
       body: { everyMinutes: 1440, quantity: 5 },
     }),
+  },
+  {
+    // After the PUT above, which made the plan this pauses.
+    method: 'PATCH',
+    url: '/v1/locations/:id/production/:productId',
+    who: 'the location’s owners',
+    access: signedIn({ owner: 200, otherOwner: 404 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/production/${fx.productId}`, body: { paused: true } }),
   },
   {
     // After the PUT above, which made the plan this stops.
@@ -664,6 +693,14 @@ export const ROUTES: RouteSpec[] = [
   },
   {
     method: 'GET',
+    url: '/v1/locations/:id/events',
+    who: 'the location’s owners; operators',
+    stream: true,
+    access: signedIn({ owner: 200, otherOwner: 404, operator: 200 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/events` }),
+  },
+  {
+    method: 'GET',
     url: '/v1/board/:locationId/events',
     who: 'anyone (no personal data)',
     stream: true,
@@ -751,6 +788,11 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
     return id;
   };
 
+  const counterOrder = await stack.api('POST', `/v1/locations/${locationId}/counter-orders`, {
+    token: users.owner.token,
+    body: { items: [{ productId, quantity: 1 }], label: 'Matrix cancel' },
+  });
+  expect(counterOrder.status, JSON.stringify(counterOrder.body)).toBe(201);
   const orders = {
     read: await place('assigned'),
     cancel: await place('awaiting_payment'),
@@ -758,6 +800,7 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
     assign: await place('prepped'),
     deliver: await place('assigned'),
     collect: await place('ready_for_collection'),
+    staffCancel: counterOrder.body.id as string,
   };
   const asUser = async (principal: Exclude<Principal, 'anonymous'>, method: string, path: string, body?: unknown) => {
     const res = await stack.api(method, path, { token: users[principal].token, body });
@@ -795,6 +838,7 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
     productId,
     slotId,
     orders,
+    lotId: stocked.body.id as number,
     users,
     bankAccounts: { customer: customer.accountId, otherCustomer: otherCustomer.accountId },
     spareTokenIds,

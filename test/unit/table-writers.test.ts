@@ -8,7 +8,7 @@ const dir = fileURLToPath(new URL('../../src/db/repositories/', import.meta.url)
 
 /** A statement-text file belongs to the repository that runs its statements. */
 const repositoryOf = (file: string) =>
-  file.replace(/\.ts$/, '').replace(/^stock-(statements|views|receiving)$/, 'stock-lots');
+  file.replace(/\.ts$/, '').replace(/^stock-(statements|views|receiving|discarding)$/, 'stock-lots');
 
 /** The tables a file's statements insert into, update or delete from: SQL texts and knex builders alike. */
 function tablesWritten(source: string): Set<string> {

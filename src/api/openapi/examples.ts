@@ -1,6 +1,7 @@
 // Examples for every operation in the OpenAPI document at /docs, added to the document the route schemas generate.
 import type { SwaggerTransformObject } from '@fastify/swagger';
 import { ACCOUNT_EXAMPLES } from './examples-accounts.js';
+import { BACK_OFFICE_EXAMPLES } from './examples-back-office.js';
 import { COLLECTION_EXAMPLES } from './examples-collection.js';
 import { LIVE_EXAMPLES } from './examples-live.js';
 import { ORDERS_EXAMPLES } from './examples-orders.js';
@@ -15,6 +16,7 @@ const OPERATIONS: Record<string, OperationExamples> = {
   ...LIVE_EXAMPLES,
   ...ACCOUNT_EXAMPLES,
   ...READS_EXAMPLES,
+  ...BACK_OFFICE_EXAMPLES,
 };
 
 /** What an error of each status looks like, for the operations above that do not say more. */

@@ -1,11 +1,13 @@
-// A location as anyone reads it, and its stock lots as its owners and operators read them back.
+// A location as anyone reads it and its owners change it, and its stock lots as its owners and operators read them
+// back and throw out.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { CursorParam, decodeCursor, encodeCursor, NextCursor } from '../cursor.js';
-import { notFound } from '../errors.js';
+import { MAX_DELIVERY_RADIUS_M } from '../../domain/geo.js';
+import { badRequest, conflict, notFound } from '../errors.js';
 import { assertManagesLocation } from '../location-access.js';
 import { errorResponses, Uuid } from '../schemas.js';
-import { Lot, PublicLocation } from './catalog.js';
+import { LocalTime, Lot, MAX_LOT_QUANTITY, ProductName, PublicLocation } from './catalog.js';
 
 export const DEFAULT_LOT_PAGE = 20;
 export const MAX_LOT_PAGE = 100;
@@ -13,6 +15,22 @@ export const MAX_LOT_PAGE = 100;
 const MAX_COLLECTION_MINUTES = 1440;
 
 const IdParams = Type.Object({ id: Uuid });
+
+const LocationSettings = Type.Object(
+  {
+    name: Type.Optional(ProductName),
+    deliveryRadiusM: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_DELIVERY_RADIUS_M,
+        description: 'The 1-hour delivery bound in metres; applies to availability and orders from now on',
+      }),
+    ),
+    opensAt: Type.Optional(LocalTime),
+    closesAt: Type.Optional(LocalTime),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
 
 const locationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { locations, stock } = app.repos;
@@ -31,6 +49,40 @@ const locationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const location = await locations.findLocation(request.params.id);
       if (!location) throw notFound('Location');
       const { ownerIds: _ownerIds, ...shown } = location;
+      return shown;
+    },
+  );
+
+  app.patch(
+    '/v1/locations/:id',
+    {
+      onRequest: app.requireRole('owner', 'operator'),
+      schema: {
+        tags: ['catalog'],
+        summary: "Change a location's name, delivery radius or opening hours (local HH:MM; closing after opening)",
+        security: [{ bearer: [] }],
+        params: IdParams,
+        body: LocationSettings,
+        response: { 200: PublicLocation, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      await assertManagesLocation(app, request.user!, request.params.id);
+      const { name, ...rest } = request.body;
+      const result = await locations.updateSettings(request.params.id, {
+        ...rest,
+        ...(name === undefined ? {} : { name: name.trim() }),
+      });
+      if (!result) throw notFound('Location');
+      if (result.status === 'closes_before_opens') {
+        const field = request.body.closesAt === undefined ? 'opensAt' : 'closesAt';
+        throw badRequest(
+          'validation_failed',
+          `body/${field}: the location would close at ${result.closesAt}, not after it opens at ${result.opensAt}`,
+          [{ field: `/body/${field}`, message: 'closesAt must be after opensAt' }],
+        );
+      }
+      const { ownerIds: _ownerIds, ...shown } = result.location;
       return shown;
     },
   );
@@ -114,6 +166,55 @@ const locationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         items: page.items,
         nextCursor: page.nextAfterId === undefined ? null : encodeCursor([page.nextAfterId]),
       };
+    },
+  );
+
+  app.post(
+    '/v1/locations/:id/stock/:lotId/discard',
+    {
+      onRequest: app.requireRole('owner', 'operator'),
+      // A request without a body discards every unreserved unit, as `{}` does.
+      preValidation: async (request: { body?: unknown }) => {
+        request.body ??= {};
+      },
+      schema: {
+        tags: ['catalog'],
+        summary:
+          "Throw out a lot's unreserved units: quantity of them, or all when left out; units orders hold stay theirs",
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: Uuid, lotId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
+        body: Type.Object(
+          {
+            quantity: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: MAX_LOT_QUANTITY,
+                description: 'Units to throw out; left out: every unreserved unit',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Lot, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const { id: locationId, lotId } = request.params;
+      await assertManagesLocation(app, request.user!, locationId);
+      const quantity = request.body.quantity;
+      const result = await stock.discardUnits({ locationId, lotId, quantity });
+      switch (result.status) {
+        case 'not_found':
+          throw notFound('Lot');
+        case 'reserved_units':
+          throw conflict(
+            'reserved_units',
+            `quantity ${quantity} is more than the ${result.unreserved} unreserved units of lot ${lotId}; units reserved or sold for orders cannot be discarded`,
+            { unreserved: result.unreserved },
+          );
+        case 'discarded':
+          return result.lot;
+      }
     },
   );
 };

@@ -5,7 +5,7 @@ import { Type, type Static } from 'typebox';
 import { cancelUpdate, collectUpdate, prepUpdate, type OrderInput } from '../../../workflows/messages.js';
 import type { OrderKey } from '../../db/repositories/order-history.js';
 import { CursorParam, decodeCursor, encodeCursor, NextCursor } from '../cursor.js';
-import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
+import { badRequest, conflict, forbidden, notFound, unprocessable } from '../errors.js';
 import { IdempotencyHeaders, idempotencyKeyReused, requestDigest } from '../idempotency.js';
 import { logOrderOf } from '../plugins/log-context.js';
 import { sendUpdate } from '../workflow-updates.js';
@@ -228,18 +228,30 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/orders/:id/cancel',
     {
-      onRequest: app.requireRole('customer'),
+      onRequest: app.requireRole('customer', 'owner'),
       schema: {
         tags: ['orders'],
-        summary: 'Cancel an order before prep starts; a captured charge is refunded',
+        summary:
+          'Cancel an order before prep starts: its customer, or the staff of its location for a counter or collection order; stock and slot are given back and a captured charge is refunded',
         security: [{ bearer: [] }],
         params: IdParams,
         response: { 200: Order, ...errorResponses(401, 403, 404, 409) },
       },
     },
     async (request) => {
+      const user = request.user!;
       const ownership = await app.repos.orders.findOwnership(request.params.id);
-      if (!ownership || ownership.customerId !== request.user!.id) throw notFound('Order');
+      const mine =
+        user.role === 'customer'
+          ? ownership?.customerId === user.id
+          : ownership !== undefined && user.locationIds.includes(ownership.locationId);
+      if (!ownership || !mine) throw notFound('Order');
+      // A delivery order is its customer's to cancel; the shop cancels the orders placed with it for the counter.
+      if (user.role === 'owner' && ownership.fulfilment !== 'collection') {
+        throw forbidden(
+          'Staff may cancel counter and collection orders; a delivery order is cancelled by its customer',
+        );
+      }
       await sendUpdate(app.temporal, `order-${request.params.id}`, cancelUpdate, undefined, 'Order');
       return (await app.repos.orders.findView(request.params.id))!;
     },

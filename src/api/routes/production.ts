@@ -1,9 +1,12 @@
 // Production plans: an owner has a product baked at their location every so many minutes, as a Temporal Schedule per location and product.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { streams } from '../../events/log.js';
 import {
   deleteProductionSchedule,
+  describeProductionPlan,
   listProductionPlans,
+  pauseProductionSchedule,
   productionScheduleId,
   putProductionSchedule,
 } from '../../schedules.js';
@@ -47,6 +50,10 @@ const PlanView = Type.Object({
 });
 
 const productionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  /** Tells the location's live views that a plan changed; the Schedule is already changed, so this only follows it. */
+  const announce = (locationId: string, productId: string) =>
+    app.repos.events.append(streams.location(locationId), 'production.changed', { productId });
+
   app.get(
     '/v1/locations/:id/production',
     {
@@ -89,6 +96,7 @@ const productionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       const plan = { locationId, productId, everyMinutes: request.body.everyMinutes, quantity: request.body.quantity };
       await putProductionSchedule(app.temporal, app.config.temporal.taskQueue, plan);
+      await announce(locationId, productId);
       return { ...plan, scheduleId: productionScheduleId(locationId, productId) };
     },
   );
@@ -109,7 +117,37 @@ const productionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { id: locationId, productId } = request.params;
       if (!request.user!.locationIds.includes(locationId)) throw notFound('Location');
       if (!(await deleteProductionSchedule(app.temporal, locationId, productId))) throw notFound('Production plan');
+      await announce(locationId, productId);
       return reply.code(204).send(null);
+    },
+  );
+
+  app.patch(
+    '/v1/locations/:id/production/:productId',
+    {
+      onRequest: app.requireRole('owner'),
+      schema: {
+        tags: ['production'],
+        summary: 'Pause a production plan (no runs until resumed) or resume it; lots already made keep their timers',
+        security: [{ bearer: [] }],
+        params: Params,
+        body: Type.Object(
+          { paused: Type.Boolean({ description: 'true pauses the plan, false resumes it' }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: PlanView, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { id: locationId, productId } = request.params;
+      if (!request.user!.locationIds.includes(locationId)) throw notFound('Location');
+      if (!(await pauseProductionSchedule(app.temporal, locationId, productId, request.body.paused))) {
+        throw notFound('Production plan');
+      }
+      await announce(locationId, productId);
+      const plan = await describeProductionPlan(app.temporal, locationId, productionScheduleId(locationId, productId));
+      if (!plan) throw notFound('Production plan');
+      return plan;
     },
   );
 };

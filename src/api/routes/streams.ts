@@ -6,6 +6,7 @@ import { streams } from '../../events/log.js';
 import { boardSnapshot, boardState, dashboardSnapshot, slotsSnapshot } from '../../events/snapshots.js';
 import { orderNumber } from '../../domain/vocabulary.js';
 import { notFound } from '../errors.js';
+import { assertManagesLocation } from '../location-access.js';
 import { errorResponses, Uuid } from '../schemas.js';
 import { canSeeOrder } from '../../domain/access.js';
 import { BOARD_STATES, DeliveryStatus, OrderStatus, type EventType } from '../../domain/vocabulary.js';
@@ -63,6 +64,32 @@ const withNumber = (event: EventRecord) => {
   const orderId = typeof event.payload.orderId === 'string' ? event.payload.orderId : '';
   return { type: event.type, data: { ...event.payload, number: orderNumber(orderId), at: event.createdAt } };
 };
+
+/** What a location's staff follow live in the back office: its slots, stock, production, settings and the catalogue. */
+const BACK_OFFICE_EVENTS = logEvents(
+  'slot.opened',
+  'slot.capacity',
+  'stock.received',
+  'stock.discounted',
+  'stock.discarded',
+  'catalog.changed',
+  'production.changed',
+  'location.changed',
+);
+/** Stock events tell customers which product's availability to read again. */
+const STOCK_EVENTS = logEvents('stock.received', 'stock.discounted', 'stock.discarded');
+
+/** A slot as the public sees it in an event: copied field by field, so whatever else a payload holds stays inside. */
+const publicSlot = (p: Record<string, unknown>) => ({
+  slotId: p.slotId,
+  startsAt: p.startsAt,
+  endsAt: p.endsAt,
+  cutoffAt: p.cutoffAt,
+  capacity: p.capacity,
+  reserved: p.reserved,
+  remaining: p.remaining,
+  status: p.status,
+});
 
 const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   async function requireLocation(locationId: string): Promise<void> {
@@ -187,14 +214,15 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['live'],
-        summary: "A location's slots live: remaining capacity as others order, and slots closing at cutoff (public)",
+        summary:
+          "A location's slots live: new slots, remaining capacity as others order, slots closing at cutoff, and which products' stock changed (public)",
         produces: ['text/event-stream'],
         params: Type.Object({ id: Uuid }),
         headers: LastEventIdHeaders,
         response: {
           200: eventStream(
-            ['snapshot', 'slot'],
-            'snapshot: the slots; slot: { slotId, capacity, reserved, remaining, status }',
+            ['snapshot', 'slot', 'stock'],
+            'snapshot: the slots; slot: { slotId, startsAt, endsAt, cutoffAt, capacity, reserved, remaining, status }, the whole slot whether it is new (add it) or changed (replace it); stock: { productId } when units of that product were received, discounted or discarded here (read its availability again). Reservations and releases by orders send no stock event: they show in availability on the next read',
           ),
           ...errorResponses(400, 404, 503),
         },
@@ -205,19 +233,48 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await app.liveStreams.open(request, reply, {
         audience: 'slots',
         streams: [streams.location(request.params.id)],
-        types: ['slot.capacity'],
-        // Copy the public fields only, so whatever else an activity adds to the payload stays inside.
-        project: ({ payload: p }) => ({
-          type: 'slot',
-          data: {
-            slotId: p.slotId,
-            capacity: p.capacity,
-            reserved: p.reserved,
-            remaining: p.remaining,
-            status: p.status,
-          },
-        }),
+        types: ['slot.capacity', 'slot.opened', ...STOCK_EVENTS],
+        project: ({ type, payload }) =>
+          type.startsWith('stock.')
+            ? { type: 'stock', data: { productId: payload.productId } }
+            : { type: 'slot', data: publicSlot(payload) },
         snapshot: () => slotsSnapshot(app.repos, request.params.id),
+      });
+    },
+  );
+
+  app.get(
+    '/v1/locations/:id/events',
+    {
+      onRequest: app.requireRole('owner', 'operator'),
+      schema: {
+        tags: ['live'],
+        summary:
+          "A location's back office live: slots opened and changed, stock received, discounted and discarded, the catalogue, production plans and the location's settings (its owners, operators)",
+        security: [{ bearer: [] }],
+        produces: ['text/event-stream'],
+        params: Type.Object({ id: Uuid }),
+        headers: LastEventIdHeaders,
+        response: {
+          200: eventStream(
+            ['snapshot', ...BACK_OFFICE_EVENTS],
+            "snapshot: { locationId }, sent first (read the back office's lists once it arrives: every change after it follows); then each event's payload with the time it happened (at): slot.opened and slot.capacity { slotId, startsAt, endsAt, cutoffAt, capacity, reserved, remaining, status }; stock.received { lotId, productId, quantity, expiresAt }; stock.discounted { lotId, productId, discountFrom }; stock.discarded { lotId, productId, units, reason? (closing or staff) }; catalog.changed { productId }; production.changed { productId }; location.changed { locationId }",
+          ),
+          ...ownStreamErrors,
+          ...errorResponses(404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const locationId = request.params.id;
+      await assertManagesLocation(app, request.user!, locationId);
+      await app.liveStreams.open(request, reply, {
+        audience: 'back-office',
+        streams: [streams.location(locationId), streams.catalog()],
+        types: BACK_OFFICE_EVENTS,
+        project: ({ type, payload, createdAt }) => ({ type, data: { ...payload, at: createdAt } }),
+        // The back office reads its lists itself; the snapshot only marks where the stream starts.
+        snapshot: async () => ({ locationId }),
       });
     },
   );

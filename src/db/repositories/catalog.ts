@@ -1,7 +1,10 @@
 // The catalog: the one writer of products, and the product reads the order path and the owners' routes need.
 import type { Knex } from 'knex';
 import type { ProductTag } from '../../domain/vocabulary.js';
+import { streams } from '../../events/log.js';
+import { atomic } from '../knex.js';
 import { likePattern } from './availability.js';
+import { appendEvent } from './events.js';
 
 export interface ProductView {
   id: string;
@@ -67,18 +70,21 @@ export interface ProductKey {
 
 export function createCatalogRepository(db: Knex) {
   /** Products with their category's name. */
-  const products = () =>
-    db('products')
+  const products = (q: Knex = db) =>
+    q('products')
       .leftJoin('categories', 'categories.id', 'products.category_id')
       .select('products.*', 'categories.name AS category_name');
 
-  const findProduct = async (productId: string): Promise<ProductView | undefined> => {
-    const row = await products().where('products.id', productId).first<ProductRow | undefined>();
+  const findProduct = async (productId: string, q: Knex = db): Promise<ProductView | undefined> => {
+    const row = await products(q).where('products.id', productId).first<ProductRow | undefined>();
     return row && productView(row);
   };
+  /** Tells every live view that follows the catalogue, in the transaction of the change. */
+  const announce = (trx: Knex.Transaction, productId: string) =>
+    appendEvent(trx, streams.catalog(), 'catalog.changed', { productId });
 
   return {
-    findProduct,
+    findProduct: (productId: string) => findProduct(productId),
 
     /** One page of the catalogue in name order; every word must appear in the name, ignoring case. */
     async listProducts(opts: {
@@ -115,19 +121,23 @@ export function createCatalogRepository(db: Knex) {
       change: ProductChange,
     ): Promise<ProductView | 'unknown_category' | undefined> {
       try {
-        const [row] = await db('products')
-          .where({ id: productId })
-          .update({
-            ...(change.name === undefined ? {} : { name: change.name }),
-            ...(change.description === undefined ? {} : { description: change.description }),
-            ...(change.priceCents === undefined ? {} : { price_cents: change.priceCents }),
-            ...(change.shelfLifeMinutes === undefined ? {} : { shelf_life_minutes: change.shelfLifeMinutes }),
-            ...(change.eodDiscountPercent === undefined ? {} : { eod_discount_percent: change.eodDiscountPercent }),
-            ...(change.categoryId === undefined ? {} : { category_id: change.categoryId }),
-            ...(change.tags === undefined ? {} : { tags: change.tags }),
-          })
-          .returning<{ id: string }[]>('id');
-        return row && (await findProduct(row.id));
+        return await atomic(db, async (trx) => {
+          const [row] = await trx('products')
+            .where({ id: productId })
+            .update({
+              ...(change.name === undefined ? {} : { name: change.name }),
+              ...(change.description === undefined ? {} : { description: change.description }),
+              ...(change.priceCents === undefined ? {} : { price_cents: change.priceCents }),
+              ...(change.shelfLifeMinutes === undefined ? {} : { shelf_life_minutes: change.shelfLifeMinutes }),
+              ...(change.eodDiscountPercent === undefined ? {} : { eod_discount_percent: change.eodDiscountPercent }),
+              ...(change.categoryId === undefined ? {} : { category_id: change.categoryId }),
+              ...(change.tags === undefined ? {} : { tags: change.tags }),
+            })
+            .returning<{ id: string }[]>('id');
+          if (!row) return undefined;
+          await announce(trx, row.id);
+          return findProduct(row.id, trx);
+        });
       } catch (err) {
         if (isUnknownCategory(err)) return 'unknown_category';
         throw err;
@@ -136,18 +146,21 @@ export function createCatalogRepository(db: Knex) {
 
     async createProduct(input: ProductInput): Promise<ProductView | 'unknown_category'> {
       try {
-        const [row] = await db('products')
-          .insert({
-            name: input.name,
-            description: input.description,
-            price_cents: input.priceCents,
-            shelf_life_minutes: input.shelfLifeMinutes,
-            eod_discount_percent: input.eodDiscountPercent,
-            category_id: input.categoryId,
-            tags: input.tags,
-          })
-          .returning<{ id: string }[]>('id');
-        return (await findProduct(row!.id))!;
+        return await atomic(db, async (trx) => {
+          const [row] = await trx('products')
+            .insert({
+              name: input.name,
+              description: input.description,
+              price_cents: input.priceCents,
+              shelf_life_minutes: input.shelfLifeMinutes,
+              eod_discount_percent: input.eodDiscountPercent,
+              category_id: input.categoryId,
+              tags: input.tags,
+            })
+            .returning<{ id: string }[]>('id');
+          await announce(trx, row!.id);
+          return (await findProduct(row!.id, trx))!;
+        });
       } catch (err) {
         if (isUnknownCategory(err)) return 'unknown_category';
         throw err;

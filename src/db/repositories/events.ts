@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import pg from 'pg';
 import type { EventType } from '../../domain/vocabulary.js';
 import { EVENTS_CHANNEL, type EventRecord } from '../../events/log.js';
+import { atomic } from '../knex.js';
 
 interface EventRow {
   id: number;
@@ -31,6 +32,16 @@ export async function appendEvent(
   const id = row!.id;
   await trx.raw('SELECT pg_notify(?, ?)', [EVENTS_CHANNEL, JSON.stringify({ id, stream, type })]);
   return id;
+}
+
+/** The event log as routes reach it, for changes kept outside Postgres (a Temporal Schedule) that live views follow. */
+export function createEventRepository(db: Knex) {
+  return {
+    /** Appends one event in a transaction of its own, after the change it tells of is made. */
+    async append(stream: string, type: EventType, payload: Record<string, unknown>): Promise<number> {
+      return atomic(db, (trx) => appendEvent(trx, stream, type, payload));
+    },
+  };
 }
 
 export async function readStream(db: Knex, stream: string, afterId = 0, limit = 500): Promise<EventRecord[]> {

@@ -6,6 +6,7 @@ import { createCatalogRepository } from './catalog.js';
 import { createCategoryRepository } from './categories.js';
 import { createCredentialRepository } from './credentials.js';
 import { createDeliveryRepository } from './deliveries.js';
+import { createEventRepository } from './events.js';
 import { createLocationRepository } from './locations.js';
 import { createOrderHistoryRepository } from './order-history.js';
 import { createOrderRepository } from './orders.js';
@@ -30,6 +31,7 @@ function build(db: Knex) {
     orders: createOrderRepository(db),
     orderHistory: createOrderHistoryRepository(db),
     deliveries: createDeliveryRepository(db),
+    events: createEventRepository(db),
     webhookEvents: createWebhookEventRepository(db),
     rateLimits: createRateLimitRepository(db),
   };

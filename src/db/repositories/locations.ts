@@ -3,7 +3,9 @@ import type { Knex } from 'knex';
 import { createStaffRepository } from './staff.js';
 import type { LatLng } from '../../domain/geo.js';
 import type { LocationKind } from '../../domain/vocabulary.js';
+import { streams } from '../../events/log.js';
 import { atomic } from '../knex.js';
+import { appendEvent } from './events.js';
 
 export type { LocationKind };
 
@@ -29,6 +31,9 @@ export interface NearbyLocation extends Pick<LocationView, 'id' | 'name' | 'kind
 export interface NearbyLocation extends Pick<LocationView, 'id' | 'name' | 'kind' | 'lat' | 'lng' | 'deliveryRadiusM'> {
   distanceM: number;
 }
+
+/** What a location's owners may change about it; each field left out stays as it is. */
+export type LocationSettingsChange = Partial<Pick<LocationView, 'name' | 'deliveryRadiusM' | 'opensAt' | 'closesAt'>>;
 
 interface LocationRow {
   id: string;
@@ -121,6 +126,53 @@ export function createLocationRepository(db: Knex) {
       return (
         row && { collectionWindowMinutes: row.collection_window_minutes, boardHoldMinutes: row.board_hold_minutes }
       );
+    },
+
+    /**
+     * Changes the location's own settings under its row lock and tells its live views, in one transaction. Opening
+     * hours are checked together with the ones kept: closing must come after opening. Undefined when there is no such
+     * location.
+     */
+    async updateSettings(
+      locationId: string,
+      change: LocationSettingsChange,
+    ): Promise<
+      | { status: 'updated'; location: LocationView }
+      | { status: 'closes_before_opens'; opensAt: string; closesAt: string }
+      | undefined
+    > {
+      return atomic(db, async (trx) => {
+        const current = await trx('locations')
+          .where({ id: locationId })
+          .forNoKeyUpdate()
+          .first<LocationRow | undefined>();
+        if (!current) return undefined;
+        const opensAt = change.opensAt ?? hhmm(current.opens_at);
+        const closesAt = change.closesAt ?? hhmm(current.closes_at);
+        // HH:MM strings order as the times they name.
+        if (closesAt <= opensAt) return { status: 'closes_before_opens', opensAt, closesAt };
+        const [row] = await trx('locations')
+          .where({ id: locationId })
+          .update({
+            ...(change.name === undefined ? {} : { name: change.name }),
+            ...(change.deliveryRadiusM === undefined ? {} : { delivery_radius_m: change.deliveryRadiusM }),
+            ...(change.opensAt === undefined ? {} : { opens_at: change.opensAt }),
+            ...(change.closesAt === undefined ? {} : { closes_at: change.closesAt }),
+          })
+          .returning<LocationRow[]>('*');
+        await appendEvent(trx, streams.location(locationId), 'location.changed', { locationId });
+        const owners = await trx('location_staff')
+          .where({ location_id: locationId, role: 'owner' })
+          .orderBy('user_id')
+          .select<{ user_id: string }[]>('user_id');
+        return {
+          status: 'updated',
+          location: locationView(
+            row!,
+            owners.map((o) => o.user_id),
+          ),
+        };
+      });
     },
 
     /** Ids and names of these locations, by name. */

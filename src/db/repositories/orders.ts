@@ -106,16 +106,24 @@ export function createOrderRepository(db: Knex) {
     /** Who may see an order: its customer, its location's owners and the driver assigned to it. */
     async findOwnership(
       orderId: string,
-    ): Promise<{ customerId: string | null; locationId: string; driverId: string | null } | undefined> {
+    ): Promise<
+      { customerId: string | null; locationId: string; driverId: string | null; fulfilment: Fulfilment } | undefined
+    > {
       const row = await db('orders as o')
         .leftJoin('deliveries as d', 'd.order_id', 'o.id')
         .where('o.id', orderId)
-        .first<{ customer_id: string | null; location_id: string; driver_id: string | null } | undefined>(
-          'o.customer_id',
-          'o.location_id',
-          'd.driver_id',
-        );
-      return row && { customerId: row.customer_id, locationId: row.location_id, driverId: row.driver_id };
+        .first<
+          | { customer_id: string | null; location_id: string; driver_id: string | null; fulfilment: Fulfilment }
+          | undefined
+        >('o.customer_id', 'o.location_id', 'd.driver_id', 'o.fulfilment');
+      return (
+        row && {
+          customerId: row.customer_id,
+          locationId: row.location_id,
+          driverId: row.driver_id,
+          fulfilment: row.fulfilment,
+        }
+      );
     },
 
     async findView(orderId: string): Promise<OrderView | undefined> {

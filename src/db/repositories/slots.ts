@@ -52,14 +52,20 @@ const toSlot = (r: SlotRow): SlotView => ({
   status: r.status,
 });
 
+/** A slot as its events carry it: every public field, so a live view can add a slot it has not seen yet. */
+const slotPayload = (slot: SlotRow, reserved: number) => ({
+  slotId: slot.id,
+  startsAt: slot.starts_at.toISOString(),
+  endsAt: slot.ends_at.toISOString(),
+  cutoffAt: slot.cutoff_at.toISOString(),
+  capacity: slot.capacity,
+  reserved,
+  remaining: slot.capacity - reserved,
+  status: slot.status,
+});
+
 async function announceSlot(trx: Knex.Transaction, slot: SlotRow, reserved: number): Promise<void> {
-  await appendEvent(trx, streams.location(slot.location_id), 'slot.capacity', {
-    slotId: slot.id,
-    capacity: slot.capacity,
-    reserved,
-    remaining: slot.capacity - reserved,
-    status: slot.status,
-  });
+  await appendEvent(trx, streams.location(slot.location_id), 'slot.capacity', slotPayload(slot, reserved));
 }
 
 export function createSlotRepository(db: Knex) {
@@ -163,6 +169,7 @@ export function createSlotRepository(db: Knex) {
             ...(cutoffAt === undefined ? {} : { cutoff_at: cutoffAt }),
           })
           .returning<SlotRow[]>('*');
+        await announceSlot(trx, row!, row!.reserved);
         return toSlot(row!);
       });
     },
@@ -272,24 +279,32 @@ export function createSlotRepository(db: Knex) {
       });
     },
 
-    /** Creates planned slots; a slot that already exists at the same start is left as it is. Returns the new ones. */
+    /**
+     * Creates planned slots and announces each new one on its location, in one transaction; a slot that already
+     * exists at the same start is left as it is. Returns the new ones.
+     */
     async createMissing(
       locationId: string,
       planned: readonly { startsAt: Date; endsAt: Date; cutoffAt: Date; capacity: number }[],
     ): Promise<{ slotId: string; cutoffAt: string; endsAt: string }[]> {
-      const inserted = await db('slots')
-        .insert(
-          planned.map((p) => ({
-            location_id: locationId,
-            starts_at: p.startsAt,
-            ends_at: p.endsAt,
-            cutoff_at: p.cutoffAt,
-            capacity: p.capacity,
-          })),
-        )
-        .onConflict(['location_id', 'starts_at'])
-        .ignore()
-        .returning<{ id: string; cutoff_at: Date; ends_at: Date }[]>(['id', 'cutoff_at', 'ends_at']);
+      const inserted = await atomic(db, async (trx) => {
+        const rows = await trx('slots')
+          .insert(
+            planned.map((p) => ({
+              location_id: locationId,
+              starts_at: p.startsAt,
+              ends_at: p.endsAt,
+              cutoff_at: p.cutoffAt,
+              capacity: p.capacity,
+            })),
+          )
+          .onConflict(['location_id', 'starts_at'])
+          .ignore()
+          .returning<SlotRow[]>('*');
+        for (const row of rows)
+          await appendEvent(trx, streams.location(locationId), 'slot.opened', slotPayload(row, row.reserved));
+        return rows;
+      });
       return inserted.map((r) => ({
         slotId: r.id,
         cutoffAt: r.cutoff_at.toISOString(),

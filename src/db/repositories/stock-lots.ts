@@ -1,7 +1,7 @@
 // Stock: the one writer of stock_lots, stock_reservations, stock_allocations and lot_idempotency_keys. Lots are
 // received, discounted and discarded here; an order's units are taken, given back and sold here, every change of a
 // lot's counters together with its unit ranges. The statements' texts are in stock-statements.ts, receiving in
-// stock-receiving.ts.
+// stock-receiving.ts, a shop's own discards in stock-discarding.ts.
 //
 // Locking order, which every statement here keeps so no two transactions wait on each other in a cycle: an order's
 // stock_reservations row first (its claim), then its lots in lot id order.
@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 import { streams } from '../../events/log.js';
 import { atomic } from '../knex.js';
 import { appendEvent } from './events.js';
+import { discardUnitsIn, type DiscardUnitsResult } from './stock-discarding.js';
 import { lotsAt } from './stock-listing.js';
 import { receiveLotIn } from './stock-receiving.js';
 import {
@@ -42,6 +43,7 @@ import {
 
 export type {
   CandidateLot,
+  DiscardUnitsResult,
   DiscardReason,
   LotIdempotencyKey,
   LotView,
@@ -226,6 +228,9 @@ export function createStockLotRepository(db: Knex) {
         return { discountFrom: lot?.discount_from?.toISOString() ?? null };
       });
     },
+
+    /** A shop throws out unreserved units of one of its lots (see discardUnitsIn in stock-discarding.ts). */
+    discardUnits: (input: Parameters<typeof discardUnitsIn>[1]) => discardUnitsIn(db, input),
 
     /** Discards the unreserved units of one lot if it has expired; reserved and sold units stay. Returns the units. */
     async discardExpiredLot(lotId: number): Promise<number> {

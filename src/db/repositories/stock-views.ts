@@ -63,8 +63,8 @@ export interface PlannedTake {
   discounted: boolean;
 }
 
-/** Why a lot's remaining units were discarded: it expired, or its location closed for the day. */
-export type DiscardReason = 'expired' | 'closing';
+/** Why a lot's remaining units were discarded: it expired, its location closed for the day, or its staff threw them out. */
+export type DiscardReason = 'expired' | 'closing' | 'staff';
 
 export interface LotRow {
   id: number;
