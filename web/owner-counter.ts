@@ -212,7 +212,7 @@ export function counterSection(ctx: OwnerContext): Section {
         renderMine();
         readStock();
       } else if (type.startsWith('stock.') || type === 'catalog.changed' || type === 'snapshot') readStock();
-      if (type === 'slot' || type === 'slots.snapshot' || type === 'slot.opened') readSlots();
+      if (type === 'slot.capacity' || type === 'slot.opened' || type === 'snapshot') readSlots();
     },
   };
 }

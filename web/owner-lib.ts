@@ -38,19 +38,6 @@ export interface Section {
 export interface OwnerContext {
   location: Place;
   store: OrdersStore;
-  /** Routes the API answers with, as the page found them (some are newer than others). */
-  has: Features;
-}
-
-export interface Features {
-  /** POST /v1/orders/:id/cancel for the shop's own collection orders. */
-  ownerCancel: boolean;
-  /** POST /v1/locations/:id/stock/:lotId/discard. */
-  discard: boolean;
-  /** PATCH /v1/locations/:id/production/:productId { paused }. */
-  pausePlans: boolean;
-  /** PATCH /v1/locations/:id (name and other settings). */
-  locationSettings: boolean;
 }
 
 /** The API's message for a refused request, the page's own for a check it made, else a plain failure. */

@@ -98,14 +98,12 @@ export function productionSection(ctx: OwnerContext): Section {
       h(
         'div',
         { class: 'actions' },
-        ctx.has.pausePlans
-          ? actionButton(
-              plan.paused ? 'Resume' : 'Pause',
-              { 'data-action': plan.paused ? 'resume' : 'pause' },
-              () => api('PATCH', `${base}/${plan.productId}`, { paused: !plan.paused }),
-              () => readPlans(),
-            )
-          : null,
+        actionButton(
+          plan.paused ? 'Resume' : 'Pause',
+          { 'data-action': plan.paused ? 'resume' : 'pause' },
+          () => api('PATCH', `${base}/${plan.productId}`, { paused: !plan.paused }),
+          () => readPlans(),
+        ),
         edit,
         actionButton(
           'Stop',

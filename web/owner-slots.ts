@@ -219,17 +219,13 @@ export function slotsSection(ctx: OwnerContext): Section {
   return {
     el,
     update: ({ type, data }) => {
-      if (type === 'slot') {
-        const change = data as Partial<Slot> & { slotId: string };
-        const slot = slots.get(change.slotId);
-        if (!slot) return readSlots();
-        for (const key of ['capacity', 'reserved', 'remaining', 'status'] as const) {
-          if (change[key] !== undefined) (slot as unknown as Record<string, unknown>)[key] = change[key];
-        }
+      if (type === 'slot.opened' || type === 'slot.capacity') {
+        // The event carries the whole slot, new or changed.
+        const change = data as Omit<Slot, 'id'> & { slotId: string };
+        if (typeof change.startsAt !== 'string') return readSlots();
+        const { slotId, ...fields } = change;
+        slots.set(slotId, { ...fields, id: slotId });
         renderSlots();
-      } else if (type === 'slots.snapshot' || type === 'slot.opened' || type === 'slot.capacity') {
-        readSlots();
-        if (type === 'slot.opened') readTemplates();
       } else if (type === 'snapshot' || type === 'location.changed') {
         readTemplates();
         readSlots();

@@ -60,17 +60,15 @@ export function stockSection(ctx: OwnerContext): Section {
   const lotRow = (lot: Lot) => {
     const expired = Date.parse(lot.expiresAt) <= Date.now();
     const discounted = lot.discountFrom !== null && Date.parse(lot.discountFrom) <= Date.now();
-    const discard = ctx.has.discard
-      ? actionButton(
-          lot.reserved > 0 ? `Discard ${lot.available} unreserved` : 'Discard',
-          { 'data-action': 'discard', disabled: lot.available === 0 },
-          () => api<Lot>('POST', `${base}/stock/${lot.id}/discard`, {}),
-          (updated) => {
-            lots = lots.map((l) => (l.id === updated.id ? updated : l));
-            render();
-          },
-        )
-      : null;
+    const discard = actionButton(
+      lot.reserved > 0 ? `Discard ${lot.available} unreserved` : 'Discard',
+      { 'data-action': 'discard', disabled: lot.available === 0 },
+      () => api<Lot>('POST', `${base}/stock/${lot.id}/discard`, {}),
+      (updated) => {
+        lots = lots.map((l) => (l.id === updated.id ? updated : l));
+        render();
+      },
+    );
     return h(
       'li',
       { class: 'lot', 'data-lot-id': lot.id },

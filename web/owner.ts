@@ -5,7 +5,7 @@ import { ACTIVE_STATUSES, type DeliveryStatus, type OrderStatus } from '../src/d
 import { $, api, follow, h, loginGate, toast } from './lib.js';
 import { catalogSection } from './owner-catalog.js';
 import { counterSection } from './owner-counter.js';
-import type { Change, DashboardOrder, Features, OrdersStore, OwnerContext, Place, Section } from './owner-lib.js';
+import type { Change, DashboardOrder, OrdersStore, OwnerContext, Place, Section } from './owner-lib.js';
 import { ordersSection } from './owner-orders.js';
 import { settingsSection } from './owner-settings.js';
 import { productionSection } from './owner-production.js';
@@ -37,12 +37,12 @@ const SECTIONS: { id: string; label: string; make: (ctx: OwnerContext) => Sectio
   { id: 'staff', label: 'Staff', make: staffAndSettings },
 ];
 
-/** The Staff tab: the location's settings (when the API takes them) beside its staff. */
+/** The Staff tab: the location's settings beside its staff. */
 function staffAndSettings(ctx: OwnerContext): Section {
-  const settings = HAS.locationSettings ? settingsSection(ctx, rename) : null;
+  const settings = settingsSection(ctx, rename);
   return {
-    el: h('div', { class: 'columns two' }, settings?.el, staffSection(ctx.location)),
-    update: settings?.update,
+    el: h('div', { class: 'columns two' }, settings.el, staffSection(ctx.location)),
+    update: settings.update,
   };
 }
 
@@ -68,9 +68,6 @@ const LOCATION_EVENTS = [
   'production.changed',
   'location.changed',
 ];
-
-const HAS: Features = { ownerCancel: false, discard: false, pausePlans: false, locationSettings: false };
-const STAFF_STREAM = false;
 
 const ACTIVE = new Set(ACTIVE_STATUSES);
 const app = $('#app');
@@ -98,7 +95,7 @@ function show(): void {
   const id = sectionId();
   let section = made.get(id);
   if (!section) {
-    section = SECTIONS.find((s) => s.id === id)!.make({ location: current, store, has: HAS });
+    section = SECTIONS.find((s) => s.id === id)!.make({ location: current, store });
     made.set(id, section);
   }
   for (const link of Array.from(nav.querySelectorAll('a'))) {
@@ -117,24 +114,16 @@ function choose(place: Place): void {
   for (const stop of stopStreams) stop();
   made = new Map();
   const base = `/v1/locations/${place.id}`;
-  stopStreams = [
-    follow(`${base}/slots/events`, {
-      snapshot: (data) => tell({ type: 'slots.snapshot', data }),
-      slot: (data) => tell({ type: 'slot', data }),
-    }),
-  ];
-  if (STAFF_STREAM) {
-    const handlers: Record<string, (data: unknown) => void> = { snapshot: (data) => tell({ type: 'snapshot', data }) };
-    for (const type of LOCATION_EVENTS) handlers[type] = (data) => tell({ type, data });
-    handlers['location.changed'] = (data) => {
-      tell({ type: 'location.changed', data });
-      void api<Place>('GET', base).then(
-        (read) => current?.id === place.id && rename(read.name),
-        () => undefined,
-      );
-    };
-    stopStreams.push(follow(`${base}/events`, handlers));
-  }
+  const handlers: Record<string, (data: unknown) => void> = { snapshot: (data) => tell({ type: 'snapshot', data }) };
+  for (const type of LOCATION_EVENTS) handlers[type] = (data) => tell({ type, data });
+  handlers['location.changed'] = (data) => {
+    tell({ type: 'location.changed', data });
+    void api<Place>('GET', base).then(
+      (read) => current?.id === place.id && rename(read.name),
+      () => undefined,
+    );
+  };
+  stopStreams = [follow(`${base}/events`, handlers)];
   show();
 }
 
