@@ -41,7 +41,7 @@ const SECTIONS: { id: string; label: string; make: (ctx: OwnerContext) => Sectio
 function staffAndSettings(ctx: OwnerContext): Section {
   const settings = settingsSection(ctx, rename);
   return {
-    el: h('div', { class: 'columns two' }, settings.el, staffSection(ctx.location)),
+    el: h('div', { class: 'columns two', id: 'staff' }, settings.el, staffSection(ctx.location)),
     update: settings.update,
   };
 }
@@ -103,6 +103,9 @@ function show(): void {
     else link.removeAttribute('aria-current');
   }
   view.replaceChildren(section.el);
+  // On a phone the tab bar scrolls sideways: the chosen tab is kept in sight.
+  const tab = nav.querySelector<HTMLElement>('[aria-current="page"]');
+  if (tab) nav.scrollLeft = Math.max(0, tab.offsetLeft - (nav.clientWidth - tab.offsetWidth) / 2);
   document.title = `${SECTIONS.find((s) => s.id === id)!.label} · ${current.name} · Back office`;
 }
 

@@ -3,7 +3,7 @@
 // section's main action works through the page.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DateTime } from 'luxon';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { slotPlannerWorkflow } from '../../workflows/slot.js';
 import { launchBrowser, logIn, pageErrors, phone, screenshot } from '../support/browser.js';
 import {
@@ -23,6 +23,7 @@ let timezone: string;
 let bun: string;
 let scone: string;
 let owner: { id: string; token: string };
+let ownerContext: BrowserContext | undefined;
 
 // A spot no other location in this database delivers to, so the customer sees exactly one shop.
 const HOME = { lat: 41.3874, lng: 2.1686 };
@@ -44,6 +45,12 @@ beforeAll(async () => {
   }
   await createSlot(stack.db, locationId, { startsInMs: 2 * 3_600_000, capacity: 5 });
   browser = await launchBrowser();
+});
+
+// Each owner tab holds two live streams, and a browser opens at most six HTTP/1.1 connections to one server: tabs
+// are closed after each test (the owner stays logged in).
+afterEach(async () => {
+  for (const page of ownerContext?.pages() ?? []) await page.close();
 });
 
 afterAll(async () => {
@@ -72,11 +79,20 @@ async function fitsTheScreen(page: Page): Promise<boolean> {
   return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 }
 
-/** The owner's page, logged in, on one section. */
+/** The owner's page on one section, in a tab of its own; the owner logs in once, in the first tab. */
 async function ownerAt(section: string): Promise<Page> {
-  const { page } = await phone(browser);
-  await page.goto(`${stack.baseUrl}/owner#${section}`);
-  await logIn(page, owner.token);
+  let page: Page;
+  if (!ownerContext) {
+    ({ context: ownerContext, page } = await phone(browser));
+    await page.goto(`${stack.baseUrl}/owner#${section}`);
+    await logIn(page, owner.token);
+  } else {
+    page = await ownerContext.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    (page as Page & { errors: string[] }).errors = errors;
+    await page.goto(`${stack.baseUrl}/owner#${section}`);
+  }
   await page.locator(`#tab-${section}[aria-current="page"]`).waitFor();
   return page;
 }
