@@ -31,6 +31,7 @@ export const REASONS: Record<OrderReason, string> = {
   charge_refused: 'the bank refused the payment account',
   payment_timeout: 'the bank did not answer in time',
   customer_cancelled: 'you cancelled',
+  staff_cancelled: 'cancelled by the shop',
   operator_cancelled: 'cancelled by the shop’s support',
   workflow_ended: 'cancelled by the shop’s support',
 };

@@ -124,6 +124,20 @@ export const placementUpdate = defineUpdate<OrderState>('placement');
 /** The customer cancels; allowed until prepping starts. Returns once compensation is done. */
 export const cancelUpdate = defineUpdate<OrderState>('cancel');
 
+/** Who cancels, when it is not the customer: the staff of the order's location. */
+export interface CancelRequest {
+  by: 'staff';
+}
+
+/** The same cancel, sent by the staff of the order's location: the order ends with reason staff_cancelled. */
+export const staffCancelUpdate = defineUpdate<OrderState, [CancelRequest]>('cancel');
+
+/**
+ * The cancel update as the order workflow receives it: without an argument from the customer (and from operators in
+ * the Web UI or CLI), with one from staff.
+ */
+export const anyCancelUpdate = defineUpdate<OrderState, [CancelRequest?]>('cancel');
+
 /** The shop owner hands a collection order that is ready to its customer. */
 export const collectUpdate = defineUpdate<OrderState>('collect');
 

@@ -22,8 +22,8 @@ import { deliveryWorkflow } from './delivery.js';
 import {
   REFUSAL,
   TERMINAL_STATUSES,
+  anyCancelUpdate,
   bankChargeResultSignal,
-  cancelUpdate,
   collectUpdate,
   deliveryProgressSignal,
   orderStateQuery,
@@ -32,6 +32,7 @@ import {
   slotClosedSignal,
   searchAttributes,
   type BankChargeResult,
+  type CancelRequest,
   type CollectionTimes,
   type DeliveryWrittenStatus,
   type OrderInput,
@@ -77,6 +78,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
   const persisted = () => writing === 0;
   let charge: BankChargeResult | undefined;
   let cancelRequested = false;
+  let cancelReason: OrderReason = 'customer_cancelled';
   let collectRequested = false;
   const collection = input.fulfilment === 'collection';
   let slotClosed = false;
@@ -92,15 +94,16 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     return state;
   });
   setHandler(
-    cancelUpdate,
-    async () => {
+    anyCancelUpdate,
+    async (request?: CancelRequest) => {
       cancelRequested = true;
+      if (request?.by === 'staff') cancelReason = 'staff_cancelled';
       // A placement that fails on its own first ends the order just the same.
       await condition(() => TERMINAL_STATUSES.includes(state.status) && persisted());
       return state;
     },
     {
-      validator: () => {
+      validator: (_request?: CancelRequest) => {
         if (!isCancellable(state.status) || cancelRequested) {
           throw refusal(`An order that is ${state.status} can no longer be cancelled`);
         }
@@ -228,7 +231,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
       () => charge !== undefined || cancelRequested || slotClosed,
       Math.max(0, Math.min(input.paymentTimeoutMs, untilCutoffMs)),
     );
-    if (cancelRequested) return fail('cancelled', 'customer_cancelled');
+    if (cancelRequested) return fail('cancelled', cancelReason);
     if (!charge)
       return fail(
         'payment_failed',
@@ -298,7 +301,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     }
 
     await condition(() => (state.status === 'prepped' && persisted()) || cancelRequested);
-    if (cancelRequested) return fail('cancelled', 'customer_cancelled');
+    if (cancelRequested) return fail('cancelled', cancelReason);
     if (collection) return awaitCollection();
 
     const delivery = await startChild(deliveryWorkflow, {

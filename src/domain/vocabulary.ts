@@ -85,6 +85,8 @@ export const ORDER_REASONS = [
   'charge_refused',
   'payment_timeout',
   'customer_cancelled',
+  /** The staff of the order's location cancelled a counter or collection order. */
+  'staff_cancelled',
   'operator_cancelled',
   /** The workflow was terminated, failed or timed out; the reconcile sweep gave back what it held. */
   'workflow_ended',

@@ -379,7 +379,7 @@ describe('staff cancelling orders', () => {
     expect((await cancel(orderId, operator.token)).status).toBe(403);
     const res = await cancel(orderId);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body).toMatchObject({ id: orderId, status: 'cancelled' });
+    expect(res.body).toMatchObject({ id: orderId, status: 'cancelled', reason: 'staff_cancelled' });
     expect(await lotRow(lotId)).toMatchObject({ available: 6, reserved: 0 });
     expect(await slotReserved(slotId)).toBe(0);
 
@@ -393,7 +393,10 @@ describe('staff cancelling orders', () => {
     const collection = await customerOrder(productId, 1, { fulfilment: 'collection' });
     const res = await cancel(collection.id);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body.status).toBe('cancelled');
+    expect(res.body).toMatchObject({ status: 'cancelled', reason: 'staff_cancelled' });
+    // Its customer sees who cancelled it.
+    const seen = await stack.api('GET', `/v1/orders/${collection.id}`, { token: collection.customer.token });
+    expect(seen.body).toMatchObject({ status: 'cancelled', reason: 'staff_cancelled' });
 
     const prepping = await counterOrder(productId, 1);
     expect(
@@ -413,7 +416,11 @@ describe('staff cancelling orders', () => {
     expect((await stack.api('GET', `/v1/orders/${delivery.id}`, { token: owner.token })).body.status).toBe('confirmed');
     // Its customer still may.
     const byCustomer = await cancel(delivery.id, delivery.customer.token);
-    expect([byCustomer.status, byCustomer.body.status]).toEqual([200, 'cancelled']);
+    expect([byCustomer.status, byCustomer.body.status, byCustomer.body.reason]).toEqual([
+      200,
+      'cancelled',
+      'customer_cancelled',
+    ]);
     expect(await lotRow(lotId)).toMatchObject({ reserved: 1 });
   });
 });

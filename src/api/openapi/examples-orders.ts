@@ -87,6 +87,10 @@ export const ORDERS_EXAMPLES: Record<string, OperationExamples> = {
   'POST /v1/orders/{id}/cancel': {
     responses: {
       200: { ...order, status: 'cancelled', reason: 'customer_cancelled' },
+      403: {
+        error: 'forbidden',
+        message: 'Staff may cancel counter and collection orders; a delivery order is cancelled by its customer',
+      },
       409: { error: 'invalid_transition', message: 'An order that is prepping can no longer be cancelled' },
     },
   },

@@ -2,7 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { cancelUpdate, collectUpdate, prepUpdate, type OrderInput } from '../../../workflows/messages.js';
+import {
+  cancelUpdate,
+  collectUpdate,
+  prepUpdate,
+  staffCancelUpdate,
+  type OrderInput,
+} from '../../../workflows/messages.js';
 import type { OrderKey } from '../../db/repositories/order-history.js';
 import { CursorParam, decodeCursor, encodeCursor, NextCursor } from '../cursor.js';
 import { badRequest, conflict, forbidden, notFound, unprocessable } from '../errors.js';
@@ -252,7 +258,11 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Staff may cancel counter and collection orders; a delivery order is cancelled by its customer',
         );
       }
-      await sendUpdate(app.temporal, `order-${request.params.id}`, cancelUpdate, undefined, 'Order');
+      if (user.role === 'owner') {
+        await sendUpdate(app.temporal, `order-${request.params.id}`, staffCancelUpdate, { by: 'staff' }, 'Order');
+      } else {
+        await sendUpdate(app.temporal, `order-${request.params.id}`, cancelUpdate, undefined, 'Order');
+      }
       return (await app.repos.orders.findView(request.params.id))!;
     },
   );
