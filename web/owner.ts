@@ -1,27 +1,25 @@
-// The owner's dashboard: orders to prep and deliveries to assign, kept current by the dashboard stream, and the staff of
-// each of the owner's locations.
+// The owner's back office: one section at a time (orders, counter, slots, stock, catalog, production, staff) chosen
+// from the tab bar and kept in the address (#slots), for the location picked in the header. Every section follows
+// the location's live streams, so a change made anywhere (another tab, another owner, a customer) shows at once.
 import { ACTIVE_STATUSES, type DeliveryStatus, type OrderStatus } from '../src/domain/vocabulary.js';
-import { $, ApiError, api, clock, follow, h, loginGate, money, toast } from './lib.js';
+import { $, api, follow, h, loginGate, toast } from './lib.js';
+import { catalogSection } from './owner-catalog.js';
+import { counterSection } from './owner-counter.js';
+import type { Change, DashboardOrder, OrdersStore, OwnerContext, Place, Section } from './owner-lib.js';
+import { ordersSection } from './owner-orders.js';
+import { settingsSection } from './owner-settings.js';
+import { productionSection } from './owner-production.js';
+import { slotsSection } from './owner-slots.js';
+import { stockSection } from './owner-stock.js';
 import { staffSection } from './staff.js';
 
-interface DashboardOrder {
-  id: string;
-  number: string;
-  locationId: string;
-  status: OrderStatus;
-  totalCents: number;
-  slotStartsAt: string | null;
-  items: { name: string; quantity: number }[];
-  delivery: { status: DeliveryStatus; driverId: string | null } | null;
-}
-
 interface Dashboard {
-  locations: { id: string; name: string }[];
-  drivers: { id: string; name: string }[];
+  locations: Place[];
+  drivers: Place[];
   orders: DashboardOrder[];
 }
 
-interface ChangeEvent {
+interface OrderChange {
   orderId: string;
   status?: OrderStatus;
   totalCents?: number;
@@ -29,147 +27,132 @@ interface ChangeEvent {
   driverId?: string | null;
 }
 
+const SECTIONS: { id: string; label: string; make: (ctx: OwnerContext) => Section }[] = [
+  { id: 'orders', label: 'Orders', make: ordersSection },
+  { id: 'counter', label: 'Counter', make: counterSection },
+  { id: 'slots', label: 'Slots', make: slotsSection },
+  { id: 'stock', label: 'Stock', make: stockSection },
+  { id: 'catalog', label: 'Catalog', make: catalogSection },
+  { id: 'production', label: 'Production', make: productionSection },
+  { id: 'staff', label: 'Staff', make: staffAndSettings },
+];
+
+/** The Staff tab: the location's settings beside its staff. */
+function staffAndSettings(ctx: OwnerContext): Section {
+  const settings = settingsSection(ctx, rename);
+  return {
+    el: h('div', { class: 'columns two', id: 'staff' }, settings.el, staffSection(ctx.location)),
+    update: settings.update,
+  };
+}
+
+/** The location got a new name: the picker and the title say it. */
+function rename(name: string): void {
+  if (!current) return;
+  current.name = name;
+  const place = store.locations.find((l) => l.id === current!.id);
+  if (place) place.name = name;
+  const option = Array.from(picker.options).find((o) => o.value === current!.id);
+  if (option) option.textContent = name;
+  show();
+}
+
+/** The location's staff stream: every change at the location that is not an order, by event type. */
+const LOCATION_EVENTS = [
+  'slot.capacity',
+  'slot.opened',
+  'stock.received',
+  'stock.discounted',
+  'stock.discarded',
+  'catalog.changed',
+  'production.changed',
+  'location.changed',
+];
+
 const ACTIVE = new Set(ACTIVE_STATUSES);
 const app = $('#app');
-const board = h('div', { id: 'dashboard', class: 'dashboard' });
-const staff = h('div', { id: 'staff', class: 'columns two' });
-/** The locations whose staff cards are shown, so a snapshot of the same locations keeps them as they are. */
-let staffOf = '';
-let dashboard: Dashboard = { locations: [], drivers: [], orders: [] };
-const orders = new Map<string, DashboardOrder>();
-let refreshing: Promise<void> | undefined;
+const store: OrdersStore = { locations: [], drivers: [], orders: new Map() };
+const nav = h('nav', { class: 'tabs', 'aria-label': 'Sections' });
+const picker = h('select', { id: 'location', name: 'location', 'aria-label': 'Location', hidden: true });
+const view = h('div', { id: 'section' });
 
-function driverName(id: string | null): string {
-  return dashboard.drivers.find((d) => d.id === id)?.name ?? 'a driver';
+let current: Place | undefined;
+/** The sections made for the current location, by id; made when first shown, dropped when the location changes. */
+let made = new Map<string, Section>();
+let stopStreams: (() => void)[] = [];
+
+const tell = (change: Change) => {
+  for (const section of made.values()) section.update?.(change);
+};
+
+function sectionId(): string {
+  const id = location.hash.replace(/^#/, '');
+  return SECTIONS.some((s) => s.id === id) ? id : 'orders';
 }
 
-async function act(button: HTMLButtonElement, method: string, url: string, body?: unknown): Promise<void> {
-  button.disabled = true;
-  try {
-    // The change comes back through the stream, like everyone else's, so the page shows only what really happened.
-    await api(method, url, body);
-  } catch (err) {
-    toast(err instanceof ApiError ? err.message : 'The request failed', 'error');
-    button.disabled = false;
+function show(): void {
+  if (!current) return;
+  const id = sectionId();
+  let section = made.get(id);
+  if (!section) {
+    section = SECTIONS.find((s) => s.id === id)!.make({ location: current, store });
+    made.set(id, section);
   }
+  for (const link of Array.from(nav.querySelectorAll('a'))) {
+    if (link.dataset.section === id) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  view.replaceChildren(section.el);
+  // On a phone the tab bar scrolls sideways: the chosen tab is kept in sight.
+  const tab = nav.querySelector<HTMLElement>('[aria-current="page"]');
+  if (tab) nav.scrollLeft = Math.max(0, tab.offsetLeft - (nav.clientWidth - tab.offsetWidth) / 2);
+  document.title = `${SECTIONS.find((s) => s.id === id)!.label} · ${current.name} · Back office`;
 }
 
-function orderCard(order: DashboardOrder, actions: HTMLElement[]): HTMLElement {
-  return h(
-    'li',
-    { class: 'card job', 'data-order-id': order.id, 'data-status': order.status },
-    h(
-      'header',
-      {},
-      h('span', { class: 'number' }, `#${order.number}`),
-      h('span', { class: 'muted' }, order.slotStartsAt ? `slot ${clock(order.slotStartsAt)}` : ''),
-      h('span', {}, money(order.totalCents)),
-    ),
-    order.items.length > 0 ? h('ul', {}, ...order.items.map((i) => h('li', {}, `${i.quantity} × ${i.name}`))) : null,
-    actions.length > 0 ? h('div', { class: 'actions' }, ...actions) : null,
-  );
-}
-
-function prepCard(order: DashboardOrder): HTMLElement {
-  const next = order.status === 'confirmed' ? 'prepping' : 'prepped';
-  const button = h(
-    'button',
-    { type: 'button', class: 'primary', 'data-action': next },
-    next === 'prepping' ? 'Start prepping' : 'Mark prepped',
-  );
-  button.addEventListener('click', () => void act(button, 'POST', `/v1/orders/${order.id}/prep`, { status: next }));
-  return orderCard(order, [button]);
-}
-
-function assignCard(order: DashboardOrder): HTMLElement {
-  const select = h(
-    'select',
-    { 'aria-label': 'Driver', name: 'driver' },
-    ...dashboard.drivers.map((d) => h('option', { value: d.id }, d.name)),
-  );
-  const button = h(
-    'button',
-    {
-      type: 'button',
-      class: 'primary',
-      'data-action': 'assign',
-      disabled: !order.delivery || dashboard.drivers.length === 0,
-    },
-    'Assign',
-  );
-  button.addEventListener(
-    'click',
-    () => void act(button, 'POST', `/v1/deliveries/${order.id}/assign`, { driverId: select.value }),
-  );
-  return orderCard(order, [select, button]);
-}
-
-function collectCard(order: DashboardOrder): HTMLElement {
-  const button = h('button', { type: 'button', class: 'primary', 'data-action': 'collect' }, 'Collected');
-  button.addEventListener('click', () => void act(button, 'POST', `/v1/orders/${order.id}/collect`));
-  return orderCard(order, [button]);
-}
-
-function outCard(order: DashboardOrder): HTMLElement {
-  const card = orderCard(order, []);
-  const what =
-    order.delivery?.status === 'picked_up' || order.status === 'out_for_delivery' ? 'on the way with' : 'assigned to';
-  card.append(h('p', { class: 'muted' }, `${what} ${driverName(order.delivery?.driverId ?? null)}`));
-  return card;
-}
-
-function column(title: string, id: string, cards: HTMLElement[], empty: string): HTMLElement {
-  return h(
-    'section',
-    { id },
-    h('h2', {}, `${title} (${cards.length})`),
-    cards.length > 0 ? h('ul', { class: 'list' }, ...cards) : h('p', { class: 'empty' }, empty),
-  );
-}
-
-function render(): void {
-  const all = [...orders.values()].filter((o) => ACTIVE.has(o.status));
-  const toPrep = all.filter((o) => o.status === 'confirmed' || o.status === 'prepping');
-  const toAssign = all.filter((o) => o.status === 'prepped' && (!o.delivery || o.delivery.status === 'pending'));
-  const out = all.filter(
-    (o) => o.status === 'out_for_delivery' || (o.status === 'prepped' && o.delivery && o.delivery.status !== 'pending'),
-  );
-  const toCollect = all.filter((o) => o.status === 'ready_for_collection');
-  const waiting = all.filter((o) => o.status === 'awaiting_payment');
-  board.replaceChildren(
-    h('p', { class: 'muted' }, dashboard.locations.map((l) => l.name).join(' · ') || 'You run no shops yet.'),
-    h(
-      'div',
-      { class: 'columns' },
-      column('To prep', 'to-prep', toPrep.map(prepCard), 'Nothing to prep.'),
-      column('To assign', 'to-assign', toAssign.map(assignCard), 'Nothing waiting for a driver.'),
-      column('Out', 'out', out.map(outCard), 'Nothing on the road.'),
-      column('For collection', 'to-collect', toCollect.map(collectCard), 'Nothing waiting at the counter.'),
-    ),
-    ...(waiting.length > 0
-      ? [
-          h(
-            'p',
-            { class: 'muted', id: 'awaiting' },
-            `Awaiting payment: ${waiting.map((o) => `#${o.number}`).join(', ')}`,
-          ),
-        ]
-      : []),
-  );
+/** Works on another location: its own sections and streams from here on. */
+function choose(place: Place): void {
+  if (current?.id === place.id) return;
+  current = place;
+  localStorage.setItem('owner.location', place.id);
+  for (const stop of stopStreams) stop();
+  made = new Map();
+  const base = `/v1/locations/${place.id}`;
+  const handlers: Record<string, (data: unknown) => void> = { snapshot: (data) => tell({ type: 'snapshot', data }) };
+  for (const type of LOCATION_EVENTS) handlers[type] = (data) => tell({ type, data });
+  handlers['location.changed'] = (data) => {
+    tell({ type: 'location.changed', data });
+    void api<Place>('GET', base).then(
+      (read) => current?.id === place.id && rename(read.name),
+      () => undefined,
+    );
+  };
+  stopStreams = [follow(`${base}/events`, handlers)];
+  show();
 }
 
 function load(snapshot: Dashboard): void {
-  dashboard = snapshot;
-  orders.clear();
-  for (const order of snapshot.orders) orders.set(order.id, order);
-  render();
-  const locations = snapshot.locations.map((l) => l.id).join(',');
-  if (locations !== staffOf) {
-    staffOf = locations;
-    staff.replaceChildren(...snapshot.locations.map((location) => staffSection(location)));
+  store.locations = snapshot.locations;
+  store.drivers = snapshot.drivers;
+  store.orders.clear();
+  for (const order of snapshot.orders) store.orders.set(order.id, order);
+  picker.hidden = snapshot.locations.length < 2;
+  const shown = picker.value;
+  picker.replaceChildren(...snapshot.locations.map((l) => h('option', { value: l.id }, l.name)));
+  const saved = localStorage.getItem('owner.location');
+  const next =
+    snapshot.locations.find((l) => l.id === (current?.id ?? shown)) ??
+    snapshot.locations.find((l) => l.id === saved) ??
+    snapshot.locations[0];
+  if (!next) {
+    view.replaceChildren(h('p', { class: 'empty' }, 'You run no shops yet.'));
+    return;
   }
+  picker.value = next.id;
+  choose(next);
+  tell({ type: 'orders', data: null });
 }
 
+let refreshing: Promise<void> | undefined;
 /** An order this page has not seen (new, or from before it loaded): read the dashboard once more. */
 function refresh(): void {
   refreshing ??= api<Dashboard>('GET', '/v1/dashboard')
@@ -180,25 +163,33 @@ function refresh(): void {
 }
 
 await loginGate(['owner'], app);
-app.replaceChildren(board, staff);
+nav.append(...SECTIONS.map((s) => h('a', { href: `#${s.id}`, 'data-section': s.id, id: `tab-${s.id}` }, s.label)));
+picker.addEventListener('change', () => {
+  const place = store.locations.find((l) => l.id === picker.value);
+  if (place) choose(place);
+});
+$('#pick').append(picker);
+app.replaceChildren(nav, view);
+window.addEventListener('hashchange', show);
+
 follow('/v1/dashboard/events', {
   snapshot: (data) => load(data as Dashboard),
   'order.status': (data) => {
-    const event = data as ChangeEvent;
-    const order = orders.get(event.orderId);
+    const event = data as OrderChange;
+    const order = store.orders.get(event.orderId);
     if (!order) {
       if (event.status && ACTIVE.has(event.status)) refresh();
       return;
     }
     order.status = event.status ?? order.status;
     if (event.totalCents !== undefined) order.totalCents = event.totalCents;
-    render();
+    tell({ type: 'orders', data: event });
   },
   'delivery.status': (data) => {
-    const event = data as ChangeEvent;
-    const order = orders.get(event.orderId);
+    const event = data as OrderChange;
+    const order = store.orders.get(event.orderId);
     if (!order) return refresh();
     order.delivery = { status: event.deliveryStatus ?? 'pending', driverId: event.driverId ?? null };
-    render();
+    tell({ type: 'orders', data: event });
   },
 });

@@ -151,7 +151,7 @@ it('a new customer signs up, opens a test bank account, orders and sees the orde
 
 it('an owner invites a driver on the owner page, and the driver accepts in another browser', async () => {
   const { page: ownerPage } = await phone(browser);
-  await ownerPage.goto(`${stack.baseUrl}/owner`);
+  await ownerPage.goto(`${stack.baseUrl}/owner#staff`);
   await logIn(ownerPage, owner.token);
   const staff = ownerPage.locator(`#staff [data-location-id="${locationId}"]`);
   await staff.locator(`[data-user-id="${owner.id}"]`).waitFor({ timeout: STEP_MS });
