@@ -14,6 +14,8 @@ import { createSlotRepository } from './slots.js';
 import { createStaffRepository } from './staff.js';
 import { createStockLotRepository } from './stock-lots.js';
 import { createUserRepository } from './users.js';
+import { createWebhookDeliveryRepository } from './webhook-deliveries.js';
+import { createWebhookEndpointRepository } from './webhook-endpoints.js';
 import { createWebhookEventRepository } from './webhook-events.js';
 
 function build(db: Knex) {
@@ -31,6 +33,8 @@ function build(db: Knex) {
     orderHistory: createOrderHistoryRepository(db),
     deliveries: createDeliveryRepository(db),
     webhookEvents: createWebhookEventRepository(db),
+    webhookEndpoints: createWebhookEndpointRepository(db),
+    webhookDeliveries: createWebhookDeliveryRepository(db),
     rateLimits: createRateLimitRepository(db),
   };
 }
