@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import type { WebhookSettings } from '../src/config.js';
 import { createRepositories } from '../src/db/repositories/index.js';
 import { webhookMessageId, type AttemptOutcome, type DueDelivery } from '../src/db/repositories/webhook-deliveries.js';
+import { orderNumber } from '../src/domain/vocabulary.js';
 import { nextAttemptAt } from '../src/domain/webhooks.js';
 import { sendWebhook } from '../src/webhooks/send.js';
 
@@ -22,13 +23,17 @@ export interface DeliverWebhooksResult {
   failed: number;
 }
 
-/** The body a receiver gets: the event as the live streams carry it, with its id, type and when it happened. */
+/**
+ * The body a receiver gets: the event as the live streams carry it (an order's with its short number), with its id,
+ * type and when it happened.
+ */
 export function webhookBody(delivery: Pick<DueDelivery, 'id' | 'eventId' | 'type' | 'data' | 'occurredAt'>): string {
+  const { orderId } = delivery.data;
   return JSON.stringify({
     id: webhookMessageId(delivery),
     type: delivery.type,
     occurredAt: delivery.occurredAt,
-    data: delivery.data,
+    data: typeof orderId === 'string' ? { ...delivery.data, number: orderNumber(orderId) } : delivery.data,
   });
 }
 

@@ -6,6 +6,12 @@
 // event, and a signal that is lost only delays: the timer (the next retry, or an idle recheck) looks anyway.
 // The run continues as new after a bounded number of rounds, so its history stays small however long it lives.
 // It ends when the endpoint is disabled or deleted; enabling it again starts it again.
+//
+// Why this shape: a workflow per event would cost each event a start, an activity and its timers (some 15 history
+// events and 3 actions, more while retrying), and could not keep an order's events in order; events carried in
+// signals would put every payload in the history and could be lost between the commit and the signal. Here an event
+// costs nothing in Temporal beyond its share of a round: measured on the real stack, about 0.5 history events and
+// 0.15 actions per event in a burst, 3 to 5 events and about 1 action when events trickle in one at a time.
 import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { webhookWakeSignal, type WebhookDeliveryInput } from './messages.js';

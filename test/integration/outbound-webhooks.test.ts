@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WEBHOOK_EVENT_TYPES } from '../../src/domain/vocabulary.js';
+import { WEBHOOK_EVENT_TYPES, orderNumber } from '../../src/domain/vocabulary.js';
 import { historyCost } from '../../src/metrics/history-cost.js';
 import { webhookWorkflowId } from '../../workflows/messages.js';
 import {
@@ -229,7 +229,12 @@ describe('delivery', () => {
     );
     checkDelivery(r, expected);
     const first = r.arrivals.find((a) => a.body.type === 'order.completed')!;
-    expect(first.body.data).toMatchObject({ status: 'completed', totalCents: 300 });
+    expect(first.body.data).toMatchObject({
+      orderId: first.body.data.orderId,
+      number: orderNumber(first.body.data.orderId as string),
+      status: 'completed',
+      totalCents: 300,
+    });
     expect(Date.parse(first.body.occurredAt)).not.toBeNaN();
 
     // The delivery log shows each delivery with its attempt.
