@@ -87,6 +87,10 @@ export function startWebhookWaker(opts: { config: Config; db: Knex; client: Clie
       log.warn({ err: error }, 'webhook waker lost its LISTEN connection; reconnecting');
       reconnectSoon();
     });
+    // The server may close the connection without an error (a restart): listen again all the same.
+    connection.on('end', () => {
+      if (listener === connection) reconnectSoon();
+    });
     await connection.connect();
     await listenForWebhookDeliveries(connection);
     for (const endpointId of await repos.webhookDeliveries.endpointsWithWaiting()) wake(endpointId);

@@ -375,6 +375,28 @@ describe('wake-ups', () => {
     expect([...r.delivered().values()][1]!.body.data).toEqual({ message: 'no wake-up' });
   });
 
+  it("listens again after losing its LISTEN connection, and starts a new endpoint's workflow", async () => {
+    const killed = await stack.db.raw(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'webhook-waker'",
+    );
+    expect(killed.rows.length).toBeGreaterThan(0);
+    await eventually(
+      async () =>
+        (await stack.db.raw("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'webhook-waker'"))
+          .rows[0].n,
+      (n) => n > 0,
+    );
+    // A fresh endpoint has no workflow, and so no timer: only the waker can start it.
+    const r = await receiver();
+    const endpoint = await addEndpoint(r, ['webhook.test']);
+    await owned(`/${endpoint.id}/test`);
+    await eventually(
+      async () => r.delivered().size,
+      (n) => n === 1,
+    );
+    expect(r.delivered().size).toBe(1);
+  });
+
   it('costs a burst of events a few rounds of its workflow, not one each', async () => {
     const r = await receiver();
     const endpoint = await addEndpoint(r, ['webhook.test']);
