@@ -133,6 +133,7 @@ describe('a slot at its cutoff', () => {
       reserved: 0,
       remaining: 10,
       status: 'closed',
+      statusChanged: true,
     });
     // How soon after the cutoff is a figure of `npm run bench -- slots`; here only that it is not before.
     expect(new Date(closed.created_at).getTime()).toBeGreaterThanOrEqual(new Date(cutoffAt).getTime());

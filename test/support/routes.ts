@@ -74,6 +74,8 @@ export interface RouteFixtures {
   removableStaff: Record<'owner' | 'operator', string>;
   /** Pending invitations to `locationId`: one for each staff manager to withdraw, and a link for each caller to accept. */
   invitations: { withdraw: Record<'owner' | 'operator', string>; accept: Record<Principal, string>; open: string };
+  /** A webhook endpoint of `locationId` with one delivery, and another for its owner to remove. */
+  webhooks: { endpointId: string; deliveryId: string; removableEndpointId: string };
 }
 
 export interface RouteSpec {
@@ -277,6 +279,72 @@ export const ROUTES: RouteSpec[] = [
     who: 'anyone signed in (their own tokens)',
     access: anyoneSignedIn(204),
     sample: (fx, p) => ({ path: `/v1/me/tokens/${p === 'anonymous' ? randomUUID() : fx.spareTokenIds[p]}` }),
+  },
+
+  // --- outgoing webhooks: the location's owners manage them; operators may read ---
+  {
+    method: 'POST',
+    url: '/v1/locations/:id/webhooks',
+    who: 'owners of the location',
+    access: signedIn({ owner: 201, otherOwner: 404 }),
+    sample: (fx) => ({
+      path: `/v1/locations/${fx.locationId}/webhooks`,
+      body: { url: 'http://127.0.0.1:9/matrix', events: ['order.completed'] },
+    }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/locations/:id/webhooks',
+    who: 'owners of the location, operators',
+    access: signedIn({ owner: 200, otherOwner: 404, operator: 200 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/webhooks` }),
+  },
+  {
+    method: 'PATCH',
+    url: '/v1/locations/:id/webhooks/:webhookId',
+    who: 'owners of the location',
+    access: signedIn({ owner: 200, otherOwner: 404 }),
+    sample: (fx) => ({
+      path: `/v1/locations/${fx.locationId}/webhooks/${fx.webhooks.endpointId}`,
+      body: { description: 'Matrix receiver' },
+    }),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/locations/:id/webhooks/:webhookId',
+    who: 'owners of the location',
+    access: signedIn({ owner: 204, otherOwner: 404 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/webhooks/${fx.webhooks.removableEndpointId}` }),
+  },
+  {
+    method: 'POST',
+    url: '/v1/locations/:id/webhooks/:webhookId/secret',
+    who: 'owners of the location',
+    access: signedIn({ owner: 200, otherOwner: 404 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/webhooks/${fx.webhooks.endpointId}/secret` }),
+  },
+  {
+    method: 'POST',
+    url: '/v1/locations/:id/webhooks/:webhookId/test',
+    who: 'owners of the location',
+    access: signedIn({ owner: 202, otherOwner: 404 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/webhooks/${fx.webhooks.endpointId}/test` }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/locations/:id/webhooks/:webhookId/deliveries',
+    who: 'owners of the location, operators',
+    access: signedIn({ owner: 200, otherOwner: 404, operator: 200 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/webhooks/${fx.webhooks.endpointId}/deliveries` }),
+  },
+  {
+    method: 'POST',
+    url: '/v1/locations/:id/webhooks/:webhookId/deliveries/:deliveryId/retry',
+    who: 'owners of the location',
+    access: signedIn({ owner: 202, otherOwner: 404 }),
+    sample: (fx) => ({
+      path: `/v1/locations/${fx.locationId}/webhooks/${fx.webhooks.endpointId}/deliveries/${fx.webhooks.deliveryId}/retry`,
+    }),
   },
 
   // --- staff: the location's owners and operators invite and remove; the link is the invitee's credential ---
@@ -832,6 +900,16 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
     accept,
     open: (await invite()).token,
   };
+  const addEndpoint = async () =>
+    (
+      await asUser('owner', 'POST', `/v1/locations/${locationId}/webhooks`, {
+        url: 'http://127.0.0.1:9/matrix',
+        events: ['order.completed', 'webhook.test'],
+      })
+    ).id as string;
+  const endpointId = await addEndpoint();
+  const { deliveryId } = await asUser('owner', 'POST', `/v1/locations/${locationId}/webhooks/${endpointId}/test`);
+  const webhooks = { endpointId, deliveryId: deliveryId as string, removableEndpointId: await addEndpoint() };
   return {
     locationId,
     otherLocationId,
@@ -845,6 +923,7 @@ export async function seedRouteFixtures(stack: TestStack): Promise<RouteFixtures
     removableCategoryId: removableCategory!.id,
     removableStaff,
     invitations,
+    webhooks,
   };
 }
 

@@ -17,6 +17,8 @@ import {
   ROLES,
   STAFF_ROLES,
   SLOT_STATUSES,
+  WEBHOOK_DELIVERY_STATUSES,
+  WEBHOOK_EVENT_TYPES,
 } from '../../src/domain/vocabulary.js';
 
 interface MediaType {
@@ -303,11 +305,12 @@ describe('the OpenAPI document at /docs/json', () => {
         [...DELIVERY_STATUSES],
         [...SLOT_STATUSES],
         [...ORDER_STATUSES, ...DELIVERY_STATUSES],
+        [...WEBHOOK_DELIVERY_STATUSES],
       ],
       reason: [[...ORDER_REASONS]],
       kind: [[...LOCATION_KINDS]],
       role: [[...ROLES], [...STAFF_ROLES]],
-      type: [[...EVENT_TYPES]],
+      type: [[...EVENT_TYPES], [...WEBHOOK_EVENT_TYPES]],
     };
     // Health answers speak of the process, not of orders.
     const own: Record<string, unknown[]> = { 'GET /healthz': ['ok'], 'GET /readyz': ['ready', 'unavailable'] };

@@ -8,6 +8,7 @@ import { ORDERS_EXAMPLES } from './examples-orders.js';
 import { READS_EXAMPLES } from './examples-reads.js';
 import { NamedExamples, type OperationExamples } from './examples-shared.js';
 import { SHOP_EXAMPLES } from './examples-shop.js';
+import { WEBHOOK_EXAMPLES } from './examples-webhooks.js';
 
 const OPERATIONS: Record<string, OperationExamples> = {
   ...ORDERS_EXAMPLES,
@@ -17,21 +18,24 @@ const OPERATIONS: Record<string, OperationExamples> = {
   ...ACCOUNT_EXAMPLES,
   ...READS_EXAMPLES,
   ...BACK_OFFICE_EXAMPLES,
+  ...WEBHOOK_EXAMPLES,
 };
 
 /** What an error of each status looks like, for the operations above that do not say more. */
 function errorExample(status: string, path: string): unknown {
   const thing = /\/slots\/\{slotId\}/.test(path)
     ? 'Slot'
-    : path.startsWith('/v1/orders')
-      ? 'Order'
-      : path.startsWith('/v1/products')
-        ? 'Product'
-        : path.startsWith('/v1/deliveries')
-          ? 'Delivery'
-          : path.startsWith('/v1/locations') || path.startsWith('/v1/board')
-            ? 'Location'
-            : 'Resource';
+    : /\/webhooks\/\{webhookId\}/.test(path)
+      ? 'Webhook endpoint'
+      : path.startsWith('/v1/orders')
+        ? 'Order'
+        : path.startsWith('/v1/products')
+          ? 'Product'
+          : path.startsWith('/v1/deliveries')
+            ? 'Delivery'
+            : path.startsWith('/v1/locations') || path.startsWith('/v1/board')
+              ? 'Location'
+              : 'Resource';
   switch (status) {
     case '400':
       return {

@@ -64,8 +64,17 @@ const slotPayload = (slot: SlotRow, reserved: number) => ({
   status: slot.status,
 });
 
-async function announceSlot(trx: Knex.Transaction, slot: SlotRow, reserved: number): Promise<void> {
-  await appendEvent(trx, streams.location(slot.location_id), 'slot.capacity', slotPayload(slot, reserved));
+/** Tells the live views (and webhooks) a slot's capacity or, with `statusChanged`, its status changed. */
+async function announceSlot(
+  trx: Knex.Transaction,
+  slot: SlotRow,
+  reserved: number,
+  statusChanged = false,
+): Promise<void> {
+  await appendEvent(trx, streams.location(slot.location_id), 'slot.capacity', {
+    ...slotPayload(slot, reserved),
+    ...(statusChanged ? { statusChanged } : {}),
+  });
 }
 
 export function createSlotRepository(db: Knex) {
@@ -74,7 +83,7 @@ export function createSlotRepository(db: Knex) {
   /** Moves an open or closed slot to `status` and announces it; a slot already there, or gone, changes nothing. */
   const moveTo = async (trx: Knex.Transaction, slot: SlotRow, status: SlotStatus) => {
     await trx('slots').where({ id: slot.id }).update({ status });
-    await announceSlot(trx, { ...slot, status }, slot.reserved);
+    await announceSlot(trx, { ...slot, status }, slot.reserved, true);
   };
 
   return {
