@@ -6,6 +6,7 @@ import { createCatalogRepository } from './catalog.js';
 import { createCategoryRepository } from './categories.js';
 import { createCredentialRepository } from './credentials.js';
 import { createDeliveryRepository } from './deliveries.js';
+import { createKitchenRepository } from './kitchen.js';
 import { createLocationRepository } from './locations.js';
 import { createOrderHistoryRepository } from './order-history.js';
 import { createOrderRepository } from './orders.js';
@@ -32,6 +33,7 @@ function build(db: Knex) {
     deliveries: createDeliveryRepository(db),
     webhookEvents: createWebhookEventRepository(db),
     rateLimits: createRateLimitRepository(db),
+    kitchen: createKitchenRepository(db),
   };
 }
 
