@@ -1,6 +1,7 @@
 // Builds every activity from its dependencies, so tests can hand in a real test database or fakes.
 import type { Knex } from 'knex';
 import type { BankClient } from '../src/bank/client.js';
+import { loadConfig, type WebhookSettings } from '../src/config.js';
 import { createCollectionActivities } from './collection.js';
 import { createDeliveryActivities } from './deliveries.js';
 import { createInventoryActivities } from './inventory.js';
@@ -9,10 +10,13 @@ import { createPaymentActivities } from './payments.js';
 import { createProductionActivities } from './production.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createSlotActivities } from './slots.js';
+import { createWebhookActivities } from './webhooks.js';
 
 export interface ActivityDeps {
   db: Knex;
   bank: BankClient;
+  /** Where webhooks may go and how they are retried; the environment's settings when not given. */
+  webhooks?: WebhookSettings;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -24,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSlotActivities(deps.db),
     ...createProductionActivities(deps.db),
     ...createPaymentActivities(deps.bank),
+    ...createWebhookActivities(deps.db, deps.webhooks ?? loadConfig().webhooks),
   };
   return { ...steps, ...createReconcileActivities(deps.db, deps.bank, steps) };
 }

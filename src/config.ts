@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './auth/login-throttle.js';
 import { bearerToken } from './auth/tokens.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './domain/webhooks.js';
 
 export { SEARCH_ATTRIBUTES } from './domain/vocabulary.js';
 
@@ -64,6 +65,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** The workflow bundle the worker loads; unset, a build loads its own dist/workflow-bundle.js and the sources bundle `workflows/`. */
   workflowBundle: string | undefined;
+  /** Outgoing webhooks: where they may go and how failed deliveries are retried (see src/webhooks/). */
+  webhooks: WebhookSettings;
   /** Prometheus endpoints of the worker process, on HOST; 0 turns one off. */
   workerMetrics: {
     /** The Temporal SDK's own exporter: task latencies, slots, sticky cache, polls. */
@@ -71,6 +74,30 @@ export interface Config {
     /** Our metrics beside it (bank latency, process), from prom-client. */
     appPort: number;
   };
+}
+
+export interface WebhookSettings {
+  /** Receivers may be on loopback, private and link-local addresses and use plain http: development only. */
+  allowPrivateNetworks: boolean;
+  retry: RetryPolicy;
+  /** How long one POST may take, connection to answer. */
+  timeoutMs: number;
+  /** How long a rotated-out secret keeps signing beside the new one. */
+  secretOverlapMs: number;
+  /** How long an endpoint's workflow sleeps with nothing due before it looks again, in case a wake-up was lost. */
+  idleRecheckMs: number;
+  /** The shortest time between two wake-up signals to one endpoint's workflow: what bounds its history under load. */
+  wakeIntervalMs: number;
+}
+
+/** A comma-separated list of positive millisecond counts. */
+function msList(env: NodeJS.ProcessEnv, name: string, fallback: readonly number[]): number[] {
+  const raw = str(env, name);
+  if (raw === undefined) return [...fallback];
+  const list = raw.split(',').map((s) => Number(s.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0))
+    throw new Error(`${name} must be a comma-separated list of positive milliseconds, got "${raw}"`);
+  return list;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -207,6 +234,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
     metricsToken: bearerSecret(env, 'METRICS_TOKEN'),
     workflowBundle: str(env, 'WORKFLOW_BUNDLE'),
+    webhooks: {
+      allowPrivateNetworks: bool(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', env.NODE_ENV !== 'production'),
+      retry: {
+        scheduleMs: msList(env, 'WEBHOOK_RETRY_SCHEDULE_MS', DEFAULT_RETRY_POLICY.scheduleMs),
+        giveUpAfterMs: int(env, 'WEBHOOK_GIVE_UP_AFTER_MS', DEFAULT_RETRY_POLICY.giveUpAfterMs),
+      },
+      timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000),
+      secretOverlapMs: int(env, 'WEBHOOK_SECRET_OVERLAP_MS', 24 * 3_600_000),
+      idleRecheckMs: int(env, 'WEBHOOK_IDLE_RECHECK_MS', 15 * 60_000),
+      wakeIntervalMs: int(env, 'WEBHOOK_WAKE_INTERVAL_MS', 500),
+    },
     workerMetrics: {
       sdkPort: int(env, 'WORKER_METRICS_PORT', 9464),
       appPort: int(env, 'WORKER_APP_METRICS_PORT', 9465),

@@ -50,6 +50,7 @@ export async function createWorker(opts: {
     activities: createActivities({
       db: opts.db,
       bank: opts.bank ?? createBankClient(bankUrl(config), { apiKey: config.bank.apiKey }),
+      webhooks: config.webhooks,
     }),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     shutdownGraceTime: '10 seconds',

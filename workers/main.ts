@@ -6,6 +6,7 @@ import { createDb } from '../src/db/knex.js';
 import { installWorkerTelemetry } from '../src/metrics/worker.js';
 import { createWorker, prebuiltWorkflowBundle } from '../src/worker.js';
 import { stopWhenLauncherExits } from '../src/launcher-watch.js';
+import { startWebhookWaker } from '../src/webhooks/waker.js';
 
 const config = loadConfig();
 if (!config.databaseUrl) {
@@ -22,7 +23,16 @@ const { worker, connection } = await createWorker({ config, db, workflowBundle }
 stopWhenLauncherExits();
 const client = await connectClient(config);
 await ensureSchedules(client, config.temporal.taskQueue);
-await client.connection.close();
+// Wakes webhook endpoints' delivery workflows as their deliveries commit.
+const webhookWaker = startWebhookWaker({
+  config,
+  db,
+  client,
+  log: {
+    warn: (fields, message) =>
+      console.error(JSON.stringify({ level: 'warn', msg: message, ...fields, err: String(fields.err) })),
+  },
+});
 const bundlePath = workflowBundle && 'codePath' in workflowBundle ? workflowBundle.codePath : null;
 process.stdout.write(
   `${JSON.stringify({ ready: true, taskQueue: config.temporal.taskQueue, workflowBundle: bundlePath, metrics: telemetry.endpoints })}\n`,
@@ -32,6 +42,8 @@ try {
   // finish for up to shutdownGraceTime (src/worker.ts), then cancels what is left and run() resolves.
   await worker.run();
 } finally {
+  await webhookWaker.stop();
+  await client.connection.close();
   await connection.close();
   await db.destroy();
   await telemetry.close();

@@ -4,3 +4,4 @@ export { deliveryWorkflow } from './delivery.js';
 export { slotWorkflow, slotPlannerWorkflow } from './slot.js';
 export { orderReconcileWorkflow } from './reconcile.js';
 export { lotWorkflow, productionRunWorkflow, endOfDayWorkflow, staleSweepWorkflow } from './lot.js';
+export { webhookDeliveryWorkflow } from './webhook-delivery.js';

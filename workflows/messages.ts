@@ -160,3 +160,15 @@ export const searchAttributes = Object.fromEntries(
     ),
   ]),
 ) as SearchAttributeKeys;
+
+/** The delivery workflow of one webhook endpoint, id `webhooks-<endpointId>`. */
+export interface WebhookDeliveryInput {
+  endpointId: string;
+  /** How long to sleep with nothing due before looking again, in case a wake-up signal was lost. */
+  idleRecheckMs: number;
+}
+
+export const webhookWorkflowId = (endpointId: string) => `webhooks-${endpointId}`;
+
+/** New deliveries are waiting (or one was retried, or the endpoint enabled): look now instead of at the next timer. */
+export const webhookWakeSignal = defineSignal('webhookWake');

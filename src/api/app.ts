@@ -35,6 +35,7 @@ import slotRoutes from './routes/slots.js';
 import staffRoutes from './routes/staff.js';
 import streamRoutes from './routes/streams.js';
 import tokenRoutes from './routes/tokens.js';
+import webhookEndpointRoutes from './routes/webhook-endpoints.js';
 import webhookRoutes from './routes/webhooks.js';
 
 declare module 'fastify' {
@@ -120,6 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(availabilityRoutes);
   await app.register(webhookRoutes);
   await app.register(kitchenRoutes);
+  await app.register(webhookEndpointRoutes);
   await app.register(deliveryRoutes);
   await app.register(slotRoutes);
   await app.register(productionRoutes);

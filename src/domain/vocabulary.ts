@@ -179,9 +179,44 @@ export const EVENT_TYPES = [
   'stock.received',
   'stock.discounted',
   'stock.discarded',
+  /** A location's webhook endpoint was disabled: its receiver answered 410, or kept failing past the retry window. */
+  'webhook.disabled',
 ] as const;
 export const EventType = /* @__PURE__ */ Type.Enum(EVENT_TYPES);
 export type EventType = Static<typeof EventType>;
+
+/**
+ * The event types a webhook endpoint subscribes to, derived from the log's: an order's status change is
+ * `order.<status>`, a delivery's `delivery.<status>`, a slot's closing `slot.closed`. `webhook.test` is what "send test
+ * event" sends.
+ */
+export const WEBHOOK_EVENT_TYPES = [
+  ...ORDER_STATUSES.map((status) => `order.${status}` as const),
+  /** A ready number left the public board after the board hold; the order still waits at the counter. */
+  'order.left_board',
+  ...DELIVERY_STATUSES.map((status) => `delivery.${status}` as const),
+  /** An open slot's remaining capacity changed. */
+  'slot.capacity',
+  'slot.closed',
+  'slot.finished',
+  'stock.received',
+  'stock.discounted',
+  'stock.discarded',
+  'webhook.disabled',
+  'webhook.test',
+] as const;
+export const WebhookEventType = /* @__PURE__ */ Type.Enum(WEBHOOK_EVENT_TYPES);
+export type WebhookEventType = Static<typeof WebhookEventType>;
+
+/** A delivery waits for its next attempt, reached its receiver, or was given up after the retry window. */
+export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export const WebhookDeliveryStatus = /* @__PURE__ */ Type.Enum(WEBHOOK_DELIVERY_STATUSES);
+export type WebhookDeliveryStatus = Static<typeof WebhookDeliveryStatus>;
+
+/** Why an endpoint stopped receiving: its owner turned it off, its receiver answered 410 Gone, or it kept failing. */
+export const WEBHOOK_DISABLED_REASONS = ['owner', 'gone', 'failing'] as const;
+export const WebhookDisabledReason = /* @__PURE__ */ Type.Enum(WEBHOOK_DISABLED_REASONS);
+export type WebhookDisabledReason = Static<typeof WebhookDisabledReason>;
 
 /**
  * Search attributes operators filter on in the Web UI, with their Temporal types. The dev server, the time-skipping

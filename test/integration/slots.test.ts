@@ -123,7 +123,14 @@ describe('a slot at its cutoff', () => {
       (row) => row !== undefined,
       15_000,
     );
-    expect(closed?.payload).toEqual({ slotId, capacity: 10, reserved: 0, remaining: 10, status: 'closed' });
+    expect(closed?.payload).toEqual({
+      slotId,
+      capacity: 10,
+      reserved: 0,
+      remaining: 10,
+      status: 'closed',
+      statusChanged: true,
+    });
     // How soon after the cutoff is a figure of `npm run bench -- slots`; here only that it is not before.
     expect(new Date(closed.created_at).getTime()).toBeGreaterThanOrEqual(new Date(cutoffAt).getTime());
     expect((await stack.db('slots').where({ id: slotId }).first('status')).status).toBe('closed');

@@ -14,6 +14,7 @@ import { createRepositories } from '../../src/db/repositories/index.js';
 import type { Role } from '../../src/db/repositories/users.js';
 import type { BankClient } from '../../src/bank/client.js';
 import { createWorker } from '../../src/worker.js';
+import { startWebhookWaker } from '../../src/webhooks/waker.js';
 import { startTestBank } from './bank.js';
 import './context.js';
 
@@ -37,6 +38,13 @@ export async function startTestStack(
   overrides: Record<string, string> = {},
   /** Runs on the built app before it listens, to add a test's own hooks. */
   beforeListen?: (app: FastifyInstance) => void | Promise<void>,
+  opts: {
+    /**
+     * Wake webhook endpoints' workflows as their deliveries commit. Off unless asked: the database is shared by every
+     * test file, and a waker starts any endpoint's workflow on its own stack's task queue.
+     */
+    webhookWaker?: boolean;
+  } = {},
 ): Promise<TestStack> {
   const taskQueue = `test-${randomUUID()}`;
   const config = loadConfig({
@@ -72,6 +80,7 @@ export async function startTestStack(
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const running = worker.run();
+  const webhookWaker = opts.webhookWaker ? startWebhookWaker({ config, db, client, log: app.log }) : undefined;
 
   return {
     baseUrl,
@@ -93,6 +102,7 @@ export async function startTestStack(
       return { status: res.status, body: await readBody(res), headers: res.headers };
     },
     async stop() {
+      await webhookWaker?.stop();
       worker.shutdown();
       await running;
       await bank.stop();

@@ -60,6 +60,9 @@ it('gives every table written by the product exactly one writing repository', ()
     stock_lots: 'stock-lots',
     stock_reservations: 'stock-lots',
     users: 'users',
+    webhook_attempts: 'webhook-deliveries',
+    webhook_deliveries: 'webhook-deliveries',
+    webhook_endpoints: 'webhook-endpoints',
     webhook_events: 'webhook-events',
     webhook_outbox: 'bank-ledger',
   });

@@ -12,6 +12,7 @@ import * as m009 from './009_accounts.js';
 import * as m010 from './010_read_indexes.js';
 import * as m011 from './011_collection.js';
 import * as m012 from './012_product_properties.js';
+import * as m014 from './014_webhooks.js';
 import * as m015 from './015_kitchen.js';
 
 interface Migration {
@@ -32,5 +33,6 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['010_read_indexes', m010],
   ['011_collection', m011],
   ['012_product_properties', m012],
+  ['014_webhooks', m014],
   ['015_kitchen', m015],
 ];

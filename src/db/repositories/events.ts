@@ -2,7 +2,11 @@
 import type { Knex } from 'knex';
 import pg from 'pg';
 import type { EventType } from '../../domain/vocabulary.js';
-import { EVENTS_CHANNEL, type EventRecord } from '../../events/log.js';
+import { orderingKeyOf, webhookTypeOf } from '../../domain/webhooks.js';
+import { EVENTS_CHANNEL, streams, type EventRecord } from '../../events/log.js';
+import { enqueueWebhookDeliveries } from './webhook-deliveries.js';
+
+const LOCATION_PREFIX = streams.location('');
 
 interface EventRow {
   id: number;
@@ -20,16 +24,36 @@ const toRecord = (r: EventRow): EventRecord => ({
   createdAt: r.created_at.toISOString(),
 });
 
-/** Appends one event; NOTIFY is delivered only when the surrounding transaction commits. */
+/**
+ * Appends one event; NOTIFY is delivered only when the surrounding transaction commits. An event of a location's
+ * stream (or of another stream, when `webhookLocationId` names its location) also queues its webhook deliveries in the
+ * same transaction: the location's stream is where each change is announced once, so each endpoint gets it once.
+ */
 export async function appendEvent(
   trx: Knex | Knex.Transaction,
   stream: string,
   type: EventType,
   payload: Record<string, unknown>,
+  opts: { webhookLocationId?: string } = {},
 ): Promise<number> {
-  const [row] = await trx('events').insert({ stream, type, payload }).returning<{ id: number }[]>('id');
+  const [row] = await trx('events')
+    .insert({ stream, type, payload })
+    .returning<{ id: number; created_at: Date }[]>(['id', 'created_at']);
   const id = row!.id;
   await trx.raw('SELECT pg_notify(?, ?)', [EVENTS_CHANNEL, JSON.stringify({ id, stream, type })]);
+  const locationId =
+    opts.webhookLocationId ?? (stream.startsWith(LOCATION_PREFIX) ? stream.slice(LOCATION_PREFIX.length) : undefined);
+  const webhookType = locationId ? webhookTypeOf(type, payload) : null;
+  if (locationId && webhookType) {
+    await enqueueWebhookDeliveries(trx, {
+      locationId,
+      eventId: Number(id),
+      type: webhookType,
+      orderingKey: orderingKeyOf(payload, id),
+      data: payload,
+      occurredAt: row!.created_at,
+    });
+  }
   return id;
 }
 

@@ -15,6 +15,8 @@ import { createSlotRepository } from './slots.js';
 import { createStaffRepository } from './staff.js';
 import { createStockLotRepository } from './stock-lots.js';
 import { createUserRepository } from './users.js';
+import { createWebhookDeliveryRepository } from './webhook-deliveries.js';
+import { createWebhookEndpointRepository } from './webhook-endpoints.js';
 import { createWebhookEventRepository } from './webhook-events.js';
 
 function build(db: Knex) {
@@ -32,6 +34,8 @@ function build(db: Knex) {
     orderHistory: createOrderHistoryRepository(db),
     deliveries: createDeliveryRepository(db),
     webhookEvents: createWebhookEventRepository(db),
+    webhookEndpoints: createWebhookEndpointRepository(db),
+    webhookDeliveries: createWebhookDeliveryRepository(db),
     rateLimits: createRateLimitRepository(db),
     kitchen: createKitchenRepository(db),
   };

@@ -213,11 +213,14 @@ export function createOrderRepository(db: Knex) {
             unit_price_cents: l.unitPriceCents,
           })),
         );
-        await appendEvent(trx, streams.order(order.orderId), 'order.placed', {
-          orderId: order.orderId,
-          status: 'placed',
-          totalCents,
-        });
+        // Announced on the order's stream only; the location's webhooks hear it all the same.
+        await appendEvent(
+          trx,
+          streams.order(order.orderId),
+          'order.placed',
+          { orderId: order.orderId, status: 'placed', totalCents },
+          { webhookLocationId: order.locationId },
+        );
         return true;
       });
     },

@@ -52,13 +52,20 @@ const toSlot = (r: SlotRow): SlotView => ({
   status: r.status,
 });
 
-async function announceSlot(trx: Knex.Transaction, slot: SlotRow, reserved: number): Promise<void> {
+/** Tells the live views (and webhooks) a slot's capacity or, with `statusChanged`, its status changed. */
+async function announceSlot(
+  trx: Knex.Transaction,
+  slot: SlotRow,
+  reserved: number,
+  statusChanged = false,
+): Promise<void> {
   await appendEvent(trx, streams.location(slot.location_id), 'slot.capacity', {
     slotId: slot.id,
     capacity: slot.capacity,
     reserved,
     remaining: slot.capacity - reserved,
     status: slot.status,
+    ...(statusChanged ? { statusChanged } : {}),
   });
 }
 
@@ -68,7 +75,7 @@ export function createSlotRepository(db: Knex) {
   /** Moves an open or closed slot to `status` and announces it; a slot already there, or gone, changes nothing. */
   const moveTo = async (trx: Knex.Transaction, slot: SlotRow, status: SlotStatus) => {
     await trx('slots').where({ id: slot.id }).update({ status });
-    await announceSlot(trx, { ...slot, status }, slot.reserved);
+    await announceSlot(trx, { ...slot, status }, slot.reserved, true);
   };
 
   return {
