@@ -266,6 +266,30 @@ describe('a kitchen message', () => {
     expect([notJson.status, notJson.body.error]).toEqual([400, 'invalid_json']);
   });
 
+  it('tells apart two active orders sharing a board number by the step, and refuses the number when both fit', async () => {
+    const id = await place();
+    // A second active order whose id starts like the first: the board shows both as the same number.
+    const twin = `${id.slice(0, 4)}${randomUUID().slice(4)}`;
+    await stack.db('orders').insert({
+      id: twin,
+      location_id: locationId,
+      status: 'confirmed',
+      total_cents: 250,
+      fulfilment: 'collection',
+    });
+    const both = await send({ type: 'order.prepping', data: { number: orderNumber(id) } });
+    expect(both.status).toBe(409);
+    expect(both.body).toMatchObject({ error: 'ambiguous_number' });
+    expect(both.body.message).toContain('orderId');
+    expect(await statusOf(id)).toBe('confirmed');
+
+    // Only one of them can start prepping: the number names that one.
+    await stack.db('orders').where({ id: twin }).update({ status: 'prepped' });
+    const one = await send({ type: 'order.prepping', data: { number: orderNumber(id) } });
+    expect(one.body).toMatchObject({ orderId: id, status: 'prepping' });
+    await stack.db('orders').where({ id: twin }).delete();
+  });
+
   it('is verified with the old secret for 24 hours after a rotation, beside the new one', async () => {
     const old = secret;
     const rotated = await stack.api('POST', `${integration()}/secret`, { token: owner.token });
