@@ -19,6 +19,7 @@ import { spawnTs, startEmbeddedPostgres, type TsChild } from '../src/dev/process
 import { findTemporalCli, startDevServer, type DevServer } from '../src/dev/temporal.js';
 import { openSse, type SseClient } from '../test/support/sse.js';
 import { numberFlag } from './support/args.js';
+import { startChaosWebhooks, type ChaosWebhookSummary } from './support/chaos-webhooks.js';
 
 type Scenario =
   'delivered' | 'insufficient_funds' | 'declined' | 'bank_silent' | 'cancel_before_payment' | 'cancel_after_payment';
@@ -68,6 +69,8 @@ export interface ChaosResult {
   problems: string[];
   byScenario: Record<string, { orders: number; ok: number }>;
   streams: { opened: number; reconnects: number; missing: number };
+  /** The webhook endpoint whose receiver is killed and restarted: every order event must reach it, in order. */
+  webhooks: Omit<ChaosWebhookSummary, 'problems'>;
   seconds: number;
 }
 
@@ -144,6 +147,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     LOG_LEVEL: 'warn',
     // Chaos places many orders from one machine: rate limits are not what is under test.
     RATE_LIMIT_ORDERS_PER_MINUTE: '100000',
+    // The webhook receiver is on loopback; its retries come within seconds, so it catches up before the deadline.
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    WEBHOOK_RETRY_SCHEDULE_MS: '1000,2000,4000,8000',
   };
   const spawn = (name: string, entry: string) =>
     spawnTs(name, path.join(root, entry), { env, logFile: path.join(dir, `${name}.log`) });
@@ -180,6 +186,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     body: JSON.stringify({ productId: product!.id, quantity: opts.orders * 2 }),
   });
   if (stock.status !== 201) throw new Error(`could not receive stock: ${stock.status} ${await stock.text()}`);
+  const hooks = await startChaosWebhooks({ api, ownerToken: owner.token, locationId, dir, env });
   const slotStart = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 3_600_000);
   const [slot] = await db('slots')
     .insert({
@@ -401,11 +408,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       log('Postgres restarted');
     });
     plan.splice(4, 0, () => restart('api', 'SIGTERM'));
+    // The webhook receiver dies beside the other faults, not between them, so their timing stays as it was.
+    const receiverKill = (async () => {
+      await sleep(4_000 + Math.random() * 4_000);
+      await hooks.killAndRestart(2_000 + Math.random() * 3_000);
+      log('webhook receiver killed and restarted');
+    })();
     for (const fault of plan) {
-      if (allDone) return;
+      if (allDone) break;
       await sleep(2_000 + Math.random() * 3_000);
       await fault();
     }
+    await receiverKill;
   }
 
   let next = 0;
@@ -512,6 +526,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     problems.push(...invariants.map((v) => `invariant: ${v}`));
   }
 
+  const { problems: webhookProblems, ...webhooks } = await hooks.check(
+    db,
+    placed.map((o) => o.orderId),
+    deadline + 60_000,
+  );
+  problems.push(...webhookProblems);
+
+  await hooks.stop();
   for (const name of ['api', 'worker', 'bank'] as const) await processes[name].stop();
   await db.destroy();
   await temporal.stop();
@@ -528,6 +550,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     problems,
     byScenario,
     streams: { opened: streams.length, reconnects: streams.reduce((n, s) => n + s.reconnects, 0), missing },
+    webhooks,
     seconds: Math.round((Date.now() - started) / 1000),
   };
 }
@@ -542,10 +565,24 @@ function printSummary(result: ChaosResult): void {
   console.log(
     `streams followed ${result.streams.opened}, reconnects ${result.streams.reconnects}, with gaps ${result.streams.missing}`,
   );
+  const w = result.webhooks;
+  console.log(
+    `webhook events expected ${w.expected}, delivered ${w.delivered}, lost ${w.lost}, out of order ${w.out_of_order} (duplicates ${w.duplicates}, receiver kills ${w.receiver_kills})`,
+  );
   for (const problem of result.problems.slice(0, 20)) console.log(`problem: ${problem}`);
-  const { problems, byScenario, streams, ...line } = result;
+  const { problems, byScenario, streams, webhooks, ...line } = result;
   void byScenario;
-  console.log(JSON.stringify({ ...line, problems: problems.length, stream_gaps: streams.missing }));
+  console.log(
+    JSON.stringify({
+      ...line,
+      problems: problems.length,
+      stream_gaps: streams.missing,
+      webhooks_expected: webhooks.expected,
+      webhooks_delivered: webhooks.delivered,
+      webhooks_lost: webhooks.lost,
+      webhooks_out_of_order: webhooks.out_of_order,
+    }),
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
@@ -558,5 +595,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     deadlineMs: value('deadline-s', 600) * 1000,
   });
   printSummary(result);
-  process.exit(result.lost === 0 && result.inconsistent === 0 ? 0 : 1);
+  const webhooksOk = result.webhooks.lost === 0 && result.webhooks.out_of_order === 0;
+  process.exit(result.lost === 0 && result.inconsistent === 0 && webhooksOk ? 0 : 1);
 }

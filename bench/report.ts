@@ -124,6 +124,10 @@ function summaryRows(name: string, r: Result): string[] {
         `| sse | p99 ms, ${v('streams')} streams, change→client | ${String(broadcast.p99Ms ?? '')} | NOTIFY→LISTEN p99 ${String(baseline.p99Ms ?? '')} | |`,
       ];
     }
+    case 'webhooks':
+      return [
+        `| webhooks | deliveries/s, ${v('orders')} orders × ${v('endpoints')} endpoints; commit→2xx p99 ${v('p99_ms')} ms; ${v('history_events_per_delivery')} history events, ${v('actions_per_delivery')} actions/delivery; lost ${v('lost')}, out of order ${v('out_of_order')} | ${v('deliveries_per_s')} | bare POST loop ${v('baseline_per_s')}/s | ${v('ratio')} |`,
+      ];
     default:
       return [`| ${name} | | ${JSON.stringify(r).slice(0, 80)} | | |`];
   }

@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   orders: () => import('./orders.js'),
   slots: () => import('./slots.js'),
   sse: () => import('./sse.js'),
+  webhooks: () => import('./webhooks.js'),
 };
 
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -11,6 +11,7 @@ import { DEV_BANK_API_KEY, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
 import { startBenchInfrastructure } from './infrastructure.js';
 import type { Infrastructure } from '../../src/dev/stack.js';
+import { startWebhookWaker } from '../../src/webhooks/waker.js';
 import { createWorker, workflowsPath } from '../../src/worker.js';
 
 export interface BenchStack {
@@ -27,7 +28,10 @@ export interface BenchStack {
 
 let runtimeInstalled = false;
 
-export async function startBenchStack(opts: { workflows?: boolean; apiPoolMax?: number } = {}): Promise<BenchStack> {
+export async function startBenchStack(
+  /** webhookWaker: wake endpoints' delivery workflows as deliveries commit, as the worker process does. */
+  opts: { workflows?: boolean; apiPoolMax?: number; webhookWaker?: boolean } = {},
+): Promise<BenchStack> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
@@ -57,6 +61,14 @@ export async function startBenchStack(opts: { workflows?: boolean; apiPoolMax?: 
   const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
   const { worker, connection: workerConnection } = await createWorker({ config, db, bank, workflowBundle: { code } });
   const running = worker.run();
+  const webhookWaker = opts.webhookWaker
+    ? startWebhookWaker({
+        config,
+        db,
+        client,
+        log: { warn: (fields, message) => console.error(message, String(fields.err)) },
+      })
+    : undefined;
 
   return {
     config,
@@ -68,6 +80,7 @@ export async function startBenchStack(opts: { workflows?: boolean; apiPoolMax?: 
     worker,
     workerConnection,
     async stop() {
+      await webhookWaker?.stop();
       worker.shutdown();
       await running;
       await bankApp.close();

@@ -25,6 +25,7 @@ import categoryRoutes from './routes/categories.js';
 import counterOrderRoutes from './routes/counter-orders.js';
 import deliveryRoutes from './routes/deliveries.js';
 import healthRoutes from './routes/health.js';
+import kitchenRoutes from './routes/kitchen.js';
 import locationRoutes from './routes/locations.js';
 import orderRoutes from './routes/orders.js';
 import productionRoutes from './routes/production.js';
@@ -119,6 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(locationRoutes);
   await app.register(availabilityRoutes);
   await app.register(webhookRoutes);
+  await app.register(kitchenRoutes);
   await app.register(webhookEndpointRoutes);
   await app.register(deliveryRoutes);
   await app.register(slotRoutes);

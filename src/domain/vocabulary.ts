@@ -254,3 +254,11 @@ export type SearchAttributeKind = (typeof SEARCH_ATTRIBUTES)[SearchAttributeName
 export function orderNumber(orderId: string): string {
   return orderId.replace(/-/g, '').slice(0, 4).toUpperCase();
 }
+
+/**
+ * What a kitchen or POS system may tell us about an order, each the same step as an owner's button: prep started,
+ * prep done, a collection order handed over at the counter.
+ */
+export const KITCHEN_EVENT_TYPES = ['order.prepping', 'order.prepped', 'order.collected'] as const;
+export const KitchenEventType = /* @__PURE__ */ Type.Enum(KITCHEN_EVENT_TYPES);
+export type KitchenEventType = Static<typeof KitchenEventType>;

@@ -7,12 +7,15 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 
 interface HistoryEvent {
   eventType?: string;
+  activityTaskStartedEventAttributes?: { attempt?: number };
 }
 
 export interface HistoryCost {
   events: number;
   workflowTasks: number;
   localActivities: number;
+  /** Activities run by the task queue (not local), each attempt counted: retries are billed too. */
+  activityAttempts: number;
   timers: number;
   signals: number;
   updates: number;
@@ -23,7 +26,7 @@ export interface HistoryCost {
   /**
    * Temporal Cloud's billable actions as its documentation counts them from a history: a start (unless this run is a
    * child, whose start its parent pays), each accepted update, signal received, timer and search-attribute upsert, two
-   * per child started, and one per workflow task that ran local activities, however many it ran.
+   * per child started, each attempt of an activity, and one per workflow task that ran local activities, however many it ran.
    */
   billableActions: number;
 }
@@ -49,6 +52,10 @@ export function historyCost(json: { events?: HistoryEvent[] }): HistoryCost {
     events: events.length,
     workflowTasks: count('WORKFLOW_TASK_COMPLETED'),
     localActivities: count('MARKER_RECORDED'),
+    // A started event records the attempt that ran last; the ones before it failed and were retried.
+    activityAttempts:
+      count('ACTIVITY_TASK_SCHEDULED') +
+      events.reduce((n, e) => n + Math.max(0, (e.activityTaskStartedEventAttributes?.attempt ?? 1) - 1), 0),
     timers: count('TIMER_STARTED'),
     signals: count('WORKFLOW_EXECUTION_SIGNALED'),
     updates: count('WORKFLOW_EXECUTION_UPDATE_ACCEPTED'),
@@ -65,6 +72,7 @@ export function historyCost(json: { events?: HistoryEvent[] }): HistoryCost {
       cost.timers +
       cost.searchAttributeUpserts +
       2 * cost.childWorkflows +
+      cost.activityAttempts +
       tasksWithLocalActivities.size,
   };
 }

@@ -719,6 +719,32 @@ export const ROUTES: RouteSpec[] = [
     }),
   },
 
+  // --- kitchen and POS systems: the owner sets the secret; the kitchen system signs, never a user ---
+  {
+    method: 'POST',
+    url: '/v1/locations/:id/integrations/kitchen/secret',
+    who: 'the location’s owners',
+    access: signedIn({ owner: 201, otherOwner: 404 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/integrations/kitchen/secret` }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/locations/:id/integrations/kitchen',
+    who: 'the location’s owners; operators',
+    access: signedIn({ owner: 200, otherOwner: 404, operator: 200 }),
+    sample: (fx) => ({ path: `/v1/locations/${fx.locationId}/integrations/kitchen` }),
+  },
+  {
+    method: 'POST',
+    url: '/v1/integrations/kitchen/:locationId',
+    who: 'the location’s kitchen system (Standard Webhooks signature); a user token grants nothing',
+    access: everyone(401),
+    sample: (fx) => ({
+      path: `/v1/integrations/kitchen/${fx.locationId}`,
+      body: { type: 'order.prepping', data: { orderId: fx.orders.prep } },
+    }),
+  },
+
   // --- live views (Server-Sent Events) ---
   {
     method: 'GET',

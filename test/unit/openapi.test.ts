@@ -11,6 +11,7 @@ import { createDb } from '../../src/db/knex.js';
 import {
   DELIVERY_STATUSES,
   EVENT_TYPES,
+  KITCHEN_EVENT_TYPES,
   LOCATION_KINDS,
   ORDER_REASONS,
   ORDER_STATUSES,
@@ -310,7 +311,7 @@ describe('the OpenAPI document at /docs/json', () => {
       reason: [[...ORDER_REASONS]],
       kind: [[...LOCATION_KINDS]],
       role: [[...ROLES], [...STAFF_ROLES]],
-      type: [[...EVENT_TYPES], [...WEBHOOK_EVENT_TYPES]],
+      type: [[...EVENT_TYPES], [...WEBHOOK_EVENT_TYPES], [...KITCHEN_EVENT_TYPES]],
     };
     // Health answers speak of the process, not of orders.
     const own: Record<string, unknown[]> = { 'GET /healthz': ['ok'], 'GET /readyz': ['ready', 'unavailable'] };
@@ -369,6 +370,12 @@ describe('the OpenAPI document at /docs/json', () => {
   it('documents the signed bank webhook body, which the route reads as raw bytes', () => {
     const body = paths['/v1/webhooks/bank']?.post?.requestBody?.content?.['application/json'];
     expect(body?.schema).toMatchObject({ required: ['id', 'type', 'createdAt', 'data'] });
+  });
+
+  it('documents the signed kitchen message body, which the route reads as raw bytes', () => {
+    const body = paths['/v1/integrations/kitchen/{locationId}']?.post?.requestBody?.content?.['application/json'];
+    expect(body?.schema).toMatchObject({ required: ['type', 'data'] });
+    expect(enumValues((body?.schema?.properties as Record<string, unknown>).type)).toEqual([...KITCHEN_EVENT_TYPES]);
   });
 
   it('serves the documentation UI at /docs', async () => {

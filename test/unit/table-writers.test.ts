@@ -42,6 +42,8 @@ it('gives every table written by the product exactly one writing repository', ()
     deliveries: 'deliveries',
     events: 'events',
     idempotency_keys: 'orders',
+    kitchen_messages: 'kitchen',
+    kitchen_secrets: 'kitchen',
     credentials: 'credentials',
     location_staff: 'staff',
     locations: 'locations',

@@ -3,12 +3,14 @@ import type { SwaggerTransformObject } from '@fastify/swagger';
 import { ACCOUNT_EXAMPLES } from './examples-accounts.js';
 import { BACK_OFFICE_EXAMPLES } from './examples-back-office.js';
 import { COLLECTION_EXAMPLES } from './examples-collection.js';
+import { KITCHEN_EXAMPLES } from './examples-kitchen.js';
 import { LIVE_EXAMPLES } from './examples-live.js';
 import { ORDERS_EXAMPLES } from './examples-orders.js';
 import { READS_EXAMPLES } from './examples-reads.js';
 import { NamedExamples, type OperationExamples } from './examples-shared.js';
 import { SHOP_EXAMPLES } from './examples-shop.js';
 import { WEBHOOK_EXAMPLES } from './examples-webhooks.js';
+import { KitchenMessageBody } from '../routes/kitchen.js';
 
 const OPERATIONS: Record<string, OperationExamples> = {
   ...ORDERS_EXAMPLES,
@@ -19,6 +21,7 @@ const OPERATIONS: Record<string, OperationExamples> = {
   ...READS_EXAMPLES,
   ...BACK_OFFICE_EXAMPLES,
   ...WEBHOOK_EXAMPLES,
+  ...KITCHEN_EXAMPLES,
 };
 
 /** What an error of each status looks like, for the operations above that do not say more. */
@@ -114,14 +117,21 @@ const BANK_EVENT_SCHEMA = {
   },
 };
 
+/** Routes that read their body as raw bytes to check its signature, and the body each documents. */
+const RAW_BODY_SCHEMAS: Record<string, unknown> = {
+  '/v1/webhooks/bank': BANK_EVENT_SCHEMA,
+  '/v1/integrations/kitchen/{locationId}': KitchenMessageBody,
+};
+
 export const addOperationExamples: SwaggerTransformObject = (document) => {
   if (!('openapiObject' in document)) return document.swaggerObject;
   const paths = (document.openapiObject.paths ?? {}) as Record<string, Record<string, Operation>>;
   for (const [path, item] of Object.entries(paths)) {
     for (const [method, operation] of Object.entries(item)) {
       const known = OPERATIONS[`${method.toUpperCase()} ${path}`];
-      if (path === '/v1/webhooks/bank' && !operation.requestBody) {
-        operation.requestBody = { required: true, content: { 'application/json': { schema: BANK_EVENT_SCHEMA } } };
+      const rawBody = RAW_BODY_SCHEMAS[path];
+      if (rawBody && !operation.requestBody) {
+        operation.requestBody = { required: true, content: { 'application/json': { schema: rawBody } } };
       }
       for (const media of Object.values(operation.requestBody?.content ?? {})) {
         if (known?.body !== undefined && media.example === undefined) media.example = known.body;

@@ -2,18 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import {
-  cancelUpdate,
-  collectUpdate,
-  prepUpdate,
-  staffCancelUpdate,
-  type OrderInput,
-} from '../../../workflows/messages.js';
+import { cancelUpdate, staffCancelUpdate, type OrderInput } from '../../../workflows/messages.js';
 import type { OrderKey } from '../../db/repositories/order-history.js';
 import { CursorParam, decodeCursor, encodeCursor, NextCursor } from '../cursor.js';
 import { badRequest, conflict, forbidden, notFound, unprocessable } from '../errors.js';
 import { IdempotencyHeaders, idempotencyKeyReused, requestDigest } from '../idempotency.js';
 import { logOrderOf } from '../plugins/log-context.js';
+import { collectOrder, prepOrder } from '../order-actions.js';
 import { sendUpdate } from '../workflow-updates.js';
 import { errorResponses, Latitude, Longitude, Uuid } from '../schemas.js';
 import { Fulfilment, OrderStatus } from '../../domain/vocabulary.js';
@@ -286,14 +281,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const ownership = await app.repos.orders.findOwnership(request.params.id);
       if (!ownership || !request.user!.locationIds.includes(ownership.locationId)) throw notFound('Order');
-      await sendUpdate(
-        app.temporal,
-        `order-${request.params.id}`,
-        prepUpdate,
-        { status: request.body.status },
-        'Order',
-      );
-      return (await app.repos.orders.findView(request.params.id))!;
+      return prepOrder(app, request.params.id, request.body.status);
     },
   );
 
@@ -312,8 +300,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const ownership = await app.repos.orders.findOwnership(request.params.id);
       if (!ownership || !request.user!.locationIds.includes(ownership.locationId)) throw notFound('Order');
-      await sendUpdate(app.temporal, `order-${request.params.id}`, collectUpdate, undefined, 'Order');
-      return (await app.repos.orders.findView(request.params.id))!;
+      return collectOrder(app, request.params.id);
     },
   );
 };

@@ -13,6 +13,7 @@ import * as m010 from './010_read_indexes.js';
 import * as m011 from './011_collection.js';
 import * as m012 from './012_product_properties.js';
 import * as m014 from './014_webhooks.js';
+import * as m015 from './015_kitchen.js';
 import * as m016 from './016_availability_price_order.js';
 import * as m017 from './017_reserve_stock_function.js';
 import * as m018 from './018_collect_by.js';
@@ -36,6 +37,7 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['011_collection', m011],
   ['012_product_properties', m012],
   ['014_webhooks', m014],
+  ['015_kitchen', m015],
   ['016_availability_price_order', m016],
   ['017_reserve_stock_function', m017],
   ['018_collect_by', m018],

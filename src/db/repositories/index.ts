@@ -7,6 +7,7 @@ import { createCategoryRepository } from './categories.js';
 import { createCredentialRepository } from './credentials.js';
 import { createDeliveryRepository } from './deliveries.js';
 import { createEventRepository } from './events.js';
+import { createKitchenRepository } from './kitchen.js';
 import { createLocationRepository } from './locations.js';
 import { createOrderHistoryRepository } from './order-history.js';
 import { createOrderRepository } from './orders.js';
@@ -38,6 +39,7 @@ function build(db: Knex) {
     webhookEndpoints: createWebhookEndpointRepository(db),
     webhookDeliveries: createWebhookDeliveryRepository(db),
     rateLimits: createRateLimitRepository(db),
+    kitchen: createKitchenRepository(db),
   };
 }
 
