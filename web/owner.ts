@@ -1,6 +1,7 @@
-// The owner's back office: one section at a time (orders, counter, slots, stock, catalog, production, staff) chosen
-// from the tab bar and kept in the address (#slots), for the location picked in the header. Every section follows
-// the location's live streams, so a change made anywhere (another tab, another owner, a customer) shows at once.
+// The owner's back office: one section at a time (orders, counter, slots, stock, catalog, production, staff,
+// integrations) chosen from the tab bar and kept in the address (#slots), for the location picked in the header.
+// Every section follows the location's live streams, so a change made anywhere (another tab, another owner, a
+// customer) shows at once.
 import { ACTIVE_STATUSES, type DeliveryStatus, type OrderStatus } from '../src/domain/vocabulary.js';
 import { $, api, follow, h, loginGate, toast } from './lib.js';
 import { catalogSection } from './owner-catalog.js';
@@ -11,7 +12,9 @@ import { settingsSection } from './owner-settings.js';
 import { productionSection } from './owner-production.js';
 import { slotsSection } from './owner-slots.js';
 import { stockSection } from './owner-stock.js';
+import { kitchenSection } from './kitchen.js';
 import { staffSection } from './staff.js';
+import { webhooksSection } from './webhooks.js';
 
 interface Dashboard {
   locations: Place[];
@@ -35,6 +38,7 @@ const SECTIONS: { id: string; label: string; make: (ctx: OwnerContext) => Sectio
   { id: 'catalog', label: 'Catalog', make: catalogSection },
   { id: 'production', label: 'Production', make: productionSection },
   { id: 'staff', label: 'Staff', make: staffAndSettings },
+  { id: 'integrations', label: 'Integrations', make: integrations },
 ];
 
 /** The Staff tab: the location's settings beside its staff. */
@@ -43,6 +47,18 @@ function staffAndSettings(ctx: OwnerContext): Section {
   return {
     el: h('div', { class: 'columns two', id: 'staff' }, settings.el, staffSection(ctx.location)),
     update: settings.update,
+  };
+}
+
+/** The Integrations tab: webhooks out to the shop's other systems, and the kitchen's signed messages in. */
+function integrations(ctx: OwnerContext): Section {
+  return {
+    el: h(
+      'div',
+      { class: 'columns two', id: 'integrations' },
+      webhooksSection(ctx.location),
+      kitchenSection(ctx.location),
+    ),
   };
 }
 

@@ -1,7 +1,9 @@
 // The owner's back office in a real browser, with the customer's page and the order board open at the same time: the
 // weekly plan reaches the customer's slot list, a counter order goes from the counter to the board and off it, and each
 // section's main action works through the page.
+import { randomUUID } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { Webhook } from 'standardwebhooks';
 import { DateTime } from 'luxon';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { slotPlannerWorkflow } from '../../workflows/slot.js';
@@ -322,5 +324,58 @@ it('Settings: a new name shows in the title and in another tab', async () => {
   await expect.poll(() => other.title(), { timeout: STEP_MS }).toContain('Eixample Café & Bakery');
   const location = await stack.api('GET', `/v1/locations/${locationId}`);
   expect(location.body.name).toBe('Eixample Café & Bakery');
+  expect(pageErrors(page)).toEqual([]);
+});
+
+it('Integrations: an endpoint is added with its secret shown once and sent a test event; a kitchen secret made here signs a message that moves an order', async () => {
+  const page = await ownerAt('integrations');
+  await page.locator('.add-webhook input[name=url]').fill('http://127.0.0.1:9/hooks');
+  await page.locator('.add-webhook input[name=description]').fill('Poster screens');
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  const secret = page.locator('.webhook-secret input[name=secret]');
+  await expect.poll(() => secret.inputValue(), { timeout: STEP_MS }).toMatch(/^whsec_/);
+  const endpoint = page.locator('[data-webhook-id]').filter({ hasText: '127.0.0.1:9/hooks' });
+  await endpoint.waitFor({ timeout: STEP_MS });
+  const webhookId = (await endpoint.getAttribute('data-webhook-id'))!;
+  // The list never shows a secret again.
+  const listed = await stack.api('GET', `/v1/locations/${locationId}/webhooks`, { token: owner.token });
+  expect(listed.body.webhooks).toEqual(
+    expect.arrayContaining([expect.objectContaining({ id: webhookId, url: 'http://127.0.0.1:9/hooks' })]),
+  );
+  expect(JSON.stringify(listed.body)).not.toContain(await secret.inputValue());
+  await endpoint.getByRole('button', { name: 'Send test event' }).click();
+  await endpoint.locator('[data-delivery-id]').first().waitFor({ timeout: STEP_MS });
+  const deliveries = await stack.api('GET', `/v1/locations/${locationId}/webhooks/${webhookId}/deliveries`, {
+    token: owner.token,
+  });
+  expect(JSON.stringify(deliveries.body)).toContain('webhook.test');
+
+  const kitchen = page.locator('.kitchen');
+  await kitchen.getByRole('button', { name: 'Create secret' }).click();
+  const kitchenSecret = kitchen.locator('.kitchen-secret input');
+  await expect.poll(() => kitchenSecret.inputValue(), { timeout: STEP_MS }).toMatch(/^whsec_/);
+  await expect.poll(() => kitchen.getByRole('button', { name: 'Rotate secret' }).count()).toBe(1);
+  const counter = await stack.api('POST', `/v1/locations/${locationId}/counter-orders`, {
+    token: owner.token,
+    body: { items: [{ productId: scone, quantity: 1 }], label: 'Kitchen' },
+  });
+  expect(counter.status, JSON.stringify(counter.body)).toBe(201);
+  const body = JSON.stringify({ type: 'order.prepping', data: { orderId: counter.body.id } });
+  const id = `msg_${randomUUID()}`;
+  const timestamp = new Date();
+  const signature = new Webhook(await kitchenSecret.inputValue()).sign(id, timestamp, body);
+  const moved = await fetch(`${stack.baseUrl}/v1/integrations/kitchen/${locationId}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+      'webhook-signature': signature,
+    },
+    body,
+  });
+  expect(moved.status, await moved.clone().text()).toBe(200);
+  expect(await moved.json()).toMatchObject({ orderId: counter.body.id, status: 'prepping' });
+  await screenshot(page, 'back-office-integrations');
   expect(pageErrors(page)).toEqual([]);
 });
