@@ -26,7 +26,7 @@ const base = `http://127.0.0.1:${PORTS.PORT}`;
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1440, height: 900 };
 const WALL = { width: 1920, height: 1080 };
-const OWNER_SECTIONS = ['orders', 'counter', 'slots', 'stock', 'catalog', 'production', 'staff'];
+const OWNER_SECTIONS = ['orders', 'counter', 'slots', 'stock', 'catalog', 'production', 'staff', 'integrations'];
 const say = (message: string) => console.log(`[screenshots] ${message}`);
 
 /** `npm start` in a fresh data directory; resolves once it prints that it is ready, with a way to stop it. */
