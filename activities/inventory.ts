@@ -12,6 +12,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { createRepositories } from '../src/db/repositories/index.js';
+import { streams } from '../src/events/log.js';
 import type { StockLotRepository } from '../src/db/repositories/stock-lots.js';
 
 export interface StockLine {
@@ -150,7 +151,14 @@ export function createInventoryActivities(db: Knex) {
       // A retry, or a release that came first: answer from what is recorded.
       if (!taken.claimed) return repos.transaction((tx) => previousAnswer(tx.stock, input));
       if (taken.short !== null) return { status: 'out_of_stock', productIds: taken.short };
-      return { status: 'reserved', lines: taken.lines };
+      // A product this order sold out here is announced, so open pages grey it out without waiting for a reread.
+      const soldOut = taken.lines.filter((line) => line.left <= 0).map((line) => line.productId);
+      for (const productId of soldOut)
+        await repos.events.append(streams.location(input.locationId), 'stock.sold_out', { productId });
+      return {
+        status: 'reserved',
+        lines: taken.lines.map(({ productId, quantity, amountCents }) => ({ productId, quantity, amountCents })),
+      };
     },
 
     /**

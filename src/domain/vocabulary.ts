@@ -183,6 +183,8 @@ export const EVENT_TYPES = [
   'stock.received',
   'stock.discounted',
   'stock.discarded',
+  /** An order took a product's last fresh units at the location: { productId }. */
+  'stock.sold_out',
   /** A product was added or changed: { productId }. Products belong to no location, so this is on the catalog stream. */
   'catalog.changed',
   /** A location's production plan for a product was set, stopped, paused or resumed: { productId }. */
@@ -214,6 +216,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'stock.received',
   'stock.discounted',
   'stock.discarded',
+  'stock.sold_out',
   /** The location's production plan for a product was set, stopped, paused or resumed. */
   'production.changed',
   /** The location's own settings changed. */

@@ -36,6 +36,7 @@ export function webhookTypeOf(type: EventType, payload: Record<string, unknown>)
     case 'stock.received':
     case 'stock.discounted':
     case 'stock.discarded':
+    case 'stock.sold_out':
     case 'production.changed':
     case 'location.changed':
     case 'webhook.disabled':

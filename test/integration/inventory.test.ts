@@ -169,6 +169,22 @@ describe('reserveStock', () => {
     await expectNoViolations();
   });
 
+  it('announces a product an order sold out at the location, and only then', async () => {
+    const locationId = await createLocation(db);
+    const bun = await createProduct(db, { name: 'Last bun' });
+    await addLot({ locationId, productId: bun, quantity: 3 });
+    const soldOut = () =>
+      db('events')
+        .where({ stream: `location:${locationId}`, type: 'stock.sold_out' })
+        .select<{ payload: { productId: string } }[]>('payload');
+    expect((await place(locationId, [{ productId: bun, quantity: 2 }])).result.status).toBe('reserved');
+    expect(await soldOut()).toEqual([]);
+    expect((await place(locationId, [{ productId: bun, quantity: 1 }])).result.status).toBe('reserved');
+    expect(await soldOut()).toEqual([{ payload: { productId: bun } }]);
+    expect((await place(locationId, [{ productId: bun, quantity: 1 }])).result.status).toBe('out_of_stock');
+    expect(await soldOut()).toHaveLength(1);
+  });
+
   it('never takes a lot that expires before delivery, nor an expired one', async () => {
     const locationId = await createLocation(db);
     const tart = await createProduct(db, { name: 'Short-lived tart' });

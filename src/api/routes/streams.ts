@@ -72,12 +72,13 @@ const BACK_OFFICE_EVENTS = logEvents(
   'stock.received',
   'stock.discounted',
   'stock.discarded',
+  'stock.sold_out',
   'catalog.changed',
   'production.changed',
   'location.changed',
 );
 /** Stock events tell customers which product's availability to read again. */
-const STOCK_EVENTS = logEvents('stock.received', 'stock.discounted', 'stock.discarded');
+const STOCK_EVENTS = logEvents('stock.received', 'stock.discounted', 'stock.discarded', 'stock.sold_out');
 
 /** A slot as the public sees it in an event: copied field by field, so whatever else a payload holds stays inside. */
 const publicSlot = (p: Record<string, unknown>) => ({
@@ -222,7 +223,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: eventStream(
             ['snapshot', 'slot', 'stock'],
-            'snapshot: the slots; slot: { slotId, startsAt, endsAt, cutoffAt, capacity, reserved, remaining, status }, the whole slot whether it is new (add it) or changed (replace it); stock: { productId } when units of that product were received, discounted or discarded here (read its availability again). Reservations and releases by orders send no stock event: they show in availability on the next read',
+            'snapshot: the slots; slot: { slotId, startsAt, endsAt, cutoffAt, capacity, reserved, remaining, status }, the whole slot whether it is new (add it) or changed (replace it); stock: { productId } when units of that product were received, discounted or discarded here, or an order took its last units (read its availability again). Other reservations and releases by orders send no stock event: they show in availability on the next read',
           ),
           ...errorResponses(400, 404, 503),
         },
@@ -258,7 +259,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: eventStream(
             ['snapshot', ...BACK_OFFICE_EVENTS],
-            "snapshot: { locationId }, sent first (read the back office's lists once it arrives: every change after it follows); then each event's payload with the time it happened (at): slot.opened and slot.capacity { slotId, startsAt, endsAt, cutoffAt, capacity, reserved, remaining, status }; stock.received { lotId, productId, quantity, expiresAt }; stock.discounted { lotId, productId, discountFrom }; stock.discarded { lotId, productId, units, reason? (closing or staff) }; catalog.changed { productId }; production.changed { productId }; location.changed { locationId }",
+            "snapshot: { locationId }, sent first (read the back office's lists once it arrives: every change after it follows); then each event's payload with the time it happened (at): slot.opened and slot.capacity { slotId, startsAt, endsAt, cutoffAt, capacity, reserved, remaining, status }; stock.received { lotId, productId, quantity, expiresAt }; stock.discounted { lotId, productId, discountFrom }; stock.discarded { lotId, productId, units, reason? (closing or staff) }; stock.sold_out { productId }; catalog.changed { productId }; production.changed { productId }; location.changed { locationId }",
           ),
           ...ownStreamErrors,
           ...errorResponses(404),

@@ -9,7 +9,7 @@ export async function up(knex: Knex): Promise<void> {
     CREATE FUNCTION stock_reserve(
       p_order uuid, p_location uuid, p_deliver_by timestamptz, p_fresh_at timestamptz, p_now timestamptz,
       p_products uuid[], p_quantities integer[], p_record_short boolean
-    ) RETURNS TABLE (claimed boolean, short uuid[], product_id uuid, quantity integer, amount_cents bigint)
+    ) RETURNS TABLE (claimed boolean, short uuid[], product_id uuid, quantity integer, amount_cents bigint, left_units bigint)
     LANGUAGE plpgsql AS $$
     #variable_conflict use_column
     DECLARE
@@ -21,7 +21,7 @@ export async function up(knex: Knex): Promise<void> {
       VALUES (p_order, p_location, p_deliver_by, 'reserved', '{}')
       ON CONFLICT (order_id) DO NOTHING;
       IF NOT FOUND THEN
-        RETURN QUERY SELECT false, NULL::uuid[], NULL::uuid, NULL::integer, NULL::bigint;
+        RETURN QUERY SELECT false, NULL::uuid[], NULL::uuid, NULL::integer, NULL::bigint, NULL::bigint;
         RETURN;
       END IF;
 
@@ -47,7 +47,7 @@ export async function up(knex: Knex): Promise<void> {
         ELSE
           DELETE FROM stock_reservations WHERE order_id = p_order;
         END IF;
-        RETURN QUERY SELECT true, v_short, NULL::uuid, NULL::integer, NULL::bigint;
+        RETURN QUERY SELECT true, v_short, NULL::uuid, NULL::integer, NULL::bigint, NULL::bigint;
         RETURN;
       END IF;
 
@@ -80,8 +80,10 @@ export async function up(knex: Knex): Promise<void> {
         FROM taken t ORDER BY t.ord, t.before
         RETURNING lot_id
       )
+      -- left_units: what stays fresh here after this order (the statement sees the lots as they were before it).
       SELECT true, NULL::uuid[], w.product_id, w.quantity::integer,
-             (SELECT sum(t.take::bigint * t.unit_price_cents) FROM taken t WHERE t.product_id = w.product_id)::bigint
+             (SELECT sum(t.take::bigint * t.unit_price_cents) FROM taken t WHERE t.product_id = w.product_id)::bigint,
+             (SELECT sum(l.available) FROM lots l WHERE l.product_id = w.product_id)::bigint - w.quantity
       FROM want w ORDER BY w.ord;
     END $$`);
   // The planner in TypeScript and its stale-plan abort are gone with it.

@@ -257,7 +257,12 @@ export function createStockLotRepository(db: Knex) {
     }): Promise<
       | { claimed: false }
       | { claimed: true; short: string[] }
-      | { claimed: true; short: null; lines: { productId: string; quantity: number; amountCents: number }[] }
+      | {
+          claimed: true;
+          short: null;
+          /** `left`: the units of the product still fresh at the location after this order. */
+          lines: { productId: string; quantity: number; amountCents: number; left: number }[];
+        }
     > {
       const { rows } = await db
         .raw<{
@@ -267,6 +272,7 @@ export function createStockLotRepository(db: Knex) {
             product_id: string | null;
             quantity: number | null;
             amount_cents: string | null;
+            left_units: string | null;
           }[];
         }>('SELECT * FROM stock_reserve(?, ?, ?, ?, ?, ?::uuid[], ?::integer[], ?)', [
           claim.orderId,
@@ -289,6 +295,7 @@ export function createStockLotRepository(db: Knex) {
           productId: r.product_id!,
           quantity: r.quantity!,
           amountCents: Number(r.amount_cents),
+          left: Number(r.left_units),
         })),
       };
     },
