@@ -25,8 +25,8 @@ let pastry: { id: string; name: string };
 const ids: Record<string, string> = {};
 
 // A spot no other location in this database delivers to, so the customer sees exactly one shop.
-const HOME = { lat: 41.3874, lng: 2.1686 };
-const SHOP = 'Eixample Forn';
+const HOME = { lat: 38.7223, lng: -9.1393 };
+const SHOP = 'Baixa Padaria';
 const STEP_MS = 15_000;
 
 beforeAll(async () => {
