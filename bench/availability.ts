@@ -332,6 +332,21 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const filtered = new Set(
       paths.flatMap((path, k) => (/&(category|tags|maxPriceCents|sort)=/.test(path) ? [k] : [])),
     );
+    // Each filter and sort on its own (a request may be in several), and word searches with a filter or sort.
+    const KINDS: Record<string, RegExp> = {
+      category: /&category=/,
+      tags: /&tags=/,
+      max_price: /&maxPriceCents=/,
+      sort_price: /&sort=price/,
+      sort_distance: /&sort=distance/,
+      words_and_filter: /&q=.*&(category|tags|maxPriceCents|sort)=/,
+    };
+    const kindOf = Object.fromEntries(
+      Object.entries(KINDS).map(([kind, pattern]) => [
+        kind,
+        new Set(paths.flatMap((path, k) => (pattern.test(path) ? [k] : []))),
+      ]),
+    );
     if (opts.sweep.length > 0)
       console.error(
         `sweeping concurrency ${opts.sweep.join(', ')} first (10 s each), ${opts.reservationsPerS} reservations/s in the background…`,
@@ -413,6 +428,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       filter_share: opts.filterShare,
       filtered_p99_ms: availability.p99Of((k) => filtered.has(k)),
       unfiltered_p99_ms: availability.p99Of((k) => !filtered.has(k)),
+      p99_ms_by_kind: Object.fromEntries(
+        Object.entries(kindOf).map(([kind, set]) => [kind, availability.p99Of((k) => set.has(k))]),
+      ),
       requests: availability.requests,
       non_200: availability.non200 + baseline.non200,
       avg_nearby_locations: round(nearbyCounts.reduce((a, b) => a + b, 0) / nearbyCounts.length, 1),
