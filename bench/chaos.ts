@@ -495,6 +495,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       entry.ok++;
     }
   }
+  // Each followed stream gets a moment to catch up with its order's last event (committed just before the order was
+  // read as finished) before it is closed.
+  const catchUpBy = Date.now() + 15_000;
+  for (const s of streams) {
+    const last = await db('events')
+      .where({ stream: `order:${s.orderId}` })
+      .max<{ max: number | null }>('id as max')
+      .first();
+    while (last?.max != null && !s.ids.includes(Number(last.max)) && Date.now() < catchUpBy)
+      await new Promise((r) => setTimeout(r, 100));
+  }
   allDone = true;
   for (const s of streams) s.client?.close();
   await following;

@@ -237,10 +237,16 @@ describe('delivery', () => {
     });
     expect(Date.parse(first.body.occurredAt)).not.toBeNaN();
 
-    // The delivery log shows each delivery with its attempt.
-    const log = await stack.api('GET', `/v1/locations/${locationId}/webhooks/${endpoint.id}/deliveries?limit=200`, {
-      token: operator.token,
-    });
+    // The delivery log shows each delivery with its attempt, once the sender has recorded the receiver's answer.
+    const log = await eventually(
+      () =>
+        stack.api('GET', `/v1/locations/${locationId}/webhooks/${endpoint.id}/deliveries?limit=200`, {
+          token: operator.token,
+        }),
+      (res) =>
+        res.status === 200 && (res.body.deliveries as { status: string }[]).every((d) => d.status === 'delivered'),
+      30_000,
+    );
     expect(log.status).toBe(200);
     expect(log.body.deliveries).toHaveLength(total);
     for (const d of log.body.deliveries) {
