@@ -3,11 +3,10 @@
 // that board hold and collection window; one in four is collected at once. The others' numbers leave the board
 // (`order.board`) and they end `uncollected`; each delay is measured from the ready event to that event, less the
 // configured minutes. (A window no longer than the hold ends the order first, taking its number off the board with it.)
-import { createRepositories } from '../src/db/repositories/index.js';
-import { provisionUser } from '../src/auth/provisioning.js';
 import { streams } from '../src/events/log.js';
 import { middayTimezone } from '../test/support/stack.js';
 import { numberFlag } from './support/args.js';
+import { benchRequest, benchUser } from './support/shop.js';
 import { percentile, round, startBenchStack, type BenchStack } from './support/stack.js';
 
 interface Options {
@@ -16,18 +15,11 @@ interface Options {
   windowMinutes: number;
 }
 
+/** An API request that must succeed. */
 async function api(stack: BenchStack, token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${stack.baseUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
+  const res = await benchRequest(stack, method, path, token, body);
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as Record<string, unknown>;
 }
 
 /** When the first event of `type` about the order on `stream` matching `match` was committed, waiting up to `timeoutMs`. */
@@ -84,11 +76,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       .db('products')
       .insert({ name: 'Bench flat white', price_cents: 320, shelf_life_minutes: 600 })
       .returning<{ id: string }[]>('id');
-    const owner = await provisionUser(createRepositories(stack.db), {
-      name: 'Bench owner',
-      role: 'owner',
-      locationIds: [locationId],
-    });
+    const owner = await benchUser(stack, 'owner', locationId);
     await api(stack, owner.token, 'POST', `/v1/locations/${locationId}/stock`, {
       productId: product!.id,
       quantity: opts.orders * 2,

@@ -2,14 +2,10 @@
 import { fileURLToPath } from 'node:url';
 import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
-import { provisionUser } from '../src/auth/provisioning.js';
-import { newToken } from '../src/auth/tokens.js';
-import { createRepositories } from '../src/db/repositories/index.js';
-import type { Role } from '../src/domain/vocabulary.js';
-import { ensureUpcomingSlots } from '../src/db/seed.js';
 import { checkInventoryInvariants } from '../src/db/invariants.js';
 import { baselineOrder, paidSignal, placedUpdate, stepUpdate } from './workflows/baseline.js';
 import { numberFlag } from './support/args.js';
+import { benchRequest, openBenchShop } from './support/shop.js';
 import { percentile, pool, round, startBenchStack, type BenchStack } from './support/stack.js';
 
 interface Options {
@@ -19,33 +15,6 @@ interface Options {
 
 function parse(args: string[]): Options {
   return { orders: numberFlag(args, 'orders', 200), concurrency: numberFlag(args, 'concurrency', 20) };
-}
-
-async function user(stack: BenchStack, role: Role, locationId?: string): Promise<{ id: string; token: string }> {
-  return provisionUser(createRepositories(stack.db), {
-    name: `Bench ${role}`,
-    role,
-    token: newToken(`bench_${role}`),
-    locationIds: locationId ? [locationId] : [],
-  });
-}
-
-async function http(
-  stack: BenchStack,
-  method: string,
-  url: string,
-  token: string,
-  body?: unknown,
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${stack.baseUrl}${url}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
 }
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
@@ -59,44 +28,12 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, timeo
 }
 
 async function measureOrders(stack: BenchStack, opts: Options) {
-  const [location] = await stack
-    .db('locations')
-    .insert({ name: 'Bench bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 8000 })
-    .returning<{ id: string }[]>('id');
-  const locationId = location!.id;
-  const [product] = await stack
-    .db('products')
-    .insert({ name: 'Bench bun', price_cents: 300, shelf_life_minutes: 1440 })
-    .returning<{ id: string }[]>('id');
-  const owner = await user(stack, 'owner', locationId);
-  const driver = await user(stack, 'driver', locationId);
-  const stocked = await http(stack, 'POST', `/v1/locations/${locationId}/stock`, owner.token, {
-    productId: product!.id,
-    quantity: opts.orders * 2,
-  });
-  if (stocked.status !== 201) throw new Error(`could not receive stock: ${JSON.stringify(stocked.body)}`);
-  await ensureUpcomingSlots(stack.db, locationId, new Date(Date.now() + 3_600_000), {
-    hours: 2,
+  const { locationId, productId, owner, driver, slotId, customers } = await openBenchShop(stack, {
+    name: 'Bench',
+    units: opts.orders * 2,
     capacity: opts.orders,
-    cutoffMinutes: 15,
+    customers: opts.concurrency,
   });
-  const slot = await stack
-    .db('slots')
-    .where({ location_id: locationId })
-    .orderBy('starts_at')
-    .first<{ id: string }>('id');
-  const customers = await Promise.all(
-    Array.from({ length: opts.concurrency }, async () => {
-      const customer = await user(stack, 'customer');
-      const account = await stack.bank.createAccount({
-        holderName: 'Bench',
-        balanceCents: 10_000_000,
-        decisionDelayMs: 0,
-      });
-      await stack.db('users').where({ id: customer.id }).update({ bank_account_id: account.id });
-      return customer;
-    }),
-  );
   const statusOf = async (id: string, wanted: string) => {
     const row = await stack.db('orders').where({ id }).first<{ status: string } | undefined>('status');
     return row?.status === wanted ? true : undefined;
@@ -109,10 +46,10 @@ async function measureOrders(stack: BenchStack, opts: Options) {
   await pool(opts.orders, opts.concurrency, async (i) => {
     const customer = customers[i % customers.length]!;
     const t0 = performance.now();
-    const placed = await http(stack, 'POST', '/v1/orders', customer.token, {
+    const placed = await benchRequest(stack, 'POST', '/v1/orders', customer.token, {
       locationId,
-      slotId: slot!.id,
-      items: [{ productId: product!.id, quantity: 1 }],
+      slotId,
+      items: [{ productId, quantity: 1 }],
       address: { lat: 51.5, lng: -0.1, line1: 'Bench Street' },
     });
     if (placed.status !== 201) throw new Error(`order refused: ${JSON.stringify(placed.body)}`);
@@ -120,8 +57,8 @@ async function measureOrders(stack: BenchStack, opts: Options) {
     orderIds.push(id);
     await until(() => statusOf(id, 'confirmed'), 'confirmed');
     confirmedMs.push(performance.now() - t0);
-    await http(stack, 'POST', `/v1/orders/${id}/prep`, owner.token, { status: 'prepping' });
-    await http(stack, 'POST', `/v1/orders/${id}/prep`, owner.token, { status: 'prepped' });
+    await benchRequest(stack, 'POST', `/v1/orders/${id}/prep`, owner.token, { status: 'prepping' });
+    await benchRequest(stack, 'POST', `/v1/orders/${id}/prep`, owner.token, { status: 'prepped' });
     await until(
       async () => ((await stack.db('deliveries').where({ order_id: id }).first('order_id')) ? true : undefined),
       'delivery',
@@ -131,7 +68,7 @@ async function measureOrders(stack: BenchStack, opts: Options) {
       [`/v1/deliveries/${id}/pickup`, driver.token, undefined],
       [`/v1/deliveries/${id}/complete`, driver.token, undefined],
     ] as const) {
-      const res = await http(stack, 'POST', url, token, body);
+      const res = await benchRequest(stack, 'POST', url, token, body);
       if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${JSON.stringify(res.body)}`);
     }
     await until(() => statusOf(id, 'completed'), 'completed');

@@ -6,17 +6,14 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Webhook } from 'standardwebhooks';
-import { provisionUser } from '../src/auth/provisioning.js';
-import { newToken } from '../src/auth/tokens.js';
 import { appendEvent } from '../src/db/repositories/events.js';
-import { createRepositories } from '../src/db/repositories/index.js';
 import { streams } from '../src/events/log.js';
-import { ensureUpcomingSlots } from '../src/db/seed.js';
-import { DELIVERY_STATUSES, ORDER_STATUSES, type Role } from '../src/domain/vocabulary.js';
+import { DELIVERY_STATUSES, ORDER_STATUSES } from '../src/domain/vocabulary.js';
 import { historyCost } from '../src/metrics/history-cost.js';
 import { webhookWorkflowId } from '../workflows/messages.js';
 import { numberFlag } from './support/args.js';
 import { percentile, pool, round, startBenchStack, type BenchStack } from './support/stack.js';
+import { benchRequest, openBenchShop } from './support/shop.js';
 import { startWebhookReceiver, type ReceivedDelivery, type WebhookReceiver } from './support/webhook-receiver.js';
 
 interface Options {
@@ -43,28 +40,6 @@ const SUBSCRIBED = [...ORDER_STATUSES.map((s) => `order.${s}`), ...DELIVERY_STAT
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function user(stack: BenchStack, role: Role, locationId?: string) {
-  return provisionUser(createRepositories(stack.db), {
-    name: `Bench ${role}`,
-    role,
-    token: newToken(`bench_${role}`),
-    locationIds: locationId ? [locationId] : [],
-  });
-}
-
-async function http_(stack: BenchStack, method: string, url: string, token: string, body?: unknown) {
-  const res = await fetch(`${stack.baseUrl}${url}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, any> };
-}
-
 async function until(probe: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
@@ -75,49 +50,18 @@ async function until(probe: () => Promise<boolean>, what: string, timeoutMs = 12
 
 /** The shop, its endpoints and their receivers. */
 async function setUp(stack: BenchStack, opts: Options) {
-  const [location] = await stack
-    .db('locations')
-    .insert({ name: 'Webhook bakery', kind: 'bakery', lat: 51.5, lng: -0.1, delivery_radius_m: 8000 })
-    .returning<{ id: string }[]>('id');
-  const locationId = location!.id;
-  const [product] = await stack
-    .db('products')
-    .insert({ name: 'Webhook bun', price_cents: 300, shelf_life_minutes: 1440 })
-    .returning<{ id: string }[]>('id');
-  const owner = await user(stack, 'owner', locationId);
-  const driver = await user(stack, 'driver', locationId);
-  const stocked = await http_(stack, 'POST', `/v1/locations/${locationId}/stock`, owner.token, {
-    productId: product!.id,
-    quantity: opts.orders * 4,
-  });
-  if (stocked.status !== 201) throw new Error(`could not receive stock: ${JSON.stringify(stocked.body)}`);
-  await ensureUpcomingSlots(stack.db, locationId, new Date(Date.now() + 3_600_000), {
-    hours: 2,
+  const shop = await openBenchShop(stack, {
+    name: 'Webhook',
+    units: opts.orders * 4,
     capacity: opts.orders * 2,
-    cutoffMinutes: 15,
+    customers: opts.concurrency,
   });
-  const slot = await stack
-    .db('slots')
-    .where({ location_id: locationId })
-    .orderBy('starts_at')
-    .first<{ id: string }>('id');
-  const customers = await Promise.all(
-    Array.from({ length: opts.concurrency }, async () => {
-      const customer = await user(stack, 'customer');
-      const account = await stack.bank.createAccount({
-        holderName: 'Bench',
-        balanceCents: 10_000_000,
-        decisionDelayMs: 0,
-      });
-      await stack.db('users').where({ id: customer.id }).update({ bank_account_id: account.id });
-      return customer;
-    }),
-  );
+  const { locationId, owner } = shop;
   const receivers: WebhookReceiver[] = [];
   const endpoints: { id: string; secret: string }[] = [];
   for (let i = 0; i < opts.endpoints; i++) {
     const receiver = await startWebhookReceiver();
-    const created = await http_(stack, 'POST', `/v1/locations/${locationId}/webhooks`, owner.token, {
+    const created = await benchRequest(stack, 'POST', `/v1/locations/${locationId}/webhooks`, owner.token, {
       url: receiver.url,
       events: SUBSCRIBED,
       description: `Bench receiver ${i}`,
@@ -127,7 +71,7 @@ async function setUp(stack: BenchStack, opts: Options) {
     receivers.push(receiver);
     endpoints.push({ id: created.body.id, secret: created.body.secret });
   }
-  return { locationId, productId: product!.id, slotId: slot!.id, owner, driver, customers, receivers, endpoints };
+  return { ...shop, receivers, endpoints };
 }
 
 type Shop = Awaited<ReturnType<typeof setUp>>;
@@ -139,7 +83,7 @@ async function driveOrders(stack: BenchStack, shop: Shop, count: number, concurr
     (await stack.db('orders').where({ id }).first<{ status: string } | undefined>('status'))?.status === wanted;
   await pool(count, concurrency, async (i) => {
     const customer = shop.customers[i % shop.customers.length]!;
-    const placed = await http_(stack, 'POST', '/v1/orders', customer.token, {
+    const placed = await benchRequest(stack, 'POST', '/v1/orders', customer.token, {
       locationId: shop.locationId,
       slotId: shop.slotId,
       items: [{ productId: shop.productId, quantity: 1 }],
@@ -150,7 +94,7 @@ async function driveOrders(stack: BenchStack, shop: Shop, count: number, concurr
     ids.push(id);
     await until(() => statusIs(id, 'confirmed'), 'confirmed');
     for (const status of ['prepping', 'prepped'])
-      await http_(stack, 'POST', `/v1/orders/${id}/prep`, shop.owner.token, { status });
+      await benchRequest(stack, 'POST', `/v1/orders/${id}/prep`, shop.owner.token, { status });
     await until(
       async () => (await stack.db('deliveries').where({ order_id: id }).first('order_id')) !== undefined,
       'delivery',
@@ -160,7 +104,7 @@ async function driveOrders(stack: BenchStack, shop: Shop, count: number, concurr
       [`/v1/deliveries/${id}/pickup`, shop.driver.token, undefined],
       [`/v1/deliveries/${id}/complete`, shop.driver.token, undefined],
     ] as const) {
-      const res = await http_(stack, 'POST', url, token, body);
+      const res = await benchRequest(stack, 'POST', url, token, body);
       if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${JSON.stringify(res.body)}`);
     }
     await until(() => statusIs(id, 'completed'), 'completed');
