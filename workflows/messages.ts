@@ -10,9 +10,9 @@ import {
   type OrderReason,
   type OrderStatus,
   type SearchAttributeName,
-} from '../src/domain/vocabulary.js';
+} from '../src/domain/words.js';
 
-export { TERMINAL_STATUSES } from '../src/domain/vocabulary.js';
+export { TERMINAL_STATUSES } from '../src/domain/words.js';
 export type { DeliveryStatus, Fulfilment, OrderReason, OrderStatus };
 
 /**

@@ -17,7 +17,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { OrderStatusChange } from '../activities/orders.js';
-import { isCancellable } from '../src/domain/vocabulary.js';
+import { isCancellable } from '../src/domain/words.js';
 import { deliveryWorkflow } from './delivery.js';
 import {
   REFUSAL,
