@@ -7,8 +7,11 @@ import { ensureUpcomingSlots } from '../../src/db/seed.js';
 import type { Role } from '../../src/domain/vocabulary.js';
 import type { BenchStack } from './stack.js';
 
+/** What a shop needs of a stack: its database, its bank and the API's address (in-process or the process topology). */
+export type ShopStack = Pick<BenchStack, 'db' | 'bank' | 'baseUrl'>;
+
 export async function benchUser(
-  stack: BenchStack,
+  stack: ShopStack,
   role: Role,
   locationId?: string,
 ): Promise<{ id: string; token: string }> {
@@ -22,7 +25,7 @@ export async function benchUser(
 
 /** One API request with the caller's token; an empty answer reads as `{}`. */
 export async function benchRequest(
-  stack: BenchStack,
+  stack: ShopStack,
   method: string,
   url: string,
   token: string,
@@ -52,7 +55,7 @@ export interface BenchShop {
 
 /** A bakery with `units` of one product, slots of `capacity` from an hour ahead, and `customers` funded customers. */
 export async function openBenchShop(
-  stack: BenchStack,
+  stack: ShopStack,
   opts: { name: string; units: number; capacity: number; customers: number },
 ): Promise<BenchShop> {
   const [location] = await stack

@@ -14,6 +14,9 @@ import {
 } from '@temporalio/workflow';
 import { searchAttributes } from '../../workflows/messages.js';
 
+/** The task queue of the baseline's own worker process (bench/workflows/baseline-worker.ts). */
+export const BASELINE_TASK_QUEUE = 'bench-baseline';
+
 export interface BaselineActivities {
   noop(): Promise<void>;
 }
@@ -36,12 +39,15 @@ export async function baselineOrder(): Promise<void> {
     await condition(() => status !== 'placed');
     return status;
   });
+  let deliveryStarted = false;
   setHandler(stepUpdate, async (next) => {
     // Like the shop, the driver of the benchmark preps only what is paid.
     if (next === 'prepping') await condition(() => status === 'confirmed');
     status = next;
     upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: next }]);
     await local.noop();
+    // The caller learns of the delivery from the answer, as the shop's driver learns of it from the live stream.
+    if (next === 'prepped') await condition(() => deliveryStarted);
     return status;
   });
   const move = async (next: string) => {
@@ -61,6 +67,7 @@ export async function baselineOrder(): Promise<void> {
     workflowId: `${workflowInfo().workflowId}-delivery`,
     args: [workflowInfo().workflowId],
   });
+  deliveryStarted = true;
   // As the order follows its delivery: the delivery's steps write out_for_delivery and completed, the order only
   // upserts them.
   const follow = (next: string) => {

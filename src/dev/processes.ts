@@ -23,10 +23,15 @@ export interface TsChild extends Child {
 const tsxCli = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
 
 /** Spawns a TypeScript entry point with tsx; its output is appended to `logFile`. */
-export function spawnTs(name: string, entry: string, opts: { env: NodeJS.ProcessEnv; logFile: string }): TsChild {
+export function spawnTs(
+  name: string,
+  entry: string,
+  /** nodeArgs: Node flags for the entry's process (e.g. --cpu-prof), which NODE_OPTIONS may not carry. */
+  opts: { env: NodeJS.ProcessEnv; logFile: string; nodeArgs?: string[] },
+): TsChild {
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const logFd = fs.openSync(opts.logFile, 'a');
-  const child = spawn(process.execPath, [tsxCli, entry], {
+  const child = spawn(process.execPath, [tsxCli, ...(opts.nodeArgs ?? []), entry], {
     // tsx runs the entry in a process of its own, so the entry's parent is tsx, not us: name us instead.
     env: { ...opts.env, [LAUNCHER_PID_ENV]: String(process.pid) },
     detached: true,
