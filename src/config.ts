@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './auth/login-throttle.js';
 import { bearerToken } from './auth/tokens.js';
+import { DEFAULT_ADMISSION, type AdmissionSettings } from './api/admission.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './domain/webhooks.js';
 
 export { SEARCH_ATTRIBUTES } from './domain/vocabulary.js';
@@ -40,6 +41,8 @@ export interface Config {
     testAccounts: boolean;
   };
   paymentTimeoutMs: number;
+  /** Admission control of order placement (see src/api/admission.ts); undefined admits everything. */
+  admission: AdmissionSettings | undefined;
   cookieSecret: string;
   /** Failed password logins counted per email and per client before they are refused (see src/auth/login-throttle.ts). */
   loginThrottle: LoginThrottleOptions;
@@ -218,6 +221,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       testAccounts: bool(env, 'BANK_TEST_ACCOUNTS', env.NODE_ENV !== 'production'),
     },
     paymentTimeoutMs: int(env, 'PAYMENT_TIMEOUT_MS', 10 * 60 * 1000),
+    admission: bool(env, 'ORDER_ADMISSION', true)
+      ? {
+          ...DEFAULT_ADMISSION,
+          initialLimit: int(env, 'ORDER_ADMISSION_INITIAL_LIMIT', DEFAULT_ADMISSION.initialLimit),
+          maxLimit: int(env, 'ORDER_ADMISSION_MAX_LIMIT', DEFAULT_ADMISSION.maxLimit),
+          maxWaitMs: int(env, 'ORDER_ADMISSION_MAX_WAIT_MS', DEFAULT_ADMISSION.maxWaitMs),
+          targetMs: int(env, 'ORDER_ADMISSION_TARGET_MS', DEFAULT_ADMISSION.targetMs),
+        }
+      : undefined,
     cookieSecret: str(env, 'COOKIE_SECRET') ?? 'dev-cookie-secret-change-me-in-production-0123456789',
     loginThrottle: {
       ...DEFAULT_LOGIN_THROTTLE,

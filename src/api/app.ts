@@ -14,6 +14,7 @@ import authPlugin from './plugins/auth.js';
 import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
 import logContextPlugin from './plugins/log-context.js';
 import metricsPlugin, { type MetricsOptions } from './plugins/metrics.js';
+import { AdmissionGate } from './admission.js';
 import repositoriesPlugin from './plugins/repositories.js';
 import securityPlugin, { exactBodyValidators, strictDateTimeFormat } from './plugins/security.js';
 import liveStreamsPlugin, { type LiveStreamOptions } from './plugins/sse.js';
@@ -44,6 +45,8 @@ declare module 'fastify' {
     temporal: Client;
     /** The bank, for confirming and opening the accounts customers pay with. */
     bank: BankClient;
+    /** Admission control of order placement; undefined when ORDER_ADMISSION=false. */
+    admission: AdmissionGate | undefined;
   }
 }
 
@@ -83,6 +86,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('config', deps.config);
   app.decorate('temporal', deps.temporal);
   app.decorate('bank', deps.bank ?? createBankClient(bankUrl(deps.config), { apiKey: deps.config.bank.apiKey }));
+  const admission = deps.config.admission ? new AdmissionGate(deps.config.admission) : undefined;
+  app.decorate('admission', admission);
+  app.addHook('onClose', async () => admission?.close());
 
   await app.register(errorsPlugin);
   // Before every route (docs included), so its headers, CORS and limits reach them all, and before auth, so a CORS preflight needs no token.

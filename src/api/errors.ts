@@ -21,5 +21,14 @@ export const unauthorized = (message = 'A valid bearer token is required') =>
   new ApiError(401, 'unauthorized', message);
 export const unprocessable = (code: string, message: string, details?: unknown) =>
   new ApiError(422, code, message, details);
+/** The system is past what it can take: try again after `retryAfterSeconds`. */
+export const overloaded = (retryAfterSeconds: number) =>
+  new ApiError(
+    503,
+    'overloaded',
+    `Too many orders are being placed right now; try again in ${retryAfterSeconds} s`,
+    { retryAfterSeconds },
+    { 'retry-after': String(retryAfterSeconds) },
+  );
 export const badRequest = (code: string, message: string, details?: unknown) =>
   new ApiError(400, code, message, details);

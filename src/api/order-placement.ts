@@ -8,7 +8,8 @@ import { placementUpdate, searchAttributes, type OrderInput } from '../../workfl
 import type { orderWorkflow } from '../../workflows/order.js';
 import type { OrderView } from '../db/repositories/orders.js';
 import { DeliveryStatus, EventType, Fulfilment, OrderReason, OrderStatus } from '../domain/vocabulary.js';
-import { conflict } from './errors.js';
+import { isRefusal } from './admission.js';
+import { conflict, overloaded } from './errors.js';
 import { Cents, Uuid } from './schemas.js';
 
 export const MAX_LINES_PER_ORDER = 50;
@@ -108,12 +109,22 @@ export async function placeOrder(app: FastifyInstance, request: FastifyRequest, 
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
     typedSearchAttributes: attributes,
   });
+  // Past the system's peak a placement is refused quickly rather than queued without bound; see admission.ts.
+  const permit = await app.admission?.acquire();
+  if (permit && isRefusal(permit)) {
+    app.metrics.orderShed();
+    request.log.warn({ retryAfterSeconds: permit.retryAfterSeconds }, 'order placement shed: overloaded');
+    throw overloaded(permit.retryAfterSeconds);
+  }
+  const admittedAt = performance.now();
   let state;
   try {
     state = await app.temporal.workflow.executeUpdateWithStart(placementUpdate, { startWorkflowOperation });
   } catch (err) {
     // The order already ran to its end under this key: answer with what it became.
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  } finally {
+    permit?.release(performance.now() - admittedAt);
   }
   const view = await app.repos.orders.findView(input.orderId);
   if (!view) throw new Error(`Order ${input.orderId} has no read model after placement`);

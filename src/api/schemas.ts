@@ -42,7 +42,7 @@ export const ERROR_STATUSES = {
   415: 'The request body is not application/json',
   422: 'The request is well formed but names something that cannot be used (see error for which)',
   429: 'Too many requests from this caller; retry after the Retry-After header',
-  503: 'Postgres or Temporal is briefly unavailable; retry shortly',
+  503: 'Postgres or Temporal is briefly unavailable, or the system is overloaded (error overloaded); retry after the Retry-After header',
 } as const;
 export type ErrorStatus = keyof typeof ERROR_STATUSES;
 

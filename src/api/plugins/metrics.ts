@@ -8,6 +8,7 @@ import { ORDER_STATUSES } from '../../domain/vocabulary.js';
 import type { EventFanout } from '../../events/fanout.js';
 import { unauthorized } from '../errors.js';
 import { ErrorBody } from '../schemas.js';
+import type { AdmissionStats } from '../admission.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -20,6 +21,8 @@ declare module 'fastify' {
       registry: Registry;
       /** Counts a placement the workflow refused (out_of_stock, slot_full, slot_closed). */
       orderRefused(reason: string): void;
+      /** Counts a placement admission control refused as overloaded (503). */
+      orderShed(): void;
     };
   }
 }
@@ -101,6 +104,33 @@ export default fp(
     });
     // Zero series from the start, so rate() and alerts see a refusal reason the first time it happens.
     for (const reason of REFUSAL_REASONS) refusals.inc({ reason }, 0);
+    const shed = new Counter({
+      name: 'order_admission_refusals_total',
+      help: 'Order placements refused as overloaded (POST /v1/orders answered 503 with Retry-After) by admission control',
+      registers: [registry],
+    });
+    const admission = (pick: (stats: AdmissionStats) => number) =>
+      function (this: Gauge) {
+        if (app.admission) this.set(pick(app.admission.stats()));
+      };
+    new Gauge({
+      name: 'order_admission_limit',
+      help: 'Placements admission control lets run at once in this process (it adapts to placement latency)',
+      registers: [registry],
+      collect: admission((s) => s.limit),
+    });
+    new Gauge({
+      name: 'order_admission_in_flight',
+      help: 'Placements running in this process',
+      registers: [registry],
+      collect: admission((s) => s.inFlight),
+    });
+    new Gauge({
+      name: 'order_admission_queued',
+      help: 'Placements waiting for a place in this process',
+      registers: [registry],
+      collect: admission((s) => s.queued),
+    });
 
     let counted: { at: number; counts: Map<string, number> } | undefined;
     let counting: Promise<Map<string, number>> | undefined;
@@ -133,6 +163,9 @@ export default fp(
       registry,
       orderRefused(reason: string) {
         refusals.inc({ reason });
+      },
+      orderShed() {
+        shed.inc();
       },
     });
 

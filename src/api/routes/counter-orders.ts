@@ -34,7 +34,7 @@ const counterOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: Type.Object({ id: Uuid }),
         headers: IdempotencyHeaders,
         body: CounterOrderBody,
-        response: { 201: Order, ...errorResponses(400, 401, 403, 404, 409, 422) },
+        response: { 201: Order, ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
       },
     },
     async (request, reply) => {

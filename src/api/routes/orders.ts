@@ -67,7 +67,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security: [{ bearer: [] }],
         headers: IdempotencyHeaders,
         body: OrderBody,
-        response: { 201: Order, ...errorResponses(400, 401, 403, 409, 422) },
+        response: { 201: Order, ...errorResponses(400, 401, 403, 409, 422, 503) },
       },
     },
     async (request, reply) => {
