@@ -2,11 +2,14 @@
 // processes of their own; this process is only the load generator), swept over concurrency against a bare workflow
 // of the same shape on the same Temporal server. Each virtual customer places an order, follows it on its live
 // stream, and a simulated owner and driver move it along; then it orders again.
+import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { checkInventoryInvariants } from '../src/db/invariants.js';
 import { openSse } from '../test/support/sse.js';
 import { BASELINE_TASK_QUEUE, baselineOrder, paidSignal, placedUpdate, stepUpdate } from './workflows/baseline.js';
+import { sweepChart } from './report.js';
 import { numberFlag } from './support/args.js';
 import { cpuSince, ownCpuSeconds, readCpu } from './support/cpu.js';
 import { startProcessStack, type ProcessStack } from './support/process-stack.js';
@@ -267,6 +270,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       customers: maxConcurrency,
     });
     const ourRoles = ['api', 'worker', 'bank', 'postgres', 'temporal'];
+    // What each role costs doing nothing, so the per-order figures at low rates can be read against it.
+    const idleBefore = readCpu(stack.roots);
+    await sleep(10_000);
+    const idle = cpuSince(idleBefore, readCpu(stack.roots));
+    const idleMsPerSecond = Object.fromEntries(ourRoles.map((role) => [role, round((idle[role]! * 1000) / 10)]));
+    log(`idle CPU ms per second: ${JSON.stringify(idleMsPerSecond)}`);
     const sweep = [];
     for (const concurrency of opts.concurrency) {
       const point = { concurrency, warmupMs: opts.warmup * 1000, durationMs: opts.seconds * 1000 };
@@ -320,10 +329,14 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       post_p99_ms: Math.max(...sweep.map((row) => row.post_p99_ms)),
       refusals_below_peak: sweep.slice(0, sweep.indexOf(peak)).reduce((sum, row) => sum + row.refusals, 0),
       cpu_ms_per_order: sweep[0]!.cpu_ms_per_order,
+      idle_cpu_ms_per_s: idleMsPerSecond,
       history_events_per_order: round(eventsPerOrder),
       invariant_violations: violations.length,
       sweep,
     };
+    const chart = fileURLToPath(new URL('./results/orders-sweep.svg', import.meta.url));
+    fs.writeFileSync(chart, sweepChart(sweep));
+    log(`wrote ${chart}`);
     console.log(
       `peak ${result.orders_per_s} orders/s at concurrency ${result.peak_concurrency}; plateau ${result.plateau}; lowest ratio to bare ${result.ratio}; POST p99 at most ${result.post_p99_ms} ms; ${result.history_events_per_order} history events per order`,
     );

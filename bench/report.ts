@@ -13,12 +13,15 @@ function latencyPairs(name: string, r: Result): { label: string; ours: number; b
     pairs.push({ label: 'availability p50', ours: num('p50_ms'), baseline: num('baseline_p50_ms') });
     pairs.push({ label: 'availability p99', ours: num('p99_ms'), baseline: num('baseline_p99_ms') });
   } else if (name === 'orders') {
-    pairs.push({ label: 'POST→confirmed p50', ours: num('confirmed_p50_ms') });
-    pairs.push({ label: 'POST→confirmed p99', ours: num('confirmed_p99_ms') });
+    // The sweep's lowest concurrency: latency before any queueing.
+    const first = (Array.isArray(r.sweep) ? (r.sweep as Result[]) : [])[0] ?? r;
+    const at = (key: string) => (typeof first[key] === 'number' ? (first[key] as number) : undefined);
+    pairs.push({ label: 'POST→confirmed p50', ours: at('confirmed_p50_ms') });
+    pairs.push({ label: 'POST→confirmed p99', ours: at('confirmed_p99_ms') });
     pairs.push({
       label: 'POST→completed p50',
-      ours: num('completed_p50_ms'),
-      baseline: num('baseline_completed_p50_ms'),
+      ours: at('completed_p50_ms'),
+      baseline: at('baseline_completed_p50_ms'),
     });
   } else if (name === 'sse') {
     const broadcast = r.broadcast as Result | undefined;
@@ -57,6 +60,78 @@ export function latencyChart(results: Record<string, Result>): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif"><text x="8" y="18" font-size="14" font-weight="bold">Latency (log scale): ours in blue, same-run baseline in grey</text>${bars.join('')}</svg>\n`;
 }
 
+/** One point of the orders bench's concurrency sweep, as its JSON line carries it. */
+export interface SweepPoint {
+  concurrency: number;
+  orders_per_s: number;
+  baseline_per_s: number;
+  post_p99_ms: number;
+  [key: string]: unknown;
+}
+
+/** Two panels over the sweep's concurrency: completed orders/s (ours against the bare workflow) and POST p99. */
+export function sweepChart(sweep: SweepPoint[]): string {
+  const width = 760;
+  const panel = 220;
+  const left = 60;
+  const right = width - 30;
+  const xs = sweep.map((_, i) => left + (sweep.length === 1 ? 0 : ((right - left) * i) / (sweep.length - 1)));
+  const line = (values: number[], top: number, max: number, color: string, dash = '') => {
+    const y = (v: number) => top + panel - 30 - ((panel - 50) * v) / max;
+    const points = values.map((v, i) => `${xs[i]!.toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+    const dots = values
+      .map(
+        (v, i) =>
+          `<circle cx="${xs[i]!.toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${color}"/><text x="${(xs[i]! + 5).toFixed(1)}" y="${(y(v) - 5).toFixed(1)}" font-size="10" fill="${color}">${v}</text>`,
+      )
+      .join('');
+    return `<polyline points="${points}" fill="none" stroke="${color}" stroke-width="2" ${dash}/>${dots}`;
+  };
+  const axis = (top: number, title: string) =>
+    `<text x="8" y="${top + 16}" font-size="13" font-weight="bold">${title}</text><line x1="${left}" y1="${top + panel - 30}" x2="${right}" y2="${top + panel - 30}" stroke="#ccc"/>` +
+    sweep
+      .map((p, i) => `<text x="${xs[i]! - 8}" y="${top + panel - 14}" font-size="11">${p.concurrency}</text>`)
+      .join('');
+  const rate = Math.max(1, ...sweep.flatMap((p) => [p.orders_per_s, p.baseline_per_s]));
+  const post = Math.max(2000, ...sweep.map((p) => p.post_p99_ms));
+  const twoSeconds = panel + panel - 30 - ((panel - 50) * 2000) / post;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${2 * panel + 10}" font-family="sans-serif">${axis(0, 'Completed orders/s by concurrency: ours (blue), bare workflow (grey)')}${line(
+    sweep.map((p) => p.baseline_per_s),
+    0,
+    rate,
+    '#9aa5b1',
+    'stroke-dasharray="5,3"',
+  )}${line(
+    sweep.map((p) => p.orders_per_s),
+    0,
+    rate,
+    '#2f6fde',
+  )}${axis(panel, 'POST /v1/orders p99 ms by concurrency (red line: 2 s)')}<line x1="${left}" y1="${twoSeconds}" x2="${right}" y2="${twoSeconds}" stroke="#d64545" stroke-dasharray="4,3"/>${line(
+    sweep.map((p) => p.post_p99_ms),
+    panel,
+    post,
+    '#2f6fde',
+  )}</svg>\n`;
+}
+
+/** The sweep as a Markdown table: rates, latencies, refusals and CPU per completed order of each role. */
+export function sweepTable(sweep: SweepPoint[]): string[] {
+  const cpu = (p: SweepPoint, key: string) => {
+    const c = p[key] as Record<string, number> | null | undefined;
+    return c
+      ? `${c.api ?? '–'} / ${c.worker} / ${c.bank ?? '–'} / ${c.postgres ?? '–'} / ${c.temporal} = ${c.total}`
+      : '';
+  };
+  return [
+    '| concurrency | ours/s | bare/s | ratio | POST p50 / p99 ms | confirmed p50 / p99 ms | completed p50 / p99 ms | refusals | CPU ms/order: api / worker / bank / postgres / temporal = total | bare: worker / temporal = total |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...sweep.map(
+      (p) =>
+        `| ${p.concurrency} | ${p.orders_per_s} | ${p.baseline_per_s} | ${String(p.ratio)} | ${String(p.post_p50_ms)} / ${p.post_p99_ms} | ${String(p.confirmed_p50_ms)} / ${String(p.confirmed_p99_ms)} | ${String(p.completed_p50_ms)} / ${String(p.completed_p99_ms)} | ${String(p.refusals)} | ${cpu(p, 'cpu_ms_per_order')} | ${cpu(p, 'baseline_cpu_ms_per_order')} |`,
+    ),
+  ];
+}
+
 export function writeReport(
   dir: string,
   results: Record<string, Result>,
@@ -87,6 +162,7 @@ export function writeReport(
     '| bench | figure | value | baseline | ratio |',
     '|---|---|---|---|---|',
     ...Object.entries(results).flatMap(([name, r]) => summaryRows(name, r)),
+    ...ordersSweep(dir, day, results.orders),
     '',
     `Raw figures: [results/${day}.json](results/${day}.json).`,
     '',
@@ -94,6 +170,24 @@ export function writeReport(
   const markdown = path.join(dir, 'RESULTS.md');
   fs.writeFileSync(markdown, lines.join('\n'));
   return { json, markdown, chart };
+}
+
+/** The orders sweep's chart (written beside the dated results) and table, when the run has one. */
+function ordersSweep(dir: string, day: string, orders: Result | undefined): string[] {
+  const sweep = orders && Array.isArray(orders.sweep) ? (orders.sweep as SweepPoint[]) : [];
+  if (sweep.length === 0) return [];
+  const chart = path.join(dir, 'results', `${day}-orders-sweep.svg`);
+  fs.writeFileSync(chart, sweepChart(sweep));
+  return [
+    '',
+    '## Orders under load',
+    '',
+    `${String(orders!.topology)}; ${String(orders!.seconds_per_point)} s measured per point. Peak ${String(orders!.orders_per_s)} orders/s at concurrency ${String(orders!.peak_concurrency)}; plateau ${String(orders!.plateau)} (lowest rate at or past the peak over the peak); ${String(orders!.refusals_below_peak)} refusals below the peak.`,
+    '',
+    `![orders sweep](results/${path.basename(chart)})`,
+    '',
+    ...sweepTable(sweep),
+  ];
 }
 
 function summaryRows(name: string, r: Result): string[] {
@@ -115,7 +209,7 @@ function summaryRows(name: string, r: Result): string[] {
       ];
     case 'orders':
       return [
-        `| orders | orders/s; POST→completed p99 ${v('completed_p99_ms')} ms; ${v('history_events_per_order')} history events/order | ${v('orders_per_s')} | bare workflow ${v('baseline_per_s')}/s | ${v('ratio')} |`,
+        `| orders | peak orders/s (concurrency ${v('peak_concurrency')}), plateau ${v('plateau')}, POST p99 at most ${v('post_p99_ms')} ms; ${v('history_events_per_order')} history events/order; lowest ratio over the sweep → | ${v('orders_per_s')} | bare workflow, same concurrency | ${v('ratio')} |`,
       ];
     case 'sse': {
       const broadcast = (r.broadcast ?? {}) as Result;

@@ -26,13 +26,34 @@ it('writes the record, the chart and RESULTS.md with machine facts and baselines
     },
     orders: {
       bench: 'orders',
+      topology: 'processes',
+      seconds_per_point: 30,
       orders_per_s: 4.2,
-      baseline_per_s: 6,
+      peak_concurrency: 20,
+      plateau: 0.95,
       ratio: 0.7,
-      completed_p50_ms: 2000,
-      completed_p99_ms: 5000,
-      baseline_completed_p50_ms: 1500,
+      post_p99_ms: 1800,
+      refusals_below_peak: 0,
       history_events_per_order: 85,
+      sweep: [
+        {
+          concurrency: 10,
+          orders_per_s: 3.9,
+          baseline_per_s: 5.5,
+          ratio: 0.71,
+          post_p50_ms: 120,
+          post_p99_ms: 400,
+          confirmed_p50_ms: 600,
+          confirmed_p99_ms: 900,
+          completed_p50_ms: 2000,
+          completed_p99_ms: 5000,
+          baseline_completed_p50_ms: 1500,
+          refusals: 0,
+          cpu_ms_per_order: { api: 40, worker: 110, bank: 8, postgres: 36, temporal: 140, total: 334 },
+          baseline_cpu_ms_per_order: { worker: 60, temporal: 90, total: 150 },
+        },
+        { concurrency: 20, orders_per_s: 4.2, baseline_per_s: 6, ratio: 0.7, post_p99_ms: 1800, refusals: 0 },
+      ],
     },
   };
   const report = writeReport(dir, results, new Date('2026-11-22T10:00:00Z'));
@@ -49,6 +70,14 @@ it('writes the record, the chart and RESULTS.md with machine facts and baselines
   expect(markdown).toContain(
     '| availability | p99 ms (p50 9.5) at concurrency 4, 10000 locations, 5000000 stock rows; p99 6.1 ms at concurrency 1, 11.4 ms at concurrency 2 | 18.2 | /healthz p99 4.1 |',
   );
-  expect(markdown).toContain('| orders | orders/s;');
+  expect(markdown).toContain('| orders | peak orders/s (concurrency 20), plateau 0.95, POST p99 at most 1800 ms;');
+  // The sweep: its chart beside the record, and a row per concurrency with CPU per order of each role.
+  expect(markdown).toContain('![orders sweep](results/2026-11-22-orders-sweep.svg)');
+  expect(markdown).toContain(
+    '| 10 | 3.9 | 5.5 | 0.71 | 120 / 400 | 600 / 900 | 2000 / 5000 | 0 | 40 / 110 / 8 / 36 / 140 = 334 |',
+  );
+  const sweepSvg = fs.readFileSync(path.join(dir, 'results', '2026-11-22-orders-sweep.svg'), 'utf8');
+  expect(sweepSvg).toContain('<polyline');
+  expect(sweepSvg).toContain('>4.2<');
   fs.rmSync(dir, { recursive: true, force: true });
 });
