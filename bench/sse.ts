@@ -60,6 +60,9 @@ interface ClientCommand {
   closeAll?: true;
 }
 
+/** Streams connecting at the same moment: each open is a request, and a crowd's arrive spread out. */
+const OPENING_AT_ONCE = 200;
+
 function runClients(): void {
   const arrivals = new Map<number, number[]>();
   let requests: http.ClientRequest[] = [];
@@ -69,12 +72,21 @@ function runClients(): void {
       const { urls, headers } = command.open;
       let opened = 0;
       let failed = 0;
+      let next = 0;
       const started = now();
-      urls.forEach((url, i) => {
+      const settle = (ok: boolean) => {
+        if (ok) opened += 1;
+        else failed += 1;
+        if (opened + failed === urls.length) process.send!({ opened, failed, ms: Math.round(now() - started) });
+        else if (next < urls.length) openOne(next++);
+      };
+      // Clients arrive as a crowd does, a bounded number connecting at any moment, not all in the same instant.
+      const openOne = (i: number) => {
+        const url = urls[i]!;
+        let settled = false;
         const request = http.get(url, { agent, headers: { accept: 'text/event-stream', ...headers[i] } }, (res) => {
-          if (res.statusCode !== 200) failed += 1;
-          else opened += 1;
-          if (opened + failed === urls.length) process.send!({ opened, failed, ms: Math.round(now() - started) });
+          settled = true;
+          settle(res.statusCode === 200);
           res.setEncoding('utf8');
           let buffer = '';
           res.on('data', (chunk: string) => {
@@ -93,9 +105,15 @@ function runClients(): void {
             }
           });
         });
-        request.on('error', () => undefined);
+        request.on('error', () => {
+          if (!settled) {
+            settled = true;
+            settle(false);
+          }
+        });
         requests.push(request);
-      });
+      };
+      while (next < Math.min(OPENING_AT_ONCE, urls.length)) openOne(next++);
     }
     if (command.report) {
       process.send!({ arrivals: [...arrivals] });

@@ -28,6 +28,11 @@ export interface LiveStreamSpec {
    * Without it a new client gets the streams' whole history instead, which suits short streams such as one order's.
    */
   snapshot?(): Promise<unknown>;
+  /**
+   * Names a snapshot every client of the stream shares (a public one, the same for everybody): clients opening at
+   * the same watermark share one read of it, so a crowd arriving at once costs one query, not one each.
+   */
+  sharedSnapshot?: string;
 }
 
 export interface LiveStreamOptions {
@@ -101,6 +106,19 @@ export default fp(
     const maxStreams = opts.maxStreams ?? 20_000;
     const open = new Set<LiveConnection>();
     let droppedSlowClients = 0;
+    // Shared snapshots being read or just read, by name and watermark: the same watermark means the same events.
+    const sharedSnapshots = new Map<string, Promise<unknown>>();
+    function readShared(key: string, read: () => Promise<unknown>): Promise<unknown> {
+      let reading = sharedSnapshots.get(key);
+      if (!reading) {
+        reading = read();
+        sharedSnapshots.set(key, reading);
+        // Kept a moment after it settles, for the rest of a crowd at the same watermark; a failure is not kept.
+        const forget = () => setTimeout(() => sharedSnapshots.delete(key), 1_000).unref();
+        reading.then(forget, () => sharedSnapshots.delete(key));
+      }
+      return reading;
+    }
 
     // One timer for all streams: a timer per stream would cost more than the streams themselves.
     const heartbeat = setInterval(() => {
@@ -217,7 +235,9 @@ export default fp(
           }
         };
         const sendSnapshot = async (): Promise<void> => {
-          const state = await spec.snapshot!();
+          const state = spec.sharedSnapshot
+            ? await readShared(`${spec.sharedSnapshot}@${watermark}`, spec.snapshot!)
+            : await spec.snapshot!();
           // The snapshot reflects every event up to the watermark, so its id is where a reconnect resumes.
           connection.write(frame(watermark, 'snapshot', state));
         };

@@ -93,8 +93,15 @@ const publicSlot = (p: Record<string, unknown>) => ({
 });
 
 const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Locations are never deleted: one seen to exist is remembered a while, so a crowd opening its public streams
+  // checks it once. A missing one is asked again each time, as it may be created at any moment.
+  const knownLocations = new Map<string, number>();
   async function requireLocation(locationId: string): Promise<void> {
+    const seen = knownLocations.get(locationId);
+    if (seen !== undefined && Date.now() - seen < 60_000) return;
     if (!(await app.repos.locations.locationExists(locationId))) throw notFound('Location');
+    if (knownLocations.size >= 10_000) knownLocations.clear();
+    knownLocations.set(locationId, Date.now());
   }
 
   app.get(
@@ -240,6 +247,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
             ? { type: 'stock', data: { productId: payload.productId } }
             : { type: 'slot', data: publicSlot(payload) },
         snapshot: () => slotsSnapshot(app.repos, request.params.id),
+        sharedSnapshot: `slots:${request.params.id}`,
       });
     },
   );
@@ -313,6 +321,7 @@ const streamRoutes: FastifyPluginAsyncTypebox = async (app) => {
           return { type: 'board', data: { number: orderNumber(payload.orderId), state } };
         },
         snapshot: () => boardSnapshot(app.repos, request.params.locationId),
+        sharedSnapshot: `board:${request.params.locationId}`,
       });
     },
   );
