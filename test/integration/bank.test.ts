@@ -3,6 +3,7 @@ import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BankRequestError } from '../../src/bank/client.js';
+import { createLedger } from '../../src/bank/ledger.js';
 import { verifyWebhookSignature } from '../../src/bank/signature.js';
 import { DEV_BANK_API_KEY } from '../../src/config.js';
 import type { WebhookEvent } from '../../src/bank/types.js';
@@ -372,6 +373,47 @@ describe('webhook delivery', () => {
     );
     expect(row).toMatchObject({ attempts: 4, last_error: null });
     expect(row.delivered_at).toBeInstanceOf(Date);
+  });
+});
+
+describe('an idle bank', () => {
+  it('knows nothing is due, sleeps until a charge falls due, and leaves the database alone meanwhile', async () => {
+    const idle = await startTestBank({ webhookUrl: receiver.url, webhookSecret: SECRET, pollIntervalMs: 60_000 });
+    try {
+      const ledger = createLedger(idle.db);
+      expect(await ledger.nextDueInMs()).toBeNull();
+      const commits = async () =>
+        Number(
+          (
+            await idle.db.raw<{ rows: { n: string }[] }>(
+              'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()',
+            )
+          ).rows[0]!.n,
+        );
+      // The statistics are flushed in the background; a second apart is enough for them to show a busy loop.
+      await sleep(1_500);
+      const before = await commits();
+      await sleep(2_000);
+      // Our own two reads of the statistics, and nothing else: a bank polling flat out commits hundreds a second.
+      expect((await commits()) - before).toBeLessThan(20);
+
+      const later = await idle.client.createAccount({
+        holderName: 'Later',
+        balanceCents: 5_000,
+        decisionDelayMs: 60_000,
+      });
+      await idle.client.requestCharge({
+        idempotencyKey: randomUUID(),
+        accountId: later.id,
+        amountCents: 100,
+        reference: randomUUID(),
+      });
+      const due = await ledger.nextDueInMs();
+      expect(due).toBeGreaterThan(50_000);
+      expect(due).toBeLessThanOrEqual(60_000);
+    } finally {
+      await idle.stop();
+    }
   });
 });
 

@@ -146,14 +146,15 @@ function statements(db: Knex) {
      * nothing waits. Both read the end of a partial index of what waits.
      */
     async nextDueInMs(): Promise<number | null> {
+      // Null when nothing waits (greatest() would turn that null into 0, and an idle bank would poll flat out).
       const { rows } = await db.raw<{ rows: { ms: string | null }[] }>(
-        `SELECT greatest(0, ceil(extract(epoch FROM least(
+        `SELECT ceil(extract(epoch FROM least(
             (SELECT min(decide_at) FROM charges WHERE status = 'pending' AND decide_at IS NOT NULL),
             (SELECT min(next_attempt_at) FROM webhook_outbox WHERE delivered_at IS NULL)
-          ) - now()) * 1000)) AS ms`,
+          ) - now()) * 1000) AS ms`,
       );
       const ms = rows[0]?.ms;
-      return ms === null || ms === undefined ? null : Number(ms);
+      return ms === null || ms === undefined ? null : Math.max(0, Number(ms));
     },
 
     /** Appends a webhook event to the outbox; it commits or rolls back with the change it announces. */
