@@ -1,8 +1,15 @@
 // One order's traces on the real stack, spans kept in memory: the placement request's trace runs through the workflow,
 // its activities, the bank and the bank's webhook back; every activity the order's workflows ran is traced; and the
 // order's log lines carry its trace ids.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderNumber } from '../../src/domain/vocabulary.js';
+import { FileSpanExporter } from '../../src/telemetry/file-exporter.js';
 import { formatSpanTree, isDatabaseSpan, spanRecord, type SpanRecord } from '../../src/telemetry/span-tree.js';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing.js';
 import { openSse } from '../support/sse.js';
@@ -18,13 +25,14 @@ import {
 } from '../support/stack.js';
 
 const memory = new InMemorySpanExporter();
+const traceFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'traces-')), 'traces.jsonl');
 const logLines: Record<string, unknown>[] = [];
 let tracing: Tracing;
 let stack: TestStack;
 
 beforeAll(async () => {
   // Before the stack, so its database and HTTP clients are instrumented from their first call.
-  tracing = startTracing({ serviceName: 'test-stack', exporters: [memory] })!;
+  tracing = startTracing({ serviceName: 'test-stack', exporters: [memory, new FileSpanExporter(traceFile)] })!;
   stack = await startTestStack({ LOG_LEVEL: 'info' }, undefined, {
     logStream: { write: (line) => logLines.push(JSON.parse(line) as Record<string, unknown>) },
   });
@@ -182,7 +190,11 @@ describe('tracing one order', () => {
     // Every activity either workflow ran is traced, in this trace or in the trace of the request that asked for it.
     const orderTraces = new Set(
       recorded
-        .filter((s) => [`order-${id}`, `delivery-${id}`].includes(String(s.attributes.temporalWorkflowId)))
+        .filter((s) =>
+          [`order-${id}`, `delivery-${id}`].includes(
+            String(s.attributes.temporalWorkflowId ?? s.attributes.workflowId),
+          ),
+        )
         .map((s) => s.traceId),
     );
     for (const workflowId of [`order-${id}`, `delivery-${id}`]) {
@@ -227,5 +239,20 @@ describe('tracing one order', () => {
         ),
       ].join('\n\n'),
     );
+
+    // The same spans went to the trace file, where `npm run trace` finds the order by its number.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'src/dev/trace.ts', orderNumber(id), '--file', traceFile],
+      { encoding: 'utf8' },
+    );
+    for (const name of [
+      'POST /v1/orders',
+      'RunWorkflow:orderWorkflow',
+      'bank webhook charge.approved',
+      'HandleSignal:bankChargeResult',
+    ])
+      expect(stdout).toContain(name);
+    expect(stdout.match(/^trace [0-9a-f]{32}/gm)).toHaveLength(orderTraces.size);
   });
 });
