@@ -8,6 +8,7 @@ import { createRepositories } from '../src/db/repositories/index.js';
 import { webhookMessageId, type AttemptOutcome, type DueDelivery } from '../src/db/repositories/webhook-deliveries.js';
 import { orderNumber } from '../src/domain/vocabulary.js';
 import { nextAttemptAt } from '../src/domain/webhooks.js';
+import { recordWebhookAttempt } from '../src/metrics/webhooks.js';
 import { inContinuedSpan } from '../src/telemetry/context.js';
 import { activeTracing } from '../src/telemetry/tracing.js';
 import { sendWebhook } from '../src/webhooks/send.js';
@@ -93,6 +94,7 @@ export function createWebhookActivities(db: Knex, settings: WebhookSettings) {
             const next = ok
               ? null
               : nextAttemptAt(failures, delivery.failingSince ?? attemptedAt, clock(), settings.retry);
+            recordWebhookAttempt(ok ? 'delivered' : next === null ? 'failed' : 'retrying', sent.latencyMs);
             return {
               deliveryId: delivery.id,
               attemptedAt,
