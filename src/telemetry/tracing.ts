@@ -38,8 +38,10 @@ export interface TracingOptions {
   /** The service name when OTEL_SERVICE_NAME does not give one. */
   serviceName: string;
   env?: NodeJS.ProcessEnv;
-  /** Exporters of the caller's own (tests, benches), each behind a SimpleSpanProcessor; the environment's are ignored. */
+  /** Exporters of the caller's own (tests, benches); the environment's are ignored. */
   exporters?: SpanExporter[];
+  /** Batch the caller's exporters as the environment's are; otherwise each sees a span as soon as it ends. */
+  batch?: boolean;
 }
 
 let active: Tracing | undefined;
@@ -76,7 +78,7 @@ export function exportersFromEnv(env: NodeJS.ProcessEnv): SpanExporter[] {
 export function startTracing(opts: TracingOptions): Tracing | undefined {
   if (active) return active;
   const env = opts.env ?? process.env;
-  const given = opts.exporters !== undefined;
+  const batch = opts.exporters === undefined || opts.batch === true;
   const exporters = opts.exporters ?? exportersFromEnv(env);
   if (exporters.length === 0) return undefined;
 
@@ -86,9 +88,9 @@ export function startTracing(opts: TracingOptions): Tracing | undefined {
   );
   const provider = new NodeTracerProvider({
     resource,
-    // Batches for the network and the file, as OTEL_BSP_* tune them; a caller's own exporter sees each span as it ends.
+    // Batches for the network and the file, as OTEL_BSP_* tune them; a test's exporter sees each span as it ends.
     spanProcessors: exporters.map((exporter) =>
-      given ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter),
+      batch ? new BatchSpanProcessor(exporter) : new SimpleSpanProcessor(exporter),
     ),
   });
   // The global tracer, AsyncLocalStorage context and W3C trace context propagation (OTEL_PROPAGATORS).
