@@ -1,5 +1,6 @@
 // Sending an endpoint's due webhook deliveries: one activity drains what is due in rounds, so a burst of events costs
 // the endpoint's workflow one activity, not one per event.
+import { SpanKind } from '@opentelemetry/api';
 import { heartbeat } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { WebhookSettings } from '../src/config.js';
@@ -7,6 +8,9 @@ import { createRepositories } from '../src/db/repositories/index.js';
 import { webhookMessageId, type AttemptOutcome, type DueDelivery } from '../src/db/repositories/webhook-deliveries.js';
 import { orderNumber } from '../src/domain/vocabulary.js';
 import { nextAttemptAt } from '../src/domain/webhooks.js';
+import { recordWebhookAttempt } from '../src/metrics/webhooks.js';
+import { inContinuedSpan } from '../src/telemetry/context.js';
+import { activeTracing } from '../src/telemetry/tracing.js';
 import { sendWebhook } from '../src/webhooks/send.js';
 
 /** Deliveries sent at once, each the oldest waiting of its order (or other ordering key). */
@@ -60,19 +64,37 @@ export function createWebhookActivities(db: Knex, settings: WebhookSettings) {
         if (!target.enabled) return { state: 'disabled', nextDueAt: null, delivered, failed };
         const due = await repos.webhookDeliveries.due(input.endpointId, clock(), ROUND_SIZE);
         if (due.length === 0) break;
+        // Each delivery continues the trace of the change it announces (and links to this activity's).
+        const traces = activeTracing()
+          ? await repos.events.traceparents(due.flatMap((d) => (d.eventId === null ? [] : [d.eventId])))
+          : undefined;
         const outcomes = await Promise.all(
           due.map(async (delivery): Promise<AttemptOutcome> => {
             const attemptedAt = clock();
-            const sent = await sendWebhook(
-              target,
-              { id: webhookMessageId(delivery), timestamp: new Date(attemptedAt), body: webhookBody(delivery) },
-              settings,
+            const sent = await inContinuedSpan(
+              `webhook ${delivery.type}`,
+              delivery.eventId === null ? undefined : traces?.get(delivery.eventId),
+              {
+                kind: SpanKind.PRODUCER,
+                attributes: {
+                  'event.type': delivery.type,
+                  'webhook.delivery_id': delivery.id,
+                  'webhook.attempt': delivery.failures + 1,
+                },
+              },
+              () =>
+                sendWebhook(
+                  target,
+                  { id: webhookMessageId(delivery), timestamp: new Date(attemptedAt), body: webhookBody(delivery) },
+                  settings,
+                ),
             );
             const ok = sent.statusCode !== null && sent.statusCode >= 200 && sent.statusCode < 300;
             const failures = delivery.failures + 1;
             const next = ok
               ? null
               : nextAttemptAt(failures, delivery.failingSince ?? attemptedAt, clock(), settings.retry);
+            recordWebhookAttempt(ok ? 'delivered' : next === null ? 'failed' : 'retrying', sent.latencyMs);
             return {
               deliveryId: delivery.id,
               attemptedAt,

@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   orders: () => import('./orders.js'),
   slots: () => import('./slots.js'),
   sse: () => import('./sse.js'),
+  tracing: () => import('./tracing.js'),
   webhooks: () => import('./webhooks.js'),
 };
 

@@ -6,16 +6,24 @@ import { loadConfig } from './config.js';
 import { createDb } from './db/knex.js';
 import { temporalAddress, temporalConnectionOptions } from './temporal.js';
 import { stopWhenLauncherExits } from './launcher-watch.js';
+import { tracingClientInterceptors } from './telemetry/temporal.js';
+import { startTracing } from './telemetry/tracing.js';
 
 const config = loadConfig();
 if (!config.databaseUrl) {
   console.error('DATABASE_URL is not set. Run the whole stack with `npm start`, or point DATABASE_URL at Postgres.');
   process.exit(1);
 }
+// Before the database and Temporal clients, so their calls are traced.
+const tracing = startTracing({ serviceName: 'api' });
 const db = createDb(config.databaseUrl);
 // Lazy: the API comes up even while Temporal is down, and /readyz says so.
 const connection = Connection.lazy(temporalConnectionOptions(config, temporalAddress(config)));
-const temporal = new Client({ connection, namespace: config.temporal.namespace });
+const temporal = new Client({
+  connection,
+  namespace: config.temporal.namespace,
+  interceptors: tracingClientInterceptors(),
+});
 const app = await buildApp({ config, db, temporal });
 // Started by `npm start`: shut down gracefully if the launcher dies without stopping us.
 stopWhenLauncherExits();
@@ -25,6 +33,7 @@ closeWithGrace({ delay: 10_000 }, async ({ err }) => {
   await app.close();
   await connection.close();
   await db.destroy();
+  await tracing?.shutdown();
 });
 
 try {

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import type { Config } from './config.js';
+import { tracingClientInterceptors } from './telemetry/temporal.js';
 
 /** Options both the client's Connection and the worker's NativeConnection accept. */
 type SharedConnectionOptions = Pick<ConnectionOptions, 'address' | 'tls' | 'metadata'> & { apiKey?: string };
@@ -25,5 +26,5 @@ export function temporalAddress(config: Config): string {
 
 export async function connectClient(config: Config): Promise<Client> {
   const connection = await Connection.connect(temporalConnectionOptions(config, temporalAddress(config)));
-  return new Client({ connection, namespace: config.temporal.namespace });
+  return new Client({ connection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors() });
 }

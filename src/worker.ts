@@ -7,6 +7,7 @@ import { createActivities } from '../activities/index.js';
 import { createBankClient, type BankClient } from './bank/client.js';
 import { bankUrl, type Config } from './config.js';
 import { temporalAddress, temporalConnectionOptions } from './temporal.js';
+import { tracingWorkerOptions } from './telemetry/temporal.js';
 
 // The sources run as .ts under tsx and as .js once compiled into dist/.
 const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
@@ -53,6 +54,7 @@ export async function createWorker(opts: {
       webhooks: config.webhooks,
     }),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    ...tracingWorkerOptions({ bundling: !workflowBundle }),
     shutdownGraceTime: '10 seconds',
   });
   return { worker, connection };

@@ -7,12 +7,15 @@ import { installWorkerTelemetry } from '../src/metrics/worker.js';
 import { createWorker, prebuiltWorkflowBundle } from '../src/worker.js';
 import { stopWhenLauncherExits } from '../src/launcher-watch.js';
 import { startWebhookWaker } from '../src/webhooks/waker.js';
+import { startTracing } from '../src/telemetry/tracing.js';
 
 const config = loadConfig();
 if (!config.databaseUrl) {
   console.error('DATABASE_URL is not set. Run the whole stack with `npm start`, or point DATABASE_URL at Postgres.');
   process.exit(1);
 }
+// Before the logger and the database, bank and Temporal clients, so their lines carry trace ids and their calls are traced.
+const tracing = startTracing({ serviceName: 'worker' });
 // Before anything Temporal: the Runtime (logger, metrics exporter) is fixed once the first connection exists.
 const telemetry = await installWorkerTelemetry(config);
 const db = createDb(config.databaseUrl);
@@ -47,4 +50,5 @@ try {
   await connection.close();
   await db.destroy();
   await telemetry.close();
+  await tracing?.shutdown();
 }

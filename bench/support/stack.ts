@@ -1,4 +1,5 @@
 // The real stack for benchmarks: its own Temporal dev server and Postgres on free ports, the bank, a worker and the API over HTTP.
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +12,9 @@ import { DEV_BANK_API_KEY, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
 import { startBenchInfrastructure } from './infrastructure.js';
 import type { Infrastructure } from '../../src/dev/stack.js';
+import { tracingClientInterceptors } from '../../src/telemetry/temporal.js';
+import { startTracing } from '../../src/telemetry/tracing.js';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../src/telemetry/workflow-interceptors.js';
 import { startWebhookWaker } from '../../src/webhooks/waker.js';
 import { createWorker, workflowsPath } from '../../src/worker.js';
 
@@ -30,17 +34,30 @@ let runtimeInstalled = false;
 
 export async function startBenchStack(
   /** webhookWaker: wake endpoints' delivery workflows as deliveries commit, as the worker process does. */
-  opts: { workflows?: boolean; apiPoolMax?: number; webhookWaker?: boolean } = {},
+  opts: {
+    workflows?: boolean;
+    apiPoolMax?: number;
+    webhookWaker?: boolean;
+    /** Traces the whole stack (API, workflows, activities, bank) into this exporter, batched as in production. */
+    tracing?: SpanExporter;
+  } = {},
 ): Promise<BenchStack> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
   const servers = await startBenchInfrastructure();
+  const tracing = opts.tracing
+    ? startTracing({ serviceName: 'bench', exporters: [opts.tracing], batch: true })
+    : undefined;
   const { infra, config } = servers;
   const db = createDb(infra.databaseUrl, { max: opts.apiPoolMax ?? 20 });
   const connection = await Connection.connect({ address: infra.temporalAddress });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    interceptors: tracingClientInterceptors(),
+  });
   const app: FastifyInstance = await buildApp({ config, db, temporal: client, logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -58,7 +75,11 @@ export async function startBenchStack(
   await bankApp.listen({ port: 0, host: '127.0.0.1' });
   const bank = createBankClient(`http://127.0.0.1:${(bankApp.server.address() as { port: number }).port}`);
 
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    logger: new DefaultLogger('ERROR'),
+  });
   const { worker, connection: workerConnection } = await createWorker({ config, db, bank, workflowBundle: { code } });
   const running = worker.run();
   const webhookWaker = opts.webhookWaker
@@ -89,6 +110,7 @@ export async function startBenchStack(
       await connection.close();
       await bankDb.destroy();
       await db.destroy();
+      await tracing?.shutdown();
       await servers.stop();
     },
   };

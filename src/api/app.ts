@@ -9,6 +9,8 @@ import type { Knex } from 'knex';
 import { createBankClient, type BankClient } from '../bank/client.js';
 import { bankUrl, type Config } from '../config.js';
 import { createEventFanout } from '../events/fanout.js';
+import { withTraceFields } from '../telemetry/context.js';
+import { activeTracing } from '../telemetry/tracing.js';
 import { addOperationExamples } from './openapi/examples.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin, { frameworkErrors } from './plugins/errors.js';
@@ -69,7 +71,7 @@ function trustHops(hops: number): (address: string, hop: number) => boolean {
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? { level: deps.config.logLevel },
+    logger: withTraceFields(deps.logger ?? { level: deps.config.logLevel }),
     bodyLimit: 64 * 1024,
     // A hop count trusts that many proxies nearest the API, as proxy-addr counts them.
     trustProxy: typeof deps.config.trustProxy === 'number' ? trustHops(deps.config.trustProxy) : deps.config.trustProxy,
@@ -90,6 +92,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('admission', admission);
   app.addHook('onClose', async () => admission?.close());
 
+  // First, so every route and hook after it runs inside the request's span.
+  const tracing = activeTracing();
+  if (tracing) await app.register(tracing.fastify.plugin());
   await app.register(errorsPlugin);
   // Before every route (docs included), so its headers, CORS and limits reach them all, and before auth, so a CORS preflight needs no token.
   await app.register(securityPlugin, {

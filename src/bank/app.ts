@@ -8,6 +8,8 @@ import { bearerToken, sameToken } from '../auth/tokens.js';
 import { createLedger, type Ledger } from './ledger.js';
 import { createBankProcessor, type BankProcessor, type ProcessorOptions } from './processor.js';
 import bankRoutes from './routes.js';
+import { withTraceFields } from '../telemetry/context.js';
+import { activeTracing } from '../telemetry/tracing.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -39,7 +41,7 @@ export async function buildBankApp(opts: BankAppOptions): Promise<FastifyInstanc
   if (!opts.webhookSecret) throw new Error('The bank needs a webhook secret to sign its webhooks');
   if (!opts.apiKey) throw new Error('The bank needs an API key to admit its merchant');
   const app = Fastify({
-    logger: opts.logger ?? { level: 'info' },
+    logger: withTraceFields(opts.logger ?? { level: 'info' }),
     bodyLimit: 16 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -60,6 +62,8 @@ export async function buildBankApp(opts: BankAppOptions): Promise<FastifyInstanc
   if (opts.startProcessor ?? true) app.addHook('onReady', async () => processor.start());
   app.addHook('onClose', async () => processor.stop());
 
+  const tracing = activeTracing();
+  if (tracing) await app.register(tracing.fastify.plugin());
   await app.register(errorsPlugin);
   app.addHook('onRequest', async (request) => {
     if (request.url === '/healthz') return;

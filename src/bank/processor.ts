@@ -2,7 +2,9 @@
 // database so a restart loses nothing. It sleeps until the next decision or delivery attempt falls due, as the
 // database says, and a new charge or void wakes it at once; the idle interval only bounds how late it notices work
 // that another bank process scheduled.
+import { SpanKind } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
+import { currentTraceparent, inContinuedSpan, outsideTraces } from '../telemetry/context.js';
 import type { Ledger, OutboxDelivery } from './ledger.js';
 import { signWebhook, SIGNATURE_HEADER } from './signature.js';
 
@@ -26,12 +28,19 @@ export interface BankProcessor {
   stop(): Promise<void>;
   /** Runs a pass now instead of when the next work falls due, e.g. right after a new charge. */
   wake(): void;
+  /**
+   * Remembers the trace of the request that changed a charge (while tracing is on), so the webhook announcing the
+   * change continues it. Only in memory: after a restart a webhook starts a trace of its own.
+   */
+  traceCharge(chargeId: string): void;
   /** One pass: every due decision, then one batch of due deliveries, and when the next work falls due. */
   runOnce(): Promise<{ decided: number; delivered: number; failed: number; nextDueInMs: number | null }>;
 }
 
 const MAX_DECISIONS_PER_PASS = 200;
 const DELIVERIES_PER_PASS = 20;
+/** Charges whose trace is remembered; the oldest is forgotten first. */
+const TRACED_CHARGES = 10_000;
 
 export function createBankProcessor(opts: ProcessorOptions): BankProcessor {
   const pollIntervalMs = opts.pollIntervalMs ?? 1_000;
@@ -54,7 +63,21 @@ export function createBankProcessor(opts: ProcessorOptions): BankProcessor {
     return Math.round(exponential * (0.5 + Math.random() * 0.5));
   }
 
-  async function deliver(delivery: OutboxDelivery): Promise<boolean> {
+  const chargeTraces = new Map<string, string>();
+
+  function deliver(delivery: OutboxDelivery): Promise<boolean> {
+    return inContinuedSpan(
+      `bank webhook ${delivery.event.type}`,
+      chargeTraces.get(delivery.event.data.chargeId),
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: { 'bank.charge_id': delivery.event.data.chargeId, 'event.type': delivery.event.type },
+      },
+      () => send(delivery),
+    );
+  }
+
+  async function send(delivery: OutboxDelivery): Promise<boolean> {
     const body = JSON.stringify(delivery.event);
     // Signed at each attempt, so a retry after a long outage is not refused as stale.
     const signature = signWebhook(opts.webhookSecret, Math.floor(Date.now() / 1000), body);
@@ -120,7 +143,8 @@ export function createBankProcessor(opts: ProcessorOptions): BankProcessor {
 
   function schedule(delayMs: number): void {
     clearTimeout(timer);
-    timer = setTimeout(() => void tick(), delayMs);
+    // A charge's request wakes the loop; the loop's passes are not part of that request's trace.
+    timer = outsideTraces(() => setTimeout(() => void tick(), delayMs));
     timer.unref?.();
   }
 
@@ -158,6 +182,13 @@ export function createBankProcessor(opts: ProcessorOptions): BankProcessor {
       if (!running) return;
       if (pass) wakeRequested = true;
       else schedule(0);
+    },
+    traceCharge(chargeId) {
+      const traceparent = currentTraceparent();
+      if (!traceparent) return;
+      chargeTraces.delete(chargeId);
+      chargeTraces.set(chargeId, traceparent);
+      if (chargeTraces.size > TRACED_CHARGES) chargeTraces.delete(chargeTraces.keys().next().value!);
     },
     runOnce,
   };

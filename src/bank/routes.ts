@@ -125,6 +125,7 @@ const bankRoutes: FastifyPluginAsyncTypebox<BankRoutesOptions> = async (app, { l
         },
         'charge requested',
       );
+      processor.traceCharge(charge.id);
       if (created) processor.wake();
       return reply.code(202).send({ chargeId: charge.id, status: charge.status });
     },
@@ -173,6 +174,7 @@ const bankRoutes: FastifyPluginAsyncTypebox<BankRoutesOptions> = async (app, { l
     },
     async (request) => {
       const charge = await ledger.voidCharge(request.params.id);
+      processor.traceCharge(charge.id);
       request.log.info({ reference: charge.reference, chargeId: charge.id, status: charge.status }, 'charge voided');
       processor.wake();
       return charge;
@@ -190,6 +192,7 @@ const bankRoutes: FastifyPluginAsyncTypebox<BankRoutesOptions> = async (app, { l
     },
     async (request) => {
       const charge = await ledger.refundCharge(request.params.id);
+      processor.traceCharge(charge.id);
       request.log.info({ reference: charge.reference, chargeId: charge.id, status: charge.status }, 'charge refunded');
       processor.wake();
       return charge;

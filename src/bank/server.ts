@@ -5,6 +5,7 @@ import { createDb } from '../db/knex.js';
 import { buildBankApp } from './app.js';
 import { migrateBank } from '../db/bank/migrate.js';
 import { stopWhenLauncherExits } from '../launcher-watch.js';
+import { startTracing } from '../telemetry/tracing.js';
 
 const config = loadConfig();
 // The launcher passes BANK_DATABASE_URL beside the API's DATABASE_URL; a standalone bank gets its own DATABASE_URL.
@@ -22,6 +23,8 @@ if (!webhookSecret) {
   process.exit(1);
 }
 
+// Before the database client, so its queries are traced.
+const tracing = startTracing({ serviceName: 'bank' });
 const db = createDb(databaseUrl, { max: 5 });
 await migrateBank(db);
 const app = await buildBankApp({
@@ -40,6 +43,7 @@ closeWithGrace({ delay: 10_000 }, async ({ err }) => {
   // Stops taking requests and waits for the decision and delivery pass in progress; the rest waits in the database.
   await app.close();
   await db.destroy();
+  await tracing?.shutdown();
 });
 
 try {

@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../telemetry/workflow-interceptors.js';
 import { build } from 'esbuild';
 import { PAGE_BUNDLE_OPTIONS } from '../api/plugins/static.js';
 import { WORKFLOW_BUNDLE_FILE, workflowsPath } from '../worker.js';
@@ -57,7 +58,11 @@ async function buildPages(outDir: string): Promise<string[]> {
 }
 
 async function buildWorkflowBundle(outDir: string): Promise<void> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    logger: new DefaultLogger('WARN'),
+  });
   await fs.writeFile(path.join(outDir, WORKFLOW_BUNDLE_FILE), code);
 }
 

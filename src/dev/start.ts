@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { createBankClient } from '../bank/client.js';
 import { loadConfig } from '../config.js';
 import { createDb } from '../db/knex.js';
@@ -14,6 +15,17 @@ import { startInfrastructure, type Infrastructure } from './stack.js';
 
 const startedAt = Date.now();
 const config = loadConfig();
+// `--trace-file [path]`: every process writes its spans to one file of JSON lines, for `npm run trace -- <order>`.
+const { values: flags } = parseArgs({
+  options: { 'trace-file': { type: 'string' }, trace: { type: 'boolean' } },
+  strict: false,
+});
+const traceFile =
+  typeof flags['trace-file'] === 'string'
+    ? path.resolve(flags['trace-file'])
+    : flags.trace
+      ? path.join(config.dataDir, 'traces.jsonl')
+      : undefined;
 const logDir = path.join(config.dataDir, 'logs');
 fs.mkdirSync(logDir, { recursive: true });
 const say = (message: string) => console.log(`[start] ${message}`);
@@ -67,6 +79,7 @@ try {
     TEMPORAL_ADDRESS: infrastructure.temporalAddress,
     BANK_DATABASE_URL: infrastructure.bankDatabaseUrl,
     ...(config.bank.url ? {} : { BANK_URL: bankUrl }),
+    ...(traceFile ? { TRACE_FILE: traceFile } : {}),
   };
   const bank = config.bank.url
     ? undefined
@@ -122,6 +135,7 @@ Ready in ${elapsed()}.
   Health         ${apiUrl}/readyz
   Temporal UI    ${infrastructure.temporalUiUrl ?? '(external Temporal: use its own UI)'}
   Bank           ${bankUrl}${config.bank.url ? ' (standalone, from BANK_URL)' : ''}
+  Traces         ${traceFile ? `${traceFile} (npm run trace -- <order number>)` : 'off (npm start -- --trace, or OTEL_EXPORTER_OTLP_ENDPOINT)'}
   Demo location  ${demo.locationId}
   Demo users: email, password "${DEMO_PASSWORD}", and API token (also in ${path.join(config.dataDir, 'demo.json')}):
 ${tokens}

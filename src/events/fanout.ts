@@ -1,4 +1,5 @@
 // One LISTEN connection per API process: turns committed events into in-order deliveries to the process's live subscribers.
+import { SpanKind } from '@opentelemetry/api';
 import type { Knex } from 'knex';
 import type pg from 'pg';
 import {
@@ -8,6 +9,8 @@ import {
   readEventHeads,
   readEventsByIds,
 } from '../db/repositories/events.js';
+import { inContinuedSpan, outsideTraces } from '../telemetry/context.js';
+import { activeTracing } from '../telemetry/tracing.js';
 import { EVENTS_CHANNEL, type EventRecord } from './log.js';
 
 export interface FanoutLogger {
@@ -189,10 +192,21 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
         return;
       }
       for (const event of rows) {
-        for (const subscriber of byStream.get(event.stream) ?? []) {
-          // A subscriber that joined after this event settled has read it from the table already.
-          if (late || event.id > subscriber.watermark) subscriber.onEvent(event);
-        }
+        const send = () => {
+          for (const subscriber of byStream.get(event.stream) ?? []) {
+            // A subscriber that joined after this event settled has read it from the table already.
+            if (late || event.id > subscriber.watermark) subscriber.onEvent(event);
+          }
+        };
+        if (!event.traceparent || !activeTracing()) send();
+        // The delivery continues the trace that appended the event, so an order's trace shows who saw it live.
+        else
+          await inContinuedSpan(
+            `deliver ${event.type}`,
+            event.traceparent,
+            { kind: SpanKind.CONSUMER, attributes: { 'event.type': event.type, 'event.stream': event.stream } },
+            send,
+          );
       }
     });
   }
@@ -276,7 +290,8 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
     if (connecting) return connecting;
     clearTimeout(reconnectTimer);
     reconnectTimer = undefined;
-    connecting = connect().finally(() => {
+    // The first live stream opens the connection; what it hears afterwards belongs to no request's trace.
+    connecting = outsideTraces(connect).finally(() => {
       connecting = undefined;
     });
     return connecting;

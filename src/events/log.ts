@@ -11,6 +11,8 @@ export interface EventRecord {
   type: string;
   payload: Record<string, unknown>;
   createdAt: string;
+  /** The trace the event was appended in, when it was traced. */
+  traceparent?: string;
 }
 
 export type { EventType };

@@ -5,6 +5,7 @@ import { Runtime, type LogLevel, type LogMetadata, type Logger } from '@temporal
 import { pino, type Logger as PinoLogger } from 'pino';
 import { collectDefaultMetrics, register } from 'prom-client';
 import type { Config } from '../config.js';
+import { withTraceFields } from '../telemetry/context.js';
 
 const PINO_LEVEL = {
   TRACE: 'trace',
@@ -79,7 +80,7 @@ async function serveRegistry(host: string, port: number): Promise<http.Server> {
  * first NativeConnection or Worker: the Runtime is created once per process and cannot change afterwards.
  */
 export async function installWorkerTelemetry(config: Config): Promise<WorkerTelemetry> {
-  const log = pino({ level: config.logLevel, base: { service: 'worker', pid: process.pid } });
+  const log = pino(withTraceFields({ level: config.logLevel, base: { service: 'worker', pid: process.pid } }));
   const { sdkPort, appPort } = config.workerMetrics;
   const endpoints: WorkerTelemetry['endpoints'] = {};
 

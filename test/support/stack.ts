@@ -15,6 +15,7 @@ import type { Role } from '../../src/db/repositories/users.js';
 import type { BankClient } from '../../src/bank/client.js';
 import { createWorker } from '../../src/worker.js';
 import { startWebhookWaker } from '../../src/webhooks/waker.js';
+import { tracingClientInterceptors } from '../../src/telemetry/temporal.js';
 import { startTestBank } from './bank.js';
 import './context.js';
 
@@ -44,6 +45,8 @@ export async function startTestStack(
      * test file, and a waker starts any endpoint's workflow on its own stack's task queue.
      */
     webhookWaker?: boolean;
+    /** Where the API writes its JSON log lines (stdout otherwise). */
+    logStream?: { write(line: string): void };
   } = {},
 ): Promise<TestStack> {
   const taskQueue = `test-${randomUUID()}`;
@@ -57,13 +60,23 @@ export async function startTestStack(
   });
   const db = createDb(config.databaseUrl!);
   const connection = await Connection.connect({ address: config.temporal.address! });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    interceptors: tracingClientInterceptors(),
+  });
   // The bank starts once the API's address (its webhook's) is known; the API reaches it through this in the meantime.
   const late: { bank?: BankClient } = {};
   const lateBank = new Proxy({} as BankClient, {
     get: (_target, key) => late.bank?.[key as keyof BankClient],
   });
-  const app = await buildApp({ config, db, temporal: client, bank: lateBank, logger: { level: config.logLevel } });
+  const app = await buildApp({
+    config,
+    db,
+    temporal: client,
+    bank: lateBank,
+    logger: { level: config.logLevel, ...(opts.logStream ? { stream: opts.logStream } : {}) },
+  });
   await beforeListen?.(app);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

@@ -1,5 +1,5 @@
 // Keeps docker-compose.yml, the Dockerfile and .env.example consistent with each other and with src/config.ts, since no engine runs them in CI.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -12,6 +12,8 @@ interface Healthcheck {
 
 interface Service {
   image?: string;
+  volumes?: string[];
+  configs?: { source: string; target: string }[];
   command?: string | string[];
   entrypoint?: string | string[];
   environment?: Record<string, string | number | boolean | null> | string[];
@@ -184,6 +186,209 @@ describe('docker-compose.yml', () => {
       expect(command, `${name} command`).toEqual(['node', `dist/${entry}.js`]);
       expect(existsSync(`${root}${entry}.ts`), `${entry}.ts exists`).toBe(true);
     }
+  });
+});
+
+const composeConfigs = (
+  parse(composeSource, { merge: true }) as { configs: Record<string, { content?: string; file?: string }> }
+).configs;
+
+/** The text of a compose config: inline, or the repository file it names. */
+function configText(name: string): string {
+  const config = composeConfigs[name];
+  expect(config, `config ${name}`).toBeDefined();
+  if (config!.file) {
+    expect(existsSync(root + config!.file), `${config!.file} exists`).toBe(true);
+    return readProjectFile(config!.file.replace(/^\.\//, ''));
+  }
+  return interpolate(config!.content ?? '');
+}
+
+/** The config a service mounts at `target`. */
+function mountedConfig(service: Service, target: string): string {
+  const mount = service.configs?.find((c) => c.target === target);
+  expect(mount, `a config mounted at ${target}`).toBeDefined();
+  return configText(mount!.source);
+}
+
+/**
+ * The metric names a PromQL expression reads: identifiers that are not functions, keywords, label names or
+ * durations, with a histogram's _bucket, _count and _sum suffix taken off.
+ */
+function metricsIn(expr: string): string[] {
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, '')
+    .replace(/\[[^\]]*\]/g, '')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
+  const keywords = new Set([
+    'by',
+    'without',
+    'on',
+    'ignoring',
+    'and',
+    'or',
+    'unless',
+    'bool',
+    'offset',
+    'le',
+    'inf',
+    'nan',
+  ]);
+  return [...bare.matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b(?!\s*\()/g)]
+    .map(([, name]) => name!)
+    .filter((name) => !keywords.has(name.toLowerCase()))
+    .map((name) => name.replace(/_(bucket|count|sum)$/, ''));
+}
+
+// Every metric our code registers (prom-client's `name: '...'`), and the Temporal SDK's, named in its native library.
+const registeredMetrics = new Set(
+  ['src/api/plugins/metrics.ts', 'src/metrics/bank.ts', 'src/metrics/webhooks.ts', 'activities/reconcile.ts'].flatMap(
+    (file) => [...readProjectFile(file).matchAll(/\bname: '([a-z_:][a-z0-9_:]*)'/g)].map(([, name]) => name!),
+  ),
+);
+const sdkLibrary = readFileSync(
+  root + 'node_modules/@temporalio/core-bridge/releases/x86_64-unknown-linux-gnu/index.node',
+);
+/** A metric the code or the SDK exports: ours by name, the SDK's under its `temporal_` prefix. */
+const isExported = (metric: string) =>
+  registeredMetrics.has(metric) ||
+  (metric.startsWith('temporal_') && sdkLibrary.includes(metric.slice('temporal_'.length)));
+
+describe('tracing and dashboards in docker-compose.yml', () => {
+  it('runs an OpenTelemetry Collector, Jaeger with its UI on 16686 and Grafana on 3001', () => {
+    for (const name of ['otel-collector', 'jaeger', 'grafana', 'prometheus'])
+      expect(serviceNames, name).toContain(name);
+    expect(publishedPorts(services.jaeger!)).toContainEqual({ published: '16686', target: '16686' });
+    expect(publishedPorts(services.grafana!)).toContainEqual({ published: '3001', target: '3000' });
+  });
+
+  it('sends the api, worker and bank traces to the collector, which exports them to Jaeger', () => {
+    for (const name of ['api', 'worker', 'bank']) {
+      const env = environmentOf(services[name]!);
+      expect(new URL(env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '').host, `${name} OTLP endpoint`).toBe('otel-collector:4318');
+      expect(env.OTEL_SERVICE_NAME, `${name} service name`).toBe(name);
+    }
+    const collector = parse(mountedConfig(services['otel-collector']!, '/etc/otelcol-contrib/config.yaml')) as {
+      receivers: { otlp: { protocols: { http: { endpoint: string } } } };
+      exporters: Record<string, { endpoint: string }>;
+      service: { pipelines: { traces: { receivers: string[]; exporters: string[] } } };
+    };
+    expect(textOf(services['otel-collector']!.command)).toContain('/etc/otelcol-contrib/config.yaml');
+    expect(collector.receivers.otlp.protocols.http.endpoint).toMatch(/:4318$/);
+    expect(collector.service.pipelines.traces.receivers).toContain('otlp');
+    const exporters = collector.service.pipelines.traces.exporters.map((name) => collector.exporters[name]!);
+    expect(exporters.map((e) => e.endpoint)).toContain('jaeger:4317');
+    expect(environmentOf(services.jaeger!).COLLECTOR_OTLP_ENABLED).toBe('true');
+  });
+
+  it('provisions Grafana from files in the repository: Prometheus and Jaeger, and every dashboard on them', () => {
+    const mounts = Object.fromEntries(
+      (services.grafana!.volumes ?? [])
+        .map((v) => v.split(':'))
+        .filter(([source]) => source!.startsWith('./'))
+        .map(([source, target]) => [target!, source!.slice(2)]),
+    );
+    const provisioning = mounts['/etc/grafana/provisioning']!;
+    const dashboardsDir = mounts['/var/lib/grafana/dashboards']!;
+    expect(existsSync(root + provisioning) && existsSync(root + dashboardsDir)).toBe(true);
+    const datasources = (
+      parse(readProjectFile(`${provisioning}/datasources/datasources.yaml`)) as {
+        datasources: { uid: string; type: string; url: string }[];
+      }
+    ).datasources;
+    expect(datasources.map((d) => d.type).sort()).toEqual(['jaeger', 'prometheus']);
+    for (const d of datasources) expect(serviceNames).toContain(new URL(d.url).hostname);
+    const provider = (
+      parse(readProjectFile(`${provisioning}/dashboards/dashboards.yaml`)) as {
+        providers: { options: { path: string } }[];
+      }
+    ).providers[0]!;
+    expect(provider.options.path).toBe('/var/lib/grafana/dashboards');
+
+    const files = readdirSync(root + dashboardsDir).filter((f) => f.endsWith('.json'));
+    const titles: string[] = [];
+    const uids = new Set(datasources.map((d) => d.uid));
+    for (const file of files) {
+      const dashboard = JSON.parse(readProjectFile(`${dashboardsDir}/${file}`)) as {
+        panels: { title: string; type: string; datasource?: { uid: string }; targets?: { expr: string }[] }[];
+      };
+      for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) {
+        titles.push(panel.title);
+        expect(uids, `${file}: ${panel.title}`).toContain(panel.datasource?.uid);
+        expect(panel.targets?.length, `${file}: ${panel.title} queries`).toBeGreaterThan(0);
+        for (const { expr } of panel.targets ?? []) {
+          const metrics = metricsIn(expr);
+          expect(metrics.length, expr).toBeGreaterThan(0);
+          for (const metric of metrics) expect(isExported(metric), `${file}: ${panel.title}: ${metric}`).toBe(true);
+        }
+      }
+    }
+    // What the dashboards must show.
+    for (const topic of [
+      /orders by status/i,
+      /placed per second/i,
+      /placement latency/i,
+      /refusals/i,
+      /live streams/i,
+      /webhook attempts/i,
+      /bank latency/i,
+      /schedule-to-start/i,
+      /slots/i,
+    ])
+      expect(
+        titles.some((t) => topic.test(t)),
+        String(topic),
+      ).toBe(true);
+  });
+
+  it("loads docs/operations.md's alerts into Prometheus, on metrics the code exports", () => {
+    const prometheus = parse(configText('prometheus-config')) as { rule_files: string[] };
+    expect(prometheus.rule_files).toEqual(['/etc/prometheus/alerts.yml']);
+    const rules = parse(mountedConfig(services.prometheus!, '/etc/prometheus/alerts.yml')) as {
+      groups: { rules: { alert: string; expr: string }[] }[];
+    };
+    const all = rules.groups.flatMap((g) => g.rules);
+    expect(all.length).toBeGreaterThanOrEqual(10);
+    for (const rule of all) {
+      const metrics = metricsIn(rule.expr);
+      expect(metrics.length, rule.alert).toBeGreaterThan(0);
+      for (const metric of metrics) expect(isExported(metric), `${rule.alert}: ${metric}`).toBe(true);
+    }
+    // Each question of the runbook's health table that says when to worry has its alert.
+    const runbook = readProjectFile('docs/operations.md');
+    for (const metric of [
+      'http_request_duration_seconds',
+      'order_refusals_total',
+      'orders_by_status',
+      'bank_request_duration_seconds',
+      'events_fanout_connected',
+      'orders_reconciled_total',
+      'temporal_workflow_task_schedule_to_start_latency',
+      'temporal_worker_task_slots_available',
+    ]) {
+      expect(runbook).toContain(metric);
+      expect(
+        all.some((rule) => metricsIn(rule.expr).includes(metric)),
+        `an alert on ${metric}`,
+      ).toBe(true);
+    }
+  });
+
+  it('finds metric names in PromQL, so the checks above can fail', () => {
+    expect(
+      metricsIn(
+        'histogram_quantile(0.99, sum by (le, route) (rate(http_request_duration_seconds_bucket{route=~".*/events"}[5m]))) > 1',
+      ),
+    ).toEqual(['http_request_duration_seconds']);
+    expect(metricsIn('events_fanout_connected == 0 and on (instance) sse_open_streams > 0')).toEqual([
+      'events_fanout_connected',
+      'sse_open_streams',
+    ]);
+    expect(isExported('orders_by_status')).toBe(true);
+    expect(isExported('orders_by_colour')).toBe(false);
+    expect(isExported('temporal_worker_task_slots_available')).toBe(true);
+    expect(isExported('temporal_no_such_metric')).toBe(false);
   });
 });
 

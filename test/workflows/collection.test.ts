@@ -15,6 +15,7 @@ import {
 } from '../../workflows/messages.js';
 import type { orderWorkflow } from '../../workflows/order.js';
 import { createTimeSkippingEnv } from '../support/time-skipping.js';
+import { workflowSpanSinks } from '../../src/telemetry/temporal.js';
 
 let env: TestWorkflowEnvironment;
 
@@ -108,6 +109,7 @@ async function run(
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    sinks: workflowSpanSinks(),
     activities,
   });
   return worker.runUntil(async () => {
@@ -227,6 +229,7 @@ describe('a delivery order', () => {
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: { codePath: inject('workflowBundlePath') },
+      sinks: workflowSpanSinks(),
       activities,
     });
     await worker.runUntil(async () => {

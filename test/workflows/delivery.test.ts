@@ -15,6 +15,7 @@ import {
   type DeliveryState,
 } from '../../workflows/messages.js';
 import { createTimeSkippingEnv } from '../support/time-skipping.js';
+import { workflowSpanSinks } from '../../src/telemetry/temporal.js';
 
 let env: TestWorkflowEnvironment;
 
@@ -50,6 +51,7 @@ async function runDelivery(
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    sinks: workflowSpanSinks(),
     activities,
   });
   const handle = await worker.runUntil(async () => {

@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type { endOfDayWorkflow, lotWorkflow, productionRunWorkflow, staleSweepWorkflow } from '../../workflows/lot.js';
 import { createTimeSkippingEnv } from '../support/time-skipping.js';
+import { workflowSpanSinks } from '../../src/telemetry/temporal.js';
 
 let env: TestWorkflowEnvironment;
 
@@ -61,6 +62,7 @@ async function withWorker<T>(activities: Partial<Activities>, fn: (taskQueue: st
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    sinks: workflowSpanSinks(),
     activities,
   });
   return worker.runUntil(() => fn(taskQueue));

@@ -21,6 +21,7 @@ import {
 } from '../../workflows/messages.js';
 import type { orderWorkflow } from '../../workflows/order.js';
 import { createTimeSkippingEnv } from '../support/time-skipping.js';
+import { workflowSpanSinks } from '../../src/telemetry/temporal.js';
 
 let env: TestWorkflowEnvironment;
 
@@ -135,6 +136,7 @@ async function run(
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    sinks: workflowSpanSinks(),
     activities,
   });
   const input = orderInput();

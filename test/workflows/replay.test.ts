@@ -8,6 +8,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { workflowSpanSinks } from '../../src/telemetry/temporal.js';
 import { historiesDir } from '../support/histories.js';
 import '../support/context.js';
 
@@ -44,7 +45,11 @@ describe('recorded workflow histories', () => {
 
   for (const name of SCENARIOS) {
     it(`replay ${name} against today's workflows`, async () => {
-      await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, load(name), name);
+      await Worker.runReplayHistory(
+        { workflowBundle: { codePath: inject('workflowBundlePath') }, sinks: workflowSpanSinks() },
+        load(name),
+        name,
+      );
     });
   }
 });

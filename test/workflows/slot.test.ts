@@ -9,6 +9,7 @@ import { cutoffMovedSignal } from '../../workflows/messages.js';
 import type { slotWorkflow } from '../../workflows/slot.js';
 import { recordHistory } from '../support/histories.js';
 import { createTimeSkippingEnv } from '../support/time-skipping.js';
+import { workflowSpanSinks } from '../../src/telemetry/temporal.js';
 
 let env: TestWorkflowEnvironment;
 
@@ -58,6 +59,7 @@ async function runSlot(
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    sinks: workflowSpanSinks(),
     activities,
   });
   await worker.runUntil(async () => {

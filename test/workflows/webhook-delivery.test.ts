@@ -9,6 +9,7 @@ import { DEFAULT_RETRY_POLICY, nextAttemptAt } from '../../src/domain/webhooks.j
 import { webhookWakeSignal, webhookWorkflowId } from '../../workflows/messages.js';
 import type { webhookDeliveryWorkflow } from '../../workflows/webhook-delivery.js';
 import { createTimeSkippingEnv } from '../support/time-skipping.js';
+import { workflowSpanSinks } from '../../src/telemetry/temporal.js';
 
 let env: TestWorkflowEnvironment;
 
@@ -79,6 +80,7 @@ async function withWorker<T>(activities: Partial<Activities>, work: (taskQueue: 
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    sinks: workflowSpanSinks(),
     activities,
   });
   return worker.runUntil(() => work(taskQueue));

@@ -1,9 +1,11 @@
 // The event log: the one writer of `events`, and the reads that replay it to live views and to the LISTEN fan-out.
+import { SpanKind } from '@opentelemetry/api';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import type { EventType } from '../../domain/vocabulary.js';
 import { orderingKeyOf, webhookTypeOf } from '../../domain/webhooks.js';
 import { EVENTS_CHANNEL, streams, type EventRecord } from '../../events/log.js';
+import { currentTraceparent, inChildSpan } from '../../telemetry/context.js';
 import { atomic } from '../knex.js';
 import { enqueueWebhookDeliveries } from './webhook-deliveries.js';
 
@@ -17,13 +19,27 @@ interface EventRow {
   created_at: Date;
 }
 
-const toRecord = (r: EventRow): EventRecord => ({
-  id: r.id,
-  stream: r.stream,
-  type: r.type,
-  payload: r.payload,
-  createdAt: r.created_at.toISOString(),
-});
+/**
+ * Where a stored event keeps the trace it was appended in, while tracing is on: its live deliveries and webhooks
+ * continue that trace. Readers never see it in the payload.
+ */
+const TRACEPARENT_KEY = '_traceparent';
+
+function toRecord(r: EventRow): EventRecord {
+  const record: EventRecord = {
+    id: r.id,
+    stream: r.stream,
+    type: r.type,
+    payload: r.payload,
+    createdAt: r.created_at.toISOString(),
+  };
+  if (TRACEPARENT_KEY in r.payload) {
+    const { [TRACEPARENT_KEY]: traceparent, ...payload } = r.payload;
+    record.payload = payload;
+    if (typeof traceparent === 'string') record.traceparent = traceparent;
+  }
+  return record;
+}
 
 /**
  * Appends one event; NOTIFY is delivered only when the surrounding transaction commits. An event of a location's
@@ -37,11 +53,19 @@ export async function appendEvent(
   payload: Record<string, unknown>,
   opts: { webhookLocationId?: string } = {},
 ): Promise<number> {
-  const [row] = await trx('events')
-    .insert({ stream, type, payload })
-    .returning<{ id: number; created_at: Date }[]>(['id', 'created_at']);
+  const [row] = await inChildSpan(
+    `notify ${type}`,
+    { kind: SpanKind.PRODUCER, attributes: { 'event.type': type, 'event.stream': stream } },
+    async () => {
+      const traceparent = currentTraceparent();
+      const inserted = await trx('events')
+        .insert({ stream, type, payload: traceparent ? { ...payload, [TRACEPARENT_KEY]: traceparent } : payload })
+        .returning<{ id: number; created_at: Date }[]>(['id', 'created_at']);
+      await trx.raw('SELECT pg_notify(?, ?)', [EVENTS_CHANNEL, JSON.stringify({ id: inserted[0]!.id, stream, type })]);
+      return inserted;
+    },
+  );
   const id = row!.id;
-  await trx.raw('SELECT pg_notify(?, ?)', [EVENTS_CHANNEL, JSON.stringify({ id, stream, type })]);
   const locationId =
     opts.webhookLocationId ?? (stream.startsWith(LOCATION_PREFIX) ? stream.slice(LOCATION_PREFIX.length) : undefined);
   const webhookType = locationId ? webhookTypeOf(type, payload) : null;
@@ -64,6 +88,16 @@ export function createEventRepository(db: Knex) {
     /** Appends one event in a transaction of its own, after the change it tells of is made. */
     async append(stream: string, type: EventType, payload: Record<string, unknown>): Promise<number> {
       return atomic(db, (trx) => appendEvent(trx, stream, type, payload));
+    },
+
+    /** The traces these events were appended in, for those that keep one. */
+    async traceparents(ids: readonly number[]): Promise<Map<number, string>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db('events')
+        .whereIn('id', ids)
+        .whereRaw('payload \\? ?', [TRACEPARENT_KEY])
+        .select<{ id: number; traceparent: string }[]>('id', db.raw('payload->>? as traceparent', [TRACEPARENT_KEY]));
+      return new Map(rows.map((r) => [Number(r.id), r.traceparent]));
     },
   };
 }
