@@ -8,6 +8,7 @@ import { createBankClient, type BankClient } from './bank/client.js';
 import { bankUrl, type Config } from './config.js';
 import { temporalAddress, temporalConnectionOptions } from './temporal.js';
 import { tracingWorkerOptions } from './telemetry/temporal.js';
+import { activeTracing } from './telemetry/tracing.js';
 
 // The sources run as .ts under tsx and as .js once compiled into dist/.
 const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
@@ -15,7 +16,12 @@ export const workflowsPath = fileURLToPath(new URL(`../workflows/index.${extensi
 
 /** The workflow bundle `npm run build` writes at the top of dist/. */
 export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
-const builtBundle = fileURLToPath(new URL(`../${WORKFLOW_BUNDLE_FILE}`, import.meta.url));
+/**
+ * The same workflows with OpenTelemetry's workflow interceptors, loaded when tracing is on. Every workflow the worker
+ * starts runs its bundle's modules afresh, so the interceptors (twice the bundle) cost nothing unless traces are wanted.
+ */
+export const TRACED_WORKFLOW_BUNDLE_FILE = 'workflow-bundle-traced.js';
+const builtBundle = (file: string) => fileURLToPath(new URL(`../${file}`, import.meta.url));
 
 /**
  * The prebuilt workflow bundle to load: the one WORKFLOW_BUNDLE names, else the build's own beside the compiled code.
@@ -27,7 +33,8 @@ export function prebuiltWorkflowBundle(config: Config): WorkerOptions['workflowB
       throw new Error(`WORKFLOW_BUNDLE=${config.workflowBundle} does not exist; run \`npm run build\` or unset it.`);
     return { codePath: config.workflowBundle };
   }
-  return extension === 'js' && fs.existsSync(builtBundle) ? { codePath: builtBundle } : undefined;
+  const built = builtBundle(activeTracing() ? TRACED_WORKFLOW_BUNDLE_FILE : WORKFLOW_BUNDLE_FILE);
+  return extension === 'js' && fs.existsSync(built) ? { codePath: built } : undefined;
 }
 
 export async function createWorker(opts: {

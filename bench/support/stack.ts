@@ -77,7 +77,8 @@ export async function startBenchStack(
 
   const { code } = await bundleWorkflowCode({
     workflowsPath,
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    // As the worker bundles: the workflow interceptors only when traced.
+    workflowInterceptorModules: tracing ? WORKFLOW_INTERCEPTOR_MODULES : [],
     logger: new DefaultLogger('ERROR'),
   });
   const { worker, connection: workerConnection } = await createWorker({ config, db, bank, workflowBundle: { code } });

@@ -8,7 +8,7 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../telemetry/workflow-interceptors.js';
 import { build } from 'esbuild';
 import { PAGE_BUNDLE_OPTIONS } from '../api/plugins/static.js';
-import { WORKFLOW_BUNDLE_FILE, workflowsPath } from '../worker.js';
+import { TRACED_WORKFLOW_BUNDLE_FILE, WORKFLOW_BUNDLE_FILE, workflowsPath } from '../worker.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -57,13 +57,19 @@ async function buildPages(outDir: string): Promise<string[]> {
   return [...scripts].map((name) => `${name}.js`);
 }
 
+/** Two bundles of the same workflows: the worker loads the traced one when tracing is on, the plain one otherwise. */
 async function buildWorkflowBundle(outDir: string): Promise<void> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath,
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-    logger: new DefaultLogger('WARN'),
-  });
-  await fs.writeFile(path.join(outDir, WORKFLOW_BUNDLE_FILE), code);
+  for (const [file, workflowInterceptorModules] of [
+    [WORKFLOW_BUNDLE_FILE, []],
+    [TRACED_WORKFLOW_BUNDLE_FILE, WORKFLOW_INTERCEPTOR_MODULES],
+  ] as const) {
+    const { code } = await bundleWorkflowCode({
+      workflowsPath,
+      workflowInterceptorModules: [...workflowInterceptorModules],
+      logger: new DefaultLogger('WARN'),
+    });
+    await fs.writeFile(path.join(outDir, file), code);
+  }
 }
 
 const args = process.argv.slice(2);
@@ -77,7 +83,7 @@ try {
   // The compiled files are ES modules wherever the tree is copied.
   await fs.writeFile(path.join(outDir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
   console.log(
-    `built ${path.relative(root, outDir) || outDir} (${((Date.now() - started) / 1000).toFixed(1)} seconds): pages ${scripts.join(', ')}, ${WORKFLOW_BUNDLE_FILE}`,
+    `built ${path.relative(root, outDir) || outDir} (${((Date.now() - started) / 1000).toFixed(1)} seconds): pages ${scripts.join(', ')}, ${WORKFLOW_BUNDLE_FILE} and ${TRACED_WORKFLOW_BUNDLE_FILE}`,
   );
 } catch (err) {
   console.error(`build failed: ${err instanceof Error ? err.message : String(err)}`);

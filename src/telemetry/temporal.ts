@@ -35,7 +35,8 @@ export function tracingWorkerOptions(opts: { bundling: boolean }): Pick<WorkerOp
   const tracing = activeTracing();
   return {
     interceptors: {
-      ...(opts.bundling ? { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } : {}),
+      // Only when traced: the interceptors double the bundle every new workflow runs afresh.
+      ...(opts.bundling && tracing ? { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } : {}),
       activity: tracing
         ? [
             (ctx) => ({

@@ -198,6 +198,7 @@ it(
       'src/bank/server.js',
       'src/db/migrate-cli.js',
       'workflow-bundle.js',
+      'workflow-bundle-traced.js',
       'web/customer.html',
       'web/customer.js',
       'web/style.css',
