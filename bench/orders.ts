@@ -4,6 +4,7 @@ import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/c
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { checkInventoryInvariants } from '../src/db/invariants.js';
 import { baselineOrder, paidSignal, placedUpdate, stepUpdate } from './workflows/baseline.js';
+import { temporalDataConverter } from '../src/temporal.js';
 import { numberFlag } from './support/args.js';
 import { benchRequest, openBenchShop } from './support/shop.js';
 import { percentile, pool, round, startBenchStack, type BenchStack } from './support/stack.js';
@@ -105,6 +106,7 @@ async function measureBaseline(stack: BenchStack, opts: Options) {
     connection: stack.workerConnection,
     taskQueue,
     workflowBundle: { code },
+    dataConverter: temporalDataConverter(stack.config),
     activities: { async noop() {} },
   });
   const completedMs: number[] = [];

@@ -1,5 +1,5 @@
 // The real stack for benchmarks: its own Temporal dev server and Postgres on free ports, the bank, a worker and the API over HTTP.
-import { Client, Connection } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
@@ -12,6 +12,7 @@ import { createDb } from '../../src/db/knex.js';
 import { startBenchInfrastructure } from './infrastructure.js';
 import type { Infrastructure } from '../../src/dev/stack.js';
 import { startWebhookWaker } from '../../src/webhooks/waker.js';
+import { temporalClient } from '../../src/temporal.js';
 import { createWorker, workflowsPath } from '../../src/worker.js';
 
 export interface BenchStack {
@@ -40,7 +41,7 @@ export async function startBenchStack(
   const { infra, config } = servers;
   const db = createDb(infra.databaseUrl, { max: opts.apiPoolMax ?? 20 });
   const connection = await Connection.connect({ address: infra.temporalAddress });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = temporalClient(config, connection);
   const app: FastifyInstance = await buildApp({ config, db, temporal: client, logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

@@ -8,6 +8,7 @@ import { createDb } from '../db/knex.js';
 import { createSlotRepository } from '../db/repositories/slots.js';
 import { DEMO_PASSWORD, demoEmail, loadOrCreateDemoData, seedDemo, type DemoUserName } from '../db/seed.js';
 import { ensureDemoBankAccounts } from './bank-accounts.js';
+import { CODEC_PATH } from '../api/routes/codec.js';
 import { assertPortFree } from './ports.js';
 import { spawnTs, type TsChild } from './processes.js';
 import { startInfrastructure, type Infrastructure } from './stack.js';
@@ -42,12 +43,15 @@ try {
   // BANK_URL names a standalone bank; otherwise the stack runs its own on BANK_PORT.
   if (!config.bank.url) await assertPortFree(config.bank.port, 'BANK_PORT', 'the bank');
   say(`data in ${config.dataDir}, logs in ${logDir}`);
+  const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
   infrastructure = await startInfrastructure({
     config,
     pgDataDir: path.join(config.dataDir, 'pg'),
     pgPort: config.pgPort,
     temporalPort: config.temporal.devPort,
     temporalUiPort: config.temporal.uiPort,
+    // The Web UI shows payloads decrypted by the API, for an operator logged in on the API's pages.
+    temporalUiCodecEndpoint: `${apiUrl}${CODEC_PATH}`,
     temporalDbFile: path.join(config.dataDir, 'temporal.db'),
     logDir,
     log: say,
@@ -59,7 +63,6 @@ try {
   const productIds = await seedDemo(db, demo);
   await db.destroy();
 
-  const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
   const bankUrl = config.bank.url ?? `http://127.0.0.1:${config.bank.port}`;
   const env = {
     ...process.env,
