@@ -1,11 +1,13 @@
 // Customer data in Temporal on the real stack: an order's history as the Temporal service stores it holds no name,
 // address or bank account; the codec endpoint decrypts it for operators only (bearer token or the Web UI's cookie
 // call); and after a key rotation the worker and clients still read what the old key wrote.
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { payloadToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { orderStateQuery, type OrderState } from '../../workflows/messages.js';
 import {
   createLocation,
@@ -16,6 +18,7 @@ import {
   startTestStack,
   type TestStack,
 } from '../support/stack.js';
+import '../support/context.js';
 
 const keyOf = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
 
@@ -170,6 +173,23 @@ describe('an order placed through the API', () => {
     expect(Buffer.from(encoded.body.payloads[0].metadata.encoding, 'base64').toString()).toBe('binary/encrypted');
     const again = await stack.api('POST', '/codec/decode', { token: operator.token, body: encoded.body });
     expect(again.body.payloads).toEqual(decoded.body.payloads.slice(0, 1));
+  });
+
+  it('lets the temporal CLI read the history and query the order through the codec, with an operator token', async () => {
+    const cli = (...args: string[]) =>
+      promisify(execFile)(inject('temporalCliPath'), [
+        ...args,
+        '--address',
+        inject('temporalAddress'),
+        '--codec-endpoint',
+        `${stack.baseUrl}/codec`,
+        '--codec-auth',
+        `Bearer ${operator.token}`,
+      ]);
+    const shown = await cli('workflow', 'show', '--workflow-id', `order-${orderId}`, '--detailed');
+    expect(shown.stdout).toContain(line1);
+    const queried = await cli('workflow', 'query', '--workflow-id', `order-${orderId}`, '--type', 'orderState');
+    expect(queried.stdout).toContain('"status":"confirmed"');
   });
 
   it('refuses a customer and an anonymous caller before reading the body', async () => {

@@ -25,6 +25,11 @@ const Payloads = Type.Object(
   { payloads: Type.Array(JsonPayload, { maxItems: 1000 }) },
   { additionalProperties: false },
 );
+// Proto JSON leaves out an empty list: the CLI asks about an event without payloads as `{}`.
+const PayloadsRequest = Type.Object(
+  { payloads: Type.Optional(Type.Array(JsonPayload, { maxItems: 1000 })) },
+  { additionalProperties: false },
+);
 
 /** A payload in the protocol's JSON; empty fields are left out, as proto JSON does. */
 function toJson(payload: Payload): Static<typeof JsonPayload> {
@@ -59,7 +64,7 @@ const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
           headers: Type.Object({
             'x-namespace': Type.Optional(Type.String({ description: 'The namespace the payloads belong to' })),
           }),
-          body: Payloads,
+          body: PayloadsRequest,
           response: { 200: Payloads, ...errorResponses(400, 401, 403, 422) },
         },
       },
@@ -68,7 +73,7 @@ const codecRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (asked !== undefined && asked !== namespace)
           throw badRequest('unknown_namespace', `This codec serves the namespace "${namespace}" only, not "${asked}"`);
         if (!codec) throw new Error('The payload codec has no keys');
-        const payloads: Payload[] = request.body.payloads.map((p) => JSONToPayload(p));
+        const payloads: Payload[] = (request.body.payloads ?? []).map((p) => JSONToPayload(p));
         let result: Payload[];
         try {
           result = step === 'decode' ? await codec.decode(payloads) : await codec.encode(payloads);
