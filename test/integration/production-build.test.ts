@@ -286,3 +286,16 @@ it(
     }
   },
 );
+
+it('refuses to start the API or the worker in production without payload keys, naming the variable', async () => {
+  for (const entry of ['src/server.js', 'workers/main.js']) {
+    await expect(
+      startBuilt(entry, {
+        DATABASE_URL: inject('databaseUrl'),
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        PORT: String(await freePort()),
+      }),
+    ).rejects.toThrow(/exited with 1 before it was ready:[\s\S]*PAYLOAD_CODEC_KEYS is not set/);
+  }
+});
