@@ -123,7 +123,7 @@ Ready in ${elapsed()}.
   Driver page    ${apiUrl}/driver
   Order board    ${apiUrl}/board/${demo.locationId}
   Health         ${apiUrl}/readyz
-  Temporal UI    ${infrastructure.temporalUiUrl ?? '(external Temporal: use its own UI)'}
+  Temporal UI    ${infrastructure.temporalUiUrl ? `${infrastructure.temporalUiUrl}  (payloads decrypt for an operator logged in on the owner page: docs/operations.md)` : '(external Temporal: use its own UI)'}
   Bank           ${bankUrl}${config.bank.url ? ' (standalone, from BANK_URL)' : ''}
   Demo location  ${demo.locationId}
   Demo users: email, password "${DEMO_PASSWORD}", and API token (also in ${path.join(config.dataDir, 'demo.json')}):
