@@ -2,6 +2,7 @@
 // closing transaction), against a bare workflow that sleeps to the same kind of instant and runs one activity.
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { temporalDataConverter } from '../src/temporal.js';
 import type { slotWorkflow } from '../workflows/slot.js';
 import { numberFlag } from './support/args.js';
 import { percentile, round, startBenchStack, type BenchStack } from './support/stack.js';
@@ -99,6 +100,7 @@ async function measureTimers(stack: BenchStack, opts: Options): Promise<number[]
     connection: stack.workerConnection,
     taskQueue,
     workflowBundle: { code },
+    dataConverter: temporalDataConverter(stack.config),
     activities: { stamp: async () => Date.now() },
   });
   const once = async (o: Options) => {

@@ -7,13 +7,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import { buildApp } from '../src/api/app.js';
 import { hashToken, newToken } from '../src/auth/tokens.js';
 import { loadConfig } from '../src/config.js';
+import { temporalClient } from '../src/temporal.js';
 import { createDb } from '../src/db/knex.js';
 import { migrateLatest } from '../src/db/migrate.js';
 import { freePort } from '../src/dev/ports.js';
@@ -220,7 +221,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     app = await buildApp({
       config: { ...config, databaseUrl },
       db,
-      temporal: new Client({ connection: temporalConnection }),
+      temporal: temporalClient(config, temporalConnection),
       logger: false,
     });
     await app.listen({ port: 0, host: '127.0.0.1' });

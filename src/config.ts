@@ -4,6 +4,7 @@ import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from './auth/login-
 import { bearerToken } from './auth/tokens.js';
 import { DEFAULT_ADMISSION, type AdmissionSettings } from './api/admission.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './domain/webhooks.js';
+import { parsePayloadKeys, type PayloadKey } from './payload-codec.js';
 
 export { SEARCH_ATTRIBUTES } from './domain/vocabulary.js';
 
@@ -30,6 +31,13 @@ export interface Config {
     tlsCertPath: string | undefined;
     tlsKeyPath: string | undefined;
     apiKey: string | undefined;
+    /**
+     * Keys of the payload codec every Temporal client and worker uses: the first encrypts, all decrypt. Empty in
+     * production when PAYLOAD_CODEC_KEYS is unset, and then no client or worker starts (see src/temporal.ts).
+     */
+    payloadKeys: PayloadKey[];
+    /** Browser origins of the Temporal Web UI, allowed to call the codec endpoint (/codec) with credentials. */
+    uiOrigins: string[];
   };
   bank: {
     url: string | undefined;
@@ -142,6 +150,12 @@ export function bankUrl(config: Pick<Config, 'bank'>): string {
 /** The bank's API key on a developer's machine and in tests; production sets BANK_API_KEY. */
 export const DEV_BANK_API_KEY = 'dev-bank-api-key';
 
+/**
+ * The payload codec's key on a developer's machine and in tests, so the encryption is exercised there too; production
+ * sets PAYLOAD_CODEC_KEYS. Anyone can read it here: it protects nothing.
+ */
+export const DEV_PAYLOAD_CODEC_KEYS = 'dev:7dGIsQS+cs05GAUcO49+1YUIS11B2F87TXA6J1Tjf4Y=';
+
 /** A secret clients send as `Authorization: Bearer <secret>`, so it must fit that header's form. */
 function bearerSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = str(env, name);
@@ -185,10 +199,22 @@ function origins(env: NodeJS.ProcessEnv, name: string): string[] {
   return list;
 }
 
+/** Origins that may call with credentials: named ones only, as browsers refuse credentials for `*`. */
+function uiOrigins(env: NodeJS.ProcessEnv, name: string, fallback: string[]): string[] {
+  if (str(env, name) === undefined) return fallback;
+  const list = origins(env, name);
+  if (list.includes('*'))
+    throw new Error(`${name} must name the Web UI's origins: a browser sends no credentials to *`);
+  return list;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const rootDir = path.resolve(str(env, 'APP_ROOT') ?? process.cwd());
   const dataDir = path.resolve(rootDir, str(env, 'DATA_DIR') ?? '.data');
   const toolsDir = path.resolve(rootDir, str(env, 'TOOLS_DIR') ?? '.tools');
+  const production = env.NODE_ENV === 'production';
+  const uiPort = int(env, 'TEMPORAL_UI_PORT', 8233);
+  const payloadKeys = str(env, 'PAYLOAD_CODEC_KEYS') ?? (production ? undefined : DEV_PAYLOAD_CODEC_KEYS);
   return {
     rootDir,
     dataDir,
@@ -201,7 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporal: {
       address: str(env, 'TEMPORAL_ADDRESS'),
       devPort: int(env, 'TEMPORAL_PORT', 7233),
-      uiPort: int(env, 'TEMPORAL_UI_PORT', 8233),
+      uiPort,
       namespace: str(env, 'TEMPORAL_NAMESPACE') ?? 'default',
       taskQueue: str(env, 'TEMPORAL_TASK_QUEUE') ?? 'orders',
       cliPath: str(env, 'TEMPORAL_CLI'),
@@ -209,6 +235,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tlsCertPath: str(env, 'TEMPORAL_TLS_CERT'),
       tlsKeyPath: str(env, 'TEMPORAL_TLS_KEY'),
       apiKey: str(env, 'TEMPORAL_API_KEY'),
+      payloadKeys: payloadKeys === undefined ? [] : parsePayloadKeys(payloadKeys),
+      uiOrigins: uiOrigins(
+        env,
+        'TEMPORAL_UI_ORIGINS',
+        production ? [] : [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
+      ),
     },
     bank: {
       url: str(env, 'BANK_URL'),
@@ -218,7 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .map((s) => s.trim())
         .filter(Boolean),
       apiKey: bearerSecret(env, 'BANK_API_KEY') ?? DEV_BANK_API_KEY,
-      testAccounts: bool(env, 'BANK_TEST_ACCOUNTS', env.NODE_ENV !== 'production'),
+      testAccounts: bool(env, 'BANK_TEST_ACCOUNTS', !production),
     },
     paymentTimeoutMs: int(env, 'PAYMENT_TIMEOUT_MS', 10 * 60 * 1000),
     admission: bool(env, 'ORDER_ADMISSION', true)
@@ -247,7 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: bearerSecret(env, 'METRICS_TOKEN'),
     workflowBundle: str(env, 'WORKFLOW_BUNDLE'),
     webhooks: {
-      allowPrivateNetworks: bool(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', env.NODE_ENV !== 'production'),
+      allowPrivateNetworks: bool(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', !production),
       retry: {
         scheduleMs: msList(env, 'WEBHOOK_RETRY_SCHEDULE_MS', DEFAULT_RETRY_POLICY.scheduleMs),
         giveUpAfterMs: int(env, 'WEBHOOK_GIVE_UP_AFTER_MS', DEFAULT_RETRY_POLICY.giveUpAfterMs),

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { createActivities } from '../activities/index.js';
 import { createBankClient, type BankClient } from './bank/client.js';
 import { bankUrl, type Config } from './config.js';
-import { temporalAddress, temporalConnectionOptions } from './temporal.js';
+import { temporalAddress, temporalConnectionOptions, temporalDataConverter } from './temporal.js';
 import { tracingWorkerOptions } from './telemetry/temporal.js';
 import { activeTracing } from './telemetry/tracing.js';
 
@@ -49,12 +49,16 @@ export async function createWorker(opts: {
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
   const { config } = opts;
   const workflowBundle = opts.workflowBundle ?? prebuiltWorkflowBundle(config);
+  // Before connecting: without a key (production without PAYLOAD_CODEC_KEYS) the worker does not start.
+  const dataConverter = temporalDataConverter(config);
   const connection =
     opts.connection ?? (await NativeConnection.connect(temporalConnectionOptions(config, temporalAddress(config))));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
+    // The codec runs here, in the worker's main thread, outside the workflow sandbox.
+    dataConverter,
     activities: createActivities({
       db: opts.db,
       bank: opts.bank ?? createBankClient(bankUrl(config), { apiKey: config.bank.apiKey }),

@@ -1,5 +1,5 @@
 // Worker process entry point: connects to Postgres and Temporal and runs until SIGTERM or SIGINT.
-import { connectClient } from '../src/temporal.js';
+import { connectClient, MISSING_PAYLOAD_KEYS } from '../src/temporal.js';
 import { ensureSchedules } from '../src/schedules.js';
 import { loadConfig } from '../src/config.js';
 import { createDb } from '../src/db/knex.js';
@@ -12,6 +12,10 @@ import { startTracing } from '../src/telemetry/tracing.js';
 const config = loadConfig();
 if (!config.databaseUrl) {
   console.error('DATABASE_URL is not set. Run the whole stack with `npm start`, or point DATABASE_URL at Postgres.');
+  process.exit(1);
+}
+if (config.temporal.payloadKeys.length === 0) {
+  console.error(MISSING_PAYLOAD_KEYS);
   process.exit(1);
 }
 // Before the logger and the database, bank and Temporal clients, so their lines carry trace ids and their calls are traced.

@@ -3,9 +3,11 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import { utcTime } from './details.js';
 import {
   REFUSAL,
   assignUpdate,
@@ -22,6 +24,21 @@ import { db } from './database.js';
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryState> {
   const state: DeliveryState = { orderId: input.orderId, status: 'pending', driverId: null };
   const step = (driverId: string) => ({ orderId: input.orderId, locationId: input.locationId, driverId });
+
+  /** The Web UI's current details: the delivery's step, its driver and since when. */
+  function show(): void {
+    const since = utcTime(Date.now());
+    switch (state.status) {
+      case 'pending':
+        return setCurrentDetails('waiting for the owner to assign a driver');
+      case 'assigned':
+        return setCurrentDetails(`assigned to driver ${state.driverId} at ${since}, waiting for pickup`);
+      case 'picked_up':
+        return setCurrentDetails(`out for delivery with driver ${state.driverId} since ${since}`);
+      case 'delivered':
+        return setCurrentDetails(`delivered by driver ${state.driverId} at ${since}`);
+    }
+  }
 
   function requireStatus(expected: DeliveryStatus, action: string): void {
     if (state.status !== expected) {
@@ -60,6 +77,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
       state.status = 'assigned';
       state.driverId = driverId;
       upsertSearchAttributes([{ key: searchAttributes.driverId, value: driverId }]);
+      show();
       // The order learns its driver at pickup; one signal fewer keeps both histories short.
       await inTurn(() => db.recordDeliveryStatus({ ...step(driverId), status: 'assigned' }));
       return state;
@@ -70,6 +88,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     pickupUpdate,
     async ({ driverId }) => {
       state.status = 'picked_up';
+      show();
       // Sells the units and moves the order to out_for_delivery in one transaction, then tells the order workflow.
       await inTurn(() => db.recordPickup({ ...step(driverId), orderWorkflowId: input.orderWorkflowId }));
       return state;
@@ -85,6 +104,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     completeUpdate,
     async ({ driverId }) => {
       state.status = 'delivered';
+      show();
       // Frees the slot's capacity and completes the order in one transaction; the order workflow follows from this result.
       await inTurn(() => db.recordDelivered(step(driverId)));
       return state;
@@ -97,6 +117,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     },
   );
 
+  show();
   await inTurn(() =>
     db.recordDeliveryStatus({
       orderId: input.orderId,

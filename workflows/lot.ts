@@ -1,6 +1,7 @@
 // Perishables: each lot discounts itself before closing and discards its unreserved units at expiry; Schedules run production and the discard sweeps.
-import { ParentClosePolicy, proxyActivities, sleep, startChild } from '@temporalio/workflow';
+import { ParentClosePolicy, proxyActivities, setCurrentDetails, sleep, startChild } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { lotSummary, utcDateTime } from './details.js';
 
 const stock = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -26,17 +27,22 @@ export interface LotTimes {
 
 export async function lotWorkflow(input: LotTimes): Promise<void> {
   const expiresAt = Date.parse(input.expiresAt);
+  let discounted = false;
   if (input.discountAt !== null) {
     const discountAt = Date.parse(input.discountAt);
     if (discountAt < expiresAt) {
+      setCurrentDetails(`fresh; discounted from ${utcDateTime(discountAt)}`);
       if (discountAt > Date.now()) await sleep(discountAt - Date.now());
       // The price already follows discount_from in the database; this announces it to the live views at the moment it changes.
       await stock.discountLot(input.lotId);
+      discounted = true;
     }
   }
+  setCurrentDetails(`${discounted ? 'discounted' : 'fresh'}; unsold units are discarded at ${utcDateTime(expiresAt)}`);
   const untilExpiry = expiresAt + EXPIRY_MARGIN_MS - Date.now();
   if (untilExpiry > 0) await sleep(untilExpiry);
   await stock.discardExpiredLot(input.lotId);
+  setCurrentDetails(`expired: unsold units discarded at ${utcDateTime(Date.now())}`);
 }
 
 /** One run of a production plan, started by its Schedule: bakes a lot and hands it to its own timer workflow. */
@@ -52,6 +58,7 @@ export async function productionRunWorkflow(input: {
     workflowId: `lot-${lot.lotId}`,
     args: [lot],
     parentClosePolicy: ParentClosePolicy.ABANDON,
+    staticSummary: lotSummary(lot),
   });
   return lot.lotId;
 }

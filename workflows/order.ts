@@ -8,6 +8,7 @@ import {
   condition,
   isCancellation,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   startChild,
@@ -17,8 +18,9 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { OrderStatusChange } from '../activities/orders.js';
-import { isCancellable } from '../src/domain/words.js';
+import { isCancellable, orderNumber } from '../src/domain/words.js';
 import { deliveryWorkflow } from './delivery.js';
+import { oneLine, utcTime } from './details.js';
 import {
   REFUSAL,
   TERMINAL_STATUSES,
@@ -83,6 +85,44 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
   const collection = input.fulfilment === 'collection';
   let slotClosed = false;
   const compensations: { name: string; run: () => Promise<void> }[] = [];
+  // For the Web UI's current details.
+  let awaitingPaymentSince = 0;
+  let collectBy = 0;
+
+  /** What the Web UI shows as the order's current details: where it is now, in one line. */
+  function showStatus(): void {
+    setCurrentDetails(statusDetails());
+  }
+  function statusDetails(): string {
+    const driver = state.delivery?.driverId;
+    switch (state.status) {
+      case 'placed':
+        return 'placed: reserving stock and the slot';
+      case 'awaiting_payment':
+        return `waiting for the bank since ${utcTime(awaitingPaymentSince)} (charge ${state.chargeId})`;
+      case 'confirmed':
+        return state.chargeId === null
+          ? 'paid at the counter; waiting for the kitchen to start preparing'
+          : `paid (charge ${state.chargeId}); waiting for the kitchen to start preparing`;
+      case 'prepping':
+        return 'preparing';
+      case 'prepped':
+        if (collection) return 'prepped';
+        return driver ? `prepped; driver ${driver} assigned, waiting for pickup` : 'prepped; waiting for a driver';
+      case 'ready_for_collection':
+        return `ready for collection until ${utcTime(collectBy)}`;
+      case 'out_for_delivery':
+        return `out for delivery with driver ${driver}`;
+      case 'completed':
+        return collection ? 'completed: collected' : `completed: delivered by driver ${driver}`;
+      case 'uncollected':
+        return `uncollected: nobody came by ${utcTime(collectBy)}`;
+      case 'rejected':
+      case 'payment_failed':
+      case 'cancelled':
+        return `${state.status}: ${state.reason}`;
+    }
+  }
 
   setHandler(orderStateQuery, () => state);
   setHandler(bankChargeResultSignal, (result) => {
@@ -151,6 +191,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     const driver = progress.driverId ? [{ key: searchAttributes.driverId, value: progress.driverId }] : [];
     if (progress.status === 'picked_up' && state.status === 'prepped') follow('out_for_delivery', driver);
     else if (driver.length > 0) upsertSearchAttributes(driver);
+    showStatus();
   });
 
   /** Moves the order to a status it owns: the workflow's state and search attribute, then the read model. */
@@ -161,6 +202,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     state.status = status;
     state.reason = extra.reason ?? null;
     upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: status }]);
+    showStatus();
     writing++;
     try {
       await db.recordOrderStatus({ orderId: input.orderId, status, ...extra });
@@ -173,12 +215,14 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
   function follow(status: DeliveryWrittenStatus, also: SearchAttributeUpdatePair[] = []): void {
     state.status = status;
     upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: status }, ...also]);
+    showStatus();
   }
 
   /** Undoes every completed step in reverse order; never cancelled, never gives up. */
-  async function compensate(): Promise<void> {
+  async function compensate(ending: OrderStatus, reason: OrderReason): Promise<void> {
     await CancellationScope.nonCancellable(async () => {
       for (const step of compensations.reverse()) {
+        setCurrentDetails(`compensating before ${ending} (${reason}): ${step.name}`);
         for (let attempt = 1; ; attempt++) {
           try {
             await step.run();
@@ -187,6 +231,9 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
             if (state.compensationError === null)
               upsertSearchAttributes([{ key: searchAttributes.compensationFailing, value: true }]);
             state.compensationError = `${step.name}: ${err instanceof Error ? err.message : String(err)}`;
+            setCurrentDetails(
+              `compensating: ${step.name} failing since ${utcTime(Date.now())}, attempt ${attempt}: ${oneLine(err instanceof Error ? err.message : String(err))}`,
+            );
             await sleep(Math.min(60_000, 1_000 * 2 ** Math.min(attempt, 6)));
           }
         }
@@ -200,7 +247,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
   }
 
   async function fail(status: 'rejected' | 'payment_failed' | 'cancelled', reason: OrderReason): Promise<OrderState> {
-    await compensate();
+    await compensate(status, reason);
     await moveTo(status, { reason });
     await condition(allHandlersFinished);
     return state;
@@ -223,6 +270,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     }
     state.chargeId = chargeId;
     compensations.push({ name: 'voidCharge', run: () => undo.voidCharge({ chargeId }) });
+    awaitingPaymentSince = Date.now();
     await moveTo('awaiting_payment', { totalCents, chargeId, lineAmounts });
 
     // The bank has until the payment timeout, and never past the slot's cutoff.
@@ -253,7 +301,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     const readyAt = Date.now();
     // The window counts from the later of ready and the slot's start: an order ready early waits into its slot.
     const slotStart = input.slotStartsAt === null ? readyAt : Date.parse(input.slotStartsAt);
-    const collectBy = Math.max(readyAt, slotStart) + windowMs;
+    collectBy = Math.max(readyAt, slotStart) + windowMs;
     await moveTo('ready_for_collection', { collectBy: new Date(collectBy).toISOString() });
     // (A hold no shorter than the window keeps the number up until the order ends, as it always has.)
     if (boardHoldMs < windowMs && !(await condition(() => collectRequested, boardHoldMs))) {
@@ -263,6 +311,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     const status = collectRequested ? 'completed' : 'uncollected';
     state.status = status;
     upsertSearchAttributes([{ key: searchAttributes.orderStatus, value: status }]);
+    showStatus();
     writing++;
     try {
       await db.recordCollectionEnded({ orderId: input.orderId, status });
@@ -274,6 +323,7 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
   }
 
   async function run(): Promise<OrderState> {
+    showStatus();
     await db.recordOrderPlaced(input);
 
     const stock = await db.reserveStock({
@@ -313,8 +363,10 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
       workflowId: `delivery-${input.orderId}`,
       args: [{ orderId: input.orderId, locationId: input.locationId, orderWorkflowId: workflowInfo().workflowId }],
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      staticSummary: `Delivery of order ${orderNumber(input.orderId)} · ${itemCount(input)}`,
     });
     state.delivery = { status: 'pending', driverId: null };
+    showStatus();
     // The delivery's pickup step moved the order out for delivery (and signalled it); its complete step completed it.
     const delivered = await delivery.result();
     state.delivery = { status: delivered.status, driverId: delivered.driverId };
@@ -332,6 +384,12 @@ export async function orderWorkflow(input: OrderInput): Promise<OrderState> {
     await CancellationScope.nonCancellable(() => fail('cancelled', 'operator_cancelled'));
     throw err;
   }
+}
+
+/** `3 items`: units across the lines. */
+function itemCount(input: OrderInput): string {
+  const units = input.lines.reduce((sum, line) => sum + line.quantity, 0);
+  return `${units} ${units === 1 ? 'item' : 'items'}`;
 }
 
 function isBankRefusal(err: unknown): boolean {

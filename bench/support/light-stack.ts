@@ -1,10 +1,11 @@
 // Postgres (migrated) and Temporal on free ports, and optionally the API alone over HTTP: for benchmarks that need no worker or bank.
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { buildApp } from '../../src/api/app.js';
 import type { Config } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
+import { temporalClient } from '../../src/temporal.js';
 import { startBenchInfrastructure } from './infrastructure.js';
 
 export interface LightStack {
@@ -28,7 +29,7 @@ export async function startLightStack(opts: { api: boolean; poolMax: number }): 
     app = await buildApp({
       config,
       db,
-      temporal: new Client({ connection, namespace: config.temporal.namespace }),
+      temporal: temporalClient(config, connection),
       logger: false,
     });
     await app.listen({ port: 0, host: '127.0.0.1' });

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { createBankClient, type BankClient } from '../../src/bank/client.js';
 import { DEV_BANK_API_KEY, loadConfig } from '../../src/config.js';
@@ -14,6 +14,7 @@ import { migrateLatest } from '../../src/db/migrate.js';
 import { freePort } from '../../src/dev/ports.js';
 import { spawnTs, startEmbeddedPostgres, type TsChild } from '../../src/dev/processes.js';
 import { findTemporalCli, startDevServer } from '../../src/dev/temporal.js';
+import { temporalClient } from '../../src/temporal.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -123,7 +124,7 @@ export async function startProcessStack(
       db,
       baseUrl: `http://127.0.0.1:${apiPort}`,
       bank: createBankClient(env.BANK_URL!, { apiKey: DEV_BANK_API_KEY }),
-      client: new Client({ connection, namespace: base.temporal.namespace }),
+      client: temporalClient(base, connection),
       temporalAddress: temporal.address,
       roots: {
         api: apiChild.process.pid!,

@@ -1,6 +1,6 @@
 // The real stack for benchmarks: its own Temporal dev server and Postgres on free ports, the bank, a worker and the API over HTTP.
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { Client, Connection } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
@@ -12,10 +12,10 @@ import { DEV_BANK_API_KEY, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
 import { startBenchInfrastructure } from './infrastructure.js';
 import type { Infrastructure } from '../../src/dev/stack.js';
-import { tracingClientInterceptors } from '../../src/telemetry/temporal.js';
 import { startTracing } from '../../src/telemetry/tracing.js';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../../src/telemetry/workflow-interceptors.js';
 import { startWebhookWaker } from '../../src/webhooks/waker.js';
+import { temporalClient } from '../../src/temporal.js';
 import { createWorker, workflowsPath } from '../../src/worker.js';
 
 export interface BenchStack {
@@ -53,11 +53,7 @@ export async function startBenchStack(
   const { infra, config } = servers;
   const db = createDb(infra.databaseUrl, { max: opts.apiPoolMax ?? 20 });
   const connection = await Connection.connect({ address: infra.temporalAddress });
-  const client = new Client({
-    connection,
-    namespace: config.temporal.namespace,
-    interceptors: tracingClientInterceptors(),
-  });
+  const client = temporalClient(config, connection);
   const app: FastifyInstance = await buildApp({ config, db, temporal: client, logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

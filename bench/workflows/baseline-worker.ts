@@ -2,6 +2,8 @@
 // order's shape on its own task queue, with activities that do nothing.
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { loadConfig } from '../../src/config.js';
+import { temporalDataConverter } from '../../src/temporal.js';
 import { BASELINE_TASK_QUEUE } from './baseline.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -15,6 +17,8 @@ const worker = await Worker.create({
   namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
   taskQueue: BASELINE_TASK_QUEUE,
   workflowBundle: { code },
+  // Encrypted like the product's payloads, so the comparison carries the same codec.
+  dataConverter: temporalDataConverter(loadConfig()),
   activities: { async noop() {} },
 });
 process.stdout.write(`${JSON.stringify({ ready: true, taskQueue: BASELINE_TASK_QUEUE })}\n`);

@@ -25,6 +25,7 @@ import accountRoutes from './routes/accounts.js';
 import availabilityRoutes from './routes/availability.js';
 import catalogRoutes from './routes/catalog.js';
 import categoryRoutes from './routes/categories.js';
+import codecRoutes from './routes/codec.js';
 import counterOrderRoutes from './routes/counter-orders.js';
 import deliveryRoutes from './routes/deliveries.js';
 import healthRoutes from './routes/health.js';
@@ -99,6 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Before every route (docs included), so its headers, CORS and limits reach them all, and before auth, so a CORS preflight needs no token.
   await app.register(securityPlugin, {
     corsOrigins: deps.config.corsOrigins,
+    codecOrigins: deps.config.temporal.uiOrigins,
     rateLimits: deps.config.rateLimits,
     db: deps.db,
   });
@@ -141,6 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tokenRoutes);
   await app.register(staffRoutes);
   await app.register(streamRoutes);
+  await app.register(codecRoutes);
   await app.register(staticPlugin);
 
   return app;

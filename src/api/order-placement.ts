@@ -4,10 +4,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { Type } from 'typebox';
+import { utcDateTime, utcTime } from '../../workflows/details.js';
 import { placementUpdate, searchAttributes, type OrderInput } from '../../workflows/messages.js';
 import type { orderWorkflow } from '../../workflows/order.js';
 import type { OrderView } from '../db/repositories/orders.js';
-import { DeliveryStatus, EventType, Fulfilment, OrderReason, OrderStatus } from '../domain/vocabulary.js';
+import { DeliveryStatus, EventType, Fulfilment, OrderReason, OrderStatus, orderNumber } from '../domain/vocabulary.js';
 import { isRefusal } from './admission.js';
 import { conflict, overloaded } from './errors.js';
 import { Cents, Uuid } from './schemas.js';
@@ -88,6 +89,37 @@ export async function collectionTimes(app: FastifyInstance, locationId: string):
   return { windowMs: times.collectionWindowMinutes * 60_000, boardHoldMs: times.boardHoldMinutes * 60_000 };
 }
 
+/** `£12.25`, as the pages show prices. */
+const money = (cents: number) => `£${(cents / 100).toFixed(2)}`;
+
+/**
+ * The order's line in the Temporal Web UI's list and the top of its page: number, items, total at catalogue prices,
+ * location and fulfilment. It names no person: no customer, address, bank account or counter label.
+ */
+export function orderSummary(input: OrderInput, locationName: string): string {
+  const units = input.lines.reduce((sum, line) => sum + line.quantity, 0);
+  const total = input.lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0);
+  const fulfilment = input.fulfilment === 'collection' ? 'collection' : 'delivery';
+  const slot = input.slotStartsAt === null ? '' : ` ${utcTime(Date.parse(input.slotStartsAt))}`;
+  return `Order ${orderNumber(input.orderId)} · ${units} ${units === 1 ? 'item' : 'items'} · ${money(total)} · ${locationName} · ${fulfilment}${slot}`;
+}
+
+/** The order's static details in the Web UI (Temporal markdown): its ids, slot and lines, and again no person. */
+export function orderDetails(input: OrderInput, locationName: string): string {
+  const slot =
+    input.slotStartsAt === null
+      ? 'none (counter)'
+      : `${utcDateTime(Date.parse(input.slotStartsAt))} to ${utcTime(Date.parse(input.slotEndsAt))}`;
+  return [
+    `**Order** ${input.orderId}`,
+    `**Location** ${locationName} (${input.locationId})`,
+    `**Fulfilment** ${input.fulfilment ?? 'delivery'}`,
+    `**Slot** ${slot}`,
+    '**Lines**',
+    ...input.lines.map((line) => `- ${line.quantity} × product ${line.productId} at ${money(line.unitPriceCents)}`),
+  ].join('\n');
+}
+
 /**
  * Starts the order's workflow (or attaches to the one a retried request started) and waits for placement. Answers
  * with the read model once stock and slot are held; a refusal is a 409 named by its reason.
@@ -100,6 +132,7 @@ export async function placeOrder(app: FastifyInstance, request: FastifyRequest, 
   if (input.customerId !== null) attributes.push({ key: searchAttributes.customerId, value: input.customerId });
   if (input.slotStartsAt !== null)
     attributes.push({ key: searchAttributes.slotStart, value: new Date(input.slotStartsAt) });
+  const locationName = (await app.repos.locations.findName(input.locationId))?.name ?? input.locationId;
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
     workflowId: `order-${input.orderId}`,
     taskQueue: app.config.temporal.taskQueue,
@@ -108,6 +141,8 @@ export async function placeOrder(app: FastifyInstance, request: FastifyRequest, 
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
     typedSearchAttributes: attributes,
+    staticSummary: orderSummary(input, locationName),
+    staticDetails: orderDetails(input, locationName),
   });
   // Past the system's peak a placement is refused quickly rather than queued without bound; see admission.ts.
   const permit = await app.admission?.acquire();

@@ -24,6 +24,8 @@ export interface InfrastructureOptions {
   temporalPort: number;
   /** Undefined: the dev server runs without its Web UI. */
   temporalUiPort?: number;
+  /** Where the Web UI decodes payloads: the API's codec endpoint. */
+  temporalUiCodecEndpoint?: string;
   /** Undefined: the dev server keeps its state in memory. */
   temporalDbFile?: string;
   logDir: string;
@@ -56,6 +58,7 @@ export async function startInfrastructure(opts: InfrastructureOptions): Promise<
             cliPath,
             port: opts.temporalPort,
             uiPort: opts.temporalUiPort,
+            uiCodecEndpoint: opts.temporalUiCodecEndpoint,
             dbFile: opts.temporalDbFile,
             namespace: config.temporal.namespace,
             logFile: path.join(opts.logDir, 'temporal.log'),

@@ -9,6 +9,7 @@ import { createDb } from '../db/knex.js';
 import { createSlotRepository } from '../db/repositories/slots.js';
 import { DEMO_PASSWORD, demoEmail, loadOrCreateDemoData, seedDemo, type DemoUserName } from '../db/seed.js';
 import { ensureDemoBankAccounts } from './bank-accounts.js';
+import { CODEC_PATH } from '../api/routes/codec.js';
 import { assertPortFree } from './ports.js';
 import { spawnTs, type TsChild } from './processes.js';
 import { startInfrastructure, type Infrastructure } from './stack.js';
@@ -54,12 +55,15 @@ try {
   // BANK_URL names a standalone bank; otherwise the stack runs its own on BANK_PORT.
   if (!config.bank.url) await assertPortFree(config.bank.port, 'BANK_PORT', 'the bank');
   say(`data in ${config.dataDir}, logs in ${logDir}`);
+  const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
   infrastructure = await startInfrastructure({
     config,
     pgDataDir: path.join(config.dataDir, 'pg'),
     pgPort: config.pgPort,
     temporalPort: config.temporal.devPort,
     temporalUiPort: config.temporal.uiPort,
+    // The Web UI shows payloads decrypted by the API, for an operator logged in on the API's pages.
+    temporalUiCodecEndpoint: `${apiUrl}${CODEC_PATH}`,
     temporalDbFile: path.join(config.dataDir, 'temporal.db'),
     logDir,
     log: say,
@@ -71,7 +75,6 @@ try {
   const productIds = await seedDemo(db, demo);
   await db.destroy();
 
-  const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
   const bankUrl = config.bank.url ?? `http://127.0.0.1:${config.bank.port}`;
   const env = {
     ...process.env,
@@ -133,7 +136,7 @@ Ready in ${elapsed()}.
   Driver page    ${apiUrl}/driver
   Order board    ${apiUrl}/board/${demo.locationId}
   Health         ${apiUrl}/readyz
-  Temporal UI    ${infrastructure.temporalUiUrl ?? '(external Temporal: use its own UI)'}
+  Temporal UI    ${infrastructure.temporalUiUrl ? `${infrastructure.temporalUiUrl}  (payloads decrypt for an operator logged in on the owner page: docs/operations.md)` : '(external Temporal: use its own UI)'}
   Bank           ${bankUrl}${config.bank.url ? ' (standalone, from BANK_URL)' : ''}
   Traces         ${traceFile ? `${traceFile} (npm run trace -- <order number>)` : 'off (npm start -- --trace, or OTEL_EXPORTER_OTLP_ENDPOINT)'}
   Demo location  ${demo.locationId}

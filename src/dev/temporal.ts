@@ -25,6 +25,8 @@ export interface StartDevServerOptions {
   port: number;
   /** Undefined runs headless. */
   uiPort?: number;
+  /** The remote codec the Web UI decodes payloads with (the API's /codec). */
+  uiCodecEndpoint?: string;
   /** Undefined keeps everything in memory. */
   dbFile?: string;
   namespace: string;
@@ -47,6 +49,8 @@ function devServerArgs(opts: StartDevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port)];
   if (opts.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort));
+  if (opts.uiPort !== undefined && opts.uiCodecEndpoint !== undefined)
+    args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.dbFile !== undefined) {
     // WAL keeps the many small history writes from fsyncing the whole file each time.
     args.push(

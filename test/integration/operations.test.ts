@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -15,6 +15,7 @@ import { buildBankApp } from '../../src/bank/app.js';
 import { createBankClient } from '../../src/bank/client.js';
 import { migrateBank } from '../../src/db/bank/migrate.js';
 import { DEV_BANK_API_KEY, loadConfig, type Config } from '../../src/config.js';
+import { temporalClient } from '../../src/temporal.js';
 import { createDb, ensureDatabase, withDatabase } from '../../src/db/knex.js';
 import { freePort } from '../../src/dev/ports.js';
 import { SLOT_PLANNER_SCHEDULE_ID } from '../../src/schedules.js';
@@ -196,10 +197,7 @@ beforeAll(async () => {
     TEMPORAL_TASK_QUEUE: `ops-${randomUUID()}`,
   });
   db = createDb(config.databaseUrl!);
-  client = new Client({
-    connection: await Connection.connect({ address: config.temporal.address! }),
-    namespace: config.temporal.namespace,
-  });
+  client = temporalClient(config, await Connection.connect({ address: config.temporal.address! }));
   app = await buildApp({
     config,
     db,

@@ -8,10 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createBankClient } from '../../src/bank/client.js';
+import { loadConfig } from '../../src/config.js';
 import { createDb, ensureDatabase, withDatabase } from '../../src/db/knex.js';
 import { freePort } from '../../src/dev/ports.js';
 import {
@@ -20,11 +21,14 @@ import {
   SLOT_PLANNER_SCHEDULE_ID,
   STALE_SWEEP_SCHEDULE_ID,
 } from '../../src/schedules.js';
+import { temporalClient } from '../../src/temporal.js';
 import { createLocation, createProduct, createSlot, createUser, eventually, readBody } from '../support/stack.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const WEBHOOK_SECRET = 'production-build-webhook-secret';
 const BANK_KEY = 'built-bank-api-key';
+// Production refuses to run without a payload key of its own.
+const PAYLOAD_KEYS = `built:${randomBytes(32).toString('base64')}`;
 
 const HOOKS = `
 export async function resolve(specifier, context, next) {
@@ -110,7 +114,10 @@ beforeAll(async () => {
   ]);
 
   db = createDb(inject('databaseUrl'));
-  temporal = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+  temporal = temporalClient(
+    loadConfig({ NODE_ENV: 'production', PAYLOAD_CODEC_KEYS: PAYLOAD_KEYS }),
+    await Connection.connect({ address: inject('temporalAddress') }),
+  );
   const bankDatabase = `bank_dist_${randomBytes(6).toString('hex')}`;
   await ensureDatabase(withDatabase(inject('bankDatabaseUrl'), 'postgres'), bankDatabase);
   const [apiPort, bankPort, sdkMetricsPort, appMetricsPort] = [
@@ -127,6 +134,7 @@ beforeAll(async () => {
     BANK_URL: bankUrl,
     BANK_WEBHOOK_SECRETS: WEBHOOK_SECRET,
     BANK_API_KEY: BANK_KEY,
+    PAYLOAD_CODEC_KEYS: PAYLOAD_KEYS,
   };
   // The compose file's one-shot migration step; the harness has migrated already.
   const migrated = await run(process.execPath, ['--import', GUARD, path.join(dist, 'src/db/migrate-cli.js')], {
@@ -279,3 +287,16 @@ it(
     }
   },
 );
+
+it('refuses to start the API or the worker in production without payload keys, naming the variable', async () => {
+  for (const entry of ['src/server.js', 'workers/main.js']) {
+    await expect(
+      startBuilt(entry, {
+        DATABASE_URL: inject('databaseUrl'),
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        PORT: String(await freePort()),
+      }),
+    ).rejects.toThrow(/exited with 1 before it was ready:[\s\S]*PAYLOAD_CODEC_KEYS is not set/);
+  }
+});

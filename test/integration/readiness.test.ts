@@ -1,10 +1,11 @@
 // /readyz reports each dependency that is down with 503, and the API keeps answering.
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
 import { loadConfig } from '../../src/config.js';
+import { temporalClient } from '../../src/temporal.js';
 import { createDb } from '../../src/db/knex.js';
 import { freePort } from '../../src/dev/ports.js';
 import '../support/context.js';
@@ -19,7 +20,7 @@ beforeAll(async () => {
   const db = createDb(`postgres://postgres:postgres@127.0.0.1:${deadPort}/app`);
   dbs.push(db);
   connection = Connection.lazy({ address: `127.0.0.1:${deadPort}` });
-  app = await buildApp({ config, db, temporal: new Client({ connection }), logger: false });
+  app = await buildApp({ config, db, temporal: temporalClient(config, connection), logger: false });
 });
 
 afterAll(async () => {
@@ -49,7 +50,7 @@ it('names only the part that is down', async () => {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
   const db = createDb(inject('databaseUrl'));
   dbs.push(db);
-  const partial = await buildApp({ config, db, temporal: new Client({ connection }), logger: false });
+  const partial = await buildApp({ config, db, temporal: temporalClient(config, connection), logger: false });
   const res = await partial.inject({ method: 'GET', url: '/readyz' });
   await partial.close();
   expect(res.statusCode).toBe(503);

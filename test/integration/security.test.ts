@@ -1,10 +1,11 @@
 // The API's outer defences on the real database: rate limits with Retry-After, security headers that leave the pages' own CSP alone, CORS closed unless configured, and refusals in the one error shape.
-import { Client, Connection } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { loadConfig } from '../../src/config.js';
+import { temporalClient } from '../../src/temporal.js';
 import { sweepRateLimitCounters } from '../../src/api/rate-limit-store.js';
 import { createDb } from '../../src/db/knex.js';
 import { createUser } from '../support/stack.js';
@@ -18,7 +19,7 @@ const apps: FastifyInstance[] = [];
 beforeAll(async () => {
   db = createDb(inject('databaseUrl'));
   connection = await Connection.connect({ address: inject('temporalAddress') });
-  client = new Client({ connection });
+  client = temporalClient(loadConfig({ ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress') }), connection);
 });
 
 afterAll(async () => {

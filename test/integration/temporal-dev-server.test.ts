@@ -8,6 +8,7 @@ import { loadConfig, SEARCH_ATTRIBUTES } from '../../src/config.js';
 import { assertPortFree, freePort } from '../../src/dev/ports.js';
 import { INDEXED_VALUE_TYPES, findTemporalCli, startDevServer, type DevServer } from '../../src/dev/temporal.js';
 import { processExists } from '../../src/launcher-watch.js';
+import { eventually } from '../support/stack.js';
 
 describe('Temporal dev server', () => {
   let server: DevServer | undefined;
@@ -50,6 +51,31 @@ describe('Temporal dev server', () => {
     expect(server.process.exitCode !== null || server.process.signalCode !== null).toBe(true);
     expect(processExists(pid!)).toBe(false);
     await expect(assertPortFree(port, 'TEMPORAL_PORT', 'Temporal dev server')).resolves.toBeUndefined();
+  });
+
+  it("serves its Web UI pointed at the API's codec endpoint", { timeout: 120_000 }, async () => {
+    const cliPath = await findTemporalCli(loadConfig());
+    const ui = await startDevServer({
+      cliPath,
+      port: await freePort(),
+      uiPort: await freePort(),
+      uiCodecEndpoint: 'http://127.0.0.1:3000/codec',
+      namespace: 'default',
+    });
+    try {
+      // The UI's own settings, as the browser reads them: it decodes payloads through that endpoint.
+      const settings = await eventually(
+        () =>
+          fetch(`${ui.uiUrl}/api/v1/settings`).then(
+            (r) => (r.ok ? r.json() : undefined),
+            () => undefined,
+          ),
+        (body) => body !== undefined,
+      );
+      expect(settings?.Codec?.Endpoint).toBe('http://127.0.0.1:3000/codec');
+    } finally {
+      await ui.stop();
+    }
   });
 
   it(

@@ -1,7 +1,7 @@
 // POST /v1/webhooks/bank: only signed, fresh, first-seen events reach the order workflow, on the real dev server and Postgres.
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { Connection, type Client } from '@temporalio/client';
+import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -9,6 +9,8 @@ import { buildApp } from '../../src/api/app.js';
 import { signWebhook } from '../../src/bank/signature.js';
 import type { WebhookEvent, WebhookEventType } from '../../src/bank/types.js';
 import { loadConfig } from '../../src/config.js';
+import { createEncryptionCodec } from '../../src/payload-codec.js';
+import { temporalClient } from '../../src/temporal.js';
 import { createDb } from '../../src/db/knex.js';
 import {
   createLocation,
@@ -45,6 +47,7 @@ describe('the webhook endpoint', () => {
   let db: Knex;
   let connection: Connection;
   let client: Client;
+  let codec: PayloadCodec;
   // Workflows that nobody runs: a signal sent to one is recorded in its history, which is what we inspect.
   const idleQueue = `webhooks-idle-${randomUUID()}`;
   const started: string[] = [];
@@ -59,7 +62,8 @@ describe('the webhook endpoint', () => {
     });
     db = createDb(config.databaseUrl!);
     connection = await Connection.connect({ address: config.temporal.address! });
-    client = new Client({ connection, namespace: config.temporal.namespace });
+    client = temporalClient(config, connection);
+    codec = createEncryptionCodec(config.temporal.payloadKeys);
     app = await buildApp({ config, db, temporal: client, logger: { level: 'error' } });
     await app.ready();
   });
@@ -88,13 +92,16 @@ describe('the webhook endpoint', () => {
 
   async function signalsTo(orderId: string): Promise<unknown[]> {
     const history = await client.workflow.getHandle(`order-${orderId}`).fetchHistory();
-    return (history.events ?? [])
+    // The history holds the signals as the API's client encrypted them.
+    const signals = (history.events ?? [])
       .map((e) => e.workflowExecutionSignaledEventAttributes)
-      .filter((a) => a != null)
-      .map((a) => ({
+      .filter((a) => a != null);
+    return Promise.all(
+      signals.map(async (a) => ({
         name: a.signalName,
-        args: (a.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p)),
-      }));
+        args: (await codec.decode(a.input?.payloads ?? [])).map((p) => defaultPayloadConverter.fromPayload(p)),
+      })),
+    );
   }
 
   function post(raw: string, signature: string | undefined, contentType = 'application/json') {

@@ -185,6 +185,18 @@ export const ROUTES: RouteSpec[] = [
     access: everyone(200),
     sample: () => ({ path: '/metrics' }),
   },
+  ...(['decode', 'encode'] as const).map((step): RouteSpec => ({
+    method: 'POST',
+    url: `/codec/${step}`,
+    who: 'operator (the Temporal Web UI and CLI, remote codec protocol)',
+    access: signedIn({ operator: 200 }),
+    // A JSON payload as the UI sends one: decode passes an unencrypted payload through, encode encrypts it.
+    sample: () => ({
+      path: `/codec/${step}`,
+      headers: { 'x-namespace': 'default' },
+      body: { payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'eyJvayI6dHJ1ZX0=' }] },
+    }),
+  })),
   {
     method: 'OPTIONS',
     url: '*',

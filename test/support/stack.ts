@@ -1,6 +1,6 @@
 // A test's own slice of the real stack: a worker on its own task queue and the API over real HTTP.
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
@@ -13,9 +13,9 @@ import { createDb } from '../../src/db/knex.js';
 import { createRepositories } from '../../src/db/repositories/index.js';
 import type { Role } from '../../src/db/repositories/users.js';
 import type { BankClient } from '../../src/bank/client.js';
+import { temporalClient } from '../../src/temporal.js';
 import { createWorker } from '../../src/worker.js';
 import { startWebhookWaker } from '../../src/webhooks/waker.js';
-import { tracingClientInterceptors } from '../../src/telemetry/temporal.js';
 import { startTestBank } from './bank.js';
 import './context.js';
 
@@ -60,11 +60,7 @@ export async function startTestStack(
   });
   const db = createDb(config.databaseUrl!);
   const connection = await Connection.connect({ address: config.temporal.address! });
-  const client = new Client({
-    connection,
-    namespace: config.temporal.namespace,
-    interceptors: tracingClientInterceptors(),
-  });
+  const client = temporalClient(config, connection);
   // The bank starts once the API's address (its webhook's) is known; the API reaches it through this in the meantime.
   const late: { bank?: BankClient } = {};
   const lateBank = new Proxy({} as BankClient, {

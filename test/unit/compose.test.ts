@@ -64,6 +64,9 @@ function hostsIn(key: string, value: string): string[] {
   return [];
 }
 
+/** Variables whose addresses a browser uses (the UI's codec calls), checked against the published ports instead. */
+const BROWSER_ADDRESSES = ['TEMPORAL_CODEC_ENDPOINT', 'TEMPORAL_UI_ORIGINS'];
+
 function textOf(value: string | string[] | undefined): string {
   return interpolate(Array.isArray(value) ? value.join(' ') : (value ?? ''));
 }
@@ -98,6 +101,8 @@ describe('docker-compose.yml', () => {
     const referenced = new Set<string>();
     for (const [serviceName, service] of Object.entries(services)) {
       for (const [key, value] of Object.entries(environmentOf(service))) {
+        // Addresses a browser goes to name the host the user typed, not a service on the compose network.
+        if (BROWSER_ADDRESSES.includes(key)) continue;
         for (const host of hostsIn(key, value)) {
           referenced.add(host);
           expect(serviceNames, `${serviceName}.${key}=${value} names host "${host}"`).toContain(host);
@@ -121,6 +126,21 @@ describe('docker-compose.yml', () => {
     }
     expect(dependenciesOf(services.api).migrate).toBe('service_completed_successfully');
     expect(dependenciesOf(services.worker).migrate).toBe('service_completed_successfully');
+  });
+
+  it("lets the Temporal UI decode payloads through the API's codec, from the UI's own origin, with the operator's cookie", () => {
+    const ui = environmentOf(services['temporal-ui']);
+    const [uiPort] = publishedPorts(services['temporal-ui']);
+    const [apiPort] = publishedPorts(services.api);
+    expect(ui.TEMPORAL_CODEC_ENDPOINT).toBe(`http://localhost:${apiPort!.published}/codec`);
+    expect(ui.TEMPORAL_CODEC_INCLUDE_CREDENTIALS).toBe('true');
+    expect(environmentOf(services.api).TEMPORAL_UI_ORIGINS?.split(',')).toContain(
+      `http://localhost:${uiPort!.published}`,
+    );
+    // The API, its workers and the UI's codec share one key list, so all of them read every payload.
+    const keys = environmentOf(services.api).PAYLOAD_CODEC_KEYS;
+    expect(keys).toMatch(/^[\w.-]+:[A-Za-z0-9+/]{43}=/);
+    expect(environmentOf(services.worker).PAYLOAD_CODEC_KEYS).toBe(keys);
   });
 
   it('publishes the shop on 3000 and the Temporal UI on 8080', () => {

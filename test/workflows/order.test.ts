@@ -359,6 +359,7 @@ describe('orderWorkflow', () => {
   it('refuses a second cancel while the first is compensating, and answers the first once cancelled is written', async () => {
     let answered: OrderState | undefined;
     let compensating: OrderState | undefined;
+    let details: string | undefined;
     const { result, calls } = await run({ failures: { voidCharge: 1 } }, async (workflowId) => {
       const handle = env.client.workflow.getHandle(workflowId);
       await reach(handle, 'awaiting_payment');
@@ -368,6 +369,8 @@ describe('orderWorkflow', () => {
         await new Promise((r) => setTimeout(r, 20));
         compensating = await handle.query<OrderState>('orderState');
       }
+      // What the Web UI shows meanwhile as the order's current details.
+      details = (await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata')).currentDetails;
       await expect(handle.executeUpdate(cancelUpdate)).rejects.toMatchObject(
         refused(REFUSAL.invalidTransition, 'An order that is awaiting_payment can no longer be cancelled'),
       );
@@ -377,6 +380,9 @@ describe('orderWorkflow', () => {
       status: 'awaiting_payment',
       compensationError: 'voidCharge: voidCharge is unavailable',
     });
+    expect(details).toMatch(
+      /^compensating: voidCharge failing since \d\d:\d\d UTC, attempt 1: voidCharge is unavailable$/,
+    );
     expect(answered).toMatchObject({ status: 'cancelled', reason: 'customer_cancelled', compensationError: null });
     expect(result).toMatchObject({ status: 'cancelled', reason: 'customer_cancelled' });
     expect(calls).toEqual([

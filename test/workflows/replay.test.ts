@@ -1,5 +1,6 @@
-// The determinism guard: the recorded history of every scenario replays against today's workflow bundle, and a
-// changed command in the order workflow is caught as non-determinism.
+// The determinism guard: the recorded history of every scenario replays against today's workflow bundle, through the
+// payload codec as the worker runs it (histories recorded before encryption pass through it), and a changed command
+// in the order workflow is caught as non-determinism.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,8 @@ import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { workflowSpanSinks } from '../../src/telemetry/temporal.js';
+import { loadConfig } from '../../src/config.js';
+import { temporalDataConverter } from '../../src/temporal.js';
 import { historiesDir } from '../support/histories.js';
 import '../support/context.js';
 
@@ -31,6 +34,8 @@ const SCENARIOS = [
   'counter',
 ];
 
+const dataConverter = temporalDataConverter(loadConfig({}));
+
 const load = (name: string) =>
   historyFromJSON(JSON.parse(fs.readFileSync(path.join(historiesDir, `${name}.json`), 'utf8')));
 
@@ -46,7 +51,7 @@ describe('recorded workflow histories', () => {
   for (const name of SCENARIOS) {
     it(`replay ${name} against today's workflows`, async () => {
       await Worker.runReplayHistory(
-        { workflowBundle: { codePath: inject('workflowBundlePath') }, sinks: workflowSpanSinks() },
+        { workflowBundle: { codePath: inject('workflowBundlePath') }, sinks: workflowSpanSinks(), dataConverter },
         load(name),
         name,
       );

@@ -2,6 +2,7 @@
 import type { SwaggerTransformObject } from '@fastify/swagger';
 import { ACCOUNT_EXAMPLES } from './examples-accounts.js';
 import { BACK_OFFICE_EXAMPLES } from './examples-back-office.js';
+import { CODEC_EXAMPLES } from './examples-codec.js';
 import { COLLECTION_EXAMPLES } from './examples-collection.js';
 import { KITCHEN_EXAMPLES } from './examples-kitchen.js';
 import { LIVE_EXAMPLES } from './examples-live.js';
@@ -22,6 +23,7 @@ const OPERATIONS: Record<string, OperationExamples> = {
   ...BACK_OFFICE_EXAMPLES,
   ...WEBHOOK_EXAMPLES,
   ...KITCHEN_EXAMPLES,
+  ...CODEC_EXAMPLES,
 };
 
 /** What an error of each status looks like, for the operations above that do not say more. */

@@ -13,6 +13,14 @@ declare module 'fastify' {
     /** The credential the caller presented: an API token, or the session behind a page's cookie. */
     credential: Caller['credential'] | null;
   }
+  interface FastifyContextConfig {
+    /**
+     * A POST that changes nothing (the codec's), so the session cookie may call it without the CSRF header: the
+     * Temporal Web UI sends the operator's cookie ("include cross-origin credentials") but no header of ours. A
+     * cross-site page gets no cookie (SameSite=Strict) and cannot read an answer CORS does not grant.
+     */
+    changesNothing?: boolean;
+  }
   interface FastifyInstance {
     /** An onRequest hook that admits only the given roles: it runs before the body is parsed, so a caller who may not call the route learns nothing of its validation. */
     requireRole(...roles: Role[]): (request: FastifyRequest) => Promise<void>;
@@ -33,7 +41,7 @@ export default fp(
         const tokenHash = sessionTokenHash(request);
         const caller = tokenHash ? await app.repos.credentials.callerByTokenHash(tokenHash) : undefined;
         if (!caller) return;
-        requireCsrfHeader(request);
+        if (!request.routeOptions.config.changesNothing) requireCsrfHeader(request);
         request.user = caller.user;
         request.credential = caller.credential;
         return;

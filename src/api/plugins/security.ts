@@ -10,10 +10,13 @@ import { ApiError, badRequest } from '../errors.js';
 import { createCredentialRepository } from '../../db/repositories/credentials.js';
 import { postgresRateLimitStore, sweepRateLimitCounters } from '../rate-limit-store.js';
 import { errorResponse } from '../schemas.js';
+import { CODEC_PATH } from '../routes/codec.js';
 
 export interface SecurityOptions {
   /** Origins allowed to call the API from a browser on another site; empty closes CORS. */
   corsOrigins: string[];
+  /** The Temporal Web UI's origins: they may call the codec endpoint (/codec/...) with the operator's cookie. */
+  codecOrigins: string[];
   rateLimits: { loginPerMinute: number; ordersPerMinute: number; store: 'memory' | 'postgres' };
   /** Holds the shared counters when `rateLimits.store` is postgres. */
   db: Knex;
@@ -200,7 +203,7 @@ export default fp(
     });
 
     const anyOrigin = opts.corsOrigins.includes('*');
-    await app.register(cors, {
+    const apiCors = {
       origin: anyOrigin ? '*' : opts.corsOrigins.length > 0 ? opts.corsOrigins : false,
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
       // No x-csrf here: a cross-site page may call with a bearer token, never ride on the session cookie.
@@ -208,6 +211,18 @@ export default fp(
       exposedHeaders: ['retry-after', 'idempotent-replayed'],
       credentials: false,
       maxAge: 600,
+    };
+    // The Web UI's codec calls carry the operator's cookie, so only its own named origins are granted, with credentials.
+    const codecCors = {
+      origin: opts.codecOrigins.length > 0 ? opts.codecOrigins : false,
+      methods: ['POST'],
+      allowedHeaders: ['authorization', 'content-type', 'x-namespace'],
+      credentials: true,
+      maxAge: 600,
+    };
+    // Chosen per request, preflights included (they reach the catch-all OPTIONS route, not the codec's own).
+    await app.register(cors, {
+      delegator: async (request: FastifyRequest) => (request.url.startsWith(`${CODEC_PATH}/`) ? codecCors : apiCors),
     });
 
     const shared = opts.rateLimits.store === 'postgres';

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Type, type Static } from 'typebox';
+import { lotSummary } from '../../../workflows/details.js';
 import type { lotWorkflow } from '../../../workflows/lot.js';
 import { MAX_DELIVERY_RADIUS_M } from '../../domain/geo.js';
 import { forbidden, notFound, unprocessable } from '../errors.js';
@@ -251,6 +252,7 @@ const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
               workflowId: `lot-${lot.id}`,
               taskQueue: app.config.temporal.taskQueue,
               args: [{ lotId: lot.id, discountAt: lot.discountFrom, expiresAt: lot.expiresAt }],
+              staticSummary: lotSummary({ lotId: lot.id, discountAt: lot.discountFrom, expiresAt: lot.expiresAt }),
               workflowIdConflictPolicy: 'USE_EXISTING',
               workflowIdReusePolicy: 'REJECT_DUPLICATE',
             })
