@@ -51,6 +51,7 @@ export async function createWorker(opts: {
       db: opts.db,
       bank: opts.bank ?? createBankClient(bankUrl(config), { apiKey: config.bank.apiKey }),
       webhooks: config.webhooks,
+      events: config.events,
     }),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     shutdownGraceTime: '10 seconds',

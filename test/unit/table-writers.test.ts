@@ -40,6 +40,7 @@ it('gives every table written by the product exactly one writing repository', ()
     categories: 'categories',
     charges: 'bank-ledger',
     deliveries: 'deliveries',
+    event_partition_drops: 'event-partitions',
     events: 'events',
     idempotency_keys: 'orders',
     kitchen_messages: 'kitchen',

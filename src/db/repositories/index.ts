@@ -6,6 +6,7 @@ import { createCatalogRepository } from './catalog.js';
 import { createCategoryRepository } from './categories.js';
 import { createCredentialRepository } from './credentials.js';
 import { createDeliveryRepository } from './deliveries.js';
+import { createEventPartitionRepository } from './event-partitions.js';
 import { createEventRepository } from './events.js';
 import { createKitchenRepository } from './kitchen.js';
 import { createLocationRepository } from './locations.js';
@@ -35,6 +36,7 @@ function build(db: Knex) {
     orderHistory: createOrderHistoryRepository(db),
     deliveries: createDeliveryRepository(db),
     events: createEventRepository(db),
+    eventPartitions: createEventPartitionRepository(db),
     webhookEvents: createWebhookEventRepository(db),
     webhookEndpoints: createWebhookEndpointRepository(db),
     webhookDeliveries: createWebhookDeliveryRepository(db),
