@@ -53,6 +53,7 @@ it('gives every table written by the product exactly one writing repository', ()
     orders: 'orders',
     products: 'catalog',
     rate_limit_counters: 'rate-limits',
+    replication_heartbeat: 'database',
     slot_holds: 'slots',
     slot_templates: 'slots',
     slots: 'slots',
