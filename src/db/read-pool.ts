@@ -40,6 +40,9 @@ export interface ReadPoolOptions {
   log?: ReadPoolLogger;
 }
 
+/** A replica that gives no connection or no answer within this is taken for down. */
+const CHECK_TIMEOUT_MS = 2_000;
+
 const silent: ReadPoolLogger = { info: () => undefined, warn: () => undefined };
 
 export function createReadPool(options: ReadPoolOptions): ReadPool {
@@ -54,13 +57,11 @@ export function createReadPool(options: ReadPoolOptions): ReadPool {
     };
   }
   const checkEveryMs = options.checkEveryMs ?? 1_000;
-  // A replica that does not answer within this is taken for down; it must never hold a request longer than that.
-  const checkTimeoutMs = Math.min(2_000, Math.max(500, checkEveryMs));
   // Failed connections are the checks' to report, once per change, not knex's on every attempt.
   const quiet = () => undefined;
   const replica = createDb(options.replicaUrl, {
     max: 10,
-    acquireTimeoutMs: checkTimeoutMs,
+    acquireTimeoutMs: CHECK_TIMEOUT_MS,
     log: { warn: quiet, error: quiet, debug: quiet, deprecate: quiet },
   });
   let onReplica = false;
@@ -80,7 +81,7 @@ export function createReadPool(options: ReadPoolOptions): ReadPool {
     // A primary that cannot take the stamp is no reason to stop reading the replica; its lag shows it soon enough.
     await writeReplicationHeartbeat(primary).catch(() => undefined);
     try {
-      const lag = await replicationLagSeconds(replica, checkTimeoutMs);
+      const lag = await replicationLagSeconds(replica, CHECK_TIMEOUT_MS);
       lagSeconds = lag;
       switchTo(lag * 1_000 <= maxLagMs, { lagSeconds: lag, maxLagMs });
     } catch (err) {
@@ -104,6 +105,7 @@ export function createReadPool(options: ReadPoolOptions): ReadPool {
       } catch (err) {
         // Whatever broke, the primary can answer; the next check decides whether the replica comes back.
         fallbacks += 1;
+        lagSeconds = null;
         switchTo(false, { err, reason: 'a read failed on the read replica' });
         return query(primary);
       }
