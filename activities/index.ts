@@ -4,6 +4,7 @@ import type { BankClient } from '../src/bank/client.js';
 import { loadConfig, type WebhookSettings } from '../src/config.js';
 import { createCollectionActivities } from './collection.js';
 import { createDeliveryActivities } from './deliveries.js';
+import { createEventPartitionActivities, type EventPartitionSettings } from './event-partitions.js';
 import { createInventoryActivities } from './inventory.js';
 import { createOrderActivities } from './orders.js';
 import { createPaymentActivities } from './payments.js';
@@ -17,6 +18,8 @@ export interface ActivityDeps {
   bank: BankClient;
   /** Where webhooks may go and how they are retried; the environment's settings when not given. */
   webhooks?: WebhookSettings;
+  /** How long the event log is kept; the environment's EVENTS_RETENTION_DAYS when not given. */
+  events?: EventPartitionSettings;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -30,7 +33,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createPaymentActivities(deps.bank),
     ...createWebhookActivities(deps.db, deps.webhooks ?? loadConfig().webhooks),
   };
-  return { ...steps, ...createReconcileActivities(deps.db, deps.bank, steps) };
+  return {
+    ...steps,
+    ...createReconcileActivities(deps.db, deps.bank, steps),
+    ...createEventPartitionActivities(deps.db, deps.events ?? loadConfig().events),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

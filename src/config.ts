@@ -19,6 +19,15 @@ export interface Config {
   /** Unset: the launcher starts embedded Postgres on pgPort. */
   databaseUrl: string | undefined;
   pgPort: number;
+  /**
+   * A read replica (a hot standby of DATABASE_URL) for reads that decide nothing: availability, locations, slot lists
+   * and the catalogue. Unset: they read the primary.
+   */
+  databaseReadUrl: string | undefined;
+  /** Reads go back to the primary while the replica lags more than this, or does not answer. */
+  databaseReadMaxLagMs: number;
+  /** The event log: how many days of it are kept (see src/db/repositories/event-partitions.ts). */
+  events: { retentionDays: number };
   temporal: {
     /** Unset: the launcher starts the Temporal dev server on devPort. */
     address: string | undefined;
@@ -118,6 +127,12 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (!Number.isInteger(value) || value < 0) {
     throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   }
+  return value;
+}
+
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = int(env, name, fallback);
+  if (value === 0) throw new Error(`${name} must be at least 1`);
   return value;
 }
 
@@ -224,6 +239,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
     databaseUrl: str(env, 'DATABASE_URL'),
     pgPort: int(env, 'PG_PORT', 5433),
+    databaseReadUrl: str(env, 'DATABASE_READ_URL'),
+    databaseReadMaxLagMs: int(env, 'DATABASE_READ_MAX_LAG_MS', 5_000),
+    events: { retentionDays: positive(env, 'EVENTS_RETENTION_DAYS', 14) },
     temporal: {
       address: str(env, 'TEMPORAL_ADDRESS'),
       devPort: int(env, 'TEMPORAL_PORT', 7233),

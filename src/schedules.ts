@@ -1,7 +1,14 @@
-// Temporal Schedules the system runs on: creating the coming days' slots and discarding stale stock, created once, idempotently, when a worker starts; and the owners' production plans.
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+// Temporal Schedules the system runs on: creating the coming days' slots, discarding stale stock, reconciling ended orders and keeping the event log's partitions, created once, idempotently, when a worker starts; and the owners' production plans.
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import { searchAttributes } from '../workflows/messages.js';
 import type { endOfDayWorkflow, productionRunWorkflow, staleSweepWorkflow } from '../workflows/lot.js';
+import type { eventPartitionsWorkflow } from '../workflows/event-partitions.js';
 import type { orderReconcileWorkflow } from '../workflows/reconcile.js';
 import type { slotPlannerWorkflow } from '../workflows/slot.js';
 
@@ -11,6 +18,7 @@ export const SLOT_DAYS_AHEAD = 2;
 export const STALE_SWEEP_SCHEDULE_ID = 'stale-sweep';
 export const END_OF_DAY_SCHEDULE_ID = 'end-of-day';
 export const ORDER_RECONCILE_SCHEDULE_ID = 'order-reconcile';
+export const EVENT_PARTITIONS_SCHEDULE_ID = 'event-partitions';
 
 export async function ensureSchedules(client: Client, taskQueue: string): Promise<void> {
   try {
@@ -62,6 +70,29 @@ export async function ensureSchedules(client: Client, taskQueue: string): Promis
       if (!(err instanceof ScheduleAlreadyRunning)) throw err;
     }
   }
+  try {
+    await client.schedule.create(eventPartitionsSchedule(taskQueue));
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+}
+
+/**
+ * The event log's coming days get their partitions days ahead, and days past retention go. Hourly is plenty: the
+ * days ahead cover a day of missed runs many times over, and the default partition catches the rest.
+ */
+export function eventPartitionsSchedule(taskQueue: string) {
+  return {
+    scheduleId: EVENT_PARTITIONS_SCHEDULE_ID,
+    spec: { intervals: [{ every: '1 hour' }] },
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: 'eventPartitionsWorkflow' satisfies (typeof eventPartitionsWorkflow)['name'],
+      taskQueue,
+      args: [],
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+  } satisfies ScheduleOptions;
 }
 
 export const productionScheduleId = (locationId: string, productId: string) => `production-${locationId}-${productId}`;

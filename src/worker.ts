@@ -63,6 +63,7 @@ export async function createWorker(opts: {
       db: opts.db,
       bank: opts.bank ?? createBankClient(bankUrl(config), { apiKey: config.bank.apiKey }),
       webhooks: config.webhooks,
+      events: config.events,
     }),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     ...tracingWorkerOptions({ bundling: !workflowBundle }),

@@ -114,7 +114,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(logContextPlugin);
-  await app.register(repositoriesPlugin, { db: deps.db });
+  await app.register(repositoriesPlugin, {
+    db: deps.db,
+    readReplica: { url: deps.config.databaseReadUrl, maxLagMs: deps.config.databaseReadMaxLagMs },
+  });
   await app.register(cookie, { secret: deps.config.cookieSecret, hook: 'onRequest' });
   await app.register(authPlugin);
   // One LISTEN connection per process, opened when the first stream does; closed after preClose has ended the streams.

@@ -7,12 +7,17 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value))
 
 export type Db = Knex;
 
-export function createDb(databaseUrl: string, pool: { min?: number; max?: number } = {}): Db {
+export function createDb(
+  databaseUrl: string,
+  pool: { min?: number; max?: number; acquireTimeoutMs?: number; log?: Knex.Logger } = {},
+): Db {
+  const acquireTimeoutMs = pool.acquireTimeoutMs ?? 10_000;
   return knexFactory({
     client: 'pg',
     connection: { connectionString: databaseUrl, application_name: process.title },
-    pool: { min: pool.min ?? 0, max: pool.max ?? 10, acquireTimeoutMillis: 10_000 },
-    acquireConnectionTimeout: 10_000,
+    pool: { min: pool.min ?? 0, max: pool.max ?? 10, acquireTimeoutMillis: acquireTimeoutMs },
+    acquireConnectionTimeout: acquireTimeoutMs,
+    ...(pool.log ? { log: pool.log } : {}),
   });
 }
 

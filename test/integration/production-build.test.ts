@@ -17,6 +17,7 @@ import { createDb, ensureDatabase, withDatabase } from '../../src/db/knex.js';
 import { freePort } from '../../src/dev/ports.js';
 import {
   END_OF_DAY_SCHEDULE_ID,
+  EVENT_PARTITIONS_SCHEDULE_ID,
   ORDER_RECONCILE_SCHEDULE_ID,
   SLOT_PLANNER_SCHEDULE_ID,
   STALE_SWEEP_SCHEDULE_ID,
@@ -173,6 +174,7 @@ afterAll(async () => {
     STALE_SWEEP_SCHEDULE_ID,
     END_OF_DAY_SCHEDULE_ID,
     ORDER_RECONCILE_SCHEDULE_ID,
+    EVENT_PARTITIONS_SCHEDULE_ID,
   ]) {
     const handle = temporal?.schedule.getHandle(id);
     const description = await handle?.describe().catch(() => undefined);

@@ -1,4 +1,4 @@
-// Prometheus metrics of the API process at GET /metrics: HTTP latency by route, live streams, orders by status and placement refusals.
+// Prometheus metrics of the API process at GET /metrics: HTTP latency by route, live streams, orders by status, placement refusals and the read replica's lag.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -92,6 +92,36 @@ export default fp(
         collect() {
           skippedIds.reset();
           skippedIds.inc(fanout.stats().skippedIds);
+        },
+      });
+    }
+
+    // Only with a read replica configured: without one every read is on the primary and there is nothing to watch.
+    if (app.readPool.state().configured) {
+      const pool = app.readPool;
+      new Gauge({
+        name: 'replica_lag_seconds',
+        help: 'How far the read replica is behind the primary, by the heartbeat the API stamps on the primary every second (NaN while it does not answer)',
+        registers: [registry],
+        collect() {
+          this.set(pool.state().lagSeconds ?? Number.NaN);
+        },
+      });
+      new Gauge({
+        name: 'replica_reads_on_primary',
+        help: '1 while reads meant for the replica go to the primary: it lags past DATABASE_READ_MAX_LAG_MS or does not answer',
+        registers: [registry],
+        collect() {
+          this.set(pool.state().onReplica ? 0 : 1);
+        },
+      });
+      const fallbacks = new Counter({
+        name: 'replica_read_fallbacks_total',
+        help: 'Reads the replica failed that the primary answered instead',
+        registers: [registry],
+        collect() {
+          fallbacks.reset();
+          fallbacks.inc(pool.state().fallbacks);
         },
       });
     }

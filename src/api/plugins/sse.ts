@@ -24,7 +24,8 @@ export interface LiveStreamSpec {
   /** Shapes an event for the audience; null leaves it out (the place to strip personal data). */
   project(event: EventRecord): LiveMessage | null;
   /**
-   * The current state, sent first as a `snapshot` event to a client without Last-Event-ID (and to one too far behind).
+   * The current state, sent first as a `snapshot` event to a client without Last-Event-ID (and to one too far behind,
+   * or behind events that retention has dropped).
    * Without it a new client gets the streams' whole history instead, which suits short streams such as one order's.
    */
   snapshot?(): Promise<unknown>;
@@ -245,6 +246,9 @@ export default fp(
         if (lastEventId === undefined) {
           if (spec.snapshot) await sendSnapshot();
           else await replay(0);
+        } else if (spec.snapshot && lastEventId < (await app.repos.eventPartitions.droppedThroughId())) {
+          // Retention dropped events after the client's last one: the backlog has holes, the snapshot has none.
+          await sendSnapshot();
         } else if (spec.snapshot) {
           const missed = await readStreams(app.db, {
             streams: spec.streams,

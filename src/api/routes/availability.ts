@@ -96,7 +96,7 @@ function decodeCursor(sort: Sort, cursor: string): AvailabilityKey | undefined {
 }
 
 const availabilityRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { availability } = app.repos;
+  const { availability } = app.readRepos;
 
   app.get(
     '/v1/locations',

@@ -19,7 +19,7 @@ const categoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Object({ items: Type.Array(Category) }) },
       },
     },
-    async () => ({ items: await categories.listCategories() }),
+    async () => ({ items: await app.readRepos.categories.listCategories() }),
   );
 
   app.post(

@@ -46,7 +46,7 @@ const locationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const location = await locations.findLocation(request.params.id);
+      const location = await app.readRepos.locations.findLocation(request.params.id);
       if (!location) throw notFound('Location');
       const { ownerIds: _ownerIds, ...shown } = location;
       return shown;
@@ -105,7 +105,7 @@ const locationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const times = await locations.findCollectionTimes(request.params.id);
+      const times = await app.readRepos.locations.findCollectionTimes(request.params.id);
       if (!times) throw notFound('Location');
       return times;
     },

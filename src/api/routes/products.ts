@@ -81,7 +81,7 @@ const productRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw badRequest('too_many_words', `querystring/q has more than ${MAX_SEARCH_WORDS} words`, [
           { field: '/querystring/q', message: `must have at most ${MAX_SEARCH_WORDS} words` },
         ]);
-      const page = await catalog.listProducts({ words, after, limit });
+      const page = await app.readRepos.catalog.listProducts({ words, after, limit });
       return {
         items: page.items,
         nextCursor: page.next ? encodeCursor([page.next.sortKey, page.next.productId]) : null,
@@ -100,7 +100,7 @@ const productRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const product = await catalog.findProduct(request.params.id);
+      const product = await app.readRepos.catalog.findProduct(request.params.id);
       if (!product) throw notFound('Product');
       return product;
     },

@@ -53,7 +53,7 @@ const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      if (!(await app.repos.locations.locationExists(request.params.id))) throw notFound('Location');
+      if (!(await app.readRepos.locations.locationExists(request.params.id))) throw notFound('Location');
       const from = request.query.from ? new Date(request.query.from) : new Date();
       const to = request.query.to ? new Date(request.query.to) : new Date(from.getTime() + 7 * 86_400_000);
       if (to <= from)
@@ -64,7 +64,7 @@ const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw badRequest('validation_failed', 'at most 31 days at once', [
           { field: '/querystring/to', message: 'at most 31 days after from' },
         ]);
-      return { slots: await app.repos.slots.listBetween(request.params.id, from, to) };
+      return { slots: await app.readRepos.slots.listBetween(request.params.id, from, to) };
     },
   );
 

@@ -17,6 +17,8 @@ import * as m015 from './015_kitchen.js';
 import * as m016 from './016_availability_price_order.js';
 import * as m017 from './017_reserve_stock_function.js';
 import * as m018 from './018_collect_by.js';
+import * as m019 from './019_events_partitioned.js';
+import * as m020 from './020_replication_heartbeat.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -41,4 +43,6 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['016_availability_price_order', m016],
   ['017_reserve_stock_function', m017],
   ['018_collect_by', m018],
+  ['019_events_partitioned', m019],
+  ['020_replication_heartbeat', m020],
 ];

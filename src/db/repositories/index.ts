@@ -1,11 +1,13 @@
 // Every repository of the application database, built over one knex instance or one transaction. The only door to
 // the data: code outside src/db/ calls these and builds no query of its own.
 import type { Knex } from 'knex';
+import type { ReadPool } from '../read-pool.js';
 import { createAvailabilityRepository } from './availability.js';
 import { createCatalogRepository } from './catalog.js';
 import { createCategoryRepository } from './categories.js';
 import { createCredentialRepository } from './credentials.js';
 import { createDeliveryRepository } from './deliveries.js';
+import { createEventPartitionRepository } from './event-partitions.js';
 import { createEventRepository } from './events.js';
 import { createKitchenRepository } from './kitchen.js';
 import { createLocationRepository } from './locations.js';
@@ -35,6 +37,7 @@ function build(db: Knex) {
     orderHistory: createOrderHistoryRepository(db),
     deliveries: createDeliveryRepository(db),
     events: createEventRepository(db),
+    eventPartitions: createEventPartitionRepository(db),
     webhookEvents: createWebhookEventRepository(db),
     webhookEndpoints: createWebhookEndpointRepository(db),
     webhookDeliveries: createWebhookDeliveryRepository(db),
@@ -59,3 +62,48 @@ export function createRepositories(db: Knex) {
 }
 
 export type Repositories = ReturnType<typeof createRepositories>;
+
+/**
+ * The reads a read replica may serve: they decide nothing. A replica a little behind shows at worst a unit or a slot
+ * that is gone, and the order for it is refused by the reservation, which reads the primary. Live views' snapshots
+ * are not among them: a snapshot must hold every event up to its stream's watermark, which only the primary promises.
+ */
+const REPLICA_READS = {
+  availability: ['locationsDeliveringTo', 'availabilityPage'],
+  catalog: ['listProducts', 'findProduct'],
+  categories: ['listCategories'],
+  locations: ['locationExists', 'findLocation', 'findCollectionTimes'],
+  slots: ['listBetween'],
+} as const satisfies { [K in keyof UnitOfWork]?: readonly (keyof UnitOfWork[K])[] };
+
+type ReplicaReads = typeof REPLICA_READS;
+export type ReadRepositories = {
+  [K in keyof ReplicaReads]: Pick<UnitOfWork[K], Extract<ReplicaReads[K][number], keyof UnitOfWork[K]>>;
+};
+
+/** The replica-served reads, each run through the read pool: on the replica while it is well, on the primary otherwise. */
+export function createReadRepositories(pool: ReadPool): ReadRepositories {
+  const built = new Map<Knex, UnitOfWork>();
+  const over = (db: Knex): UnitOfWork => {
+    let repos = built.get(db);
+    if (!repos) built.set(db, (repos = build(db)));
+    return repos;
+  };
+  const routed: Record<string, Record<string, (...args: unknown[]) => Promise<unknown>>> = {};
+  for (const [name, methods] of Object.entries(REPLICA_READS)) {
+    routed[name] = Object.fromEntries(
+      methods.map((method) => [
+        method,
+        (...args: unknown[]) =>
+          pool.read((db) => {
+            const repository = over(db)[name as keyof ReplicaReads] as unknown as Record<
+              string,
+              (...a: unknown[]) => Promise<unknown>
+            >;
+            return repository[method]!(...args);
+          }),
+      ]),
+    );
+  }
+  return routed as unknown as ReadRepositories;
+}
