@@ -12,8 +12,11 @@ import { ensureDemoBankAccounts } from './bank-accounts.js';
 import { isStreaming } from './cluster-postgres.js';
 import { startCluster, type Cluster } from './cluster-stack.js';
 import { assertPortFree } from './ports.js';
-import { TEMPORAL_CONFIG_TEMPLATE, TEMPORAL_DYNAMIC_CONFIG } from './temporal-cluster.js';
-import { TEMPORAL_SERVER_VERSION } from './temporal-server-install.js';
+import {
+  TEMPORAL_CONFIG_TEMPLATE,
+  TEMPORAL_DYNAMIC_CONFIG,
+  TEMPORAL_SERVER_VERSION,
+} from './temporal-server-install.js';
 
 const startedAt = Date.now();
 const config = loadConfig();

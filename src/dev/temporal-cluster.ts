@@ -3,7 +3,6 @@
 // SQL visibility; the schema set up by the pinned SQL tool, our namespace and search attributes registered.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { SEARCH_ATTRIBUTES } from '../config.js';
@@ -13,13 +12,11 @@ import { freeLowPort } from './ports.js';
 import { spawnBinary, type Child } from './processes.js';
 import { INDEXED_VALUE_TYPES, probeTemporal } from './temporal.js';
 import { errorMessage, run, silent, type Log } from './temporal-install.js';
-import type { TemporalServerBinaries } from './temporal-server-install.js';
-
-/** The one server config template and dynamic config, shared with docker-compose.yml. */
-export const TEMPORAL_CONFIG_TEMPLATE = fileURLToPath(new URL('../../deploy/temporal/config.yaml', import.meta.url));
-export const TEMPORAL_DYNAMIC_CONFIG = fileURLToPath(
-  new URL('../../deploy/temporal/dynamicconfig.yaml', import.meta.url),
-);
+import {
+  TEMPORAL_CONFIG_TEMPLATE,
+  TEMPORAL_DYNAMIC_CONFIG,
+  type TemporalServerBinaries,
+} from './temporal-server-install.js';
 
 export const TEMPORAL_SERVICES = ['history-1', 'history-2', 'matching', 'frontend', 'worker'] as const;
 export type TemporalServiceName = (typeof TEMPORAL_SERVICES)[number];

@@ -2,6 +2,7 @@
 // `go install` from the Go module proxy into it (minutes, once per machine).
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
 import {
   errorMessage,
@@ -17,6 +18,11 @@ import {
 export const TEMPORAL_SERVER_VERSION = '1.32.2';
 // The server's go.mod asks for this toolchain; the Go command fetches it from the module proxy when it is older.
 const GO_TOOLCHAIN = 'go1.26.10';
+/** The one server config template and dynamic config: `npm run cluster` and docker-compose.yml both run on them. */
+export const TEMPORAL_CONFIG_TEMPLATE = fileURLToPath(new URL('../../deploy/temporal/config.yaml', import.meta.url));
+export const TEMPORAL_DYNAMIC_CONFIG = fileURLToPath(
+  new URL('../../deploy/temporal/dynamicconfig.yaml', import.meta.url),
+);
 const SERVER_PACKAGES = ['go.temporal.io/server/cmd/server', 'go.temporal.io/server/cmd/tools/sql'];
 
 export interface TemporalServerBinaries {
