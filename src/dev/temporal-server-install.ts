@@ -72,7 +72,7 @@ export async function findTemporalServer(config: Config, log: Log = silent): Pro
       isValid,
       fill: async (temp) => {
         await run(go, ['install', ...SERVER_PACKAGES.map((pkg) => `${pkg}@v${TEMPORAL_SERVER_VERSION}`)], {
-          env: { ...process.env, GOBIN: temp, GOTOOLCHAIN: GO_TOOLCHAIN, GOFLAGS: '-trimpath' },
+          env: { ...process.env, GOBIN: temp, GOTOOLCHAIN: GO_TOOLCHAIN },
         });
         // `go install` names each binary after its folder.
         await fsp.rename(path.join(temp, 'server'), path.join(temp, 'temporal-server'));
