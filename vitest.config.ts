@@ -58,6 +58,19 @@ export default defineConfig({
           testTimeout: 300_000,
         },
       },
+      {
+        test: {
+          // The production topology of `npm run cluster` (the real Temporal server as separate services, Postgres with
+          // a streaming replica, two API and two worker replicas), after every other layer; skipped, with the reason,
+          // where the Temporal server cannot be built or Debian's Postgres installed.
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          setupFiles: ['test/support/quiet-runtime.ts'],
+          sequence: { groupOrder: 1 },
+          testTimeout: 480_000,
+          hookTimeout: 1_500_000,
+        },
+      },
     ],
   },
 });

@@ -1,4 +1,5 @@
 // `npm run chaos`: orders with mixed outcomes in flight while the worker is killed, Temporal, Postgres and the API restart; then every order is checked.
+// `npm run chaos -- --cluster`: the same on the production topology of `npm run cluster`, with its own faults.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,12 +10,14 @@ import { provisionUser } from '../src/auth/provisioning.js';
 import { newToken } from '../src/auth/tokens.js';
 import { createRepositories } from '../src/db/repositories/index.js';
 import type { Role } from '../src/domain/vocabulary.js';
-import { createBankClient } from '../src/bank/client.js';
+import { createBankClient, type BankClient } from '../src/bank/client.js';
 import { DEV_BANK_API_KEY, loadConfig } from '../src/config.js';
 import { createDb, withDatabase } from '../src/db/knex.js';
 import { migrateLatest } from '../src/db/migrate.js';
 import { checkInventoryInvariants } from '../src/db/invariants.js';
-import { freePort } from '../src/dev/ports.js';
+import { isStreaming } from '../src/dev/cluster-postgres.js';
+import { startCluster, type Cluster, type ClusterProcessName } from '../src/dev/cluster-stack.js';
+import { freeLowPort, freePort } from '../src/dev/ports.js';
 import { spawnTs, startEmbeddedPostgres, type TsChild } from '../src/dev/processes.js';
 import { findTemporalCli, startDevServer, type DevServer } from '../src/dev/temporal.js';
 import { openSse, type SseClient } from '../test/support/sse.js';
@@ -65,7 +68,10 @@ export interface ChaosResult {
   lost: number;
   inconsistent: number;
   kills: number;
-  restarts: { temporal: number; postgres: number; api: number; worker: number };
+  /** Restarts by part (temporal, postgres, api, worker on the dev server; each process's name on the cluster). */
+  restarts: Record<string, number>;
+  /** The faults in the order they were done. */
+  faults: string[];
   problems: string[];
   byScenario: Record<string, { orders: number; ok: number }>;
   streams: { opened: number; reconnects: number; missing: number };
@@ -107,7 +113,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const pgDir = path.join(dir, 'pg');
   const temporalDb = path.join(dir, 'temporal.db');
   const cli = await findTemporalCli(base);
-  const restarts = { temporal: 0, postgres: 0, api: 0, worker: 0 };
+  const restarts: Record<string, number> = { temporal: 0, postgres: 0, api: 0, worker: 0 };
   let kills = 0;
 
   const startPostgres = () =>
@@ -143,13 +149,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     WORKER_APP_METRICS_PORT: '0',
     BANK_URL: `http://127.0.0.1:${bankPort}`,
     WEBHOOK_URL: `http://127.0.0.1:${apiPort}/v1/webhooks/bank`,
-    PAYMENT_TIMEOUT_MS: '20000',
-    LOG_LEVEL: 'warn',
-    // Chaos places many orders from one machine: rate limits are not what is under test.
-    RATE_LIMIT_ORDERS_PER_MINUTE: '100000',
-    // The webhook receiver is on loopback; its retries come within seconds, so it catches up before the deadline.
-    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-    WEBHOOK_RETRY_SCHEDULE_MS: '1000,2000,4000,8000',
+    ...CHAOS_APP_ENV,
   };
   const spawn = (name: string, entry: string) =>
     spawnTs(name, path.join(root, entry), { env, logFile: path.join(dir, `${name}.log`) });
@@ -159,10 +159,106 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     api: spawn('api', 'src/server.ts'),
   };
   await Promise.all(Object.values(processes).map((p) => p.ready(120_000)));
-  const api = `http://127.0.0.1:${apiPort}`;
   const bank = createBankClient(env.BANK_URL, { apiKey: DEV_BANK_API_KEY });
   log(`stack up in ${Math.round((Date.now() - started) / 1000)} s; logs in ${dir}`);
 
+  const restart = async (name: 'worker' | 'api', signal: 'SIGKILL' | 'SIGTERM') => {
+    const child = processes[name];
+    if (signal === 'SIGKILL') {
+      process.kill(-child.process.pid!, 'SIGKILL');
+      await child.exited;
+      kills++;
+    } else {
+      await child.stop();
+    }
+    await sleep(500 + Math.random() * 1_500);
+    processes[name] = spawn(name, name === 'worker' ? 'workers/main.ts' : 'src/server.ts');
+    await processes[name].ready(120_000);
+    restarts[name]!++;
+  };
+  const faults: ChaosTopology['faults'] = [];
+  for (let k = 0; k < opts.workerKills; k++)
+    faults.push({ name: 'worker killed and restarted', run: () => restart('worker', 'SIGKILL') });
+  faults.splice(1, 0, {
+    name: 'Temporal dev server restarted on its database file',
+    run: async () => {
+      await temporal.stop();
+      await sleep(1_000);
+      temporal = await startTemporal();
+      restarts.temporal!++;
+    },
+  });
+  faults.splice(3, 0, {
+    name: 'Postgres restarted',
+    run: async () => {
+      await postgres.child.stop();
+      await sleep(2_000);
+      postgres = await startPostgres();
+      restarts.postgres!++;
+    },
+  });
+  faults.splice(4, 0, { name: 'api restarted', run: () => restart('api', 'SIGTERM') });
+
+  const api = `http://127.0.0.1:${apiPort}`;
+  const check = await runChaosOn(
+    { apiUrls: [api], streamApiUrl: api, db, bank, env, dir, faults },
+    { ...opts, deadline, log },
+  );
+  for (const name of ['api', 'worker', 'bank'] as const) await processes[name].stop();
+  await db.destroy();
+  await temporal.stop();
+  await postgres.child.stop();
+  if (check.problems.length === 0) fs.rmSync(dir, { recursive: true, force: true });
+  return { bench: 'chaos', ...check, kills, restarts, seconds: Math.round((Date.now() - started) / 1000) };
+}
+
+/** Where a chaos run drives its orders: the API replicas, the databases and the faults to inflict on the way. */
+export interface ChaosTopology {
+  /** Requests go round robin over these, so a retry after a failure reaches the next replica. */
+  apiUrls: string[];
+  /** The replica the customers' event streams are followed on. */
+  streamApiUrl: string;
+  db: Knex;
+  bank: BankClient;
+  /** The environment the webhook receiver starts with. */
+  env: NodeJS.ProcessEnv;
+  /** For the receiver's log. */
+  dir: string;
+  /** Done one after another, a few seconds apart, while orders are in flight. */
+  faults: { name: string; run: () => Promise<void> }[];
+}
+
+/** The application settings a chaos run needs from every API, worker and bank process. */
+export const CHAOS_APP_ENV = {
+  PAYMENT_TIMEOUT_MS: '20000',
+  LOG_LEVEL: 'warn',
+  // Chaos places many orders from one machine: rate limits are not what is under test.
+  RATE_LIMIT_ORDERS_PER_MINUTE: '100000',
+  // The webhook receiver is on loopback; its retries come within seconds, so it catches up before the deadline.
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+  WEBHOOK_RETRY_SCHEDULE_MS: '1000,2000,4000,8000',
+};
+
+export interface ChaosCheck {
+  orders: number;
+  lost: number;
+  inconsistent: number;
+  problems: string[];
+  byScenario: Record<string, { orders: number; ok: number }>;
+  streams: ChaosResult['streams'];
+  webhooks: ChaosResult['webhooks'];
+  faults: string[];
+}
+
+/** Drives the orders on `topology` while its faults happen, then checks every order, stream and webhook delivery. */
+export async function runChaosOn(
+  topology: ChaosTopology,
+  opts: Omit<ChaosOptions, 'workerKills'> & { deadline: number },
+): Promise<ChaosCheck> {
+  const log = opts.log ?? ((m: string) => console.error(`[chaos] ${m}`));
+  const { db, bank } = topology;
+  const deadline = opts.deadline;
+  const faultsDone: string[] = [];
   // The shop: one location with plenty of stock and slots, an owner, a driver.
   const token = (role: Role, locationId?: string) =>
     provisionUser(createRepositories(db), {
@@ -180,13 +276,19 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     .returning<{ id: string }[]>('id');
   const owner = await token('owner', locationId);
   const driver = await token('driver', locationId);
-  const stock = await fetch(`${api}/v1/locations/${locationId}/stock`, {
+  const stock = await fetch(`${topology.apiUrls[0]}/v1/locations/${locationId}/stock`, {
     method: 'POST',
     headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ productId: product!.id, quantity: opts.orders * 2 }),
   });
   if (stock.status !== 201) throw new Error(`could not receive stock: ${stock.status} ${await stock.text()}`);
-  const hooks = await startChaosWebhooks({ api, ownerToken: owner.token, locationId, dir, env });
+  const hooks = await startChaosWebhooks({
+    api: topology.apiUrls[0]!,
+    ownerToken: owner.token,
+    locationId,
+    dir: topology.dir,
+    env: topology.env,
+  });
   const slotStart = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 3_600_000);
   const [slot] = await db('slots')
     .insert({
@@ -198,6 +300,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     })
     .returning<{ id: string }[]>('id');
 
+  let nextApi = 0;
   const request = async (
     method: string,
     url: string,
@@ -205,6 +308,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     body?: unknown,
     headers: Record<string, string> = {},
   ) => {
+    // Round robin over the replicas, as a load balancer would: a retry after a failure goes to the next one.
+    const api = topology.apiUrls[nextApi++ % topology.apiUrls.length];
     const res = await fetch(`${api}${url}`, {
       method,
       headers: {
@@ -351,7 +456,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     while (Date.now() < deadline && !allDone) {
       try {
         const last = stream.ids.at(-1);
-        stream.client = await openSse(`${api}/v1/orders/${stream.orderId}/events`, {
+        stream.client = await openSse(`${topology.streamApiUrl}/v1/orders/${stream.orderId}/events`, {
           headers: {
             authorization: `Bearer ${stream.token}`,
             ...(last === undefined ? {} : { 'last-event-id': String(last) }),
@@ -374,54 +479,6 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   }
 
   let allDone = false;
-  const restart = async (name: 'worker' | 'api', signal: 'SIGKILL' | 'SIGTERM') => {
-    const child = processes[name];
-    if (signal === 'SIGKILL') {
-      process.kill(-child.process.pid!, 'SIGKILL');
-      await child.exited;
-      kills++;
-    } else {
-      await child.stop();
-    }
-    await sleep(500 + Math.random() * 1_500);
-    processes[name] = spawn(name, name === 'worker' ? 'workers/main.ts' : 'src/server.ts');
-    await processes[name].ready(120_000);
-    restarts[name]++;
-    log(`${name} ${signal === 'SIGKILL' ? 'killed and restarted' : 'restarted'}`);
-  };
-
-  async function faults(): Promise<void> {
-    const plan: (() => Promise<void>)[] = [];
-    for (let k = 0; k < opts.workerKills; k++) plan.push(() => restart('worker', 'SIGKILL'));
-    plan.splice(1, 0, async () => {
-      await temporal.stop();
-      await sleep(1_000);
-      temporal = await startTemporal();
-      restarts.temporal++;
-      log('Temporal dev server restarted on its database file');
-    });
-    plan.splice(3, 0, async () => {
-      await postgres.child.stop();
-      await sleep(2_000);
-      postgres = await startPostgres();
-      restarts.postgres++;
-      log('Postgres restarted');
-    });
-    plan.splice(4, 0, () => restart('api', 'SIGTERM'));
-    // The webhook receiver dies beside the other faults, not between them, so their timing stays as it was.
-    const receiverKill = (async () => {
-      await sleep(4_000 + Math.random() * 4_000);
-      await hooks.killAndRestart(2_000 + Math.random() * 3_000);
-      log('webhook receiver killed and restarted');
-    })();
-    for (const fault of plan) {
-      if (allDone) break;
-      await sleep(2_000 + Math.random() * 3_000);
-      await fault();
-    }
-    await receiverKill;
-  }
-
   let next = 0;
   const drivers = Array.from({ length: opts.concurrency }, async () => {
     while (next < opts.orders) {
@@ -433,7 +490,22 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       }
     }
   });
-  const faulting = faults();
+  const faulting = (async () => {
+    // The webhook receiver dies beside the other faults, not between them, so their timing stays as it was.
+    const receiverKill = (async () => {
+      await sleep(4_000 + Math.random() * 4_000);
+      await hooks.killAndRestart(2_000 + Math.random() * 3_000);
+      log('webhook receiver killed and restarted');
+    })();
+    for (const fault of topology.faults) {
+      if (allDone) break;
+      await sleep(2_000 + Math.random() * 3_000);
+      await fault.run();
+      faultsDone.push(fault.name);
+      log(fault.name);
+    }
+    await receiverKill;
+  })();
   const following = (async () => {
     // Streams are opened as orders appear; each is followed until the end.
     const started: Promise<void>[] = [];
@@ -545,24 +617,109 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   problems.push(...webhookProblems);
 
   await hooks.stop();
-  for (const name of ['api', 'worker', 'bank'] as const) await processes[name].stop();
-  await db.destroy();
-  await temporal.stop();
-  await postgres.child.stop();
-  if (problems.length === 0) fs.rmSync(dir, { recursive: true, force: true });
-
   return {
-    bench: 'chaos',
     orders: placed.length,
     lost: lost + (opts.orders - placed.length),
     inconsistent,
-    kills,
-    restarts,
     problems,
     byScenario,
     streams: { opened: streams.length, reconnects: streams.reduce((n, s) => n + s.reconnects, 0), missing },
     webhooks,
-    seconds: Math.round((Date.now() - started) / 1000),
+    faults: faultsDone,
+  };
+}
+
+/**
+ * The chaos run on the production topology (`npm run cluster`): a history process, a worker replica, an API replica
+ * and the Postgres replica are killed and the Temporal frontend restarted while orders are in flight through both API
+ * replicas; the customers' streams are followed on the replica that survives. The killed history, worker and API
+ * processes stay down: the survivors carry on alone.
+ */
+export async function runClusterChaos(
+  opts: Omit<ChaosOptions, 'workerKills'> & { cluster: Cluster },
+): Promise<ChaosResult> {
+  const { cluster } = opts;
+  const log = opts.log ?? ((m: string) => console.error(`[chaos] ${m}`));
+  const started = Date.now();
+  const deadline = started + opts.deadlineMs;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'food-cluster-chaos-'));
+  const db = createDb(cluster.databaseUrl, { max: 5 });
+  const replica = createDb(cluster.readDatabaseUrl, { max: 1 });
+  const bank = createBankClient(cluster.bankUrl, { apiKey: DEV_BANK_API_KEY });
+  let kills = 0;
+  const restarts: Record<string, number> = {};
+  const kill = async (name: ClusterProcessName) => {
+    await cluster.kill(name);
+    kills++;
+  };
+  const startAgain = async (name: ClusterProcessName, afterMs: number) => {
+    await sleep(afterMs);
+    await cluster.start(name);
+    restarts[name] = (restarts[name] ?? 0) + 1;
+  };
+  const faults: ChaosTopology['faults'] = [
+    { name: 'history-1 SIGKILLed: its shards move to history-2', run: () => kill('history-1') },
+    { name: 'worker-1 SIGKILLed: worker-2 carries on alone', run: () => kill('worker-1') },
+    // api-2, not api-1: the bank sends its webhooks to api-1 alone, there being no load balancer on this machine.
+    { name: 'api-2 SIGKILLed: api-1 takes every request and stream', run: () => kill('api-2') },
+    {
+      name: 'Temporal frontend restarted',
+      run: async () => {
+        await cluster.restart('frontend');
+        restarts.frontend = (restarts.frontend ?? 0) + 1;
+      },
+    },
+    {
+      name: 'Postgres replica SIGKILLed, started again 5 s later',
+      run: async () => {
+        await kill('postgres-replica');
+        await startAgain('postgres-replica', 5_000);
+      },
+    },
+  ];
+  try {
+    const check = await runChaosOn(
+      {
+        apiUrls: cluster.apiUrls,
+        streamApiUrl: cluster.apiUrls[0],
+        db,
+        bank,
+        env: { ...process.env, ...CHAOS_APP_ENV },
+        dir,
+        faults,
+      },
+      { ...opts, deadline, log },
+    );
+    // The replica that came back streams again and catches up with everything the primary wrote meanwhile.
+    const lastEvent = async (k: Knex) =>
+      Number((await k('events').max<{ max: number | null }>('id as max').first())?.max ?? 0);
+    const primaryLast = await lastEvent(db);
+    let replicaLast = -1;
+    for (const until = Date.now() + 30_000; Date.now() < until; await sleep(250)) {
+      replicaLast = await lastEvent(replica).catch(() => -1);
+      if (replicaLast >= primaryLast) break;
+    }
+    if (replicaLast < primaryLast)
+      check.problems.push(`the Postgres replica is at event ${replicaLast}, the primary at ${primaryLast}`);
+    if (!(await isStreaming(cluster.readDatabaseUrl.replace(/\/app$/, '')).catch(() => false)))
+      check.problems.push('the Postgres replica is not streaming from the primary');
+    if (check.problems.length === 0) fs.rmSync(dir, { recursive: true, force: true });
+    return { bench: 'chaos', ...check, kills, restarts, seconds: Math.round((Date.now() - started) / 1000) };
+  } finally {
+    await replica.destroy();
+    await db.destroy();
+  }
+}
+
+/** Free ports for every public part of a cluster. */
+export async function clusterPorts() {
+  return {
+    api: [await freePort(), await freePort()] as [number, number],
+    bank: await freePort(),
+    // Temporal keeps its ports in a smallint column.
+    temporal: await freeLowPort(),
+    pgPrimary: await freePort(),
+    pgReplica: await freePort(),
   };
 }
 
@@ -570,9 +727,9 @@ function printSummary(result: ChaosResult): void {
   console.log('\nscenario                 orders   ok');
   for (const [name, { orders, ok }] of Object.entries(result.byScenario))
     console.log(`${name.padEnd(24)} ${String(orders).padStart(6)} ${String(ok).padStart(4)}`);
-  console.log(
-    `\nworker kills ${result.kills}; restarts: temporal ${result.restarts.temporal}, postgres ${result.restarts.postgres}, api ${result.restarts.api}, worker ${result.restarts.worker}`,
-  );
+  const restarts = Object.entries(result.restarts).map(([name, n]) => `${name} ${n}`);
+  console.log(`\nkills ${result.kills}; restarts: ${restarts.join(', ') || 'none'}`);
+  for (const fault of result.faults) console.log(`fault: ${fault}`);
   console.log(
     `streams followed ${result.streams.opened}, reconnects ${result.streams.reconnects}, with gaps ${result.streams.missing}`,
   );
@@ -581,8 +738,9 @@ function printSummary(result: ChaosResult): void {
     `webhook events expected ${w.expected}, delivered ${w.delivered}, lost ${w.lost}, out of order ${w.out_of_order} (duplicates ${w.duplicates}, receiver kills ${w.receiver_kills})`,
   );
   for (const problem of result.problems.slice(0, 20)) console.log(`problem: ${problem}`);
-  const { problems, byScenario, streams, webhooks, ...line } = result;
+  const { problems, byScenario, streams, webhooks, faults, ...line } = result;
   void byScenario;
+  void faults;
   console.log(
     JSON.stringify({
       ...line,
@@ -599,12 +757,32 @@ function printSummary(result: ChaosResult): void {
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const args = process.argv.slice(2);
   const value = (name: string, fallback: number) => numberFlag(args, name, fallback);
-  const result = await runChaos({
+  const common = {
     orders: value('orders', 300),
     concurrency: value('concurrency', 24),
-    workerKills: value('kills', 4),
     deadlineMs: value('deadline-s', 600) * 1000,
-  });
+  };
+  let result: ChaosResult;
+  if (args.includes('--cluster')) {
+    // The production topology in a folder of its own, on free ports.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'food-cluster-'));
+    const cluster = await startCluster({
+      config: loadConfig({ ...process.env, DATABASE_URL: '', TEMPORAL_ADDRESS: '' }),
+      dir,
+      ports: await clusterPorts(),
+      historyShards: value('shards', 8),
+      env: CHAOS_APP_ENV,
+      log: (m) => console.error(`[cluster] ${m}`),
+    });
+    try {
+      result = await runClusterChaos({ ...common, cluster });
+    } finally {
+      await cluster.stop();
+    }
+    if (result.problems.length === 0) fs.rmSync(dir, { recursive: true, force: true });
+  } else {
+    result = await runChaos({ ...common, workerKills: value('kills', 4) });
+  }
   printSummary(result);
   const webhooksOk = result.webhooks.lost === 0 && result.webhooks.out_of_order === 0;
   process.exit(result.lost === 0 && result.inconsistent === 0 && webhooksOk ? 0 : 1);

@@ -72,6 +72,50 @@ export function spawnTs(
   };
 }
 
+/**
+ * Runs `command args…` (argv after the parent's pid) as its child with the same stdio, passes on termination signals,
+ * exits as the child does, and ends the child (SIGTERM, then SIGKILL after 5 s) once the parent process is gone.
+ */
+export const PARENT_GUARD = `
+const { spawn } = require('node:child_process');
+const [parent, command, ...args] = process.argv.slice(1);
+const child = spawn(command, args, { stdio: 'inherit' });
+child.on('error', (err) => { console.error('could not start ' + command + ': ' + err.message); process.exit(127); });
+child.on('exit', (code, signal) => process.exit(signal ? 128 + require('node:os').constants.signals[signal] : code));
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+const watch = setInterval(() => {
+  try { process.kill(Number(parent), 0); } catch (err) {
+    if (err.code === 'EPERM') return;
+    clearInterval(watch);
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+  }
+}, 1000).unref();
+`;
+
+/**
+ * Spawns a native binary under the parent guard (stopped when this process is gone, even by SIGKILL), in its own
+ * process group, its output appended to `logFile`; `user` runs it as that uid and gid.
+ */
+export function spawnBinary(
+  name: string,
+  command: string,
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; logFile: string; user?: { uid: number; gid: number } },
+): Child {
+  fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
+  const logFd = fs.openSync(opts.logFile, 'a');
+  if (opts.user) fs.fchownSync(logFd, opts.user.uid, opts.user.gid);
+  const child = spawn(process.execPath, ['-e', PARENT_GUARD, String(process.pid), command, ...args], {
+    env: opts.env,
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    ...(opts.user ?? {}),
+  });
+  fs.closeSync(logFd);
+  return track(name, child);
+}
+
 export function track(name: string, child: ChildProcess): Child {
   const exited = new Promise<number | null>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);

@@ -21,7 +21,7 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
 export type Log = (msg: string) => void;
 export const silent: Log = () => {};
 
-async function isExecutable(file: string): Promise<boolean> {
+export async function isExecutable(file: string): Promise<boolean> {
   try {
     const stat = await fsp.stat(file);
     if (!stat.isFile()) return false;
@@ -32,7 +32,7 @@ async function isExecutable(file: string): Promise<boolean> {
   }
 }
 
-async function exists(file: string): Promise<boolean> {
+export async function exists(file: string): Promise<boolean> {
   try {
     await fsp.access(file);
     return true;
@@ -41,7 +41,7 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-async function findOnPath(name: string): Promise<string | undefined> {
+export async function findOnPath(name: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (dir === '') continue;
     const candidate = path.join(dir, name);
@@ -55,7 +55,11 @@ export function errorMessage(err: unknown): string {
 }
 
 /** Runs a command with its output on our stderr, so long downloads show progress. */
-function run(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): Promise<void> {
+export function run(
+  cmd: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       env: options.env ?? process.env,
@@ -98,7 +102,7 @@ async function removeStaleTemps(toolsDir: string, prefix: string): Promise<void>
  * is never mistaken for a finished one and two racing installers cannot corrupt each other.
  * Returns the binary inside `target`.
  */
-async function installAtomically(opts: {
+export async function installAtomically(opts: {
   toolsDir: string;
   target: string;
   binary: string;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../config.js';
 import { assertPortFree } from './ports.js';
+import { PARENT_GUARD } from './processes.js';
 import { errorMessage, silent, type Log } from './temporal-install.js';
 
 export { findTemporalCli, findTestServer } from './temporal-install.js';
@@ -113,27 +114,6 @@ function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
   return { promise, cancel: () => clearTimeout(timer) };
 }
 
-/**
- * Runs `command args…` (argv after the parent's pid) as its child with the same stdio, passes on termination signals,
- * exits as the child does, and ends the child (SIGTERM, then SIGKILL after 5 s) once the parent process is gone.
- */
-const PARENT_GUARD = `
-const { spawn } = require('node:child_process');
-const [parent, command, ...args] = process.argv.slice(1);
-const child = spawn(command, args, { stdio: 'inherit' });
-child.on('error', (err) => { console.error('could not start ' + command + ': ' + err.message); process.exit(127); });
-child.on('exit', (code, signal) => process.exit(signal ? 128 + require('node:os').constants.signals[signal] : code));
-for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => child.kill(signal));
-const watch = setInterval(() => {
-  try { process.kill(Number(parent), 0); } catch (err) {
-    if (err.code === 'EPERM') return;
-    clearInterval(watch);
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-  }
-}, 1000).unref();
-`;
-
 /** Starts `temporal server start-dev` and resolves once it serves our namespace with our search attributes. */
 export async function startDevServer(opts: StartDevServerOptions): Promise<DevServer> {
   const log = opts.log ?? silent;
@@ -224,7 +204,7 @@ export async function startDevServer(opts: StartDevServerOptions): Promise<DevSe
         `Temporal dev server on ${address} was not ready after ${READY_TIMEOUT_MS / 1000} s (${lastProblem}).\n${await outputTail()}`.trimEnd(),
       );
     }
-    const problem = await probe(address, opts.namespace);
+    const problem = await probeTemporal(address, opts.namespace);
     if (problem === undefined) break;
     lastProblem = problem;
     const pause = delay(250);
@@ -236,7 +216,7 @@ export async function startDevServer(opts: StartDevServerOptions): Promise<DevSe
 }
 
 /** Undefined when the server answers for the namespace and shows every search attribute with its type. */
-async function probe(address: string, namespace: string): Promise<string | undefined> {
+export async function probeTemporal(address: string, namespace: string): Promise<string | undefined> {
   let connection: Connection | undefined;
   try {
     connection = await Connection.connect({ address, connectTimeout: 2000 });

@@ -1,9 +1,15 @@
 // Keeps docker-compose.yml, the Dockerfile and .env.example consistent with each other and with src/config.ts, since no engine runs them in CI.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTES } from '../../src/config.js';
+import {
+  TEMPORAL_CONFIG_TEMPLATE,
+  TEMPORAL_DYNAMIC_CONFIG,
+  TEMPORAL_SERVER_VERSION,
+} from '../../src/dev/temporal-server-install.js';
 
 interface Healthcheck {
   test?: string | string[];
@@ -12,7 +18,6 @@ interface Healthcheck {
 
 interface Service {
   image?: string;
-  volumes?: string[];
   configs?: { source: string; target: string }[];
   command?: string | string[];
   entrypoint?: string | string[];
@@ -21,6 +26,7 @@ interface Service {
   ports?: (string | number | { target?: number | string; published?: number | string })[];
   deploy?: { replicas?: number };
   healthcheck?: Healthcheck;
+  volumes?: (string | { type?: string; source?: string; target?: string })[];
 }
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -92,7 +98,7 @@ function publishedPorts(service: Service): { published: string; target: string }
 
 describe('docker-compose.yml', () => {
   it('has the whole production topology', () => {
-    for (const name of ['postgres', 'temporal', 'temporal-ui', 'migrate', 'api', 'worker', 'bank']) {
+    for (const name of ['postgres', 'temporal-schema', 'temporal', 'temporal-ui', 'migrate', 'api', 'worker', 'bank']) {
       expect(serviceNames, `service ${name}`).toContain(name);
     }
   });
@@ -161,6 +167,42 @@ describe('docker-compose.yml', () => {
     const token = environmentOf(services.api).METRICS_TOKEN;
     expect(token).toMatch(/\S{16,}/);
     expect(job?.authorization).toEqual({ type: 'Bearer', credentials: token });
+  });
+
+  it('runs the pinned Temporal server on the config template and dynamic config npm run cluster uses', () => {
+    const temporal = services.temporal!;
+    expect(temporal.image).toBe(`temporalio/server:${TEMPORAL_SERVER_VERSION}`);
+    expect(services['temporal-schema']!.image).toBe(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
+    expect(services['temporal-setup']!.image).toBe(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
+    // Container path → the project file mounted there, through the service's bind mounts.
+    const mounts = (temporal.volumes ?? []).map((volume) => {
+      const [source = '', target = ''] =
+        typeof volume === 'string' ? volume.split(':') : [volume.source ?? '', volume.target ?? ''];
+      return { source: path.resolve(root, source), target };
+    });
+    const projectFileAt = (containerPath: string | undefined) => {
+      const mount = mounts.find((m) => containerPath?.startsWith(`${m.target}/`));
+      return mount && containerPath ? path.join(mount.source, containerPath.slice(mount.target.length + 1)) : undefined;
+    };
+    const env = environmentOf(temporal);
+    expect(projectFileAt(env.TEMPORAL_SERVER_CONFIG_FILE_PATH), 'the server config').toBe(TEMPORAL_CONFIG_TEMPLATE);
+    expect(projectFileAt(env.DYNAMIC_CONFIG_FILE_PATH), 'the dynamic config').toBe(TEMPORAL_DYNAMIC_CONFIG);
+    expect(existsSync(TEMPORAL_CONFIG_TEMPLATE)).toBe(true);
+    expect(existsSync(TEMPORAL_DYNAMIC_CONFIG)).toBe(true);
+
+    // Every setting compose hands the server is one the template reads: a renamed variable would be ignored silently.
+    const template = readFileSync(TEMPORAL_CONFIG_TEMPLATE, 'utf8');
+    expect(template.split('\n').slice(0, 3).join('\n')).toMatch(/^# enable-template/m);
+    const read = new Set([...template.matchAll(/env "(\w+)"/g)].map(([, name]) => name));
+    const serverFlags = ['TEMPORAL_SERVER_CONFIG_FILE_PATH', 'TEMPORAL_ALLOW_NO_AUTH'];
+    const ignored = Object.keys(env).filter((name) => !serverFlags.includes(name) && !read.has(name));
+    expect(ignored).toEqual([]);
+    expect(env.NUM_HISTORY_SHARDS).toBe('8');
+  });
+
+  it('enables updates in the shared dynamic config', () => {
+    const dynamic = parse(readFileSync(TEMPORAL_DYNAMIC_CONFIG, 'utf8')) as Record<string, { value: unknown }[]>;
+    expect(dynamic['frontend.enableUpdateWorkflowExecution']).toEqual([{ value: true }]);
   });
 
   it('runs two worker replicas', () => {
@@ -305,6 +347,7 @@ describe('tracing and dashboards in docker-compose.yml', () => {
   it('provisions Grafana from files in the repository: Prometheus and Jaeger, and every dashboard on them', () => {
     const mounts = Object.fromEntries(
       (services.grafana!.volumes ?? [])
+        .filter((v): v is string => typeof v === 'string')
         .map((v) => v.split(':'))
         .filter(([source]) => source!.startsWith('./'))
         .map(([source, target]) => [target!, source!.slice(2)]),
