@@ -70,6 +70,17 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     return run;
   }
 
+  // The pending write takes its turn before any handler is set: an update that came with the start is handled as its
+  // handler is set, and its write must follow this one.
+  show();
+  const pendingWritten = inTurn(() =>
+    db.recordDeliveryStatus({
+      orderId: input.orderId,
+      locationId: input.locationId,
+      status: 'pending',
+      driverId: null,
+    }),
+  );
   setHandler(deliveryStateQuery, () => state);
   setHandler(
     assignUpdate,
@@ -117,15 +128,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     },
   );
 
-  show();
-  await inTurn(() =>
-    db.recordDeliveryStatus({
-      orderId: input.orderId,
-      locationId: input.locationId,
-      status: 'pending',
-      driverId: null,
-    }),
-  );
+  await pendingWritten;
   await condition(() => state.status === 'delivered');
   await condition(allHandlersFinished);
   return state;
