@@ -203,34 +203,30 @@ function cpuPerOrder(cpu: Record<string, number>, completed: number, roles: stri
   return { ...per, total: round(roles.reduce((sum, role) => sum + (cpu[role] ?? 0), 0) * (1000 / completed)) };
 }
 
+/** `<name>_p50_ms` and `<name>_p99_ms` of `values`. */
+function quantiles<N extends string>(name: N, values: number[]) {
+  return { [`${name}_p50_ms`]: ms(values, 50), [`${name}_p99_ms`]: ms(values, 99) } as Record<
+    `${N}_p50_ms` | `${N}_p99_ms`,
+    number
+  >;
+}
+
 function summarize(run: PointRun, roles: string[]) {
   const completed = run.samples.length;
   return {
     orders_per_s: round(completed / run.windowSeconds, 2),
     completed,
-    post_p50_ms: ms(
+    ...quantiles(
+      'post',
       run.posts.map((p) => p.ms),
-      50,
     ),
-    post_p99_ms: ms(
-      run.posts.map((p) => p.ms),
-      99,
-    ),
-    confirmed_p50_ms: ms(
+    ...quantiles(
+      'confirmed',
       run.samples.map((s) => s.confirmedMs),
-      50,
     ),
-    confirmed_p99_ms: ms(
-      run.samples.map((s) => s.confirmedMs),
-      99,
-    ),
-    completed_p50_ms: ms(
+    ...quantiles(
+      'completed',
       run.samples.map((s) => s.completedMs),
-      50,
-    ),
-    completed_p99_ms: ms(
-      run.samples.map((s) => s.completedMs),
-      99,
     ),
     refusals: run.posts.filter((p) => p.refused).length,
     cpu_ms_per_order: completed > 0 ? cpuPerOrder(run.cpu, completed, roles) : null,

@@ -7,8 +7,9 @@ import { createBankClient } from '../bank/client.js';
 import { loadConfig } from '../config.js';
 import { createDb } from '../db/knex.js';
 import { createSlotRepository } from '../db/repositories/slots.js';
-import { DEMO_PASSWORD, demoEmail, loadOrCreateDemoData, seedDemo, type DemoUserName } from '../db/seed.js';
+import { loadOrCreateDemoData, seedDemo } from '../db/seed.js';
 import { ensureDemoBankAccounts } from './bank-accounts.js';
+import { demoGuide } from './demo-guide.js';
 import { isStreaming } from './cluster-postgres.js';
 import { startCluster, type Cluster } from './cluster-stack.js';
 import { assertPortFree } from './ports.js';
@@ -89,9 +90,6 @@ try {
   const streaming = await isStreaming(cluster.readDatabaseUrl.replace(/\/app$/, '')).catch(() => false);
 
   const [api1, api2] = cluster.apiUrls;
-  const tokens = (Object.entries(demo.users) as [DemoUserName, { token: string }][])
-    .map(([name, u]) => `    ${name.padEnd(10)} ${demoEmail(name).padEnd(22)} ${u.token}`)
-    .join('\n');
   const logs = (name: string) => path.join(cluster!.logDir, `${name}.log`);
   console.log(`
 Cluster ready in ${elapsed()}.
@@ -108,16 +106,7 @@ Cluster ready in ${elapsed()}.
                    Temporal's databases temporal and temporal_visibility on the primary; the bank's ${cluster.bankDatabaseUrl}
   Server config    ${TEMPORAL_CONFIG_TEMPLATE} and ${TEMPORAL_DYNAMIC_CONFIG} (shared with docker-compose.yml)
   Logs             ${cluster.logDir} (${logs('api-1')}, ${logs('temporal-history-1')}, …)
-  Demo location    ${demo.locationId}
-  Demo users: email, password "${DEMO_PASSWORD}", and API token (also in ${path.join(dir, 'demo.json')}):
-${tokens}
-
-Place an order as the demo customer:
-  curl -s -X POST ${api2}/v1/orders -H 'Authorization: Bearer ${demo.users.customer.token}' -H 'Content-Type: application/json' \\
-    -d '${JSON.stringify({ locationId: demo.locationId, slotId: demoSlotId ?? '<a slot id from GET /v1/locations/:id/slots>', items: [{ productId: productIds[0], quantity: 2 }], address: { lat: 51.52, lng: -0.07, line1: '1 Brick Lane' } })}'
-
-Press Ctrl-C to stop everything.
-`);
+${demoGuide({ demo, demoFile: path.join(dir, 'demo.json'), apiUrl: api2, slotId: demoSlotId, productIds })}`);
 } catch (err) {
   console.error(`\n[cluster] failed: ${err instanceof Error ? err.message : String(err)}`);
   await shutdown(1);

@@ -7,8 +7,9 @@ import { createBankClient } from '../bank/client.js';
 import { loadConfig } from '../config.js';
 import { createDb } from '../db/knex.js';
 import { createSlotRepository } from '../db/repositories/slots.js';
-import { DEMO_PASSWORD, demoEmail, loadOrCreateDemoData, seedDemo, type DemoUserName } from '../db/seed.js';
+import { loadOrCreateDemoData, seedDemo } from '../db/seed.js';
 import { ensureDemoBankAccounts } from './bank-accounts.js';
+import { demoGuide } from './demo-guide.js';
 import { CODEC_PATH } from '../api/routes/codec.js';
 import { assertPortFree } from './ports.js';
 import { spawnTs, type TsChild } from './processes.js';
@@ -123,9 +124,6 @@ try {
     await appDb.destroy();
   }
 
-  const tokens = (Object.entries(demo.users) as [DemoUserName, { token: string }][])
-    .map(([name, u]) => `    ${name.padEnd(10)} ${demoEmail(name).padEnd(22)} ${u.token}`)
-    .join('\n');
   console.log(`
 Ready in ${elapsed()}.
 
@@ -139,16 +137,7 @@ Ready in ${elapsed()}.
   Temporal UI    ${infrastructure.temporalUiUrl ? `${infrastructure.temporalUiUrl}  (payloads decrypt for an operator logged in on the owner page: docs/operations.md)` : '(external Temporal: use its own UI)'}
   Bank           ${bankUrl}${config.bank.url ? ' (standalone, from BANK_URL)' : ''}
   Traces         ${traceFile ? `${traceFile} (npm run trace -- <order number>)` : 'off (npm start -- --trace, or OTEL_EXPORTER_OTLP_ENDPOINT)'}
-  Demo location  ${demo.locationId}
-  Demo users: email, password "${DEMO_PASSWORD}", and API token (also in ${path.join(config.dataDir, 'demo.json')}):
-${tokens}
-
-Place an order as the demo customer:
-  curl -s -X POST ${apiUrl}/v1/orders -H 'Authorization: Bearer ${demo.users.customer.token}' -H 'Content-Type: application/json' \\
-    -d '${JSON.stringify({ locationId: demo.locationId, slotId: demoSlotId ?? '<a slot id from GET /v1/locations/:id/slots>', items: [{ productId: productIds[0], quantity: 2 }], address: { lat: 51.52, lng: -0.07, line1: '1 Brick Lane' } })}'
-
-Press Ctrl-C to stop everything.
-`);
+${demoGuide({ demo, demoFile: path.join(config.dataDir, 'demo.json'), apiUrl: apiUrl, slotId: demoSlotId, productIds })}`);
 } catch (err) {
   console.error(`\n[start] failed: ${err instanceof Error ? err.message : String(err)}`);
   await shutdown(1);
