@@ -108,6 +108,12 @@ export interface WebhookSettings {
   idleRecheckMs: number;
   /** The shortest time between two wake-up signals to one endpoint's workflow: what bounds its history under load. */
   wakeIntervalMs: number;
+  /**
+   * Whether this worker process LISTENs for committed deliveries and wakes their endpoints' workflows. One waker per
+   * database is enough (more only duplicate signals); a worker sharing a database with another deployment turns it off,
+   * since a waker starts any endpoint's workflow on its own task queue.
+   */
+  waker: boolean;
 }
 
 /** A comma-separated list of positive millisecond counts. */
@@ -306,6 +312,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secretOverlapMs: int(env, 'WEBHOOK_SECRET_OVERLAP_MS', 24 * 3_600_000),
       idleRecheckMs: int(env, 'WEBHOOK_IDLE_RECHECK_MS', 15 * 60_000),
       wakeIntervalMs: int(env, 'WEBHOOK_WAKE_INTERVAL_MS', 500),
+      waker: bool(env, 'WEBHOOK_WAKER', true),
     },
     workerMetrics: {
       sdkPort: int(env, 'WORKER_METRICS_PORT', 9464),

@@ -31,15 +31,17 @@ stopWhenLauncherExits();
 const client = await connectClient(config);
 await ensureSchedules(client, config.temporal.taskQueue);
 // Wakes webhook endpoints' delivery workflows as their deliveries commit.
-const webhookWaker = startWebhookWaker({
-  config,
-  db,
-  client,
-  log: {
-    warn: (fields, message) =>
-      console.error(JSON.stringify({ level: 'warn', msg: message, ...fields, err: String(fields.err) })),
-  },
-});
+const webhookWaker = config.webhooks.waker
+  ? startWebhookWaker({
+      config,
+      db,
+      client,
+      log: {
+        warn: (fields, message) =>
+          console.error(JSON.stringify({ level: 'warn', msg: message, ...fields, err: String(fields.err) })),
+      },
+    })
+  : undefined;
 const bundlePath = workflowBundle && 'codePath' in workflowBundle ? workflowBundle.codePath : null;
 process.stdout.write(
   `${JSON.stringify({ ready: true, taskQueue: config.temporal.taskQueue, workflowBundle: bundlePath, metrics: telemetry.endpoints })}\n`,
@@ -49,7 +51,7 @@ try {
   // finish for up to shutdownGraceTime (src/worker.ts), then cancels what is left and run() resolves.
   await worker.run();
 } finally {
-  await webhookWaker.stop();
+  await webhookWaker?.stop();
   await client.connection.close();
   await connection.close();
   await db.destroy();

@@ -167,6 +167,9 @@ function processEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
+    // The database is shared with every test file: this worker's waker would start their endpoints' delivery
+    // workflows on this task queue, under this process's webhook settings.
+    WEBHOOK_WAKER: 'false',
     ...extra,
   };
 }

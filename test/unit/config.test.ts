@@ -10,6 +10,12 @@ describe('loadConfig', () => {
     expect(config.temporal.address).toBeUndefined();
     expect(config.temporal.uiPort).toBe(8233);
     expect(config.paymentTimeoutMs).toBe(600_000);
+    expect(config.webhooks.waker).toBe(true);
+  });
+
+  it('lets a worker sharing its database run without the webhook waker', () => {
+    expect(loadConfig({ WEBHOOK_WAKER: 'false' }).webhooks.waker).toBe(false);
+    expect(() => loadConfig({ WEBHOOK_WAKER: 'sometimes' })).toThrow(/WEBHOOK_WAKER/);
   });
 
   it('reads overrides and splits the webhook secrets for rotation', () => {
