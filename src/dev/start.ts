@@ -137,7 +137,7 @@ Ready in ${elapsed()}.
   Temporal UI    ${infrastructure.temporalUiUrl ? `${infrastructure.temporalUiUrl}  (payloads decrypt for an operator logged in on the owner page: docs/operations.md)` : '(external Temporal: use its own UI)'}
   Bank           ${bankUrl}${config.bank.url ? ' (standalone, from BANK_URL)' : ''}
   Traces         ${traceFile ? `${traceFile} (npm run trace -- <order number>)` : 'off (npm start -- --trace, or OTEL_EXPORTER_OTLP_ENDPOINT)'}
-${demoGuide({ demo, demoFile: path.join(config.dataDir, 'demo.json'), apiUrl: apiUrl, slotId: demoSlotId, productIds })}`);
+${demoGuide({ demo, demoFile: path.join(config.dataDir, 'demo.json'), apiUrl, slotId: demoSlotId, productIds })}`);
 } catch (err) {
   console.error(`\n[start] failed: ${err instanceof Error ? err.message : String(err)}`);
   await shutdown(1);
