@@ -1,6 +1,7 @@
 // Encrypts every payload Temporal stores (workflow inputs and results, signals, updates, queries, summaries) with
 // AES-256-GCM, so customer names, addresses and bank accounts reach the Temporal service only as ciphertext.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { JSONToPayload, payloadToJSON } from '@temporalio/common/lib/proto-utils.js';
 
@@ -8,6 +9,12 @@ import { JSONToPayload, payloadToJSON } from '@temporalio/common/lib/proto-utils
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 /** The metadata naming the key a payload was encrypted with, so rotated-out keys still decrypt old histories. */
 export const KEY_ID_METADATA = 'encryption-key-id';
+
+/**
+ * The failure converter every client, worker and workflow bundle uses: a failure's message and stack trace travel as
+ * an encoded payload, so the codec encrypts them too (see failure-converter.cjs).
+ */
+export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

@@ -5,7 +5,7 @@ import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Config } from './config.js';
 import { tracingClientInterceptors } from './telemetry/temporal.js';
-import { createEncryptionCodec } from './payload-codec.js';
+import { createEncryptionCodec, FAILURE_CONVERTER_PATH } from './payload-codec.js';
 
 /** Options both the client's Connection and the worker's NativeConnection accept. */
 type SharedConnectionOptions = Pick<ConnectionOptions, 'address' | 'tls' | 'metadata'> & { apiKey?: string };
@@ -31,13 +31,17 @@ export const MISSING_PAYLOAD_KEYS =
   'PAYLOAD_CODEC_KEYS is not set: with NODE_ENV=production every Temporal payload must be encrypted. Set it to id:<base64 of 32 bytes> (e.g. `k1:$(openssl rand -base64 32)`), the encrypting key first.';
 
 /**
- * The data converter of every Temporal client and worker: payloads are encrypted before they leave the process (see
- * src/payload-codec.ts). Refuses when no key is configured (production without PAYLOAD_CODEC_KEYS), so nothing ever
+ * The data converter of every Temporal client and worker: payloads, and failures' messages and stack traces, are
+ * encrypted before they leave the process (see src/payload-codec.ts). Refuses when no key is configured (production without PAYLOAD_CODEC_KEYS), so nothing ever
  * writes customer data to Temporal in clear.
  */
 export function temporalDataConverter(config: Config): DataConverter {
   if (config.temporal.payloadKeys.length === 0) throw new Error(MISSING_PAYLOAD_KEYS);
-  return { payloadCodecs: [createEncryptionCodec(config.temporal.payloadKeys)] };
+  return {
+    payloadCodecs: [createEncryptionCodec(config.temporal.payloadKeys)],
+    // Workflow bundles are built with the same converter (FAILURE_CONVERTER_PATH), for the failures workflows write.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+  };
 }
 
 /** A client on `connection` in the configured namespace, encrypting as the worker does. */

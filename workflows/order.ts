@@ -392,10 +392,10 @@ function itemCount(input: OrderInput): string {
   return `${units} ${units === 1 ? 'item' : 'items'}`;
 }
 
+/** The bank refused the charge request itself; a local activity's failure arrives as it was thrown, not wrapped. */
 function isBankRefusal(err: unknown): boolean {
-  return (
-    err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'BankRequestRefused'
-  );
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  return failure instanceof ApplicationFailure && failure.type === 'BankRequestRefused';
 }
 
 function refusal(message: string): ApplicationFailure {

@@ -17,6 +17,7 @@ import { WORKFLOW_INTERCEPTOR_MODULES } from '../../src/telemetry/workflow-inter
 import { startWebhookWaker } from '../../src/webhooks/waker.js';
 import { temporalClient } from '../../src/temporal.js';
 import { createWorker, workflowsPath } from '../../src/worker.js';
+import { FAILURE_CONVERTER_PATH } from '../../src/payload-codec.js';
 
 export interface BenchStack {
   config: Config;
@@ -75,6 +76,7 @@ export async function startBenchStack(
     workflowsPath,
     // As the worker bundles: the workflow interceptors only when traced.
     workflowInterceptorModules: tracing ? WORKFLOW_INTERCEPTOR_MODULES : [],
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('ERROR'),
   });
   const { worker, connection: workerConnection } = await createWorker({ config, db, bank, workflowBundle: { code } });

@@ -1,21 +1,37 @@
-// Sends an update to a workflow and turns its refusals into the API's error shape.
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+// Sends an update to an order's workflow (or its delivery's) and turns its refusals into the API's error shape.
+import { SpanKind } from '@opentelemetry/api';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
+import type { FastifyInstance } from 'fastify';
 import { REFUSAL } from '../../workflows/messages.js';
+import { inContinuedSpan } from '../telemetry/context.js';
+import { activeTracing } from '../telemetry/tracing.js';
 import { conflict, forbidden, notFound } from './errors.js';
 
+/**
+ * Sends `update` to the workflow `workflowId` of order `orderId`. While tracing is on, the update runs in the order's
+ * own trace (the one its placement started), linked to the request that asked for it: an order is one trace end to end.
+ */
 export async function sendUpdate<Ret, Arg>(
-  client: Client,
+  app: FastifyInstance,
+  orderId: string,
   workflowId: string,
   update: UpdateDefinition<Ret, [Arg]> | UpdateDefinition<Ret, []>,
   arg: Arg | undefined,
   what: string,
 ): Promise<Ret> {
-  const handle = client.workflow.getHandle(workflowId);
+  const handle = app.temporal.workflow.getHandle(workflowId);
+  const traceparent = activeTracing() ? await app.repos.orders.findTraceparent(orderId) : undefined;
   try {
-    return arg === undefined
-      ? await handle.executeUpdate(update as UpdateDefinition<Ret, []>)
-      : await handle.executeUpdate(update as UpdateDefinition<Ret, [Arg]>, { args: [arg] });
+    return await inContinuedSpan(
+      `${what.toLowerCase()} ${update.name}`,
+      traceparent,
+      { kind: SpanKind.INTERNAL, attributes: { orderId, workflowId } },
+      () =>
+        arg === undefined
+          ? handle.executeUpdate(update as UpdateDefinition<Ret, []>)
+          : handle.executeUpdate(update as UpdateDefinition<Ret, [Arg]>, { args: [arg] }),
+    );
   } catch (err) {
     throw toApiError(err, what);
   }

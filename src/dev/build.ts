@@ -8,6 +8,7 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../telemetry/workflow-interceptors.js';
 import { build } from 'esbuild';
 import { PAGE_BUNDLE_OPTIONS } from '../api/plugins/static.js';
+import { FAILURE_CONVERTER_PATH } from '../payload-codec.js';
 import { TRACED_WORKFLOW_BUNDLE_FILE, WORKFLOW_BUNDLE_FILE, workflowsPath } from '../worker.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -37,6 +38,8 @@ async function compile(outDir: string): Promise<void> {
     '--outDir',
     outDir,
   ]);
+  // Plain CommonJS that tsc does not emit; the worker require()s it by path.
+  await fs.copyFile(FAILURE_CONVERTER_PATH, path.join(outDir, 'src', path.basename(FAILURE_CONVERTER_PATH)));
 }
 
 /** Each HTML page and what it loads: its script bundled and minified, the style sheet and images copied. */
@@ -66,6 +69,7 @@ async function buildWorkflowBundle(outDir: string): Promise<void> {
     const { code } = await bundleWorkflowCode({
       workflowsPath,
       workflowInterceptorModules: [...workflowInterceptorModules],
+      failureConverterPath: FAILURE_CONVERTER_PATH,
       logger: new DefaultLogger('WARN'),
     });
     await fs.writeFile(path.join(outDir, file), code);

@@ -19,6 +19,7 @@ import { spawnTs, type Child } from './processes.js';
 import { silent, type Log } from './temporal-install.js';
 import { startTemporalCluster, type TemporalCluster, type TemporalServiceName } from './temporal-cluster.js';
 import { findTemporalServer } from './temporal-server-install.js';
+import { FAILURE_CONVERTER_PATH } from '../payload-codec.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -74,7 +75,11 @@ export interface Cluster {
 /** Bundles the workflow code once, so the two worker replicas start without bundling it each. */
 async function bundleWorkflows(file: string): Promise<void> {
   const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: new DefaultLogger('WARN'),
+  });
   fs.writeFileSync(file, code);
 }
 

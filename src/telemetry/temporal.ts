@@ -1,5 +1,5 @@
 // Temporal's OpenTelemetry interceptors wired to this process's tracing: client calls (start, update-with-start,
-// signal) carry the caller's trace in their headers, workflows continue it in the sandbox and export their spans through
+// signal, the activities' own client among them) carry the caller's trace in their headers, workflows continue it in the sandbox and export their spans through
 // a sink, and activities continue it on the worker. With tracing off the clients and activities get no interceptors,
 // and the workflows' spans (their interceptors are in every bundle) are dropped at the sink.
 import {
@@ -37,6 +37,8 @@ export function tracingWorkerOptions(opts: { bundling: boolean }): Pick<WorkerOp
     interceptors: {
       // Only when traced: the interceptors double the bundle every new workflow runs afresh.
       ...(opts.bundling && tracing ? { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } : {}),
+      // The client activities use (a delivery step signalling its order, say) carries their trace too.
+      ...(tracing ? { client: tracingClientInterceptors() } : {}),
       activity: tracing
         ? [
             (ctx) => ({

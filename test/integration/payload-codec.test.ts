@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
-import type { Payload } from '@temporalio/common';
+import type { Payload, ProtoFailure } from '@temporalio/common';
 import { payloadToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { orderStateQuery, type OrderState } from '../../workflows/messages.js';
@@ -42,6 +42,15 @@ function payloadsIn(value: unknown, found: Payload[] = []): Payload[] {
       payloadsIn(ours, found);
     } else payloadsIn(child, found);
   }
+  return found;
+}
+
+/** Every failure in a raw history that carries encoded attributes (an activity's, a local activity's, a cause's). */
+function failuresIn(value: unknown, found: ProtoFailure[] = []): ProtoFailure[] {
+  if (value instanceof Uint8Array || value === null || typeof value !== 'object') return found;
+  const record = value as Record<string, unknown>;
+  if ('encodedAttributes' in record && record.encodedAttributes) found.push(record as ProtoFailure);
+  for (const child of Object.values(record)) failuresIn(child, found);
   return found;
 }
 
@@ -146,6 +155,57 @@ describe('an order placed through the API', () => {
       expect(stored.includes(workflowId)).toBe(true);
       for (const secret of secrets) expect(stored.includes(secret), secret).toBe(false);
     }
+  });
+
+  it("keeps a failure's message encrypted as well: the bank's refusal that names the account, read by an operator", async () => {
+    // A customer whose bank account the bank does not know: the charge request is refused with a message naming it.
+    const locationId = await createLocation(stack.db, { name: 'Codec refusals' });
+    const productId = await createProduct(stack.db, { name: 'Refused roll', price_cents: 150 });
+    const owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
+    const stranger = await createUser(stack.db, 'customer');
+    const unknownAccount = randomUUID();
+    await stack.db('users').where({ id: stranger.id }).update({ bank_account_id: unknownAccount });
+    await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+      token: owner.token,
+      body: { productId, quantity: 5 },
+    });
+    const placed = await stack.api('POST', '/v1/orders', {
+      token: stranger.token,
+      body: {
+        locationId,
+        slotId: await createSlot(stack.db, locationId),
+        items: [{ productId, quantity: 1 }],
+        address: { lat: 51.5, lng: -0.1, line1: '2 Refusal Row' },
+      },
+    });
+    // The order ends unpaid at placement, what it held given back, and the customer is told why.
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+    expect(placed.body).toMatchObject({ status: 'payment_failed', reason: 'charge_refused' });
+    const workflowId = `order-${placed.body.id}`;
+    expect(await stack.client.workflow.getHandle(workflowId).result()).toMatchObject({ status: 'payment_failed' });
+
+    const events = await rawHistory(stack.client, workflowId);
+    const failures = failuresIn(events);
+    expect(failures.length).toBeGreaterThan(0);
+    for (const failure of failures) {
+      expect(failure.message).toBe('Encoded failure');
+      expect(failure.stackTrace ?? '').toBe('');
+      expect(Buffer.from(failure.encodedAttributes!.metadata!.encoding!).toString()).toBe('binary/encrypted');
+    }
+    expect(rawBytes(events).includes(unknownAccount)).toBe(false);
+
+    const decoded = await stack.api('POST', '/codec/decode', {
+      token: operator.token,
+      body: { payloads: failures.map((f) => payloadToJSON(f.encodedAttributes!)) },
+    });
+    expect(decoded.status).toBe(200);
+    const messages = (decoded.body.payloads as { data: string }[]).map(
+      (p) => (JSON.parse(Buffer.from(p.data, 'base64').toString('utf8')) as { message: string }).message,
+    );
+    expect(
+      messages.some((m) => m.includes(`Account ${unknownAccount}`)),
+      messages.join('\n'),
+    ).toBe(true);
   });
 
   it('decodes those payloads for an operator through the codec endpoint, as the Web UI asks', async () => {

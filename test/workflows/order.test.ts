@@ -38,6 +38,8 @@ interface Script {
   slot?: 'reserved' | 'slot_full' | 'slot_closed';
   /** Milliseconds from the workflow's start to the slot's cutoff. */
   cutoffInMs?: number;
+  /** The bank refuses the charge request itself (an unknown account, say), as the real activity reports a 4xx. */
+  chargeRefused?: boolean;
   /** How many times an undo step fails before it succeeds. */
   failures?: { releaseSlot?: number; voidCharge?: number };
 }
@@ -87,6 +89,11 @@ function scriptedActivities(script: Script, clock: () => Promise<number>) {
     },
     async requestCharge() {
       calls.push('requestCharge');
+      if (script.chargeRefused)
+        throw ApplicationFailure.nonRetryable(
+          'Bank POST /charges answered 404: Account acct-1 not found',
+          'BankRequestRefused',
+        );
       return { chargeId: 'charge-1' };
     },
     async voidCharge() {
@@ -230,6 +237,21 @@ describe('orderWorkflow', () => {
       'releaseSlot',
       'releaseStock',
       'status:payment_failed:insufficient_funds',
+    ]);
+  });
+
+  it('ends payment_failed with charge_refused when the bank refuses the request, giving back the slot and stock', async () => {
+    const { result, calls } = await run({ chargeRefused: true });
+    expect(result).toMatchObject({ status: 'payment_failed', reason: 'charge_refused', chargeId: null });
+    // Asked once (a refusal does not change on retry), and no charge to void.
+    expect(calls).toEqual([
+      'recordOrderPlaced',
+      'reserveStock',
+      'reserveSlot',
+      'requestCharge',
+      'releaseSlot',
+      'releaseStock',
+      'status:payment_failed:charge_refused',
     ]);
   });
 

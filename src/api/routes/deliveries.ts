@@ -77,7 +77,8 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!(await app.repos.staff.isDriverAt(request.body.driverId, delivery.locationId)))
         throw unprocessable('unknown_driver', `No driver ${request.body.driverId} delivers for this location`);
       return sendUpdate(
-        app.temporal,
+        app,
+        request.params.id,
         `delivery-${request.params.id}`,
         assignUpdate,
         { driverId: request.body.driverId },
@@ -110,7 +111,8 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (!request.user!.locationIds.includes(delivery.locationId))
           throw forbidden('You do not deliver for this location');
         return sendUpdate(
-          app.temporal,
+          app,
+          request.params.id,
           `delivery-${request.params.id}`,
           update,
           { driverId: request.user!.id },

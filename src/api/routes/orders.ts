@@ -254,9 +254,16 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         );
       }
       if (user.role === 'owner') {
-        await sendUpdate(app.temporal, `order-${request.params.id}`, staffCancelUpdate, { by: 'staff' }, 'Order');
+        await sendUpdate(
+          app,
+          request.params.id,
+          `order-${request.params.id}`,
+          staffCancelUpdate,
+          { by: 'staff' },
+          'Order',
+        );
       } else {
-        await sendUpdate(app.temporal, `order-${request.params.id}`, cancelUpdate, undefined, 'Order');
+        await sendUpdate(app, request.params.id, `order-${request.params.id}`, cancelUpdate, undefined, 'Order');
       }
       return (await app.repos.orders.findView(request.params.id))!;
     },

@@ -19,6 +19,7 @@ import * as m017 from './017_reserve_stock_function.js';
 import * as m018 from './018_collect_by.js';
 import * as m019 from './019_events_partitioned.js';
 import * as m020 from './020_replication_heartbeat.js';
+import * as m021 from './021_order_traceparent.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -45,4 +46,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['018_collect_by', m018],
   ['019_events_partitioned', m019],
   ['020_replication_heartbeat', m020],
+  ['021_order_traceparent', m021],
 ];

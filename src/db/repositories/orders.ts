@@ -13,6 +13,7 @@ import {
   type OrderStatus,
 } from '../../domain/vocabulary.js';
 import { streams } from '../../events/log.js';
+import { currentTraceparent } from '../../telemetry/context.js';
 import { atomic } from '../knex.js';
 import { appendEvent, readStream } from './events.js';
 
@@ -131,6 +132,14 @@ export function createOrderRepository(db: Knex) {
       );
     },
 
+    /** The traceparent the order was placed under, when it was placed while tracing was on. */
+    async findTraceparent(orderId: string): Promise<string | undefined> {
+      const row = await db('orders')
+        .where({ id: orderId })
+        .first<{ traceparent: string | null } | undefined>('traceparent');
+      return row?.traceparent ?? undefined;
+    },
+
     async findView(orderId: string): Promise<OrderView | undefined> {
       const row = await db('orders').where({ id: orderId }).first<OrderRow | undefined>();
       if (!row) return undefined;
@@ -214,6 +223,8 @@ export function createOrderRepository(db: Knex) {
             address: order.address,
             fulfilment: order.fulfilment ?? 'delivery',
             label: order.label ?? null,
+            // The placement's trace, for the order's later steps to continue (none while tracing is off).
+            traceparent: currentTraceparent() ?? null,
           })
           .onConflict('id')
           .ignore()
