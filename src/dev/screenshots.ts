@@ -1,6 +1,7 @@
 // `npm run screenshots`: starts the demo stack on its own ports and data directory, puts a few orders on it, and saves
-// the owner's back office (every section), the customer page and the order board at phone and desktop sizes as PNGs
-// in docs/screenshots/ for the README.
+// the owner's back office (every section), the customer page and the order board at phone and desktop sizes, and an
+// order in the Temporal Web UI (its summary and details decrypted for an operator, and as anyone else sees it), as PNGs
+// in docs/screenshots/ for the README and docs/operations.md.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DemoData } from '../db/seed.js';
+import { orderNumber } from '../domain/words.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const outDir = path.join(root, 'docs/screenshots');
@@ -73,7 +75,7 @@ async function call<T>(method: string, url: string, token: string, body?: unknow
 }
 
 /** Orders in every state the pages show: a delivery order to prep, counter orders preparing and ready. */
-async function stageOrders(demo: DemoData): Promise<void> {
+async function stageOrders(demo: DemoData): Promise<{ deliveryOrderId: string; counterOrderId: string }> {
   const owner = demo.users.owner.token;
   const { items } = await call<{ items: { productId: string }[] }>(
     'GET',
@@ -88,14 +90,13 @@ async function stageOrders(demo: DemoData): Promise<void> {
     owner,
   );
   const slot = slots.find((s) => s.status === 'open');
-  if (slot) {
-    await call('POST', '/v1/orders', demo.users.customer.token, {
-      locationId: demo.locationId,
-      slotId: slot.id,
-      items: [{ productId: first, quantity: 2 }],
-      address: { lat: 51.52, lng: -0.07, line1: '1 Brick Lane' },
-    });
-  }
+  if (!slot) throw new Error('the demo location has no open slot');
+  const delivery = await call<{ id: string }>('POST', '/v1/orders', demo.users.customer.token, {
+    locationId: demo.locationId,
+    slotId: slot.id,
+    items: [{ productId: first, quantity: 2 }],
+    address: { lat: 51.52, lng: -0.07, line1: '1 Brick Lane' },
+  });
   const counter = async (label: string, productId: string, quantity: number) =>
     call<{ id: string }>(
       'POST',
@@ -111,6 +112,73 @@ async function stageOrders(demo: DemoData): Promise<void> {
   await prep(ready.id, 'prepping');
   await prep(ready.id, 'prepped');
   await prep(preparing.id, 'prepping');
+  return { deliveryOrderId: delivery.id, counterOrderId: ready.id };
+}
+
+/**
+ * An order's workflow in the Temporal Web UI: its summary and current details, and its history with the input
+ * decrypted, for an operator logged in on the API's pages whose UI sends that cookie to the codec endpoint; then the
+ * same page for a browser that is not, where the payloads stay encrypted.
+ */
+async function shootTemporalUi(browser: Browser, demo: DemoData, orderId: string): Promise<void> {
+  const ui = `http://127.0.0.1:${PORTS.TEMPORAL_UI_PORT}`;
+  const workflow = `${ui}/namespaces/default/workflows/order-${orderId}`;
+  const save = async (page: Page, name: string) => {
+    await page.waitForTimeout(1500);
+    const file = path.join(outDir, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: false });
+    say(`${path.relative(root, file)} (${Math.round(fs.statSync(file).size / 1024)} KB)`);
+  };
+  // The UI renders the summary and details in frames of their own: look in every frame.
+  const shows = async (page: Page, text: string) => {
+    for (let waited = 0; waited < 30_000; waited += 250) {
+      for (const frame of page.frames()) {
+        if ((await frame.evaluate(() => document.body?.innerText ?? '').catch(() => '')).includes(text)) return;
+      }
+      await page.waitForTimeout(250);
+    }
+    throw new Error(`the Temporal UI never showed "${text}" on ${page.url()}`);
+  };
+  // The workflow's page redirects to its latest run's timeline; each tab is a path below the run.
+  const tab = async (page: Page, path: 'user-metadata' | 'history') => {
+    await page.waitForURL(/\/timeline$/);
+    await page.goto(page.url().replace(/\/timeline$/, `/${path}`));
+  };
+
+  const operator = await browser.newContext({ viewport: DESKTOP, locale: 'en-GB', timezoneId: 'UTC' });
+  const login = await operator.request.post(`${base}/v1/session`, {
+    data: { token: demo.users.operator.token },
+    headers: { 'x-csrf': '1' },
+  });
+  if (!login.ok()) throw new Error(`could not log in the operator: ${login.status()}`);
+  const page = await operator.newPage();
+  await page.goto(ui);
+  // The UI's Codec Server settings, as docs/operations.md has an operator set them once per browser.
+  await page.evaluate((endpoint) => {
+    localStorage.setItem('endpoint', JSON.stringify(endpoint));
+    localStorage.setItem('includeCredentials', 'true');
+    localStorage.setItem('passAccessToken', 'false');
+    localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
+  }, `${base}/codec`);
+  const decoded = () => page.waitForResponse((r) => r.url().includes('/codec/decode') && r.ok());
+  await page.goto(workflow);
+  await tab(page, 'user-metadata');
+  await shows(page, `Order ${orderNumber(orderId)}`);
+  await save(page, 'temporal-ui-summary');
+  await page.goto(workflow);
+  const historyDecoded = decoded();
+  await tab(page, 'history');
+  await historyDecoded;
+  await save(page, 'temporal-ui-history');
+  await operator.close();
+
+  const anyone = await browser.newContext({ viewport: DESKTOP, locale: 'en-GB', timezoneId: 'UTC' });
+  const other = await anyone.newPage();
+  await other.goto(workflow);
+  await tab(other, 'user-metadata');
+  await shows(other, 'No summary available');
+  await save(other, 'temporal-ui-without-codec');
+  await anyone.close();
 }
 
 async function shoot(
@@ -149,7 +217,7 @@ const stop = await startDemo();
 let failed = false;
 try {
   const demo = JSON.parse(fs.readFileSync(path.join(dataDir, 'demo.json'), 'utf8')) as DemoData;
-  await stageOrders(demo);
+  const { deliveryOrderId } = await stageOrders(demo);
   fs.mkdirSync(outDir, { recursive: true });
   const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
@@ -179,6 +247,7 @@ try {
   await shoot(browser, DESKTOP, demo.users.customer.token, [customerShot('desktop')]);
   await shoot(browser, PHONE, undefined, [boardShot('phone')]);
   await shoot(browser, WALL, undefined, [boardShot('wall')]);
+  await shootTemporalUi(browser, demo, deliveryOrderId);
   await browser.close();
 } catch (err) {
   failed = true;
