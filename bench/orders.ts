@@ -40,7 +40,7 @@ function parse(args: string[]): Options {
 }
 
 /** One order's life as its customer saw it. */
-interface Sample {
+export interface Sample {
   /** performance.now() when the accepted POST was sent, and when the order was completed. */
   startedAt: number;
   endedAt: number;
@@ -49,13 +49,13 @@ interface Sample {
 }
 
 /** Every answer to POST /v1/orders: when it came, how long it took, and whether it was a refusal. */
-interface PostAnswer {
+export interface PostAnswer {
   at: number;
   ms: number;
   refused: boolean;
 }
 
-interface PointRun {
+export interface PointRun {
   samples: Sample[];
   posts: PostAnswer[];
   /** CPU seconds of each role over the measured window. */
@@ -69,7 +69,7 @@ const DRAIN_MS = 180_000;
  * A closed loop: `concurrency` virtual customers each run `once` again and again until the window ends, then finish
  * what they started. Throughput counts orders completed inside the measured window; latencies are theirs.
  */
-async function closedLoop(
+export async function closedLoop(
   stack: ProcessStack,
   opts: { concurrency: number; warmupMs: number; durationMs: number },
   once: (vu: number, posts: PostAnswer[]) => Promise<Sample>,
@@ -107,7 +107,7 @@ async function closedLoop(
 }
 
 /** Our order, over HTTP, followed on its live stream. */
-function ourOrder(stack: ProcessStack, shop: BenchShop) {
+export function ourOrder(stack: ProcessStack, shop: BenchShop) {
   return async (vu: number, posts: PostAnswer[]): Promise<Sample> => {
     const customer = shop.customers[vu % shop.customers.length]!;
     let placed: { status: number; body: any; headers?: Headers };
@@ -211,7 +211,7 @@ function quantiles<N extends string>(name: N, values: number[]) {
   >;
 }
 
-function summarize(run: PointRun, roles: string[]) {
+export function summarize(run: PointRun, roles: string[]) {
   const completed = run.samples.length;
   return {
     orders_per_s: round(completed / run.windowSeconds, 2),

@@ -108,7 +108,7 @@ export function startTracing(opts: TracingOptions): Tracing | undefined {
     instrumentations: [
       fastify,
       // Spans only inside a trace: the bank's and the fan-out's background polling would otherwise start one each time.
-      new PgInstrumentation({ requireParentSpan: true }),
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       new UndiciInstrumentation({ requireParentforSpans: true }),
       // Outgoing webhooks use node:http; incoming requests are @fastify/otel's.
       new HttpInstrumentation({ disableIncomingRequestInstrumentation: true, requireParentforOutgoingSpans: true }),

@@ -58,11 +58,17 @@ export async function appendEvent(
     { kind: SpanKind.PRODUCER, attributes: { 'event.type': type, 'event.stream': stream } },
     async () => {
       const traceparent = currentTraceparent();
-      const inserted = await trx('events')
-        .insert({ stream, type, payload: traceparent ? { ...payload, [TRACEPARENT_KEY]: traceparent } : payload })
-        .returning<{ id: number; created_at: Date }[]>(['id', 'created_at']);
-      await trx.raw('SELECT pg_notify(?, ?)', [EVENTS_CHANNEL, JSON.stringify({ id: inserted[0]!.id, stream, type })]);
-      return inserted;
+      const stored = traceparent ? { ...payload, [TRACEPARENT_KEY]: traceparent } : payload;
+      // The row and its NOTIFY in one statement: one round trip per event.
+      const { rows } = await trx.raw<{ rows: { id: number; created_at: Date }[] }>(
+        `WITH inserted AS (
+           INSERT INTO events (stream, type, payload) VALUES (?, ?, ?::jsonb) RETURNING id, created_at, stream, type
+         )
+         SELECT id, created_at, pg_notify(?, json_build_object('id', id, 'stream', stream, 'type', type)::text)
+           FROM inserted`,
+        [stream, type, JSON.stringify(stored), EVENTS_CHANNEL],
+      );
+      return rows;
     },
   );
   const id = row!.id;
