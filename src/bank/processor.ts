@@ -10,6 +10,11 @@ import { signWebhook, SIGNATURE_HEADER } from './signature.js';
 
 export interface ProcessorOptions {
   ledger: Ledger;
+  /**
+   * Where webhooks go: one URL, or several separated by commas (each replica of the API, where no load balancer stands
+   * in front of them). Deliveries take turns across them, and one that cannot be reached or answers 5xx is tried at
+   * the next before the attempt counts as failed.
+   */
   webhookUrl: string;
   /** The bank signs with one secret; the receiver may accept several while it rotates. */
   webhookSecret: string;
@@ -48,8 +53,14 @@ export function createBankProcessor(opts: ProcessorOptions): BankProcessor {
   const retryMaxMs = opts.retryMaxMs ?? 5 * 60_000;
   // Short enough that a draining bank (10 s grace) finishes the attempts in flight.
   const deliveryTimeoutMs = opts.deliveryTimeoutMs ?? 5_000;
-  // Longer than one delivery can take, so a claimed event is not claimed twice while it is in flight.
-  const leaseMs = deliveryTimeoutMs * 3;
+  const webhookUrls = opts.webhookUrl
+    .split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+  if (webhookUrls.length === 0) throw new Error('The bank needs a webhook URL');
+  // Longer than one delivery can take (every URL tried), so a claimed event is not claimed twice while in flight.
+  const leaseMs = deliveryTimeoutMs * (webhookUrls.length + 2);
+  let turn = 0;
   const { ledger, log } = opts;
 
   let running = false;
@@ -77,36 +88,50 @@ export function createBankProcessor(opts: ProcessorOptions): BankProcessor {
     );
   }
 
+  /** Posts the signed body to the webhook URLs in turn until one takes it or refuses it (a 4xx); else the last error. */
+  async function post(body: string, signature: string): Promise<{ ok: true } | { ok: false; error: string }> {
+    const first = turn++ % webhookUrls.length;
+    let error = '';
+    for (let i = 0; i < webhookUrls.length; i++) {
+      const url = webhookUrls[(first + i) % webhookUrls.length]!;
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature, 'user-agent': 'demo-bank/1' },
+          body,
+          signal: AbortSignal.timeout(deliveryTimeoutMs),
+        });
+        // The body is not needed, but must be consumed to free the connection.
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) return { ok: true };
+        error = `HTTP ${res.status}${webhookUrls.length > 1 ? ` from ${url}` : ''}`;
+        // The receiver itself refused it: another replica of it would too.
+        if (res.status < 500) break;
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        error = webhookUrls.length > 1 ? `${url}: ${message}` : message;
+      }
+    }
+    return { ok: false, error };
+  }
+
   async function send(delivery: OutboxDelivery): Promise<boolean> {
     const body = JSON.stringify(delivery.event);
     // Signed at each attempt, so a retry after a long outage is not refused as stale.
     const signature = signWebhook(opts.webhookSecret, Math.floor(Date.now() / 1000), body);
-    let error: string;
-    try {
-      const res = await fetch(opts.webhookUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature, 'user-agent': 'demo-bank/1' },
-        body,
-        signal: AbortSignal.timeout(deliveryTimeoutMs),
-      });
-      // The body is not needed, but must be consumed to free the connection.
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) {
-        await ledger.markDelivered(delivery.eventId);
-        log.info(
-          {
-            eventId: delivery.eventId,
-            type: delivery.event.type,
-            reference: delivery.event.data.reference,
-            chargeId: delivery.event.data.chargeId,
-          },
-          'webhook delivered',
-        );
-        return true;
-      }
-      error = `HTTP ${res.status}`;
-    } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
+    const posted = await post(body, signature);
+    if (posted.ok) {
+      await ledger.markDelivered(delivery.eventId);
+      log.info(
+        {
+          eventId: delivery.eventId,
+          type: delivery.event.type,
+          reference: delivery.event.data.reference,
+          chargeId: delivery.event.data.chargeId,
+        },
+        'webhook delivered',
+      );
+      return true;
     }
     const retryInMs = retryDelay(delivery.attempts);
     log.warn(
@@ -115,12 +140,12 @@ export function createBankProcessor(opts: ProcessorOptions): BankProcessor {
         type: delivery.event.type,
         reference: delivery.event.data.reference,
         attempts: delivery.attempts,
-        error,
+        error: posted.error,
         retryInMs,
       },
       'webhook delivery failed; will retry',
     );
-    await ledger.markDeliveryFailed(delivery.eventId, error, retryInMs);
+    await ledger.markDeliveryFailed(delivery.eventId, posted.error, retryInMs);
     return false;
   }
 

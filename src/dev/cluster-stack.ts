@@ -174,7 +174,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     };
     const workerMetrics: Cluster['workerMetrics'] = {};
     const appEnv: Record<AppProcessName, NodeJS.ProcessEnv> = {
-      bank: { ...env, BANK_PORT: String(ports.bank), WEBHOOK_URL: `${apiUrls[0]}/v1/webhooks/bank` },
+      // No load balancer here: the bank takes turns across the replicas and fails over between them.
+      bank: {
+        ...env,
+        BANK_PORT: String(ports.bank),
+        WEBHOOK_URL: apiUrls.map((url) => `${url}/v1/webhooks/bank`).join(','),
+      },
       'api-1': { ...env, PORT: String(ports.api[0]) },
       'api-2': { ...env, PORT: String(ports.api[1]) },
       'worker-1': env,

@@ -376,6 +376,89 @@ describe('webhook delivery', () => {
   });
 });
 
+describe('several webhook URLs', () => {
+  it('takes turns across them and, within one attempt, passes over one that cannot be reached', async () => {
+    const [first, second] = [await startReceiver(), await startReceiver()];
+    // A port nothing listens on: a replica that is down.
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const down = `http://127.0.0.1:${(closed.address() as { port: number }).port}/v1/webhooks/bank`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const spread = await startTestBank({ webhookUrl: `${down}, ${first.url},${second.url}`, webhookSecret: SECRET });
+    try {
+      const acct = await spread.client.createAccount({ holderName: 'Spread', balanceCents: 10_000 });
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const { chargeId } = await spread.client.requestCharge({
+          idempotencyKey: randomUUID(),
+          accountId: acct.id,
+          amountCents: 100,
+          reference: randomUUID(),
+        });
+        ids.push(chargeId);
+      }
+      const delivered = await eventually(
+        () => spread.db('webhook_outbox').whereIn('charge_id', ids).whereNotNull('delivered_at'),
+        (rows) => rows.length === ids.length,
+      );
+      expect(delivered).toHaveLength(ids.length);
+      // Each on its first attempt, though a third of them were first sent to the replica that is down.
+      expect(delivered.map((row: { attempts: number }) => row.attempts)).toEqual(ids.map(() => 1));
+      const to = (receiver: Receiver) => ids.filter((id) => receiver.eventsFor(id).length > 0).length;
+      expect(to(first) + to(second)).toBe(ids.length);
+      expect(to(first)).toBeGreaterThan(0);
+      expect(to(second)).toBeGreaterThan(0);
+    } finally {
+      await spread.stop();
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('counts a refusal (4xx) as the attempt, without asking the next URL', async () => {
+    // A receiver that refuses every signature, as an API given the wrong secret does.
+    let refused = 0;
+    const refusing = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        refused++;
+        res.writeHead(401).end();
+      });
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const refusingUrl = `http://127.0.0.1:${(refusing.address() as { port: number }).port}/v1/webhooks/bank`;
+    const other = await startReceiver();
+    const spread = await startTestBank({ webhookUrl: `${refusingUrl},${other.url}`, webhookSecret: SECRET });
+    try {
+      const acct = await spread.client.createAccount({ holderName: 'Refused', balanceCents: 10_000 });
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const { chargeId } = await spread.client.requestCharge({
+          idempotencyKey: randomUUID(),
+          accountId: acct.id,
+          amountCents: 100,
+          reference: randomUUID(),
+        });
+        ids.push(chargeId);
+      }
+      // Turns alternate: one charge's first attempt goes to the refusing URL, and stays refused there.
+      const rows = await eventually(
+        () => spread.db('webhook_outbox').whereIn('charge_id', ids),
+        (found) => found.some((r: { last_error: string | null }) => r.last_error !== null),
+      );
+      const failed = rows.find((r: { last_error: string | null }) => r.last_error !== null);
+      expect(failed.last_error).toBe(`HTTP 401 from ${refusingUrl}`);
+      expect(failed.delivered_at).toBeNull();
+      expect(other.eventsFor(failed.charge_id)).toEqual([]);
+      expect(refused).toBeGreaterThan(0);
+    } finally {
+      await spread.stop();
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
+      await other.close();
+    }
+  });
+});
+
 describe('an idle bank', () => {
   it('knows nothing is due, sleeps until a charge falls due, and leaves the database alone meanwhile', async () => {
     const idle = await startTestBank({ webhookUrl: receiver.url, webhookSecret: SECRET, pollIntervalMs: 60_000 });
