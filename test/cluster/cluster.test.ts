@@ -137,6 +137,17 @@ describe.skipIf(unavailable !== undefined)('the cluster', () => {
     expect((await api(1, 'POST', `/v1/orders/${cancelled.body.id}/cancel`, carol.token)).status).toBe(200);
     await statusOf(0, cancelled.body.id, carol.token, 'cancelled');
 
+    // With one API replica down, the bank's webhooks reach the other: an order placed there is paid all the same.
+    await cluster.kill('api-1');
+    try {
+      const dave = await customer(100_000);
+      const paidOnOne = await place(1, dave.token, 1);
+      expect(paidOnOne.status).toBe(201);
+      await statusOf(1, paidOnOne.body.id, dave.token, 'confirmed');
+    } finally {
+      await cluster.start('api-1');
+    }
+
     expect(await checkInventoryInvariants(db)).toEqual([]);
     // The streaming replica has the finished order too.
     const replica = createDb(cluster.readDatabaseUrl, { max: 1 });
