@@ -1,7 +1,8 @@
 // `npm run bench -- orders`: orders end to end over HTTP on the topology `npm start` runs (API, worker and bank in
 // processes of their own; this process is only the load generator), swept over concurrency against a bare workflow
 // of the same shape on the same Temporal server. Each virtual customer places an order, follows it on its live
-// stream, and a simulated owner and driver move it along; then it orders again.
+// stream, and a simulated owner and driver move it along; then it orders again. `--target cluster` runs it on
+// `npm run cluster`'s topology instead (bench/support/cluster-target.ts), its result in results/orders-cluster.json.
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,7 @@ import { BASELINE_TASK_QUEUE, baselineOrder, paidSignal, placedUpdate, stepUpdat
 import { sweepChart } from './report.js';
 import { numberFlag } from './support/args.js';
 import { cpuSince, ownCpuSeconds, readCpu } from './support/cpu.js';
+import { startClusterTarget } from './support/cluster-target.js';
 import { startProcessStack, type ProcessStack } from './support/process-stack.js';
 import { benchRequest, openBenchShop, type BenchShop } from './support/shop.js';
 import { percentile, round } from './support/stack.js';
@@ -23,6 +25,8 @@ interface Options {
   warmup: number;
   /** Runs only one side of the comparison, for looking into it. */
   only: 'ours' | 'baseline' | undefined;
+  /** `npm start`'s topology (the default), or `npm run cluster`'s. */
+  target: 'processes' | 'cluster';
 }
 
 function parse(args: string[]): Options {
@@ -36,7 +40,16 @@ function parse(args: string[]): Options {
     seconds: numberFlag(args, 'seconds', 30),
     warmup: numberFlag(args, 'warmup', 5, (n) => Number.isInteger(n) && n >= 0),
     only: args.includes('--only') ? (args[args.indexOf('--only') + 1] as 'ours' | 'baseline') : undefined,
+    target: targetFlag(args),
   };
+}
+
+function targetFlag(args: string[]): Options['target'] {
+  const i = args.indexOf('--target');
+  const target = i >= 0 ? args[i + 1] : 'processes';
+  if (target !== 'processes' && target !== 'cluster')
+    throw new Error(`--target ${target} must be processes or cluster`);
+  return target;
 }
 
 /** One order's life as its customer saw it. */
@@ -110,11 +123,14 @@ export async function closedLoop(
 export function ourOrder(stack: ProcessStack, shop: BenchShop) {
   return async (vu: number, posts: PostAnswer[]): Promise<Sample> => {
     const customer = shop.customers[vu % shop.customers.length]!;
+    // Behind several API replicas, each customer keeps to one, as a load balancer's affinity would.
+    const baseUrl = stack.baseUrls?.[vu % stack.baseUrls.length] ?? stack.baseUrl;
+    const at = { ...stack, baseUrl };
     let placed: { status: number; body: any; headers?: Headers };
     let startedAt: number;
     for (;;) {
       startedAt = performance.now();
-      const res = await fetch(`${stack.baseUrl}/v1/orders`, {
+      const res = await fetch(`${baseUrl}/v1/orders`, {
         method: 'POST',
         headers: { authorization: `Bearer ${customer.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({
@@ -133,7 +149,7 @@ export function ourOrder(stack: ProcessStack, shop: BenchShop) {
       await sleep(Number(res.headers.get('retry-after') ?? '1') * 1000);
     }
     const id = placed.body.id as string;
-    const stream = await openSse(`${stack.baseUrl}/v1/orders/${id}/events`, {
+    const stream = await openSse(`${baseUrl}/v1/orders/${id}/events`, {
       headers: { authorization: `Bearer ${customer.token}` },
     });
     const seen = (type: string, status?: string) =>
@@ -142,7 +158,7 @@ export function ourOrder(stack: ProcessStack, shop: BenchShop) {
       await seen('order.status', 'confirmed');
       const confirmedMs = performance.now() - startedAt;
       const act = async (url: string, token: string, body?: unknown) => {
-        const res = await benchRequest(stack, 'POST', url, token, body);
+        const res = await benchRequest(at, 'POST', url, token, body);
         if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${JSON.stringify(res.body)}`);
       };
       await act(`/v1/orders/${id}/prep`, shop.owner.token, { status: 'prepping' });
@@ -252,10 +268,13 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   log(`concurrency ${opts.concurrency.join(', ')}, ${opts.warmup} s warm-up and ${opts.seconds} s measured per point`);
   // --profile <dir>: the API, worker and bank write V8 CPU profiles (one per thread) there when they stop.
   const profileDir = args.includes('--profile') ? args[args.indexOf('--profile') + 1] : undefined;
-  const stack = await startProcessStack({
-    log,
-    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-  });
+  const cluster = opts.target === 'cluster' ? await startClusterTarget({ log }) : undefined;
+  const stack =
+    cluster ??
+    (await startProcessStack({
+      log,
+      nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    }));
   try {
     const baselineWorker = await stack.spawn('baseline-worker', 'bench/workflows/baseline-worker.ts');
     const maxConcurrency = Math.max(...opts.concurrency);
@@ -265,7 +284,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       capacity: 100_000,
       customers: maxConcurrency,
     });
-    const ourRoles = ['api', 'worker', 'bank', 'postgres', 'temporal'];
+    const ourRoles = cluster?.ourRoles ?? ['api', 'worker', 'bank', 'postgres', 'temporal'];
+    const temporalRoles = cluster?.temporalRoles ?? ['temporal'];
     // What each role costs doing nothing, so the per-order figures at low rates can be read against it.
     const idleBefore = readCpu(stack.roots);
     await sleep(10_000);
@@ -284,7 +304,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
               point,
               baselineOrderRun(stack),
             );
-      const baseline = summarize(bare, ['worker', 'temporal']);
+      const baseline = summarize(bare, ['worker', ...temporalRoles]);
       const ours = summarize(
         opts.only === 'baseline' ? skipped : await closedLoop(stack, point, ourOrder(stack, shop)),
         ourRoles,
@@ -314,8 +334,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const peak = sweep.reduce((best, row) => (row.orders_per_s > best.orders_per_s ? row : best), sweep[0]!);
     const afterPeak = sweep.slice(sweep.indexOf(peak));
     const result = {
-      bench: 'orders',
-      topology: 'processes: api, worker, bank, load generator; embedded Postgres; Temporal dev server',
+      bench: cluster ? 'orders-cluster' : 'orders',
+      topology: cluster
+        ? 'cluster: api ×2, worker ×2, bank, load generator; Postgres primary and streaming replica; Temporal server as frontend, history ×2, matching, worker'
+        : 'processes: api, worker, bank, load generator; embedded Postgres; Temporal dev server',
       seconds_per_point: opts.seconds,
       orders_per_s: peak.orders_per_s,
       peak_concurrency: peak.concurrency,
@@ -330,7 +352,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       invariant_violations: violations.length,
       sweep,
     };
-    const chart = fileURLToPath(new URL('./results/orders-sweep.svg', import.meta.url));
+    const chart = fileURLToPath(
+      new URL(`./results/${cluster ? 'orders-cluster' : 'orders'}-sweep.svg`, import.meta.url),
+    );
     fs.writeFileSync(chart, sweepChart(sweep));
     log(`wrote ${chart}`);
     console.log(

@@ -38,7 +38,9 @@ async function main(): Promise<void> {
     const bench = await BENCHES[name]!();
     const result = await bench.run(args);
     results[name] = result;
-    fs.writeFileSync(path.join(resultsDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    // A bench may name its result for what it ran (orders-cluster for the orders bench on the cluster).
+    const file = typeof result.bench === 'string' && /^[a-z][a-z0-9-]*$/.test(result.bench) ? result.bench : name;
+    fs.writeFileSync(path.join(resultsDir, `${file}.json`), `${JSON.stringify(result, null, 2)}\n`);
     if (named) console.log(JSON.stringify(result));
   }
   if (!named) {

@@ -24,8 +24,10 @@ export interface ProcessStack {
   bank: BankClient;
   client: Client;
   temporalAddress: string;
-  /** The root process of each role, for CPU readings of its process tree. */
-  roots: Record<'api' | 'worker' | 'bank' | 'postgres' | 'temporal', number>;
+  /** The root process of each role (api, worker, bank, postgres, temporal here), for CPU readings of its tree. */
+  roots: Record<string, number>;
+  /** Every API replica, when there are several; customer n uses baseUrls[n % length]. */
+  baseUrls?: string[];
   /** Logs of every process. */
   dir: string;
   /** Starts one more process on the stack's servers (e.g. a baseline worker); stopped with the stack. */
