@@ -104,8 +104,15 @@ export function orderSummary(input: OrderInput, locationName: string): string {
   return `Order ${orderNumber(input.orderId)} · ${units} ${units === 1 ? 'item' : 'items'} · ${money(total)} · ${locationName} · ${fulfilment}${slot}`;
 }
 
-/** The order's static details in the Web UI (Temporal markdown): its ids, slot and lines, and again no person. */
-export function orderDetails(input: OrderInput, locationName: string): string {
+/**
+ * The order's static details in the Web UI (Temporal markdown): its ids, slot and lines (each product by name when
+ * known, and by id), and again no person.
+ */
+export function orderDetails(
+  input: OrderInput,
+  locationName: string,
+  products: ReadonlyMap<string, { name: string }> = new Map(),
+): string {
   const slot =
     input.slotStartsAt === null
       ? 'none (counter)'
@@ -116,7 +123,10 @@ export function orderDetails(input: OrderInput, locationName: string): string {
     `**Fulfilment** ${input.fulfilment ?? 'delivery'}`,
     `**Slot** ${slot}`,
     '**Lines**',
-    ...input.lines.map((line) => `- ${line.quantity} × product ${line.productId} at ${money(line.unitPriceCents)}`),
+    ...input.lines.map((line) => {
+      const name = products.get(line.productId)?.name;
+      return `- ${line.quantity} × ${name ? `${name} (product ${line.productId})` : `product ${line.productId}`} at ${money(line.unitPriceCents)}`;
+    }),
   ].join('\n');
 }
 
@@ -124,7 +134,13 @@ export function orderDetails(input: OrderInput, locationName: string): string {
  * Starts the order's workflow (or attaches to the one a retried request started) and waits for placement. Answers
  * with the read model once stock and slot are held; a refusal is a 409 named by its reason.
  */
-export async function placeOrder(app: FastifyInstance, request: FastifyRequest, input: OrderInput): Promise<OrderView> {
+export async function placeOrder(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  input: OrderInput,
+  /** The ordered products' names, for the workflow's details in the Web UI. */
+  products?: ReadonlyMap<string, { name: string }>,
+): Promise<OrderView> {
   const attributes: SearchAttributePair[] = [
     { key: searchAttributes.orderStatus, value: 'placed' },
     { key: searchAttributes.locationId, value: input.locationId },
@@ -142,7 +158,7 @@ export async function placeOrder(app: FastifyInstance, request: FastifyRequest, 
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
     typedSearchAttributes: attributes,
     staticSummary: orderSummary(input, locationName),
-    staticDetails: orderDetails(input, locationName),
+    staticDetails: orderDetails(input, locationName, products),
   });
   // Past the system's peak a placement is refused quickly rather than queued without bound; see admission.ts.
   const permit = await app.admission?.acquire();

@@ -85,7 +85,7 @@ describe('an order in the Web UI', () => {
     const details = await description.staticDetails();
     expect(details).toContain(`**Order** ${orderId}`);
     expect(details).toContain(`**Location** Summary bakery (${locationId})`);
-    expect(details).toContain(`- 3 × product ${productId} at £2.75`);
+    expect(details).toContain(`- 3 × Summary roll (product ${productId}) at £2.75`);
 
     // Waiting for the bank: since when, and for which charge.
     const { chargeId } = await handle.query(orderStateQuery);

@@ -53,8 +53,8 @@ const counterOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (body.slotId !== undefined && (!slot || slot.locationId !== locationId)) {
         throw unprocessable('unknown_slot', `Slot ${body.slotId} is not a slot of location ${locationId}`);
       }
-      const prices = await app.repos.catalog.pricesFor(productIds);
-      const unknown = productIds.filter((id) => !prices.has(id));
+      const products = await app.repos.catalog.productsFor(productIds);
+      const unknown = productIds.filter((id) => !products.has(id));
       if (unknown.length > 0) {
         throw unprocessable('unknown_product', `Unknown product: ${unknown.join(', ')}`, { productIds: unknown });
       }
@@ -97,7 +97,7 @@ const counterOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         lines: body.items.map((i) => ({
           productId: i.productId,
           quantity: i.quantity,
-          unitPriceCents: prices.get(i.productId)!,
+          unitPriceCents: products.get(i.productId)!.priceCents,
         })),
         address: null,
         paymentTimeoutMs: app.config.paymentTimeoutMs,
@@ -105,7 +105,7 @@ const counterOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         collection,
         label: body.label ?? null,
       };
-      return reply.code(201).send(await placeOrder(app, request, input));
+      return reply.code(201).send(await placeOrder(app, request, input, products));
     },
   );
 };

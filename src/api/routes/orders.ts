@@ -106,8 +106,8 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const bankAccountId = await app.repos.users.bankAccountOf(customer.id);
       if (!bankAccountId)
         throw conflict('no_payment_method', 'Link a bank account before ordering (PUT /v1/me/bank-account)');
-      const prices = await app.repos.catalog.pricesFor(productIds);
-      const unknown = productIds.filter((id) => !prices.has(id));
+      const products = await app.repos.catalog.productsFor(productIds);
+      const unknown = productIds.filter((id) => !products.has(id));
       if (unknown.length > 0) {
         throw unprocessable('unknown_product', `Unknown product: ${unknown.join(', ')}`, { productIds: unknown });
       }
@@ -145,14 +145,14 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         lines: body.items.map((i) => ({
           productId: i.productId,
           quantity: i.quantity,
-          unitPriceCents: prices.get(i.productId)!,
+          unitPriceCents: products.get(i.productId)!.priceCents,
         })),
         address,
         paymentTimeoutMs: app.config.paymentTimeoutMs,
         fulfilment,
         ...(fulfilment === 'collection' ? { collection: await collectionTimes(app, body.locationId) } : {}),
       };
-      const view = await placeOrder(app, request, input);
+      const view = await placeOrder(app, request, input, products);
       return reply.code(201).send(view);
     },
   );

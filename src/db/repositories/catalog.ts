@@ -171,11 +171,12 @@ export function createCatalogRepository(db: Knex) {
       return (await db('products').where({ id: productId }).first('id')) !== undefined;
     },
 
-    async pricesFor(productIds: string[]): Promise<Map<string, number>> {
+    /** The list price and name of each product that exists, by id. */
+    async productsFor(productIds: string[]): Promise<Map<string, { priceCents: number; name: string }>> {
       const rows = await db('products')
         .whereIn('id', productIds)
-        .select<{ id: string; price_cents: number }[]>('id', 'price_cents');
-      return new Map(rows.map((r) => [r.id, r.price_cents]));
+        .select<{ id: string; price_cents: number; name: string }[]>('id', 'price_cents', 'name');
+      return new Map(rows.map((r) => [r.id, { priceCents: r.price_cents, name: r.name }]));
     },
   };
 }
