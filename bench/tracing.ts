@@ -1,9 +1,10 @@
-// `npm run bench -- tracing [--concurrency 10] [--seconds 30] [--warmup 5] [--rounds 2] [--sampler-ratio 1]`: what
-// tracing costs, on the topology `npm start` runs and with the orders bench's customers (placed, paid, prepped,
-// assigned, picked up and delivered, each followed on its live stream). Phases alternate untraced and traced, each on a
-// fresh stack: traced, the API, the worker and the bank export every span over OTLP (protobuf, batched, as in
-// production) to a collector stand-in in this process that counts what it receives and answers at once.
-// The JSON line's ratio is traced throughput over untraced (the target is at least 0.9), beside CPU per order.
+// `npm run bench -- tracing [--concurrency 10] [--seconds 30] [--warmup 5] [--rounds 2] [--sampler-ratio 1]
+// [--only traced|untraced] [--profile <dir>]`: what tracing costs, on the topology `npm start` runs and with the
+// orders bench's customers (placed, paid, prepped, assigned, picked up and delivered, each followed on its live
+// stream). Phases alternate untraced and traced, each on a fresh stack: traced, the API, the worker and the bank export
+// every span over OTLP (protobuf, batched, as in production) to a collector stand-in in this process that counts what
+// it receives and answers at once. The JSON line's ratio is traced throughput over untraced (the target is at least
+// 0.9), beside CPU per order.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closedLoop, ourOrder, summarize } from './orders.js';

@@ -1,5 +1,4 @@
 // The real stack for benchmarks: its own Temporal dev server and Postgres on free ports, the bank, a worker and the API over HTTP.
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { Connection, type Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
@@ -12,8 +11,6 @@ import { DEV_BANK_API_KEY, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
 import { startBenchInfrastructure } from './infrastructure.js';
 import type { Infrastructure } from '../../src/dev/stack.js';
-import { startTracing } from '../../src/telemetry/tracing.js';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../../src/telemetry/workflow-interceptors.js';
 import { startWebhookWaker } from '../../src/webhooks/waker.js';
 import { temporalClient } from '../../src/temporal.js';
 import { createWorker, workflowsPath } from '../../src/worker.js';
@@ -39,8 +36,6 @@ export async function startBenchStack(
     workflows?: boolean;
     apiPoolMax?: number;
     webhookWaker?: boolean;
-    /** Traces the whole stack (API, workflows, activities, bank) into this exporter, batched as in production. */
-    tracing?: SpanExporter;
   } = {},
 ): Promise<BenchStack> {
   if (!runtimeInstalled) {
@@ -48,9 +43,6 @@ export async function startBenchStack(
     runtimeInstalled = true;
   }
   const servers = await startBenchInfrastructure();
-  const tracing = opts.tracing
-    ? startTracing({ serviceName: 'bench', exporters: [opts.tracing], batch: true })
-    : undefined;
   const { infra, config } = servers;
   const db = createDb(infra.databaseUrl, { max: opts.apiPoolMax ?? 20 });
   const connection = await Connection.connect({ address: infra.temporalAddress });
@@ -74,8 +66,6 @@ export async function startBenchStack(
 
   const { code } = await bundleWorkflowCode({
     workflowsPath,
-    // As the worker bundles: the workflow interceptors only when traced.
-    workflowInterceptorModules: tracing ? WORKFLOW_INTERCEPTOR_MODULES : [],
     failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('ERROR'),
   });
@@ -109,7 +99,6 @@ export async function startBenchStack(
       await connection.close();
       await bankDb.destroy();
       await db.destroy();
-      await tracing?.shutdown();
       await servers.stop();
     },
   };

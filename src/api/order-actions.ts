@@ -11,12 +11,12 @@ export async function prepOrder(
   orderId: string,
   status: 'prepping' | 'prepped',
 ): Promise<OrderView> {
-  await sendUpdate(app, orderId, `order-${orderId}`, prepUpdate, { status }, 'Order');
+  await sendUpdate(app, 'order', orderId, prepUpdate, { status });
   return (await app.repos.orders.findView(orderId))!;
 }
 
 /** Hands a collection order that is ready to its customer: completed. Refused with 409 otherwise. */
 export async function collectOrder(app: FastifyInstance, orderId: string): Promise<OrderView> {
-  await sendUpdate(app, orderId, `order-${orderId}`, collectUpdate, undefined, 'Order');
+  await sendUpdate(app, 'order', orderId, collectUpdate);
   return (await app.repos.orders.findView(orderId))!;
 }

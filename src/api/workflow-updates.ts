@@ -9,22 +9,23 @@ import { activeTracing } from '../telemetry/tracing.js';
 import { conflict, forbidden, notFound } from './errors.js';
 
 /**
- * Sends `update` to the workflow `workflowId` of order `orderId`. While tracing is on, the update runs in the order's
- * own trace (the one its placement started), linked to the request that asked for it: an order is one trace end to end.
+ * Sends `update` to order `orderId`'s workflow, or to its delivery's. While tracing is on, the update runs in the
+ * order's own trace (the one its placement started), linked to the request that asked for it: an order is one trace
+ * end to end.
  */
 export async function sendUpdate<Ret, Arg>(
   app: FastifyInstance,
+  workflow: 'order' | 'delivery',
   orderId: string,
-  workflowId: string,
   update: UpdateDefinition<Ret, [Arg]> | UpdateDefinition<Ret, []>,
-  arg: Arg | undefined,
-  what: string,
+  arg?: Arg,
 ): Promise<Ret> {
+  const workflowId = `${workflow}-${orderId}`;
   const handle = app.temporal.workflow.getHandle(workflowId);
   const traceparent = activeTracing() ? await app.repos.orders.findTraceparent(orderId) : undefined;
   try {
     return await inContinuedSpan(
-      `${what.toLowerCase()} ${update.name}`,
+      `${workflow} ${update.name}`,
       traceparent,
       { kind: SpanKind.INTERNAL, attributes: { orderId, workflowId } },
       () =>
@@ -33,7 +34,7 @@ export async function sendUpdate<Ret, Arg>(
           : handle.executeUpdate(update as UpdateDefinition<Ret, [Arg]>, { args: [arg] }),
     );
   } catch (err) {
-    throw toApiError(err, what);
+    throw toApiError(err, workflow === 'order' ? 'Order' : 'Delivery');
   }
 }
 

@@ -38,10 +38,8 @@ export interface TracingOptions {
   /** The service name when OTEL_SERVICE_NAME does not give one. */
   serviceName: string;
   env?: NodeJS.ProcessEnv;
-  /** Exporters of the caller's own (tests, benches); the environment's are ignored. */
+  /** Exporters of the caller's own (tests), each seeing a span as soon as it ends; the environment's are ignored. */
   exporters?: SpanExporter[];
-  /** Batch the caller's exporters as the environment's are; otherwise each sees a span as soon as it ends. */
-  batch?: boolean;
 }
 
 let active: Tracing | undefined;
@@ -78,7 +76,7 @@ export function exportersFromEnv(env: NodeJS.ProcessEnv): SpanExporter[] {
 export function startTracing(opts: TracingOptions): Tracing | undefined {
   if (active) return active;
   const env = opts.env ?? process.env;
-  const batch = opts.exporters === undefined || opts.batch === true;
+  const batch = opts.exporters === undefined;
   const exporters = opts.exporters ?? exportersFromEnv(env);
   if (exporters.length === 0) return undefined;
 

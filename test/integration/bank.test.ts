@@ -42,9 +42,8 @@ async function startReceiver(): Promise<Receiver> {
       res.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/webhooks/bank`,
+    url: await webhookUrlOf(server),
     attempts,
     failNext(count, reference) {
       failures = count;
@@ -376,27 +375,38 @@ describe('webhook delivery', () => {
   });
 });
 
+/** `count` charges of 1.00 on `via`'s account `accountId`, each with a reference of its own; their ids. */
+async function chargesOn(via: TestBank, accountId: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { chargeId } = await via.client.requestCharge({
+      idempotencyKey: randomUUID(),
+      accountId,
+      amountCents: 100,
+      reference: randomUUID(),
+    });
+    ids.push(chargeId);
+  }
+  return ids;
+}
+
+/** Starts `server` on a free loopback port; the webhook URL it answers at. */
+async function webhookUrlOf(server: http.Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/webhooks/bank`;
+}
+
 describe('several webhook URLs', () => {
   it('takes turns across them and, within one attempt, passes over one that cannot be reached', async () => {
     const [first, second] = [await startReceiver(), await startReceiver()];
     // A port nothing listens on: a replica that is down.
     const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const down = `http://127.0.0.1:${(closed.address() as { port: number }).port}/v1/webhooks/bank`;
+    const down = await webhookUrlOf(closed);
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const spread = await startTestBank({ webhookUrl: `${down}, ${first.url},${second.url}`, webhookSecret: SECRET });
     try {
       const acct = await spread.client.createAccount({ holderName: 'Spread', balanceCents: 10_000 });
-      const ids: string[] = [];
-      for (let i = 0; i < 6; i++) {
-        const { chargeId } = await spread.client.requestCharge({
-          idempotencyKey: randomUUID(),
-          accountId: acct.id,
-          amountCents: 100,
-          reference: randomUUID(),
-        });
-        ids.push(chargeId);
-      }
+      const ids = await chargesOn(spread, acct.id, 6);
       const delivered = await eventually(
         () => spread.db('webhook_outbox').whereIn('charge_id', ids).whereNotNull('delivered_at'),
         (rows) => rows.length === ids.length,
@@ -425,22 +435,12 @@ describe('several webhook URLs', () => {
         res.writeHead(401).end();
       });
     });
-    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
-    const refusingUrl = `http://127.0.0.1:${(refusing.address() as { port: number }).port}/v1/webhooks/bank`;
+    const refusingUrl = await webhookUrlOf(refusing);
     const other = await startReceiver();
     const spread = await startTestBank({ webhookUrl: `${refusingUrl},${other.url}`, webhookSecret: SECRET });
     try {
       const acct = await spread.client.createAccount({ holderName: 'Refused', balanceCents: 10_000 });
-      const ids: string[] = [];
-      for (let i = 0; i < 2; i++) {
-        const { chargeId } = await spread.client.requestCharge({
-          idempotencyKey: randomUUID(),
-          accountId: acct.id,
-          amountCents: 100,
-          reference: randomUUID(),
-        });
-        ids.push(chargeId);
-      }
+      const ids = await chargesOn(spread, acct.id, 2);
       // Turns alternate: one charge's first attempt goes to the refusing URL, and stays refused there.
       const rows = await eventually(
         () => spread.db('webhook_outbox').whereIn('charge_id', ids),

@@ -76,14 +76,7 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!delivery || !request.user!.locationIds.includes(delivery.locationId)) throw notFound('Delivery');
       if (!(await app.repos.staff.isDriverAt(request.body.driverId, delivery.locationId)))
         throw unprocessable('unknown_driver', `No driver ${request.body.driverId} delivers for this location`);
-      return sendUpdate(
-        app,
-        request.params.id,
-        `delivery-${request.params.id}`,
-        assignUpdate,
-        { driverId: request.body.driverId },
-        'Delivery',
-      );
+      return sendUpdate(app, 'delivery', request.params.id, assignUpdate, { driverId: request.body.driverId });
     },
   );
 
@@ -110,14 +103,7 @@ const deliveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (!delivery) throw notFound('Delivery');
         if (!request.user!.locationIds.includes(delivery.locationId))
           throw forbidden('You do not deliver for this location');
-        return sendUpdate(
-          app,
-          request.params.id,
-          `delivery-${request.params.id}`,
-          update,
-          { driverId: request.user!.id },
-          'Delivery',
-        );
+        return sendUpdate(app, 'delivery', request.params.id, update, { driverId: request.user!.id });
       },
     );
   }

@@ -254,16 +254,9 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         );
       }
       if (user.role === 'owner') {
-        await sendUpdate(
-          app,
-          request.params.id,
-          `order-${request.params.id}`,
-          staffCancelUpdate,
-          { by: 'staff' },
-          'Order',
-        );
+        await sendUpdate(app, 'order', request.params.id, staffCancelUpdate, { by: 'staff' });
       } else {
-        await sendUpdate(app, request.params.id, `order-${request.params.id}`, cancelUpdate, undefined, 'Order');
+        await sendUpdate(app, 'order', request.params.id, cancelUpdate);
       }
       return (await app.repos.orders.findView(request.params.id))!;
     },
