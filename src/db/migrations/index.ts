@@ -20,6 +20,7 @@ import * as m018 from './018_collect_by.js';
 import * as m019 from './019_events_partitioned.js';
 import * as m020 from './020_replication_heartbeat.js';
 import * as m021 from './021_order_traceparent.js';
+import * as m022 from './022_availability_category_order.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -47,4 +48,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['019_events_partitioned', m019],
   ['020_replication_heartbeat', m020],
   ['021_order_traceparent', m021],
+  ['022_availability_category_order', m022],
 ];

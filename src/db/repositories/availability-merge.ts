@@ -2,7 +2,7 @@
 // Postgres merges k index scans and stops once the page's products are complete; in distance order, location by
 // location from the nearest, each read in name order without the products a nearer location already offers.
 import type { Knex } from 'knex';
-import { lotFilter } from './availability-statements.js';
+import { filterFor, type FilterShape } from './availability-statements.js';
 
 /** The orders a merge of index scans reads in: each has a lot index per location (name, and list price). */
 export type MergeOrder = 'name' | 'price';
@@ -28,14 +28,14 @@ const MATCHING = (lots: string) => `${lots}.available > 0 AND ${lots}.expires_at
 // products are complete. A page so reads about one page of lots in all, and a search or a filter reads until it has
 // found one page of matches, where the lateral query reads a page (or, sorting by price, every lot) at each location.
 // (Every lot of a product carries the product's list price, so its lots sit together in price order too.)
-export function mergedPageSql(k: number, filtered: boolean, order: MergeOrder): string {
+export function mergedPageSql(k: number, shape: FilterShape, order: MergeOrder): string {
   const { columns, after, lead } = ORDER[order];
   const branches = Array.from(
     { length: k },
     (_, i) => `(
       SELECT location_id, product_price_cents, product_sort_key, product_id, available, discount_from FROM stock_lots
       WHERE location_id = :loc${i}::uuid AND ${MATCHING('stock_lots')}
-        AND ${after}${filtered ? `\n        AND ${lotFilter('stock_lots')}` : ''}
+        AND ${after}${filterFor('stock_lots', shape)}
       ORDER BY ${columns})`,
   ).join(' UNION ALL ');
   return `
@@ -58,11 +58,11 @@ export function mergedPageSql(k: number, filtered: boolean, order: MergeOrder): 
 
 // The next products of one group of equally near locations in name order, leaving out those a nearer location offers:
 // their nearest stock is elsewhere, so they come earlier in distance order. One location reads its own index in order.
-const groupProductsSql = (single: boolean, filtered: boolean) => `
+const groupProductsSql = (single: boolean, shape: FilterShape) => `
   SELECT s.product_id, s.product_sort_key
   FROM stock_lots s
   WHERE ${single ? 's.location_id = :location::uuid' : 's.location_id = ANY(:group::uuid[])'} AND ${MATCHING('s')}
-    AND (s.product_sort_key, s.product_id) > (:afterKey, :afterId::uuid)${filtered ? `\n    AND ${lotFilter('s')}` : ''}
+    AND (s.product_sort_key, s.product_id) > (:afterKey, :afterId::uuid)${filterFor('s', shape)}
     AND NOT EXISTS (
       SELECT FROM stock_lots n
       WHERE n.location_id = ANY(:nearer::uuid[]) AND n.product_id = s.product_id AND n.available > 0
@@ -71,10 +71,35 @@ const groupProductsSql = (single: boolean, filtered: boolean) => `
   GROUP BY s.product_sort_key, s.product_id
   ORDER BY s.product_sort_key, s.product_id
   LIMIT :need`;
+const SHAPES: FilterShape[] = ['plain', 'filtered', 'category'];
+const byShape = (sql: (shape: FilterShape) => string) =>
+  Object.fromEntries(SHAPES.map((shape) => [shape, sql(shape)])) as Record<FilterShape, string>;
 const GROUP_PRODUCTS = {
-  single: { plain: groupProductsSql(true, false), filtered: groupProductsSql(true, true) },
-  group: { plain: groupProductsSql(false, false), filtered: groupProductsSql(false, true) },
+  single: byShape((shape) => groupProductsSql(true, shape)),
+  group: byShape((shape) => groupProductsSql(false, shape)),
 };
+
+// The same for every remaining location at once, when the nearest group left the page short (a search or a filter
+// that few products pass): each location's first products in name order that no nearer group offers, in distance
+// order. :ordered lists every location nearest first; a location's nearer ones are those before its group's first.
+const restProductsSql = (shape: FilterShape) => `
+  SELECT rest.grp, here.product_id, here.product_sort_key
+  FROM unnest(:restIds::uuid[], :restGroups::int[], :restStarts::int[]) AS rest(id, grp, start)
+  CROSS JOIN LATERAL (
+    SELECT s.product_id, s.product_sort_key
+    FROM stock_lots s
+    WHERE s.location_id = rest.id AND ${MATCHING('s')}${filterFor('s', shape)}
+      AND NOT EXISTS (
+        SELECT FROM stock_lots n
+        WHERE n.location_id = ANY((:ordered::uuid[])[1:rest.start - 1]) AND n.product_id = s.product_id
+          AND n.available > 0 AND n.expires_at > :freshAt
+      )
+    GROUP BY s.product_sort_key, s.product_id
+    ORDER BY s.product_sort_key, s.product_id
+    LIMIT :need
+  ) here
+  ORDER BY rest.grp, here.product_sort_key, here.product_id`;
+const REST_PRODUCTS = byShape(restProductsSql);
 
 // Every nearby location's fresh stock of the page's products, with the products' list details.
 const PAGE_STOCK_SQL = `
@@ -103,15 +128,16 @@ export interface DistancePageRow {
 /**
  * One page in distance order: the nearest location's products in name order, then the next location's that the
  * nearer ones don't offer, and so on until the page is complete; then the page's stock at every nearby location.
- * Locations at exactly the same distance are read together, so their products keep name order. A page so costs a
- * statement per location it reaches into (usually one or two) and one for the stock, each reading about a page of lots.
+ * Locations at exactly the same distance are read together, so their products keep name order. A page so costs one
+ * statement for the nearest group (which usually fills it), one for all the others when it did not, and one for the
+ * stock: three round trips at most, however few products a search or a filter leaves at each location.
  */
 export async function distancePage(
   db: Knex,
   opts: {
     /** Nearest first, then by id: the order the nearby query returns. */
     nearby: { id: string; distance_m: number }[];
-    filtered: boolean;
+    shape: FilterShape;
     bindings: Record<string, unknown> & { pageSize: number; afterKey: string; afterId: string };
     afterLead: number;
   },
@@ -123,30 +149,72 @@ export async function distancePage(
     if (last?.distance === l.distance_m) last.ids.push(l.id);
     else groups.push({ distance: l.distance_m, ids: [l.id] });
   }
+  const suffix = opts.shape === 'plain' ? '' : `_${opts.shape}`;
   const page: { productId: string; lead: number }[] = [];
   const nearer: string[] = [];
-  for (const group of groups) {
+  let read = 0;
+  for (const [g, group] of groups.entries()) {
     if (page.length >= bindings.pageSize) break;
     // Groups before the cursor are done; the cursor's own group continues after its product.
-    if (group.distance >= afterLead) {
-      const from =
-        group.distance === afterLead ? {} : { afterKey: '', afterId: '00000000-0000-0000-0000-000000000000' };
-      const single = group.ids.length === 1;
-      const sql = GROUP_PRODUCTS[single ? 'single' : 'group'][opts.filtered ? 'filtered' : 'plain'];
-      const { rows } = await db
-        .raw<{ rows: { product_id: string }[] }>(sql, {
-          ...bindings,
-          ...from,
-          ...(single ? { location: group.ids[0] } : { group: group.ids }),
-          nearer,
-          need: bindings.pageSize - page.length,
-        })
-        .options({
-          name: `availability_by_distance_${single ? 'single' : 'group'}${opts.filtered ? '_filtered' : ''}`,
-        });
-      for (const row of rows) page.push({ productId: row.product_id, lead: group.distance });
+    if (group.distance < afterLead) {
+      nearer.push(...group.ids);
+      continue;
     }
+    // The nearest group usually fills the page; when it did not, every remaining location is read in one statement.
+    if (read > 0 && g < groups.length - 1) {
+      await readRest(groups.slice(g));
+      break;
+    }
+    const from = group.distance === afterLead ? {} : { afterKey: '', afterId: '00000000-0000-0000-0000-000000000000' };
+    const single = group.ids.length === 1;
+    const sql = GROUP_PRODUCTS[single ? 'single' : 'group'][opts.shape];
+    const { rows } = await db
+      .raw<{ rows: { product_id: string }[] }>(sql, {
+        ...bindings,
+        ...from,
+        ...(single ? { location: group.ids[0] } : { group: group.ids }),
+        nearer,
+        need: bindings.pageSize - page.length,
+      })
+      .options({
+        name: `availability_by_distance_${single ? 'single' : 'group'}${suffix}`,
+      });
+    for (const row of rows) page.push({ productId: row.product_id, lead: group.distance });
     nearer.push(...group.ids);
+    read++;
+  }
+
+  /** Reads `rest`, groups all after the cursor's distance, and completes the page from them in distance order. */
+  async function readRest(rest: typeof groups) {
+    const restIds: string[] = [];
+    const restGroups: number[] = [];
+    const restStarts: number[] = [];
+    const ordered = [...nearer];
+    for (const [g, group] of rest.entries()) {
+      const start = ordered.length + 1;
+      for (const id of group.ids) {
+        restIds.push(id);
+        restGroups.push(g);
+        restStarts.push(start);
+      }
+      ordered.push(...group.ids);
+    }
+    const { rows } = await db
+      .raw<{ rows: { grp: number; product_id: string }[] }>(REST_PRODUCTS[opts.shape], {
+        ...bindings,
+        restIds,
+        restGroups,
+        restStarts,
+        ordered,
+        need: bindings.pageSize - page.length,
+      })
+      .options({ name: `availability_by_distance_rest${suffix}` });
+    // Rows come group by group in name order; locations of one group may offer the same product.
+    for (const row of rows) {
+      if (page.length >= bindings.pageSize) break;
+      if (page.at(-1)?.productId === row.product_id) continue;
+      page.push({ productId: row.product_id, lead: rest[row.grp]!.distance });
+    }
   }
   if (page.length === 0) return [];
   const { rows } = await db

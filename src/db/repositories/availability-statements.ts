@@ -3,11 +3,23 @@
 // category, tags and price from the lot index, and visit products only for the page.
 import { PRODUCT_TAGS } from '../../domain/vocabulary.js';
 
+/**
+ * How a statement filters lots: not at all, by tags and price, or by those and a category. With a category the
+ * condition is an equality an index can start from (the category order index); otherwise it holds for any category.
+ */
+export type FilterShape = 'plain' | 'filtered' | 'category';
+
 /** The lots of products a filter keeps, as a condition on `lots`, a row of stock_lots. */
-export const lotFilter = (
-  lots: string,
-) => `(:categoryId::uuid IS NULL OR ${lots}.product_category_id = :categoryId::uuid)
+export const lotFilter = (lots: string, shape: Exclude<FilterShape, 'plain'> = 'filtered') => `${
+  shape === 'category'
+    ? `${lots}.product_category_id = :categoryId::uuid`
+    : `(:categoryId::uuid IS NULL OR ${lots}.product_category_id = :categoryId::uuid)`
+}
         AND ${lots}.product_tags @> :tags::text[] AND ${lots}.product_price_cents <= :maxPriceCents`;
+
+/** The filter of `shape` as a further condition of a statement's WHERE, or nothing when plain. */
+export const filterFor = (lots: string, shape: FilterShape) =>
+  shape === 'plain' ? '' : `\n        AND ${lotFilter(lots, shape)}`;
 
 // The nearby locations, as the caller already read them (ids and exact distances). Each location's lots come out of
 // its own index: a join over the array would let Postgres scan the whole table.

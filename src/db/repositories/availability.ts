@@ -5,7 +5,7 @@ import type { LatLng } from '../../domain/geo.js';
 import { discountedPriceCents } from '../../domain/pricing.js';
 import { PRODUCT_TAGS, type AvailabilitySort, type LocationKind, type ProductTag } from '../../domain/vocabulary.js';
 import { distancePage, mergedPageSql } from './availability-merge.js';
-import { FACETS_SQL, lotFilter, sortedPageSql } from './availability-statements.js';
+import { FACETS_SQL, filterFor, sortedPageSql, type FilterShape } from './availability-statements.js';
 import type { NearbyLocation } from './locations.js';
 
 export interface AvailabilityItem {
@@ -72,7 +72,7 @@ const LOCATIONS_DELIVERING_TO = `${DELIVERING_TO} ORDER BY distance_m, id`;
 // One page of the union of the nearby locations' fresh stock, in one round trip. Each location contributes at most
 // one page of its own products (a product on the union's page is on every stocking location's own page), so the work
 // is bounded by locations × page size, however much stock they hold.
-const availabilityPageSql = (filtered: boolean) => `
+const availabilityPageSql = (shape: FilterShape) => `
   WITH nearby AS MATERIALIZED (${DELIVERING_TO})
   SELECT page.location_id, nearby.name AS location_name, nearby.distance_m,
          page.product_id, page.product_sort_key, page.available, page.discounted,
@@ -87,9 +87,7 @@ const availabilityPageSql = (filtered: boolean) => `
       FROM stock_lots s
       WHERE s.location_id = l.id AND s.available > 0 AND s.expires_at > :freshAt
         AND (s.product_sort_key, s.product_id) > (:afterKey, :afterId::uuid)
-        AND s.product_sort_key LIKE ALL (ARRAY(SELECT lower(w) FROM unnest(:patterns::text[]) AS w))${
-          filtered ? `\n        AND ${lotFilter('s')}` : ''
-        }
+        AND s.product_sort_key LIKE ALL (ARRAY(SELECT lower(w) FROM unnest(:patterns::text[]) AS w))${filterFor('s', shape)}
       GROUP BY s.product_sort_key, s.product_id
       ORDER BY s.product_sort_key, s.product_id
       LIMIT :pageSize
@@ -104,8 +102,11 @@ const availabilityPageSql = (filtered: boolean) => `
 const MERGE_MAX_LOCATIONS = 100;
 
 const mergedPageSqls = new Map<string, string>();
-const AVAILABILITY_PAGE = availabilityPageSql(false);
-const AVAILABILITY_PAGE_FILTERED = availabilityPageSql(true);
+const AVAILABILITY_PAGE = {
+  plain: availabilityPageSql('plain'),
+  filtered: availabilityPageSql('filtered'),
+  category: availabilityPageSql('category'),
+};
 const SORTED_PAGE = { price: sortedPageSql('price'), distance: sortedPageSql('distance') };
 
 /**
@@ -192,8 +193,12 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
       const sort = opts.sort ?? 'name';
       const after = { ...BEFORE_EVERY_PRODUCT, ...opts.after };
       const filter = opts.filter ?? {};
-      const filtered =
-        filter.categoryId !== undefined || (filter.tags?.length ?? 0) > 0 || filter.maxPriceCents !== undefined;
+      const shape: FilterShape =
+        filter.categoryId !== undefined
+          ? 'category'
+          : (filter.tags?.length ?? 0) > 0 || filter.maxPriceCents !== undefined
+            ? 'filtered'
+            : 'plain';
       const bindings = {
         now: opts.now,
         freshAt: opts.freshAt,
@@ -223,15 +228,15 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
           distance_m: byId.get(r.location_id)!.distance_m,
         });
         if (nearby.length <= mergeMaxLocations && sort === 'distance') {
-          const rows = await distancePage(db, { nearby, filtered, bindings, afterLead: after.lead });
+          const rows = await distancePage(db, { nearby, shape, bindings, afterLead: after.lead });
           return rows.map(located);
         }
         if (nearby.length <= mergeMaxLocations) {
           const k = nearby.length;
-          const variant = `${filtered ? 'filtered_' : ''}${sort === 'price' ? 'price_' : ''}${k}`;
+          const variant = `${shape === 'plain' ? '' : `${shape}_`}${sort === 'price' ? 'price_' : ''}${k}`;
           let sql = mergedPageSqls.get(variant);
           if (sql === undefined)
-            mergedPageSqls.set(variant, (sql = mergedPageSql(k, filtered, sort === 'price' ? 'price' : 'name')));
+            mergedPageSqls.set(variant, (sql = mergedPageSql(k, shape, sort === 'price' ? 'price' : 'name')));
           const result = await db
             .raw<{ rows: (Omit<AvailabilityRow, 'location_name' | 'distance_m'> & { rank: number })[] }>(sql, {
               ...bindings,
@@ -260,12 +265,12 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
           return result.rows.map((r) => ({ ...r, location_name: byId.get(r.location_id)!.name }));
         }
         const result = await db
-          .raw<{ rows: AvailabilityRow[] }>(filtered ? AVAILABILITY_PAGE_FILTERED : AVAILABILITY_PAGE, {
+          .raw<{ rows: AvailabilityRow[] }>(AVAILABILITY_PAGE[shape], {
             ...bindings,
             lat: opts.point.lat,
             lng: opts.point.lng,
           })
-          .options({ name: filtered ? 'availability_page_filtered' : 'availability_page' });
+          .options({ name: shape === 'plain' ? 'availability_page' : `availability_page_${shape}` });
         return result.rows;
       };
       const readFacets = async (): Promise<AvailabilityFacets> => {
