@@ -476,6 +476,9 @@ describe('the two ways a page is read', () => {
     const now = new Date();
     const merged = createAvailabilityRepository(stack.db);
     const lateral = createAvailabilityRepository(stack.db, { mergeMaxLocations: 0 });
+    // Reading a page in one round trip: for every point here, and for none (seven locations deliver, more than three).
+    const oneTrip = createAvailabilityRepository(stack.db, { oneTripLocations: 16 });
+    const tooFewForOneTrip = createAvailabilityRepository(stack.db, { oneTripLocations: 3 });
     const locations: string[] = [];
     for (let i = 0; i < 6; i++)
       locations.push(
@@ -578,6 +581,9 @@ describe('the two ways a page is read', () => {
           const query = { ...base, filter, sort };
           const expected = await pages(lateral, query);
           expect(await pages(merged, query), JSON.stringify(query)).toEqual(expected);
+          const withoutFacets = expected.map((page) => ({ items: page.items, facets: undefined }));
+          for (const repo of [oneTrip, tooFewForOneTrip])
+            expect(await pages(repo, { ...query, facets: false }), JSON.stringify(query)).toEqual(withoutFacets);
           for (const page of expected) expect(page.facets).toEqual(expected[0]!.facets);
           const items = expected.flatMap((p) => p.items);
           expect(new Set(items.map((i) => i.productId))).toEqual(new Set(inName.map((i) => i.productId)));

@@ -28,19 +28,31 @@ const MATCHING = (lots: string) => `${lots}.available > 0 AND ${lots}.expires_at
 // products are complete. A page so reads about one page of lots in all, and a search or a filter reads until it has
 // found one page of matches, where the lateral query reads a page (or, sorting by price, every lot) at each location.
 // (Every lot of a product carries the product's list price, so its lots sit together in price order too.)
-export function mergedPageSql(k: number, shape: FilterShape, order: MergeOrder): string {
+//
+// Given `nearbySql`, the statement finds the locations itself, in the same round trip: branch i reads the i-th nearest
+// (none when fewer than k deliver there), and each row says how many do, so a caller knows whether k were enough.
+export function mergedPageSql(k: number, shape: FilterShape, order: MergeOrder, nearbySql?: string): string {
   const { columns, after, lead } = ORDER[order];
+  const location = (i: number) => (nearbySql ? `(SELECT ids[${i + 1}] FROM reach)` : `:loc${i}::uuid`);
   const branches = Array.from(
     { length: k },
     (_, i) => `(
       SELECT location_id, product_price_cents, product_sort_key, product_id, available, discount_from FROM stock_lots
-      WHERE location_id = :loc${i}::uuid AND ${MATCHING('stock_lots')}
+      WHERE location_id = ${location(i)} AND ${MATCHING('stock_lots')}
         AND ${after}${filterFor('stock_lots', shape)}
       ORDER BY ${columns})`,
   ).join(' UNION ALL ');
-  return `
+  return `${
+    nearbySql
+      ? `
+  WITH nearby AS MATERIALIZED (${nearbySql}),
+  reach AS MATERIALIZED (SELECT array_agg(id ORDER BY distance_m, id) AS ids, count(*)::int AS nearby_count FROM nearby)`
+      : ''
+  }
   SELECT page.location_id, page.product_id, page.product_sort_key, page.rank, page.lead, page.available, page.discounted,
-         p.name, p.description, p.price_cents, p.eod_discount_percent
+         p.name, p.description, p.price_cents, p.eod_discount_percent${
+           nearbySql ? ', nearby.name AS location_name, nearby.distance_m, reach.nearby_count' : ''
+         }
   FROM (
     SELECT lots.location_id, lots.product_id, lots.product_sort_key, lots.rank::int AS rank, ${lead} AS lead,
            sum(lots.available)::int AS available,
@@ -53,7 +65,13 @@ export function mergedPageSql(k: number, shape: FilterShape, order: MergeOrder):
     GROUP BY lots.location_id, lots.product_id, lots.product_sort_key, lots.rank, lots.product_price_cents
   ) page
   -- OFFSET 0 keeps this a lookup per row of the page, never a join over the whole catalogue.
-  CROSS JOIN LATERAL (SELECT name, description, price_cents, eod_discount_percent FROM products WHERE id = page.product_id OFFSET 0) p`;
+  CROSS JOIN LATERAL (SELECT name, description, price_cents, eod_discount_percent FROM products WHERE id = page.product_id OFFSET 0) p${
+    nearbySql
+      ? `
+  JOIN nearby ON nearby.id = page.location_id CROSS JOIN reach
+  ORDER BY page.rank, nearby.distance_m, page.location_id`
+      : ''
+  }`;
 }
 
 // The next products of one group of equally near locations in name order, leaving out those a nearer location offers:

@@ -56,6 +56,13 @@ export interface AvailabilityFacets {
   tags: { tag: ProductTag; count: number }[];
 }
 
+export interface AvailabilityPage {
+  items: AvailabilityItem[];
+  last: AvailabilityKey | undefined;
+  hasMore: boolean;
+  facets: AvailabilityFacets | undefined;
+}
+
 /** `%`, `_` and `\` in a search word match themselves, not patterns. */
 export const likePattern = (word: string) => `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
@@ -100,8 +107,14 @@ const availabilityPageSql = (shape: FilterShape) => `
 
 /** Up to this many nearby locations, a page is read as a merge (availability-merge.ts); more fall back to the lateral query. */
 const MERGE_MAX_LOCATIONS = 100;
+/**
+ * A page in name or price order without facets is read first in one round trip, the merge finding the locations
+ * itself, when at most this many deliver to the point (about ten do at most points); otherwise again, knowing them.
+ */
+const ONE_TRIP_LOCATIONS = 16;
 
 const mergedPageSqls = new Map<string, string>();
+const oneTripSqls = new Map<string, string>();
 const AVAILABILITY_PAGE = {
   plain: availabilityPageSql('plain'),
   filtered: availabilityPageSql('filtered'),
@@ -132,8 +145,12 @@ interface AvailabilityRow {
   eod_discount_percent: number;
 }
 
-export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations?: number } = {}) {
+export function createAvailabilityRepository(
+  db: Knex,
+  opts: { mergeMaxLocations?: number; oneTripLocations?: number } = {},
+) {
   const mergeMaxLocations = opts.mergeMaxLocations ?? MERGE_MAX_LOCATIONS;
+  const oneTripLocations = Math.min(opts.oneTripLocations ?? ONE_TRIP_LOCATIONS, mergeMaxLocations);
   /** The locations that deliver to `point`, nearest first, as Postgres returns them. */
   const nearbyRows = async (point: LatLng) =>
     (
@@ -184,12 +201,7 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
       limit: number;
       /** Count the facets too (every nearby fresh lot, so it costs more than a page); true unless told otherwise. */
       facets?: boolean;
-    }): Promise<{
-      items: AvailabilityItem[];
-      last: AvailabilityKey | undefined;
-      hasMore: boolean;
-      facets: AvailabilityFacets | undefined;
-    }> {
+    }): Promise<AvailabilityPage> {
       const sort = opts.sort ?? 'name';
       const after = { ...BEFORE_EVERY_PRODUCT, ...opts.after };
       const filter = opts.filter ?? {};
@@ -211,6 +223,24 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
         tags: filter.tags ?? [],
         maxPriceCents: filter.maxPriceCents ?? ANY_PRICE,
       };
+      if (opts.facets === false && sort !== 'distance' && oneTripLocations > 0) {
+        const order = sort === 'price' ? 'price' : 'name';
+        const variant = `${shape === 'plain' ? '' : `${shape}_`}${order === 'price' ? 'price_' : ''}${oneTripLocations}`;
+        let sql = oneTripSqls.get(variant);
+        if (sql === undefined)
+          oneTripSqls.set(variant, (sql = mergedPageSql(oneTripLocations, shape, order, DELIVERING_TO)));
+        const { rows } = await db
+          .raw<{ rows: (AvailabilityRow & { nearby_count: number })[] }>(sql, {
+            ...bindings,
+            lat: opts.point.lat,
+            lng: opts.point.lng,
+            afterPrice: Math.floor(after.lead),
+          })
+          .options({ name: `availability_one_trip_${variant}` });
+        // An empty page cannot tell whether more locations deliver there than the statement read: read it knowing them.
+        if (rows.length > 0 && rows[0]!.nearby_count <= oneTripLocations)
+          return pageOf(rows, undefined, sort, opts.limit);
+      }
       const nearby = await nearbyRows(opts.point);
       if (nearby.length === 0)
         return { items: [], last: undefined, hasMore: false, facets: { categories: [], tags: [] } };
@@ -292,49 +322,58 @@ export function createAvailabilityRepository(db: Knex, opts: { mergeMaxLocations
         };
       };
       const [rows, facets] = await Promise.all([readPage(), opts.facets === false ? undefined : readFacets()]);
-
-      const items: (AvailabilityItem & { key: AvailabilityKey })[] = [];
-      for (const row of rows) {
-        let item = items.at(-1);
-        if (item?.productId !== row.product_id) {
-          const product = { priceCents: row.price_cents, eodDiscountPercent: row.eod_discount_percent };
-          item = {
-            key: {
-              ...(sort === 'name' ? {} : { lead: row.lead! }),
-              sortKey: row.product_sort_key,
-              productId: row.product_id,
-            },
-            productId: row.product_id,
-            name: row.name,
-            description: row.description,
-            priceCents: row.price_cents,
-            discountedPriceCents: discountedPriceCents(product),
-            priceInEffectCents: row.price_cents,
-            available: 0,
-            discountedAvailable: 0,
-            locations: [],
-          };
-          items.push(item);
-        }
-        const priceInEffectCents = row.discounted > 0 ? item.discountedPriceCents : item.priceCents;
-        item.available += row.available;
-        item.discountedAvailable += row.discounted;
-        item.priceInEffectCents = Math.min(item.priceInEffectCents, priceInEffectCents);
-        // Rows come nearest location first.
-        item.locations.push({
-          locationId: row.location_id,
-          name: row.location_name,
-          distanceM: Math.round(row.distance_m),
-          available: row.available,
-          discountedAvailable: row.discounted,
-          priceInEffectCents,
-        });
-      }
-      const hasMore = items.length > opts.limit;
-      const page = items.slice(0, opts.limit);
-      return { items: page.map(({ key: _key, ...item }) => item), last: page.at(-1)?.key, hasMore, facets };
+      return pageOf(rows, facets, sort, opts.limit);
     },
   };
+
+  /** The page's items from its rows, which come product by product and, within one, nearest location first. */
+  function pageOf(
+    rows: AvailabilityRow[],
+    facets: AvailabilityFacets | undefined,
+    sort: AvailabilitySort,
+    limit: number,
+  ): AvailabilityPage {
+    const items: (AvailabilityItem & { key: AvailabilityKey })[] = [];
+    for (const row of rows) {
+      let item = items.at(-1);
+      if (item?.productId !== row.product_id) {
+        const product = { priceCents: row.price_cents, eodDiscountPercent: row.eod_discount_percent };
+        item = {
+          key: {
+            ...(sort === 'name' ? {} : { lead: row.lead! }),
+            sortKey: row.product_sort_key,
+            productId: row.product_id,
+          },
+          productId: row.product_id,
+          name: row.name,
+          description: row.description,
+          priceCents: row.price_cents,
+          discountedPriceCents: discountedPriceCents(product),
+          priceInEffectCents: row.price_cents,
+          available: 0,
+          discountedAvailable: 0,
+          locations: [],
+        };
+        items.push(item);
+      }
+      const priceInEffectCents = row.discounted > 0 ? item.discountedPriceCents : item.priceCents;
+      item.available += row.available;
+      item.discountedAvailable += row.discounted;
+      item.priceInEffectCents = Math.min(item.priceInEffectCents, priceInEffectCents);
+      // Rows come nearest location first.
+      item.locations.push({
+        locationId: row.location_id,
+        name: row.location_name,
+        distanceM: Math.round(row.distance_m),
+        available: row.available,
+        discountedAvailable: row.discounted,
+        priceInEffectCents,
+      });
+    }
+    const hasMore = items.length > limit;
+    const page = items.slice(0, limit);
+    return { items: page.map(({ key: _key, ...item }) => item), last: page.at(-1)?.key, hasMore, facets };
+  }
 }
 
 export type AvailabilityRepository = ReturnType<typeof createAvailabilityRepository>;
