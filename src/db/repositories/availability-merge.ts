@@ -1,6 +1,6 @@
 // Pages of availability read as merges of the nearby locations' own ordered lot scans: in name or price order, where
-// Postgres merges k index scans and stops once the page's products are complete; in distance order, location by
-// location from the nearest, each read in name order without the products a nearer location already offers.
+// Postgres merges k index scans and stops once the page's products are complete; in distance order, the nearest
+// location first and then all the others at once, each read in name order without the products a nearer one offers.
 import type { Knex } from 'knex';
 import { filterFor, type FilterShape } from './availability-statements.js';
 
@@ -170,7 +170,7 @@ export async function distancePage(
   const suffix = opts.shape === 'plain' ? '' : `_${opts.shape}`;
   const page: { productId: string; lead: number }[] = [];
   const nearer: string[] = [];
-  let read = 0;
+  let readNearest = false;
   for (const [g, group] of groups.entries()) {
     if (page.length >= bindings.pageSize) break;
     // Groups before the cursor are done; the cursor's own group continues after its product.
@@ -179,7 +179,7 @@ export async function distancePage(
       continue;
     }
     // The nearest group usually fills the page; when it did not, every remaining location is read in one statement.
-    if (read > 0 && g < groups.length - 1) {
+    if (readNearest && g < groups.length - 1) {
       await readRest(groups.slice(g));
       break;
     }
@@ -199,7 +199,7 @@ export async function distancePage(
       });
     for (const row of rows) page.push({ productId: row.product_id, lead: group.distance });
     nearer.push(...group.ids);
-    read++;
+    readNearest = true;
   }
 
   /** Reads `rest`, groups all after the cursor's distance, and completes the page from them in distance order. */

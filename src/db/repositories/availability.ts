@@ -113,8 +113,23 @@ const MERGE_MAX_LOCATIONS = 100;
  */
 const ONE_TRIP_LOCATIONS = 16;
 
-const mergedPageSqls = new Map<string, string>();
-const oneTripSqls = new Map<string, string>();
+const mergedPageSqls = new Map<string, { sql: string; name: string }>();
+
+/** The merge statement for k locations (given, or found by the statement itself when `finding`), built once per variant. */
+function mergedStatement(k: number, shape: FilterShape, sort: AvailabilitySort, finding: boolean) {
+  const order = sort === 'price' ? 'price' : 'name';
+  const variant = `${finding ? 'one_trip_' : ''}${shape === 'plain' ? '' : `${shape}_`}${order === 'price' ? 'price_' : ''}${k}`;
+  let statement = mergedPageSqls.get(variant);
+  if (statement === undefined)
+    mergedPageSqls.set(
+      variant,
+      (statement = {
+        sql: mergedPageSql(k, shape, order, finding ? DELIVERING_TO : undefined),
+        name: `availability_merge_${variant}`,
+      }),
+    );
+  return statement;
+}
 const AVAILABILITY_PAGE = {
   plain: availabilityPageSql('plain'),
   filtered: availabilityPageSql('filtered'),
@@ -224,11 +239,7 @@ export function createAvailabilityRepository(
         maxPriceCents: filter.maxPriceCents ?? ANY_PRICE,
       };
       if (opts.facets === false && sort !== 'distance' && oneTripLocations > 0) {
-        const order = sort === 'price' ? 'price' : 'name';
-        const variant = `${shape === 'plain' ? '' : `${shape}_`}${order === 'price' ? 'price_' : ''}${oneTripLocations}`;
-        let sql = oneTripSqls.get(variant);
-        if (sql === undefined)
-          oneTripSqls.set(variant, (sql = mergedPageSql(oneTripLocations, shape, order, DELIVERING_TO)));
+        const { sql, name } = mergedStatement(oneTripLocations, shape, sort, true);
         const { rows } = await db
           .raw<{ rows: (AvailabilityRow & { nearby_count: number })[] }>(sql, {
             ...bindings,
@@ -236,7 +247,7 @@ export function createAvailabilityRepository(
             lng: opts.point.lng,
             afterPrice: Math.floor(after.lead),
           })
-          .options({ name: `availability_one_trip_${variant}` });
+          .options({ name });
         // An empty page cannot tell whether more locations deliver there than the statement read: read it knowing them.
         if (rows.length > 0 && rows[0]!.nearby_count <= oneTripLocations)
           return pageOf(rows, undefined, sort, opts.limit);
@@ -262,11 +273,7 @@ export function createAvailabilityRepository(
           return rows.map(located);
         }
         if (nearby.length <= mergeMaxLocations) {
-          const k = nearby.length;
-          const variant = `${shape === 'plain' ? '' : `${shape}_`}${sort === 'price' ? 'price_' : ''}${k}`;
-          let sql = mergedPageSqls.get(variant);
-          if (sql === undefined)
-            mergedPageSqls.set(variant, (sql = mergedPageSql(k, shape, sort === 'price' ? 'price' : 'name')));
+          const { sql, name } = mergedStatement(nearby.length, shape, sort, false);
           const result = await db
             .raw<{ rows: (Omit<AvailabilityRow, 'location_name' | 'distance_m'> & { rank: number })[] }>(sql, {
               ...bindings,
@@ -274,7 +281,7 @@ export function createAvailabilityRepository(
               afterPrice: Math.floor(after.lead),
               ...Object.fromEntries(nearby.map((l, i) => [`loc${i}`, l.id])),
             })
-            .options({ name: `availability_merge_${variant}` });
+            .options({ name });
           // Within a product, nearest location first, as the lateral query orders them.
           return result.rows
             .map(located)
@@ -325,55 +332,55 @@ export function createAvailabilityRepository(
       return pageOf(rows, facets, sort, opts.limit);
     },
   };
+}
 
-  /** The page's items from its rows, which come product by product and, within one, nearest location first. */
-  function pageOf(
-    rows: AvailabilityRow[],
-    facets: AvailabilityFacets | undefined,
-    sort: AvailabilitySort,
-    limit: number,
-  ): AvailabilityPage {
-    const items: (AvailabilityItem & { key: AvailabilityKey })[] = [];
-    for (const row of rows) {
-      let item = items.at(-1);
-      if (item?.productId !== row.product_id) {
-        const product = { priceCents: row.price_cents, eodDiscountPercent: row.eod_discount_percent };
-        item = {
-          key: {
-            ...(sort === 'name' ? {} : { lead: row.lead! }),
-            sortKey: row.product_sort_key,
-            productId: row.product_id,
-          },
+/** The page's items from its rows, which come product by product and, within one, nearest location first. */
+function pageOf(
+  rows: AvailabilityRow[],
+  facets: AvailabilityFacets | undefined,
+  sort: AvailabilitySort,
+  limit: number,
+): AvailabilityPage {
+  const items: (AvailabilityItem & { key: AvailabilityKey })[] = [];
+  for (const row of rows) {
+    let item = items.at(-1);
+    if (item?.productId !== row.product_id) {
+      const product = { priceCents: row.price_cents, eodDiscountPercent: row.eod_discount_percent };
+      item = {
+        key: {
+          ...(sort === 'name' ? {} : { lead: row.lead! }),
+          sortKey: row.product_sort_key,
           productId: row.product_id,
-          name: row.name,
-          description: row.description,
-          priceCents: row.price_cents,
-          discountedPriceCents: discountedPriceCents(product),
-          priceInEffectCents: row.price_cents,
-          available: 0,
-          discountedAvailable: 0,
-          locations: [],
-        };
-        items.push(item);
-      }
-      const priceInEffectCents = row.discounted > 0 ? item.discountedPriceCents : item.priceCents;
-      item.available += row.available;
-      item.discountedAvailable += row.discounted;
-      item.priceInEffectCents = Math.min(item.priceInEffectCents, priceInEffectCents);
-      // Rows come nearest location first.
-      item.locations.push({
-        locationId: row.location_id,
-        name: row.location_name,
-        distanceM: Math.round(row.distance_m),
-        available: row.available,
-        discountedAvailable: row.discounted,
-        priceInEffectCents,
-      });
+        },
+        productId: row.product_id,
+        name: row.name,
+        description: row.description,
+        priceCents: row.price_cents,
+        discountedPriceCents: discountedPriceCents(product),
+        priceInEffectCents: row.price_cents,
+        available: 0,
+        discountedAvailable: 0,
+        locations: [],
+      };
+      items.push(item);
     }
-    const hasMore = items.length > limit;
-    const page = items.slice(0, limit);
-    return { items: page.map(({ key: _key, ...item }) => item), last: page.at(-1)?.key, hasMore, facets };
+    const priceInEffectCents = row.discounted > 0 ? item.discountedPriceCents : item.priceCents;
+    item.available += row.available;
+    item.discountedAvailable += row.discounted;
+    item.priceInEffectCents = Math.min(item.priceInEffectCents, priceInEffectCents);
+    // Rows come nearest location first.
+    item.locations.push({
+      locationId: row.location_id,
+      name: row.location_name,
+      distanceM: Math.round(row.distance_m),
+      available: row.available,
+      discountedAvailable: row.discounted,
+      priceInEffectCents,
+    });
   }
+  const hasMore = items.length > limit;
+  const page = items.slice(0, limit);
+  return { items: page.map(({ key: _key, ...item }) => item), last: page.at(-1)?.key, hasMore, facets };
 }
 
 export type AvailabilityRepository = ReturnType<typeof createAvailabilityRepository>;
