@@ -528,11 +528,14 @@ describe('the two ways a page is read', () => {
       Parameters<ReturnType<typeof createAvailabilityRepository>['availabilityPage']>[0],
       'point' | 'now' | 'after'
     >;
-    const pages = async (repo: ReturnType<typeof createAvailabilityRepository>, query: Query) => {
+    // A point whose nearest location (Merge 2, 100 m away) has no twin: a first page in distance order that it fills is
+    // read in one round trip.
+    const elsewhere = north(area, 1500);
+    const pages = async (repo: ReturnType<typeof createAvailabilityRepository>, query: Query, point = area) => {
       const all = [];
       let after;
       for (let n = 0; n < 50; n++) {
-        const page = await repo.availabilityPage({ point: area, now, after, ...query });
+        const page = await repo.availabilityPage({ point, now, after, ...query });
         all.push({ items: page.items, facets: page.facets });
         if (!page.hasMore) break;
         after = page.last;
@@ -554,6 +557,14 @@ describe('the two ways a page is read', () => {
       { maxPriceCents: 200 },
       { categoryId: pastry!.id, tags: ['organic'] as ProductTag[], maxPriceCents: 300 },
     ];
+    let firstPagesInOneTrip = 0;
+    /** The statements the database is sent until `stop()`. */
+    const countStatements = () => {
+      const sent: string[] = [];
+      const listener = (query: { sql: string }) => sent.push(query.sql);
+      stack.db.on('query', listener);
+      return { stop: () => (stack.db.removeListener('query', listener), sent) };
+    };
     const prices = new Map(
       (await stack.db('products').whereIn('id', products).select('id', 'price_cents', 'category_id', 'tags')).map(
         (p) => [p.id as string, p as { price_cents: number; category_id: string | null; tags: ProductTag[] }],
@@ -584,6 +595,14 @@ describe('the two ways a page is read', () => {
           const withoutFacets = expected.map((page) => ({ items: page.items, facets: undefined }));
           for (const repo of [oneTrip, tooFewForOneTrip])
             expect(await pages(repo, { ...query, facets: false }), JSON.stringify(query)).toEqual(withoutFacets);
+          if (sort === 'distance') {
+            const there = (await pages(lateral, query, elsewhere)).map((page) => ({ ...page, facets: undefined }));
+            for (const repo of [oneTrip, tooFewForOneTrip])
+              expect(await pages(repo, { ...query, facets: false }, elsewhere), JSON.stringify(query)).toEqual(there);
+            const statements = countStatements();
+            await oneTrip.availabilityPage({ point: elsewhere, now, after: undefined, ...query, facets: false });
+            if (statements.stop().length === 1) firstPagesInOneTrip++;
+          }
           for (const page of expected) expect(page.facets).toEqual(expected[0]!.facets);
           const items = expected.flatMap((p) => p.items);
           expect(new Set(items.map((i) => i.productId))).toEqual(new Set(inName.map((i) => i.productId)));
@@ -597,6 +616,8 @@ describe('the two ways a page is read', () => {
       }
       if (base.words.length === 0 && base.freshAt === now) expect(unfiltered.length).toBeGreaterThan(15);
     }
+    // Some first pages in distance order were complete in one statement (the others were read again the other way).
+    expect(firstPagesInOneTrip).toBeGreaterThan(0);
   });
 });
 
@@ -765,11 +786,14 @@ describe('GET /v1/availability', () => {
   });
 
   it('answers nearby nothing with an empty page, even at the oddest valid coordinates', async () => {
-    expect((await availability({ ...quietArea() })).body).toEqual({
-      items: [],
-      nextCursor: null,
-      facets: { categories: [], tags: [] },
-    });
+    const nowhere = quietArea();
+    expect((await availability(nowhere)).body).toEqual({ items: [], nextCursor: null });
+    for (const sort of ['name', 'price', 'distance'])
+      expect((await availability({ ...nowhere, sort, facets: 'true' })).body).toEqual({
+        items: [],
+        nextCursor: null,
+        facets: { categories: [], tags: [] },
+      });
     for (const [lat, lng] of [
       [1e-320, -1e-320],
       [90, 180],

@@ -42,17 +42,9 @@ export function mergedPageSql(k: number, shape: FilterShape, order: MergeOrder, 
         AND ${after}${filterFor('stock_lots', shape)}
       ORDER BY ${columns})`,
   ).join(' UNION ALL ');
-  return `${
-    nearbySql
-      ? `
-  WITH nearby AS MATERIALIZED (${nearbySql}),
-  reach AS MATERIALIZED (SELECT array_agg(id ORDER BY distance_m, id) AS ids, count(*)::int AS nearby_count FROM nearby)`
-      : ''
-  }
+  const page = `
   SELECT page.location_id, page.product_id, page.product_sort_key, page.rank, page.lead, page.available, page.discounted,
-         p.name, p.description, p.price_cents, p.eod_discount_percent${
-           nearbySql ? ', nearby.name AS location_name, nearby.distance_m, reach.nearby_count' : ''
-         }
+         p.name, p.description, p.price_cents, p.eod_discount_percent${nearbySql ? ', nearby.name AS location_name, nearby.distance_m' : ''}
   FROM (
     SELECT lots.location_id, lots.product_id, lots.product_sort_key, lots.rank::int AS rank, ${lead} AS lead,
            sum(lots.available)::int AS available,
@@ -66,13 +58,59 @@ export function mergedPageSql(k: number, shape: FilterShape, order: MergeOrder, 
   ) page
   -- OFFSET 0 keeps this a lookup per row of the page, never a join over the whole catalogue.
   CROSS JOIN LATERAL (SELECT name, description, price_cents, eod_discount_percent FROM products WHERE id = page.product_id OFFSET 0) p${
-    nearbySql
-      ? `
-  JOIN nearby ON nearby.id = page.location_id CROSS JOIN reach
-  ORDER BY page.rank, nearby.distance_m, page.location_id`
-      : ''
+    nearbySql ? '\n  JOIN nearby ON nearby.id = page.location_id' : ''
   }`;
+  if (!nearbySql) return page;
+  // Every row says how many locations deliver there; an empty page is one row without a product, so that a caller
+  // knows an empty page from one that needed more locations than k.
+  return `
+  WITH nearby AS MATERIALIZED (${nearbySql}),
+  reach AS MATERIALIZED (SELECT array_agg(id ORDER BY distance_m, id) AS ids, count(*)::int AS nearby_count FROM nearby)
+  SELECT found.*, reach.nearby_count
+  FROM reach LEFT JOIN (${page}
+  ) found ON true
+  ORDER BY found.rank, found.distance_m, found.location_id`;
 }
+
+// The first page in distance order in one round trip, finding the locations itself: the nearest location's first
+// products in name order (nothing is nearer, so none is left out), with their stock at every location delivering there.
+// Each row says how many locations deliver there, whether the second nearest is exactly as near (then both are one
+// group, which this does not read), and how many products the nearest offers, up to the page: when it offers fewer,
+// farther locations complete the page and a caller reads it the other way. (row_number's run condition stops the scan
+// at the page, as LIMIT would, while the plan stays one a prepared statement can keep for every page size.)
+export const distanceFirstPageSql = (shape: FilterShape, nearbySql: string) => `
+  WITH nearby AS MATERIALIZED (${nearbySql}),
+  reach AS MATERIALIZED (
+    SELECT (array_agg(id ORDER BY distance_m, id))[1] AS nearest, count(*)::int AS nearby_count,
+           (array_agg(distance_m ORDER BY distance_m, id))[1] AS lead,
+           coalesce((array_agg(distance_m ORDER BY distance_m, id))[2] = (array_agg(distance_m ORDER BY distance_m, id))[1], false) AS tied
+    FROM nearby
+  ),
+  firsts AS MATERIALIZED (
+    SELECT product_id, product_sort_key FROM (
+      SELECT s.product_id, s.product_sort_key, row_number() OVER (ORDER BY s.product_sort_key, s.product_id) AS n
+      FROM stock_lots s
+      WHERE s.location_id = (SELECT nearest FROM reach) AND ${MATCHING('s')}${filterFor('s', shape)}
+      GROUP BY s.product_sort_key, s.product_id
+    ) ranked
+    WHERE n <= :pageSize
+  ),
+  found AS (
+    SELECT s.location_id, s.product_id, s.product_sort_key, sum(s.available)::int AS available,
+           coalesce(sum(s.available) FILTER (WHERE s.discount_from <= :now), 0)::int AS discounted
+    FROM stock_lots s
+    WHERE s.location_id = ANY(ARRAY(SELECT id FROM nearby)) AND s.product_id = ANY(ARRAY(SELECT product_id FROM firsts))
+      AND s.available > 0 AND s.expires_at > :freshAt
+    GROUP BY s.location_id, s.product_id, s.product_sort_key
+  )
+  SELECT page.*, reach.nearby_count, reach.tied, reach.lead, (SELECT count(*)::int FROM firsts) AS nearest_products
+  FROM reach LEFT JOIN (
+    SELECT found.*, p.name, p.description, p.price_cents, p.eod_discount_percent, nearby.name AS location_name,
+           nearby.distance_m
+    FROM found JOIN nearby ON nearby.id = found.location_id
+    CROSS JOIN LATERAL (SELECT name, description, price_cents, eod_discount_percent FROM products WHERE id = found.product_id OFFSET 0) p
+  ) page ON NOT reach.tied
+  ORDER BY page.product_sort_key, page.product_id, page.distance_m, page.location_id`;
 
 // The next products of one group of equally near locations in name order, leaving out those a nearer location offers:
 // their nearest stock is elsewhere, so they come earlier in distance order. One location reads its own index in order.

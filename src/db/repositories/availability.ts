@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { LatLng } from '../../domain/geo.js';
 import { discountedPriceCents } from '../../domain/pricing.js';
 import { PRODUCT_TAGS, type AvailabilitySort, type LocationKind, type ProductTag } from '../../domain/vocabulary.js';
-import { distancePage, mergedPageSql } from './availability-merge.js';
+import { distanceFirstPageSql, distancePage, mergedPageSql } from './availability-merge.js';
 import { FACETS_SQL, filterFor, sortedPageSql, type FilterShape } from './availability-statements.js';
 import type { NearbyLocation } from './locations.js';
 
@@ -136,6 +136,11 @@ const AVAILABILITY_PAGE = {
   category: availabilityPageSql('category'),
 };
 const SORTED_PAGE = { price: sortedPageSql('price'), distance: sortedPageSql('distance') };
+const DISTANCE_FIRST_PAGE = {
+  plain: distanceFirstPageSql('plain', DELIVERING_TO),
+  filtered: distanceFirstPageSql('filtered', DELIVERING_TO),
+  category: distanceFirstPageSql('category', DELIVERING_TO),
+};
 
 /**
  * Sorts before every product: prices and distances are never negative, the empty key is the least text, the nil uuid
@@ -159,6 +164,9 @@ interface AvailabilityRow {
   price_cents: number;
   eod_discount_percent: number;
 }
+
+/** The one row of a page read in one round trip when no product is on it: every product column is null. */
+type NoProduct = { [K in keyof AvailabilityRow]: null };
 
 export function createAvailabilityRepository(
   db: Knex,
@@ -238,23 +246,54 @@ export function createAvailabilityRepository(
         tags: filter.tags ?? [],
         maxPriceCents: filter.maxPriceCents ?? ANY_PRICE,
       };
+      // The first page in distance order, when the nearest location alone fills it (or is the only one), in one trip.
+      if (opts.facets === false && sort === 'distance' && opts.after === undefined && oneTripLocations > 0) {
+        const { rows } = await db
+          .raw<{
+            rows: ((Omit<AvailabilityRow, 'lead'> | Omit<NoProduct, 'lead'>) & {
+              nearby_count: number;
+              tied: boolean;
+              lead: number | null;
+              nearest_products: number;
+            })[];
+          }>(DISTANCE_FIRST_PAGE[shape], { ...bindings, lat: opts.point.lat, lng: opts.point.lng })
+          .options({ name: `availability_by_distance_first${shape === 'plain' ? '' : `_${shape}`}` });
+        const head = rows[0]!;
+        if (!head.tied && (head.nearest_products >= bindings.pageSize || head.nearby_count <= 1))
+          return pageOf(
+            rows.flatMap((r) => (r.product_id === null ? [] : [{ ...r, lead: head.lead! }])),
+            undefined,
+            sort,
+            opts.limit,
+          );
+      }
       if (opts.facets === false && sort !== 'distance' && oneTripLocations > 0) {
         const { sql, name } = mergedStatement(oneTripLocations, shape, sort, true);
         const { rows } = await db
-          .raw<{ rows: (AvailabilityRow & { nearby_count: number })[] }>(sql, {
+          .raw<{ rows: ((AvailabilityRow | NoProduct) & { nearby_count: number })[] }>(sql, {
             ...bindings,
             lat: opts.point.lat,
             lng: opts.point.lng,
             afterPrice: Math.floor(after.lead),
           })
           .options({ name });
-        // An empty page cannot tell whether more locations deliver there than the statement read: read it knowing them.
-        if (rows.length > 0 && rows[0]!.nearby_count <= oneTripLocations)
-          return pageOf(rows, undefined, sort, opts.limit);
+        // The page is complete unless more locations deliver there than the statement read: then read it knowing them.
+        if (rows[0]!.nearby_count <= oneTripLocations)
+          return pageOf(
+            rows.filter((r): r is AvailabilityRow & { nearby_count: number } => r.product_id !== null),
+            undefined,
+            sort,
+            opts.limit,
+          );
       }
       const nearby = await nearbyRows(opts.point);
       if (nearby.length === 0)
-        return { items: [], last: undefined, hasMore: false, facets: { categories: [], tags: [] } };
+        return {
+          items: [],
+          last: undefined,
+          hasMore: false,
+          facets: opts.facets === false ? undefined : { categories: [], tags: [] },
+        };
       const nearbyBindings = {
         ...bindings,
         locationIds: nearby.map((l) => l.id),
