@@ -72,12 +72,13 @@ export function mergedPageSql(k: number, shape: FilterShape, order: MergeOrder, 
   ORDER BY found.rank, found.distance_m, found.location_id`;
 }
 
-// The first page in distance order in one round trip, finding the locations itself: the nearest location's first
-// products in name order (nothing is nearer, so none is left out), with their stock at every location delivering there.
-// Each row says how many locations deliver there, whether the second nearest is exactly as near (then both are one
-// group, which this does not read), and how many products the nearest offers, up to the page: when it offers fewer,
-// farther locations complete the page and a caller reads it the other way. (row_number's run condition stops the scan
-// at the page, as LIMIT would, while the plan stays one a prepared statement can keep for every page size.)
+// The first page in distance order in one round trip, finding the locations itself. Usually the nearest location's
+// first products in name order fill it (nothing is nearer, so none is left out): then it is those, with their stock at
+// every location delivering there. Otherwise (a search or a filter that few of its products pass, a second location
+// exactly as near, or none at all) every nearby location's matching stock is read and ranked by the distance to each
+// product's nearest stocking location. Only one of the two is run: each waits on a one-time condition. (row_number's
+// run condition stops a scan at the page, as LIMIT would, while the plan stays one that a prepared statement keeps for
+// every page size.)
 export const distanceFirstPageSql = (shape: FilterShape, nearbySql: string) => `
   WITH nearby AS MATERIALIZED (${nearbySql}),
   reach AS MATERIALIZED (
@@ -95,38 +96,73 @@ export const distanceFirstPageSql = (shape: FilterShape, nearbySql: string) => `
     ) ranked
     WHERE n <= :pageSize
   ),
-  found AS (
+  nearest_fills AS MATERIALIZED (
+    SELECT NOT reach.tied AND ((SELECT count(*) FROM firsts) >= :pageSize OR reach.nearby_count = 1) AS yes FROM reach
+  ),
+  nearest_page AS (
     SELECT s.location_id, s.product_id, s.product_sort_key, sum(s.available)::int AS available,
-           coalesce(sum(s.available) FILTER (WHERE s.discount_from <= :now), 0)::int AS discounted
+           coalesce(sum(s.available) FILTER (WHERE s.discount_from <= :now), 0)::int AS discounted,
+           (SELECT lead FROM reach) AS lead
     FROM stock_lots s
-    WHERE s.location_id = ANY(ARRAY(SELECT id FROM nearby)) AND s.product_id = ANY(ARRAY(SELECT product_id FROM firsts))
+    WHERE (SELECT yes FROM nearest_fills)
+      AND s.location_id = ANY(ARRAY(SELECT id FROM nearby)) AND s.product_id = ANY(ARRAY(SELECT product_id FROM firsts))
       AND s.available > 0 AND s.expires_at > :freshAt
     GROUP BY s.location_id, s.product_id, s.product_sort_key
+  ),
+  stock AS MATERIALIZED (
+    SELECT nearby.id AS location_id, nearby.distance_m, here.*
+    FROM nearby CROSS JOIN LATERAL (
+      SELECT s.product_id, s.product_sort_key, sum(s.available)::int AS available,
+             coalesce(sum(s.available) FILTER (WHERE s.discount_from <= :now), 0)::int AS discounted
+      FROM stock_lots s
+      WHERE s.location_id = nearby.id AND ${MATCHING('s')}${filterFor('s', shape)}
+      GROUP BY s.product_id, s.product_sort_key
+    ) here
+    WHERE NOT (SELECT yes FROM nearest_fills)
+  ),
+  ranked_page AS (
+    SELECT product_id, lead FROM (
+      SELECT product_id, min(distance_m) AS lead,
+             row_number() OVER (ORDER BY min(distance_m), product_sort_key, product_id) AS n
+      FROM stock
+      GROUP BY product_id, product_sort_key
+    ) ranked
+    WHERE n <= :pageSize
+  ),
+  page AS (
+    SELECT location_id, product_id, product_sort_key, available, discounted, lead FROM nearest_page
+    UNION ALL
+    SELECT stock.location_id, stock.product_id, stock.product_sort_key, stock.available, stock.discounted, ranked_page.lead
+    FROM stock JOIN ranked_page ON ranked_page.product_id = stock.product_id
   )
-  SELECT page.*, reach.nearby_count, reach.tied, reach.lead, (SELECT count(*)::int FROM firsts) AS nearest_products
+  SELECT page.*, reach.nearby_count
   FROM reach LEFT JOIN (
-    SELECT found.*, p.name, p.description, p.price_cents, p.eod_discount_percent, nearby.name AS location_name,
+    SELECT page.*, p.name, p.description, p.price_cents, p.eod_discount_percent, nearby.name AS location_name,
            nearby.distance_m
-    FROM found JOIN nearby ON nearby.id = found.location_id
-    CROSS JOIN LATERAL (SELECT name, description, price_cents, eod_discount_percent FROM products WHERE id = found.product_id OFFSET 0) p
-  ) page ON NOT reach.tied
-  ORDER BY page.product_sort_key, page.product_id, page.distance_m, page.location_id`;
+    FROM page JOIN nearby ON nearby.id = page.location_id
+    CROSS JOIN LATERAL (SELECT name, description, price_cents, eod_discount_percent FROM products WHERE id = page.product_id OFFSET 0) p
+  ) page ON true
+  ORDER BY page.lead, page.product_sort_key, page.product_id, page.distance_m, page.location_id`;
 
 // The next products of one group of equally near locations in name order, leaving out those a nearer location offers:
 // their nearest stock is elsewhere, so they come earlier in distance order. One location reads its own index in order.
+// (These stop at :need products by row_number's run condition rather than LIMIT :need, so that Postgres keeps one plan
+// for every page size instead of planning each execution.)
 const groupProductsSql = (single: boolean, shape: FilterShape) => `
-  SELECT s.product_id, s.product_sort_key
-  FROM stock_lots s
-  WHERE ${single ? 's.location_id = :location::uuid' : 's.location_id = ANY(:group::uuid[])'} AND ${MATCHING('s')}
-    AND (s.product_sort_key, s.product_id) > (:afterKey, :afterId::uuid)${filterFor('s', shape)}
-    AND NOT EXISTS (
-      SELECT FROM stock_lots n
-      WHERE n.location_id = ANY(:nearer::uuid[]) AND n.product_id = s.product_id AND n.available > 0
-        AND n.expires_at > :freshAt
-    )
-  GROUP BY s.product_sort_key, s.product_id
-  ORDER BY s.product_sort_key, s.product_id
-  LIMIT :need`;
+  SELECT product_id, product_sort_key FROM (
+    SELECT s.product_id, s.product_sort_key, row_number() OVER (ORDER BY s.product_sort_key, s.product_id) AS n
+    FROM stock_lots s
+    WHERE ${single ? 's.location_id = :location::uuid' : 's.location_id = ANY(:group::uuid[])'} AND ${MATCHING('s')}
+      AND (s.product_sort_key, s.product_id) > (:afterKey, :afterId::uuid)${filterFor('s', shape)}
+      AND NOT EXISTS (
+        SELECT FROM stock_lots n
+        WHERE n.location_id = ANY(:nearer::uuid[]) AND n.product_id = s.product_id AND n.available > 0
+          AND n.expires_at > :freshAt
+      )
+    GROUP BY s.product_sort_key, s.product_id
+  ) ranked
+  WHERE n <= :need
+  ORDER BY n`;
 const SHAPES: FilterShape[] = ['plain', 'filtered', 'category'];
 const byShape = (sql: (shape: FilterShape) => string) =>
   Object.fromEntries(SHAPES.map((shape) => [shape, sql(shape)])) as Record<FilterShape, string>;
@@ -142,17 +178,18 @@ const restProductsSql = (shape: FilterShape) => `
   SELECT rest.grp, here.product_id, here.product_sort_key
   FROM unnest(:restIds::uuid[], :restGroups::int[], :restStarts::int[]) AS rest(id, grp, start)
   CROSS JOIN LATERAL (
-    SELECT s.product_id, s.product_sort_key
-    FROM stock_lots s
-    WHERE s.location_id = rest.id AND ${MATCHING('s')}${filterFor('s', shape)}
-      AND NOT EXISTS (
-        SELECT FROM stock_lots n
-        WHERE n.location_id = ANY((:ordered::uuid[])[1:rest.start - 1]) AND n.product_id = s.product_id
-          AND n.available > 0 AND n.expires_at > :freshAt
-      )
-    GROUP BY s.product_sort_key, s.product_id
-    ORDER BY s.product_sort_key, s.product_id
-    LIMIT :need
+    SELECT product_id, product_sort_key FROM (
+      SELECT s.product_id, s.product_sort_key, row_number() OVER (ORDER BY s.product_sort_key, s.product_id) AS n
+      FROM stock_lots s
+      WHERE s.location_id = rest.id AND ${MATCHING('s')}${filterFor('s', shape)}
+        AND NOT EXISTS (
+          SELECT FROM stock_lots n
+          WHERE n.location_id = ANY((:ordered::uuid[])[1:rest.start - 1]) AND n.product_id = s.product_id
+            AND n.available > 0 AND n.expires_at > :freshAt
+        )
+      GROUP BY s.product_sort_key, s.product_id
+    ) ranked
+    WHERE n <= :need
   ) here
   ORDER BY rest.grp, here.product_sort_key, here.product_id`;
 const REST_PRODUCTS = byShape(restProductsSql);

@@ -108,8 +108,9 @@ const availabilityPageSql = (shape: FilterShape) => `
 /** Up to this many nearby locations, a page is read as a merge (availability-merge.ts); more fall back to the lateral query. */
 const MERGE_MAX_LOCATIONS = 100;
 /**
- * A page in name or price order without facets is read first in one round trip, the merge finding the locations
- * itself, when at most this many deliver to the point (about ten do at most points); otherwise again, knowing them.
+ * A page in name or price order without facets is read in one round trip, the merge finding the locations itself,
+ * when at most this many deliver to the point (about ten do at most points); in two when at most twice as many do
+ * (again with room for them); otherwise again, knowing them.
  */
 const ONE_TRIP_LOCATIONS = 16;
 
@@ -246,45 +247,45 @@ export function createAvailabilityRepository(
         tags: filter.tags ?? [],
         maxPriceCents: filter.maxPriceCents ?? ANY_PRICE,
       };
-      // The first page in distance order, when the nearest location alone fills it (or is the only one), in one trip.
+      // The first page in distance order is read in one round trip.
       if (opts.facets === false && sort === 'distance' && opts.after === undefined && oneTripLocations > 0) {
         const { rows } = await db
-          .raw<{
-            rows: ((Omit<AvailabilityRow, 'lead'> | Omit<NoProduct, 'lead'>) & {
-              nearby_count: number;
-              tied: boolean;
-              lead: number | null;
-              nearest_products: number;
-            })[];
-          }>(DISTANCE_FIRST_PAGE[shape], { ...bindings, lat: opts.point.lat, lng: opts.point.lng })
-          .options({ name: `availability_by_distance_first${shape === 'plain' ? '' : `_${shape}`}` });
-        const head = rows[0]!;
-        if (!head.tied && (head.nearest_products >= bindings.pageSize || head.nearby_count <= 1))
-          return pageOf(
-            rows.flatMap((r) => (r.product_id === null ? [] : [{ ...r, lead: head.lead! }])),
-            undefined,
-            sort,
-            opts.limit,
-          );
-      }
-      if (opts.facets === false && sort !== 'distance' && oneTripLocations > 0) {
-        const { sql, name } = mergedStatement(oneTripLocations, shape, sort, true);
-        const { rows } = await db
-          .raw<{ rows: ((AvailabilityRow | NoProduct) & { nearby_count: number })[] }>(sql, {
+          .raw<{ rows: ((AvailabilityRow & { lead: number }) | NoProduct)[] }>(DISTANCE_FIRST_PAGE[shape], {
             ...bindings,
             lat: opts.point.lat,
             lng: opts.point.lng,
-            afterPrice: Math.floor(after.lead),
           })
-          .options({ name });
-        // The page is complete unless more locations deliver there than the statement read: then read it knowing them.
-        if (rows[0]!.nearby_count <= oneTripLocations)
-          return pageOf(
-            rows.filter((r): r is AvailabilityRow & { nearby_count: number } => r.product_id !== null),
-            undefined,
-            sort,
-            opts.limit,
-          );
+          .options({ name: `availability_by_distance_first${shape === 'plain' ? '' : `_${shape}`}` });
+        return pageOf(
+          rows.filter((r): r is AvailabilityRow & { lead: number } => r.product_id !== null),
+          undefined,
+          sort,
+          opts.limit,
+        );
+      }
+      if (opts.facets === false && sort !== 'distance' && oneTripLocations > 0) {
+        // Read with room for k locations; when more deliver there, once more with room for twice as many.
+        for (const k of [oneTripLocations, Math.min(2 * oneTripLocations, mergeMaxLocations)]) {
+          const { sql, name } = mergedStatement(k, shape, sort, true);
+          const { rows } = await db
+            .raw<{ rows: ((AvailabilityRow | NoProduct) & { nearby_count: number })[] }>(sql, {
+              ...bindings,
+              lat: opts.point.lat,
+              lng: opts.point.lng,
+              afterPrice: Math.floor(after.lead),
+            })
+            .options({ name });
+          const nearbyCount = rows[0]!.nearby_count;
+          // The page is complete unless more locations deliver there than the statement read.
+          if (nearbyCount <= k)
+            return pageOf(
+              rows.filter((r): r is AvailabilityRow & { nearby_count: number } => r.product_id !== null),
+              undefined,
+              sort,
+              opts.limit,
+            );
+          if (nearbyCount > 2 * oneTripLocations) break;
+        }
       }
       const nearby = await nearbyRows(opts.point);
       if (nearby.length === 0)
