@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { LatLng } from '../../domain/geo.js';
 import { discountedPriceCents } from '../../domain/pricing.js';
 import { PRODUCT_TAGS, type AvailabilitySort, type LocationKind, type ProductTag } from '../../domain/vocabulary.js';
+import { queryPrepared } from '../prepared.js';
 import { distanceFirstPageSql, distancePage, mergedPageSql } from './availability-merge.js';
 import { FACETS_SQL, filterFor, sortedPageSql, type FilterShape } from './availability-statements.js';
 import type { NearbyLocation } from './locations.js';
@@ -176,22 +177,16 @@ export function createAvailabilityRepository(
   const mergeMaxLocations = opts.mergeMaxLocations ?? MERGE_MAX_LOCATIONS;
   const oneTripLocations = Math.min(opts.oneTripLocations ?? ONE_TRIP_LOCATIONS, mergeMaxLocations);
   /** The locations that deliver to `point`, nearest first, as Postgres returns them. */
-  const nearbyRows = async (point: LatLng) =>
-    (
-      await db
-        .raw<{
-          rows: {
-            id: string;
-            name: string;
-            kind: LocationKind;
-            lat: number;
-            lng: number;
-            delivery_radius_m: number;
-            distance_m: number;
-          }[];
-        }>(LOCATIONS_DELIVERING_TO, { lat: point.lat, lng: point.lng })
-        .options({ name: 'locations_delivering_to' })
-    ).rows;
+  const nearbyRows = (point: LatLng) =>
+    queryPrepared<{
+      id: string;
+      name: string;
+      kind: LocationKind;
+      lat: number;
+      lng: number;
+      delivery_radius_m: number;
+      distance_m: number;
+    }>(db, 'locations_delivering_to', LOCATIONS_DELIVERING_TO, { lat: point.lat, lng: point.lng });
   return {
     /** Locations whose delivery area covers `point`, nearest first. */
     async locationsDeliveringTo(point: LatLng): Promise<NearbyLocation[]> {
@@ -249,13 +244,12 @@ export function createAvailabilityRepository(
       };
       // The first page in distance order is read in one round trip.
       if (opts.facets === false && sort === 'distance' && opts.after === undefined && oneTripLocations > 0) {
-        const { rows } = await db
-          .raw<{ rows: ((AvailabilityRow & { lead: number }) | NoProduct)[] }>(DISTANCE_FIRST_PAGE[shape], {
-            ...bindings,
-            lat: opts.point.lat,
-            lng: opts.point.lng,
-          })
-          .options({ name: `availability_by_distance_first${shape === 'plain' ? '' : `_${shape}`}` });
+        const rows = await queryPrepared<(AvailabilityRow & { lead: number }) | NoProduct>(
+          db,
+          `availability_by_distance_first${shape === 'plain' ? '' : `_${shape}`}`,
+          DISTANCE_FIRST_PAGE[shape],
+          { ...bindings, lat: opts.point.lat, lng: opts.point.lng },
+        );
         return pageOf(
           rows.filter((r): r is AvailabilityRow & { lead: number } => r.product_id !== null),
           undefined,
@@ -267,14 +261,12 @@ export function createAvailabilityRepository(
         // Read with room for k locations; when more deliver there, once more with room for twice as many.
         for (const k of [oneTripLocations, Math.min(2 * oneTripLocations, mergeMaxLocations)]) {
           const { sql, name } = mergedStatement(k, shape, sort, true);
-          const { rows } = await db
-            .raw<{ rows: ((AvailabilityRow | NoProduct) & { nearby_count: number })[] }>(sql, {
-              ...bindings,
-              lat: opts.point.lat,
-              lng: opts.point.lng,
-              afterPrice: Math.floor(after.lead),
-            })
-            .options({ name });
+          const rows = await queryPrepared<(AvailabilityRow | NoProduct) & { nearby_count: number }>(db, name, sql, {
+            ...bindings,
+            lat: opts.point.lat,
+            lng: opts.point.lng,
+            afterPrice: Math.floor(after.lead),
+          });
           const nearbyCount = rows[0]!.nearby_count;
           // The page is complete unless more locations deliver there than the statement read.
           if (nearbyCount <= k)
@@ -314,16 +306,19 @@ export function createAvailabilityRepository(
         }
         if (nearby.length <= mergeMaxLocations) {
           const { sql, name } = mergedStatement(nearby.length, shape, sort, false);
-          const result = await db
-            .raw<{ rows: (Omit<AvailabilityRow, 'location_name' | 'distance_m'> & { rank: number })[] }>(sql, {
+          const rows = await queryPrepared<Omit<AvailabilityRow, 'location_name' | 'distance_m'> & { rank: number }>(
+            db,
+            name,
+            sql,
+            {
               ...bindings,
               // A real cursor's price is whole; any other number continues after the prices below it.
               afterPrice: Math.floor(after.lead),
               ...Object.fromEntries(nearby.map((l, i) => [`loc${i}`, l.id])),
-            })
-            .options({ name });
+            },
+          );
           // Within a product, nearest location first, as the lateral query orders them.
-          return result.rows
+          return rows
             .map(located)
             .sort(
               (a, b) =>
