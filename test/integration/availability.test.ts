@@ -1,9 +1,10 @@
 // Catalog and availability over HTTP on the real stack: creating products, locations and lots, and the nearby union customers see.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createInventoryActivities } from '../../activities/inventory.js';
 import { checkInventoryInvariants } from '../../src/db/invariants.js';
 import { createAvailabilityRepository } from '../../src/db/repositories/availability.js';
+import { createReachEstimate } from '../../src/db/repositories/reach-estimate.js';
 import { createStockLotRepository } from '../../src/db/repositories/stock-lots.js';
 import { DEMO_LOCATION, seedDemo, type DemoData } from '../../src/db/seed.js';
 import { haversineMeters } from '../../src/domain/geo.js';
@@ -482,6 +483,9 @@ describe('the two ways a page is read', () => {
     const tooFewForOneTrip = createAvailabilityRepository(stack.db, { oneTripLocations: 3 });
     // Reading it again with room for twice as many: eight.
     const oneTripTwice = createAvailabilityRepository(stack.db, { oneTripLocations: 4 });
+    // Estimates that are wrong (a copy of the locations out of date) cost a second read or the other way, never a page.
+    const underestimating = createAvailabilityRepository(stack.db, { oneTripLocations: 4, reach: { count: () => 1 } });
+    const overestimating = createAvailabilityRepository(stack.db, { reach: { count: () => 1000 } });
     const locations: string[] = [];
     for (let i = 0; i < 6; i++)
       locations.push(
@@ -595,11 +599,11 @@ describe('the two ways a page is read', () => {
           const expected = await pages(lateral, query);
           expect(await pages(merged, query), JSON.stringify(query)).toEqual(expected);
           const withoutFacets = expected.map((page) => ({ items: page.items, facets: undefined }));
-          for (const repo of [oneTrip, oneTripTwice, tooFewForOneTrip])
+          for (const repo of [oneTrip, oneTripTwice, tooFewForOneTrip, underestimating, overestimating])
             expect(await pages(repo, { ...query, facets: false }), JSON.stringify(query)).toEqual(withoutFacets);
           if (sort === 'distance') {
             const there = (await pages(lateral, query, elsewhere)).map((page) => ({ ...page, facets: undefined }));
-            for (const repo of [oneTrip, oneTripTwice, tooFewForOneTrip])
+            for (const repo of [oneTrip, oneTripTwice, tooFewForOneTrip, underestimating, overestimating])
               expect(await pages(repo, { ...query, facets: false }, elsewhere), JSON.stringify(query)).toEqual(there);
             // However the page is found: the nearest location filling it, or every location's stock ranked.
             for (const point of [area, elsewhere]) {
@@ -621,6 +625,37 @@ describe('the two ways a page is read', () => {
       }
       if (base.words.length === 0 && base.freshAt === now) expect(unfiltered.length).toBeGreaterThan(15);
     }
+  });
+});
+
+describe('the estimate of how many locations deliver to a point', () => {
+  it('counts them from its copy of every location, and reads the copy again once it is old', async () => {
+    const area = quietArea();
+    const repo = createAvailabilityRepository(stack.db);
+    const estimate = createReachEstimate(stack.db, { maxAgeMs: 0 });
+    expect(estimate.count(area)).toBeUndefined();
+    await vi.waitFor(() => expect(estimate.count(area)).toBe(0));
+    for (const [metres, radius] of [
+      [0, 5000],
+      [3000, 2000],
+      [9000, 5000],
+      [-40_000, 50_000],
+    ] as const)
+      await createLocation(stack.db, { ...north(area, metres), delivery_radius_m: radius, name: `Reach ${metres}` });
+    const points = [-95_000, -12_000, -6000, -1000, 0, 1500, 3999, 5001, 8500, 14_100, 30_000].map((m) =>
+      north(area, m),
+    );
+    const truth = await Promise.all(points.map(async (p) => (await repo.locationsDeliveringTo(p)).length));
+    expect(truth.some((n) => n >= 3)).toBe(true);
+    await vi.waitFor(() => expect(points.map((p) => estimate.count(p))).toEqual(truth));
+  });
+
+  it('holds across the antimeridian', async () => {
+    const lat = -60 - Math.random() * 10;
+    await createLocation(stack.db, { lat, lng: 179.99, delivery_radius_m: 5000, name: 'Date line' });
+    const estimate = createReachEstimate(stack.db);
+    await vi.waitFor(() => expect(estimate.count({ lat, lng: -179.99 })).toBe(1));
+    expect(estimate.count({ lat, lng: -179.8 })).toBe(0);
   });
 });
 

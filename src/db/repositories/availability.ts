@@ -6,6 +6,7 @@ import { discountedPriceCents } from '../../domain/pricing.js';
 import { PRODUCT_TAGS, type AvailabilitySort, type LocationKind, type ProductTag } from '../../domain/vocabulary.js';
 import { queryPrepared } from '../prepared.js';
 import { distanceFirstPageSql, distancePage, mergedPageSql } from './availability-merge.js';
+import { createReachEstimate, type ReachEstimate } from './reach-estimate.js';
 import { FACETS_SQL, filterFor, sortedPageSql, type FilterShape } from './availability-statements.js';
 import type { NearbyLocation } from './locations.js';
 
@@ -109,9 +110,10 @@ const availabilityPageSql = (shape: FilterShape) => `
 /** Up to this many nearby locations, a page is read as a merge (availability-merge.ts); more fall back to the lateral query. */
 const MERGE_MAX_LOCATIONS = 100;
 /**
- * A page in name or price order without facets is read in one round trip, the merge finding the locations itself,
- * when at most this many deliver to the point (about ten do at most points); in two when at most twice as many do
- * (again with room for them); otherwise again, knowing them.
+ * A page in name or price order without facets is read in one round trip, the merge finding the locations itself and
+ * making room for half, all or twice this many of them (about ten deliver to most points), whichever is the least that
+ * holds the number a copy of the locations estimates. When the statement finds more, it is read again with room for
+ * them, or, beyond twice this many, knowing them.
  */
 const ONE_TRIP_LOCATIONS = 16;
 
@@ -172,10 +174,13 @@ type NoProduct = { [K in keyof AvailabilityRow]: null };
 
 export function createAvailabilityRepository(
   db: Knex,
-  opts: { mergeMaxLocations?: number; oneTripLocations?: number } = {},
+  opts: { mergeMaxLocations?: number; oneTripLocations?: number; reach?: ReachEstimate } = {},
 ) {
   const mergeMaxLocations = opts.mergeMaxLocations ?? MERGE_MAX_LOCATIONS;
   const oneTripLocations = Math.min(opts.oneTripLocations ?? ONE_TRIP_LOCATIONS, mergeMaxLocations);
+  // The rooms a one-trip statement comes in: half, all and twice the usual.
+  const rooms = [Math.ceil(oneTripLocations / 2), oneTripLocations, Math.min(2 * oneTripLocations, mergeMaxLocations)];
+  const reach = opts.reach ?? createReachEstimate(db);
   /** The locations that deliver to `point`, nearest first, as Postgres returns them. */
   const nearbyRows = (point: LatLng) =>
     queryPrepared<{
@@ -258,8 +263,11 @@ export function createAvailabilityRepository(
         );
       }
       if (opts.facets === false && sort !== 'distance' && oneTripLocations > 0) {
-        // Read with room for k locations; when more deliver there, once more with room for twice as many.
-        for (const k of [oneTripLocations, Math.min(2 * oneTripLocations, mergeMaxLocations)]) {
+        // The least room that holds the locations estimated to deliver there; after a statement found more, the least
+        // that holds those.
+        let need = reach.count(opts.point) ?? oneTripLocations;
+        for (const k of rooms) {
+          if (k < need) continue;
           const { sql, name } = mergedStatement(k, shape, sort, true);
           const rows = await queryPrepared<(AvailabilityRow | NoProduct) & { nearby_count: number }>(db, name, sql, {
             ...bindings,
@@ -276,7 +284,7 @@ export function createAvailabilityRepository(
               sort,
               opts.limit,
             );
-          if (nearbyCount > 2 * oneTripLocations) break;
+          need = nearbyCount;
         }
       }
       const nearby = await nearbyRows(opts.point);
