@@ -1,6 +1,7 @@
 // Pages of availability read as merges of the nearby locations' own ordered lot scans: in name or price order, where
 // Postgres merges k index scans and stops once the page's products are complete; in distance order, the nearest
-// location first and then all the others at once, each read in name order without the products a nearer one offers.
+// location first and then all the others at once, each read in name order without the products a nearer one offers
+// (a first page in one statement, the nearest location's products or else every location's stock ranked).
 import type { Knex } from 'knex';
 import { filterFor, type FilterShape } from './availability-statements.js';
 
