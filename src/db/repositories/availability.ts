@@ -3,12 +3,12 @@
 import type { Knex } from 'knex';
 import type { LatLng } from '../../domain/geo.js';
 import { discountedPriceCents } from '../../domain/pricing.js';
-import { PRODUCT_TAGS, type AvailabilitySort, type LocationKind, type ProductTag } from '../../domain/vocabulary.js';
+import { PRODUCT_TAGS, type AvailabilitySort, type ProductTag } from '../../domain/vocabulary.js';
 import { queryPrepared } from '../prepared.js';
 import { distanceFirstPageSql, distancePage, mergedPageSql } from './availability-merge.js';
 import { createReachEstimate, type ReachEstimate } from './reach-estimate.js';
 import { FACETS_SQL, filterFor, sortedPageSql, type FilterShape } from './availability-statements.js';
-import type { NearbyLocation } from './locations.js';
+import type { LocationRow, NearbyLocation } from './locations.js';
 
 export interface AvailabilityItem {
   productId: string;
@@ -183,15 +183,9 @@ export function createAvailabilityRepository(
   const reach = opts.reach ?? createReachEstimate(db);
   /** The locations that deliver to `point`, nearest first, as Postgres returns them. */
   const nearbyRows = (point: LatLng) =>
-    queryPrepared<{
-      id: string;
-      name: string;
-      kind: LocationKind;
-      lat: number;
-      lng: number;
-      delivery_radius_m: number;
-      distance_m: number;
-    }>(db, 'locations_delivering_to', LOCATIONS_DELIVERING_TO, { lat: point.lat, lng: point.lng });
+    queryPrepared<
+      Pick<LocationRow, 'id' | 'name' | 'kind' | 'lat' | 'lng' | 'delivery_radius_m'> & { distance_m: number }
+    >(db, 'locations_delivering_to', LOCATIONS_DELIVERING_TO, { lat: point.lat, lng: point.lng });
   return {
     /** Locations whose delivery area covers `point`, nearest first. */
     async locationsDeliveringTo(point: LatLng): Promise<NearbyLocation[]> {

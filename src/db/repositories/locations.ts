@@ -28,14 +28,11 @@ export interface NearbyLocation extends Pick<LocationView, 'id' | 'name' | 'kind
   distanceM: number;
 }
 
-export interface NearbyLocation extends Pick<LocationView, 'id' | 'name' | 'kind' | 'lat' | 'lng' | 'deliveryRadiusM'> {
-  distanceM: number;
-}
-
 /** What a location's owners may change about it; each field left out stays as it is. */
 export type LocationSettingsChange = Partial<Pick<LocationView, 'name' | 'deliveryRadiusM' | 'opensAt' | 'closesAt'>>;
 
-interface LocationRow {
+/** A row of `locations` as Postgres returns it. */
+export interface LocationRow {
   id: string;
   name: string;
   kind: LocationKind;

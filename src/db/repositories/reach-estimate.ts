@@ -53,11 +53,12 @@ export function createReachEstimate(db: Knex, opts: { maxAgeMs?: number } = {}):
       .select<Place[]>('lat', 'lng', { deliveryRadiusM: 'delivery_radius_m' })
       .then((places) => {
         grid = gridOf(places);
-        readAt = Date.now();
       })
-      // A failed read keeps the copy there is (or none): the estimate is only ever a hint.
+      // A failed read keeps the copy there is (or none), and is tried again only once the copy would be old: the
+      // estimate is only ever a hint, and no request should wait on or add to a database that is failing.
       .catch(() => undefined)
       .finally(() => {
+        readAt = Date.now();
         reading = false;
       });
   };
