@@ -4,14 +4,17 @@
 // /healthz on the same server under the same load as the baseline. A share of the requests filter by category, tags or
 // price or sort by price or distance; the report gives their p99 beside the others'. The sweep first measures lower concurrencies
 // (10 s each), so the report shows how latency grows with load, not only the figure at the headline concurrency.
+// `--replica` runs on the Postgres of `npm run cluster` instead (Debian's server and a streaming replica of it) and
+// measures the same requests served from the replica (DATABASE_READ_URL) against the primary, in alternating rounds.
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { checkInventoryInvariants } from '../src/db/invariants.js';
 import { PRODUCT_TAGS } from '../src/domain/vocabulary.js';
 import { runHttpLoad, type HttpLoadResult } from './support/http-load.js';
-import { startLightStack } from './support/light-stack.js';
+import { startLightStack, type LightStack } from './support/light-stack.js';
 import { progressBar } from './support/progress.js';
+import { startReplicaStack, type ReplicaStack } from './support/replica-stack.js';
 import { startReservationLoad } from './support/reservation-load.js';
 import { percentile, round } from './support/stack.js';
 
@@ -25,6 +28,8 @@ interface Options {
   reservationsPerS: number;
   searchShare: number;
   filterShare: number;
+  /** Availability from a streaming replica against the primary (no sweep unless asked). */
+  replica: boolean;
 }
 
 function parse(args: string[]): Options {
@@ -40,6 +45,7 @@ function parse(args: string[]): Options {
       'reservations-per-s': { type: 'string' },
       'search-share': { type: 'string' },
       'filter-share': { type: 'string' },
+      replica: { type: 'boolean' },
     },
   });
   const number = (name: string, fallback: number, ok: (n: number) => boolean) => {
@@ -53,10 +59,11 @@ function parse(args: string[]): Options {
     durationS: number('duration', 30, (n) => n > 0),
     warmupS: number('warmup', 5, (n) => n >= 0),
     concurrency: number('concurrency', 4, (n) => Number.isInteger(n) && n > 0),
-    sweep: sweepList(values.sweep),
+    sweep: sweepList(values.sweep ?? (values.replica ? 'none' : undefined)),
     reservationsPerS: number('reservations-per-s', 50, (n) => n > 0),
     searchShare: number('search-share', 0.2, (n) => n >= 0 && n <= 1),
     filterShare: number('filter-share', 0.3, (n) => n >= 0 && n <= 1),
+    replica: values.replica === true,
   };
 }
 
@@ -259,6 +266,23 @@ function categoryId(c: number): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** The embedded stack of every other bench, or the primary and replica of `--replica`. */
+type BenchStack = LightStack | (ReplicaStack & { baseUrl?: string });
+
+/** One result of several measured windows, as if one window as long as all of them. */
+function mergeLoads(loads: HttpLoadResult[]): HttpLoadResult {
+  const statuses: Record<string, number> = {};
+  for (const load of loads)
+    for (const [status, n] of Object.entries(load.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
+  return {
+    latencies: loads.flatMap((l) => l.latencies),
+    pathIndexes: loads.flatMap((l) => l.pathIndexes),
+    seconds: loads.reduce((sum, l) => sum + l.seconds, 0),
+    statuses,
+    errors: loads.reduce((sum, l) => sum + l.errors, 0),
+  };
+}
+
 function summarise(load: HttpLoadResult) {
   const sorted = [...load.latencies].sort((a, b) => a - b);
   const of = (keep: (pathIndex: number) => boolean) =>
@@ -288,10 +312,22 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   console.error(
     `availability: ${sizes.locations.toLocaleString('en-US')} locations, ${sizes.products.toLocaleString('en-US')} products, ${sizes.lots.toLocaleString('en-US')} stock lots; starting Postgres and Temporal…`,
   );
-  const stack = await startLightStack({ api: true, poolMax: 10 });
+  const log = (message: string) => console.error(message);
+  const stack: BenchStack = opts.replica
+    ? await startReplicaStack({ log, poolMax: 10 })
+    : await startLightStack({ api: true, poolMax: 10 });
   try {
     const loadSeconds = await loadDataset(stack.db, sizes, opts.scale);
     console.error(`loaded in ${round(loadSeconds)} s`);
+    let replicaBaseUrl: string | undefined;
+    if ('startReplica' in stack) {
+      const started = Date.now();
+      const readUrl = await stack.startReplica();
+      console.error(`the streaming replica caught up in ${round((Date.now() - started) / 1000)} s`);
+      const apis = await stack.startApis(readUrl);
+      stack.baseUrl = apis.primaryUrl;
+      replicaBaseUrl = apis.replicaUrl;
+    }
 
     // Customers at random points; a share of them search for a kind of bake, a share filter or sort.
     const paths = Array.from({ length: 20_000 }, () => {
@@ -377,15 +413,55 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     console.error(
       `measuring GET /v1/availability for ${opts.durationS} s at concurrency ${opts.concurrency} (after ${opts.warmupS} s warm-up), ${opts.reservationsPerS} reservations/s in the background…`,
     );
-    const availability = summarise(
-      await runHttpLoad({
-        baseUrl: stack.baseUrl!,
+    const measure = (baseUrl: string, durationS: number, warmupS: number) =>
+      runHttpLoad({
+        baseUrl,
         paths,
         concurrency: opts.concurrency,
-        warmupMs: opts.warmupS * 1000,
-        durationMs: opts.durationS * 1000,
-      }),
-    );
+        warmupMs: warmupS * 1000,
+        durationMs: durationS * 1000,
+      });
+    let availability: ReturnType<typeof summarise>;
+    let fromReplica: Record<string, unknown> | undefined;
+    if (replicaBaseUrl && 'replicaTransactions' in stack) {
+      // Primary and replica take turns, so drift on a shared machine falls on both alike.
+      const rounds = 3;
+      const segmentS = opts.durationS / rounds;
+      const onPrimary: HttpLoadResult[] = [];
+      const onReplica: HttpLoadResult[] = [];
+      let replicaTransactions = 0;
+      for (let round = 0; round < rounds; round++) {
+        onPrimary.push(await measure(stack.baseUrl!, segmentS, Math.min(2, opts.warmupS)));
+        const before = await stack.replicaTransactions();
+        onReplica.push(await measure(replicaBaseUrl, segmentS, Math.min(2, opts.warmupS)));
+        replicaTransactions += (await stack.replicaTransactions()) - before;
+      }
+      availability = summarise(mergeLoads(onPrimary));
+      const replica = summarise(mergeLoads(onReplica));
+      fromReplica = {
+        pg_version: stack.pgVersion,
+        rounds,
+        p50_ms: replica.p50,
+        p99_ms: replica.p99,
+        rps: replica.rps,
+        filtered_p99_ms: replica.p99Of((k) => filtered.has(k)),
+        unfiltered_p99_ms: replica.p99Of((k) => !filtered.has(k)),
+        non_200: replica.non200,
+        primary_p50_ms: availability.p50,
+        primary_p99_ms: availability.p99,
+        primary_rps: availability.rps,
+        p99_ratio: round(replica.p99 / availability.p99, 3),
+        rps_ratio: round(replica.rps / availability.rps, 3),
+        // Read transactions the replica committed while its API was measured (the other API reads the primary).
+        replica_transactions: replicaTransactions,
+        replica_requests: replica.requests,
+      };
+      console.error(
+        `from the replica: p50 ${replica.p50} ms, p99 ${replica.p99} ms, ${replica.rps} req/s; from the primary: p50 ${availability.p50} ms, p99 ${availability.p99} ms, ${availability.rps} req/s; ${replicaTransactions} transactions on the replica`,
+      );
+    } else {
+      availability = summarise(await measure(stack.baseUrl!, opts.durationS, opts.warmupS));
+    }
     console.error(`measuring the baseline GET /healthz the same way…`);
     const baseline = summarise(
       await runHttpLoad({
@@ -404,7 +480,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     for (const violation of violations) console.error(`invariant violated: ${violation}`);
 
     const result = {
-      bench: 'availability',
+      // Its own file (results/availability-replica.json) on the replica's Postgres.
+      bench: fromReplica ? 'availability-replica' : 'availability',
       p50_ms: availability.p50,
       p99_ms: availability.p99,
       max_ms: availability.max,
@@ -440,6 +517,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       background_errors: reservations.errors,
       invariant_violations: violations.length,
       invariant_check_s: round(checkSeconds, 1),
+      ...(fromReplica ? { replica: fromReplica } : {}),
     };
     console.log(
       `GET /v1/availability p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, ${result.rps} req/s; /healthz p50 ${result.baseline_p50_ms} ms, p99 ${result.baseline_p99_ms} ms, ${result.baseline_rps} req/s (throughput ratio ${result.ratio}); loaded ${result.stock_rows.toLocaleString('en-US')} lots in ${result.load_s} s; ${result.invariant_violations} invariant violations`,
