@@ -20,6 +20,7 @@ import {
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { FileSpanExporter } from './file-exporter.js';
+import { samplerFromEnv, WithoutTransactionControl } from './sampler.js';
 
 export interface Tracing {
   readonly serviceName: string;
@@ -86,6 +87,8 @@ export function startTracing(opts: TracingOptions): Tracing | undefined {
   );
   const provider = new NodeTracerProvider({
     resource,
+    // OTEL_TRACES_SAMPLER's choice, without the database's BEGIN and COMMIT.
+    sampler: new WithoutTransactionControl(samplerFromEnv(env)),
     // Batches for the network and the file, as OTEL_BSP_* tune them; a test's exporter sees each span as it ends.
     spanProcessors: exporters.map((exporter) =>
       batch ? new BatchSpanProcessor(exporter) : new SimpleSpanProcessor(exporter),

@@ -146,6 +146,15 @@ describe('tracing one order', () => {
     expect(request.parentSpanId).toBeNull();
     const trace = recorded.filter((s) => s.traceId === request.traceId);
     const inTrace = (name: string) => trace.filter((s) => s.name === name);
+    // Statements are in the trace; transaction control is not, as the sampler leaves it out.
+    const statements = trace.filter(isDatabaseSpan);
+    expect(statements.some((s) => s.name.startsWith('pg.query:INSERT'))).toBe(true);
+    expect(statements.some((s) => s.name.startsWith('pg.query:SELECT'))).toBe(true);
+    expect(
+      statements
+        .filter((s) => /^pg\.query:(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SET)\b/.test(s.name))
+        .map((s) => s.name),
+    ).toEqual([]);
     const updateWithStart = inTrace('UpdateWithStartWorkflow:placement')[0]!;
     expect(isAncestor(request, updateWithStart)).toBe(true);
     const run = childOf(updateWithStart, 'RunWorkflow:orderWorkflow');
@@ -245,7 +254,7 @@ describe('tracing one order', () => {
 
     console.log(
       [
-        `The order's trace (${trace.length} spans, database spans counted as hidden):`,
+        `The order's trace (${trace.length} spans, ${statements.length} of them database statements, hidden here):`,
         formatSpanTree(trace, { hide: isDatabaseSpan }),
       ].join('\n\n'),
     );
@@ -264,5 +273,53 @@ describe('tracing one order', () => {
     ])
       expect(stdout).toContain(name);
     expect(stdout.match(/^trace [0-9a-f]{32}/gm)).toEqual([`trace ${request.traceId}`]);
+  });
+
+  it('records nothing of an order whose caller did not sample its trace, and starts no trace of its own for it', async () => {
+    const locationId = await createLocation(stack.db);
+    const product = await createProduct(stack.db, { name: 'Untraced bun', price_cents: 250 });
+    const owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
+    const customer = await createCustomer(stack);
+    await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+      token: owner.token,
+      body: { productId: product, quantity: 10 },
+    });
+    const slotId = await createSlot(stack.db, locationId);
+    memory.reset();
+
+    // The caller decided not to sample (flags 00): the API continues its decision, and so does everything after.
+    const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+    const unsampled = `00-${traceId}-0123456789abcdef-00`;
+    const placed = await stack.api('POST', '/v1/orders', {
+      token: customer.token,
+      headers: { traceparent: unsampled },
+      body: {
+        locationId,
+        slotId,
+        items: [{ productId: product, quantity: 1 }],
+        address: { lat: 51.5, lng: -0.1, line1: '2 Trace Street' },
+      },
+    });
+    expect(placed.status).toBe(201);
+    const id = placed.body.id as string;
+    // Read the same way, unsampled, so the test's own reads leave nothing either.
+    const statusOf = async () =>
+      (await stack.api('GET', `/v1/orders/${id}`, { token: customer.token, headers: { traceparent: unsampled } })).body
+        .status;
+    // Paid: the workflow, its activities, the bank's charge and its webhook back have all run.
+    expect(await eventually(statusOf, (s) => s === 'confirmed')).toBe('confirmed');
+
+    await new Promise((r) => setTimeout(r, 500));
+    const recorded = spans();
+    expect(recorded.filter((s) => s.traceId === traceId).map((s) => s.name)).toEqual([]);
+    // Nothing the order ran began a trace of its own either: its workflow's calls carry the unsampled trace on.
+    const ordersActivities = new Set(await activityTypes(`order-${id}`));
+    expect(ordersActivities).toContain('requestCharge');
+    expect(
+      recorded
+        .filter((s) => s.name.startsWith('RunActivity:') && ordersActivities.has(s.name.slice('RunActivity:'.length)))
+        .map((s) => s.name),
+    ).toEqual([]);
+    expect(recorded.filter((s) => JSON.stringify(s.attributes).includes(id)).map((s) => s.name)).toEqual([]);
   });
 });
