@@ -7,7 +7,6 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { detectResourcesSync, envDetectorSync, Resource } from '@opentelemetry/resources';
 import {
@@ -20,6 +19,7 @@ import {
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { FileSpanExporter } from './file-exporter.js';
+import { pgInstrumentation } from './pg-instrumentation.js';
 import { samplerFromEnv, WithoutTransactionControl } from './sampler.js';
 
 export interface Tracing {
@@ -108,8 +108,9 @@ export function startTracing(opts: TracingOptions): Tracing | undefined {
     tracerProvider: provider,
     instrumentations: [
       fastify,
-      // Spans only inside a trace: the bank's and the fan-out's background polling would otherwise start one each time.
-      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
+      // Spans only inside a recorded trace: the bank's and the fan-out's background polling would otherwise start one
+      // each time, and an unsampled order's statements would each get a span nobody keeps.
+      pgInstrumentation(),
       new UndiciInstrumentation({ requireParentforSpans: true }),
       // Outgoing webhooks use node:http; incoming requests are @fastify/otel's.
       new HttpInstrumentation({ disableIncomingRequestInstrumentation: true, requireParentforOutgoingSpans: true }),
