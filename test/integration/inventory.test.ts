@@ -219,6 +219,46 @@ describe('reserveStock', () => {
     expect((await place(randomUUID(), [{ productId: a, quantity: 1 }])).result.status).toBe('out_of_stock');
   });
 
+  it('answers an order it cannot fill without writing anything, and one already claimed from its claim', async () => {
+    const locationId = await createLocation(db);
+    const product = await createProduct(db, { name: 'Last loaf' });
+    await addLot({ locationId, productId: product, quantity: 1 });
+    const deliverBy = inHours(1);
+    // The statement the repository sends, in a transaction of its own so the test can ask whether it wrote.
+    const reserve = (orderId: string, quantity: number) =>
+      db.transaction(async (trx) => {
+        const { rows } = await trx.raw<{ rows: { claimed: boolean; short: string[] | null }[] }>(
+          'SELECT claimed, short FROM stock_reserve(?, ?, ?, ?, now(), ?::uuid[], ?::integer[], false)',
+          [orderId, locationId, deliverBy, deliverBy, [product], [quantity]],
+        );
+        const { rows: xid } = await trx.raw<{ rows: { wrote: boolean }[] }>(
+          'SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS wrote',
+        );
+        return { ...rows[0]!, wrote: xid[0]!.wrote };
+      });
+
+    // Short: no claim, no lock, no row; the transaction never even took an id.
+    const short = randomUUID();
+    expect(await reserve(short, 2)).toEqual({ claimed: true, short: [product], wrote: false });
+    expect(await db('stock_reservations').where({ order_id: short }).first()).toBeUndefined();
+    // Enough: claimed and taken, as before.
+    const filled = randomUUID();
+    expect(await reserve(filled, 1)).toEqual({ claimed: true, short: null, wrote: true });
+    // A retry of that order finds its claim first, though the lot is empty now: it is no new order to refuse.
+    expect(await reserve(filled, 1)).toMatchObject({ claimed: false });
+    expect(
+      (
+        await stock.reserveStock({
+          orderId: filled,
+          locationId,
+          lines: [{ productId: product, quantity: 1 }],
+          deliverBy: deliverBy.toISOString(),
+        })
+      ).status,
+    ).toBe('reserved');
+    await expectNoViolations();
+  });
+
   it('answers a retry of the same order with the same reservation, even when the retries race', async () => {
     const locationId = await createLocation(db);
     const bun = await createProduct(db, { name: 'Retried bun', price_cents: 250 });
@@ -436,6 +476,62 @@ describe('concurrency', () => {
     const results = await Promise.all(baskets.map((lines) => place(locationId, lines)));
     expect(results.map((r) => r.result.status)).toEqual(baskets.map(() => 'reserved'));
     await expectNoViolations();
+  });
+
+  it('takes only from lots it locked: a lot refilled by a release while a buyer waits is not taken from twice', async () => {
+    // Waits until `promise` settles or `waiters` lock requests wait in the database, whichever comes first.
+    const settledOrWaiting = async (promise: Promise<unknown>, waiters: number) => {
+      let settled = false;
+      void promise.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      for (let i = 0; i < 250 && !settled; i++) {
+        const { rows } = await db.raw<{ rows: { n: number }[] }>(
+          'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted',
+        );
+        if (rows[0]!.n >= waiters) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const locationId = await createLocation(db);
+    const [p, q] = [await createProduct(db, { name: 'Refilled P' }), await createProduct(db, { name: 'Held Q' })];
+    const lotP = await addLot({ locationId, productId: p, quantity: 2 });
+    const lotQ = await addLot({ locationId, productId: q, quantity: 5 });
+    const a = await place(locationId, [{ productId: p, quantity: 2 }]);
+    expect(a.result.status).toBe('reserved');
+
+    // B wants P and Q, and waits for Q's lot, which another transaction holds, with P's lot sold out.
+    const holdQ = await db.transaction();
+    await holdQ.raw('SELECT id FROM stock_lots WHERE id = ? FOR UPDATE', [lotQ]);
+    const b = place(locationId, [
+      { productId: p, quantity: 1 },
+      { productId: q, quantity: 1 },
+    ]);
+    await settledOrWaiting(b, 1);
+    // Meanwhile A gives P's units back, and C starts buying one of them in a transaction it has not committed.
+    const released = stock.releaseStock(a.orderId);
+    await settledOrWaiting(released, 2);
+    const c = await db.transaction();
+    const cReserve = c.raw(
+      'SELECT claimed, short FROM stock_reserve(?, ?, ?, ?, now(), ?::uuid[], ?::integer[], false)',
+      [randomUUID(), locationId, inHours(1), inHours(1), [p], [1]],
+    );
+    await settledOrWaiting(cReserve, 2);
+    await holdQ.commit();
+    await settledOrWaiting(b, 2);
+    await cReserve;
+    await c.commit();
+    await Promise.all([b, released]);
+
+    // Whoever got P's units, each unit went to one order, and the lots' counts agree with their units.
+    await expectNoViolations();
+    const { rows } = await db.raw<{ rows: { n: number }[] }>(
+      `SELECT count(*)::int AS n FROM stock_allocations WHERE lot_id = ? AND state = 'reserved'`,
+      [lotP],
+    );
+    expect(rows[0]!.n).toBeLessThanOrEqual(2);
+    expect(await lot(lotP)).toMatchObject({ reserved: rows[0]!.n === 0 ? 0 : expect.any(Number) });
   });
 
   it('keeps every invariant through random concurrent reserve, release and commit (property)', async () => {

@@ -308,6 +308,13 @@ describe('tracing one order', () => {
         .status;
     // Paid: the workflow, its activities, the bank's charge and its webhook back have all run.
     expect(await eventually(statusOf, (s) => s === 'confirmed')).toBe('confirmed');
+    // Its workflow ran through the pass-through interceptors without a failed task.
+    const history = await stack.client.workflow.getHandle(`order-${id}`).fetchHistory();
+    const events = history.events ?? [];
+    expect(events.some((e) => e.workflowTaskCompletedEventAttributes)).toBe(true);
+    expect(events.filter((e) => e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes)).toEqual(
+      [],
+    );
 
     await new Promise((r) => setTimeout(r, 500));
     const recorded = spans();

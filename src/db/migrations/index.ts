@@ -21,6 +21,7 @@ import * as m019 from './019_events_partitioned.js';
 import * as m020 from './020_replication_heartbeat.js';
 import * as m021 from './021_order_traceparent.js';
 import * as m022 from './022_availability_category_order.js';
+import * as m023 from './023_reserve_locked_lots.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -49,4 +50,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['020_replication_heartbeat', m020],
   ['021_order_traceparent', m021],
   ['022_availability_category_order', m022],
+  ['023_reserve_locked_lots', m023],
 ];
