@@ -61,26 +61,23 @@ async function activityTypes(workflowId: string): Promise<string[]> {
   return [...types].sort();
 }
 
-describe('tracing one order', () => {
-  it('links the request, the workflow, its activities, the bank and its webhook back, and puts trace ids on the logs', async () => {
-    const locationId = await createLocation(stack.db);
-    const product = await createProduct(stack.db, { name: 'Traced bun', price_cents: 250 });
-    const owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
-    const driver = await createUser(stack.db, 'driver', { locationIds: [locationId] });
-    const customer = await createCustomer(stack);
-    expect(
-      (
-        await stack.api('POST', `/v1/locations/${locationId}/stock`, {
-          token: owner.token,
-          body: { productId: product, quantity: 10 },
-        })
-      ).status,
-    ).toBe(201);
-    const slotId = await createSlot(stack.db, locationId);
-    memory.reset();
-
+/** A location with an owner, ten of one product in stock and a slot, a customer, and a way to order two of it. */
+async function stockedShop(productName: string) {
+  const locationId = await createLocation(stack.db);
+  const product = await createProduct(stack.db, { name: productName, price_cents: 250 });
+  const owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
+  const customer = await createCustomer(stack);
+  const stocked = await stack.api('POST', `/v1/locations/${locationId}/stock`, {
+    token: owner.token,
+    body: { productId: product, quantity: 10 },
+  });
+  expect(stocked.status).toBe(201);
+  const slotId = await createSlot(stack.db, locationId);
+  /** Places the customer's order (with these request headers) and returns its id. */
+  const place = async (headers: Record<string, string> = {}) => {
     const placed = await stack.api('POST', '/v1/orders', {
       token: customer.token,
+      headers,
       body: {
         locationId,
         slotId,
@@ -89,7 +86,18 @@ describe('tracing one order', () => {
       },
     });
     expect(placed.status).toBe(201);
-    const id = placed.body.id as string;
+    return placed.body.id as string;
+  };
+  return { locationId, owner, customer, place };
+}
+
+describe('tracing one order', () => {
+  it('links the request, the workflow, its activities, the bank and its webhook back, and puts trace ids on the logs', async () => {
+    const { locationId, owner, customer, place } = await stockedShop('Traced bun');
+    const driver = await createUser(stack.db, 'driver', { locationIds: [locationId] });
+    memory.reset();
+
+    const id = await place();
     const live = await openSse(`${stack.baseUrl}/v1/orders/${id}/events`, {
       headers: { authorization: `Bearer ${customer.token}` },
     });
@@ -276,32 +284,13 @@ describe('tracing one order', () => {
   });
 
   it('records nothing of an order whose caller did not sample its trace, and starts no trace of its own for it', async () => {
-    const locationId = await createLocation(stack.db);
-    const product = await createProduct(stack.db, { name: 'Untraced bun', price_cents: 250 });
-    const owner = await createUser(stack.db, 'owner', { locationIds: [locationId] });
-    const customer = await createCustomer(stack);
-    await stack.api('POST', `/v1/locations/${locationId}/stock`, {
-      token: owner.token,
-      body: { productId: product, quantity: 10 },
-    });
-    const slotId = await createSlot(stack.db, locationId);
+    const { customer, place } = await stockedShop('Untraced bun');
     memory.reset();
 
     // The caller decided not to sample (flags 00): the API continues its decision, and so does everything after.
     const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
     const unsampled = `00-${traceId}-0123456789abcdef-00`;
-    const placed = await stack.api('POST', '/v1/orders', {
-      token: customer.token,
-      headers: { traceparent: unsampled },
-      body: {
-        locationId,
-        slotId,
-        items: [{ productId: product, quantity: 1 }],
-        address: { lat: 51.5, lng: -0.1, line1: '2 Trace Street' },
-      },
-    });
-    expect(placed.status).toBe(201);
-    const id = placed.body.id as string;
+    const id = await place({ traceparent: unsampled });
     // Read the same way, unsampled, so the test's own reads leave nothing either.
     const statusOf = async () =>
       (await stack.api('GET', `/v1/orders/${id}`, { token: customer.token, headers: { traceparent: unsampled } })).body
