@@ -2,7 +2,8 @@
 // processes of their own; this process is only the load generator), swept over concurrency against a bare workflow
 // of the same shape on the same Temporal server. Each virtual customer places an order, follows it on its live
 // stream, and a simulated owner and driver move it along; then it orders again. `--target cluster` runs it on
-// `npm run cluster`'s topology instead (bench/support/cluster-target.ts), its result in results/orders-cluster.json.
+// `npm run cluster`'s topology too (bench/support/cluster-target.ts), after the same sweep on the dev server in the
+// same run, its result in results/orders-cluster.json with the dev server's beside it (`dev_server`).
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -264,11 +265,35 @@ async function historyEventsPerOrder(stack: ProcessStack, orderIds: string[]): P
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const opts = parse(args);
-  const log = (m: string) => console.error(`orders: ${m}`);
+  if (opts.target !== 'cluster') return sweepOn('processes', opts, args);
+  // The cluster beside the dev server, in one run: the same sweep on `npm start`'s topology first, then on the cluster.
+  const devServer = await sweepOn('processes', opts, args, { chart: false });
+  const onCluster = await sweepOn('cluster', opts, args);
+  const pick = ({
+    topology,
+    orders_per_s,
+    peak_concurrency,
+    plateau,
+    ratio,
+    post_p99_ms,
+    cpu_ms_per_order,
+    sweep,
+  }: Sweep) => ({ topology, orders_per_s, peak_concurrency, plateau, ratio, post_p99_ms, cpu_ms_per_order, sweep });
+  return {
+    ...onCluster,
+    dev_server: pick(devServer),
+    cluster_over_dev_server_peak: round(onCluster.orders_per_s / devServer.orders_per_s, 2),
+  };
+}
+
+type Sweep = Awaited<ReturnType<typeof sweepOn>>;
+
+async function sweepOn(target: Options['target'], opts: Options, args: string[], output = { chart: true }) {
+  const log = (m: string) => console.error(`orders${target === 'cluster' ? ' (cluster)' : ''}: ${m}`);
   log(`concurrency ${opts.concurrency.join(', ')}, ${opts.warmup} s warm-up and ${opts.seconds} s measured per point`);
   // --profile <dir>: the API, worker and bank write V8 CPU profiles (one per thread) there when they stop.
   const profileDir = args.includes('--profile') ? args[args.indexOf('--profile') + 1] : undefined;
-  const cluster = opts.target === 'cluster' ? await startClusterTarget({ log }) : undefined;
+  const cluster = target === 'cluster' ? await startClusterTarget({ log }) : undefined;
   const stack =
     cluster ??
     (await startProcessStack({
@@ -352,11 +377,13 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       invariant_violations: violations.length,
       sweep,
     };
-    const chart = fileURLToPath(
-      new URL(`./results/${cluster ? 'orders-cluster' : 'orders'}-sweep.svg`, import.meta.url),
-    );
-    fs.writeFileSync(chart, sweepChart(sweep));
-    log(`wrote ${chart}`);
+    if (output.chart) {
+      const chart = fileURLToPath(
+        new URL(`./results/${cluster ? 'orders-cluster' : 'orders'}-sweep.svg`, import.meta.url),
+      );
+      fs.writeFileSync(chart, sweepChart(sweep));
+      log(`wrote ${chart}`);
+    }
     console.log(
       `peak ${result.orders_per_s} orders/s at concurrency ${result.peak_concurrency}; plateau ${result.plateau}; lowest ratio to bare ${result.ratio}; POST p99 at most ${result.post_p99_ms} ms; ${result.history_events_per_order} history events per order`,
     );
