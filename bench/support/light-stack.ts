@@ -17,6 +17,17 @@ export interface LightStack {
   stop(): Promise<void>;
 }
 
+/** The API alone on a free port, without its logger. */
+export async function listenApi(
+  config: Config,
+  db: Knex,
+  connection: Connection,
+): Promise<{ app: FastifyInstance; baseUrl: string }> {
+  const app = await buildApp({ config, db, temporal: temporalClient(config, connection), logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, baseUrl: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
+}
+
 export async function startLightStack(opts: { api: boolean; poolMax: number }): Promise<LightStack> {
   const servers = await startBenchInfrastructure();
   const { infra, config } = servers;
@@ -25,16 +36,7 @@ export async function startLightStack(opts: { api: boolean; poolMax: number }): 
   const connection = Connection.lazy({ address: infra.temporalAddress });
   let app: FastifyInstance | undefined;
   let baseUrl: string | undefined;
-  if (opts.api) {
-    app = await buildApp({
-      config,
-      db,
-      temporal: temporalClient(config, connection),
-      logger: false,
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  }
+  if (opts.api) ({ app, baseUrl } = await listenApi(config, db, connection));
   return {
     config,
     databaseUrl: infra.databaseUrl,

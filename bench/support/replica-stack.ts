@@ -5,10 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
-import pg from 'pg';
-import { buildApp } from '../../src/api/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDb, ensureDatabase } from '../../src/db/knex.js';
 import { migrateLatest } from '../../src/db/migrate.js';
@@ -20,7 +17,7 @@ import {
   type PostgresServer,
 } from '../../src/dev/cluster-postgres.js';
 import { freePort } from '../../src/dev/ports.js';
-import { temporalClient } from '../../src/temporal.js';
+import { listenApi } from './light-stack.js';
 
 export interface ReplicaStack {
   pgVersion: string;
@@ -33,16 +30,6 @@ export interface ReplicaStack {
   /** Transactions the replica's application database has committed so far: reads served there. */
   replicaTransactions(): Promise<number>;
   stop(): Promise<void>;
-}
-
-async function queryOne<T>(url: string, sql: string, params: unknown[] = []): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql, params)).rows[0] as T;
-  } finally {
-    await client.end();
-  }
 }
 
 export async function startReplicaStack(opts: { log: (m: string) => void; poolMax: number }): Promise<ReplicaStack> {
@@ -69,7 +56,7 @@ export async function startReplicaStack(opts: { log: (m: string) => void; poolMa
     const db = createDb(databaseUrl, { max: opts.poolMax });
     stops.push(() => db.destroy());
     await migrateLatest(db);
-    let replicaAppUrl: string | undefined;
+    let replicaDb: Knex | undefined;
 
     return {
       pgVersion: pgInstall.version,
@@ -85,32 +72,27 @@ export async function startReplicaStack(opts: { log: (m: string) => void; poolMa
           log: opts.log,
         });
         stops.push(() => replica.child.stop());
-        replicaAppUrl = `${replica.url}/app`;
-        const { lsn } = await queryOne<{ lsn: string }>(databaseUrl, 'SELECT pg_current_wal_lsn()::text AS lsn');
+        const readUrl = `${replica.url}/app`;
+        replicaDb = createDb(readUrl, { max: 1 });
+        stops.push(() => replicaDb!.destroy());
+        const { rows } = await db.raw<{ rows: { lsn: string }[] }>('SELECT pg_current_wal_lsn()::text AS lsn');
         for (;;) {
-          const { caught } = await queryOne<{ caught: boolean }>(
-            replicaAppUrl,
-            'SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS caught',
-            [lsn],
+          const { rows: replayed } = await replicaDb.raw<{ rows: { caught: boolean }[] }>(
+            'SELECT coalesce(pg_last_wal_replay_lsn() >= ?::pg_lsn, false) AS caught',
+            [rows[0]!.lsn],
           );
-          if (caught) return replicaAppUrl;
+          if (replayed[0]!.caught) return readUrl;
           await new Promise((r) => setTimeout(r, 200));
         }
       },
       async startApis(readUrl: string) {
         const connection = Connection.lazy({ address: '127.0.0.1:1' });
         stops.push(() => connection.close());
+        // The routes measured here never call Temporal; a lazy connection costs nothing until used.
         const start = async (config: Config) => {
-          // The routes measured here never call Temporal; a lazy connection costs nothing until used.
-          const app: FastifyInstance = await buildApp({
-            config,
-            db,
-            temporal: temporalClient(config, connection),
-            logger: false,
-          });
+          const { app, baseUrl } = await listenApi(config, db, connection);
           stops.push(() => app.close());
-          await app.listen({ port: 0, host: '127.0.0.1' });
-          return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+          return baseUrl;
         };
         const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: '127.0.0.1:1', LOG_LEVEL: 'error' };
         return {
@@ -119,12 +101,11 @@ export async function startReplicaStack(opts: { log: (m: string) => void; poolMa
         };
       },
       async replicaTransactions() {
-        if (!replicaAppUrl) return 0;
-        const { n } = await queryOne<{ n: string }>(
-          replicaAppUrl,
+        if (!replicaDb) return 0;
+        const { rows } = await replicaDb.raw<{ rows: { n: string }[] }>(
           "SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = 'app'",
         );
-        return Number(n);
+        return Number(rows[0]!.n);
       },
       stop: stopAll,
     };
