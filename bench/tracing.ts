@@ -1,16 +1,18 @@
-// `npm run bench -- tracing [--concurrency 10] [--seconds 30] [--warmup 5] [--rounds 2] [--sampler-ratio 1]
-// [--only traced|untraced] [--profile <dir>]`: what tracing costs, on the topology `npm start` runs and with the
-// orders bench's customers (placed, paid, prepped, assigned, picked up and delivered, each followed on its live
-// stream). Phases alternate untraced and traced, each on a fresh stack: traced, the API, the worker and the bank export
-// every span over OTLP (protobuf, batched, as in production) to a collector stand-in in this process that counts what
-// it receives and answers at once. The JSON line's ratio is traced throughput over untraced (the target is at least
-// 0.9), beside CPU per order.
+// `npm run bench -- tracing [--concurrency 10] [--seconds 15] [--warmup 3] [--rounds 10] [--sampler-ratio 1]
+// [--profile <dir>]`: what tracing costs, on the topology `npm start` runs and with the orders bench's customers
+// (placed, paid, prepped, assigned, picked up and delivered, each followed on its live stream). Two stacks stand side by
+// side for the whole run, one untraced (the SDK off) and one traced: there the API, the worker and the bank export
+// every span they sample over OTLP (protobuf, batched, as in production) to a collector stand-in in this process that
+// counts what it receives and answers at once. Load goes to one stack at a time, in short slices taking turns, so that
+// the drift of a shared machine falls on both sides alike. The JSON line's ratio is traced throughput over untraced
+// (the target is at least 0.9), with a 95 % interval from resampling the rounds, beside CPU per order.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closedLoop, ourOrder, summarize } from './orders.js';
 import { numberFlag } from './support/args.js';
-import { startProcessStack } from './support/process-stack.js';
-import { openBenchShop } from './support/shop.js';
+import { cpuSince, readCpu } from './support/cpu.js';
+import { startProcessStack, type ProcessStack } from './support/process-stack.js';
+import { openBenchShop, type BenchShop } from './support/shop.js';
 import { round } from './support/stack.js';
 
 const ROLES = ['api', 'worker', 'bank', 'postgres', 'temporal'];
@@ -41,11 +43,18 @@ async function startCollector() {
 
 type Collector = Awaited<ReturnType<typeof startCollector>>;
 
-async function phase(
+interface Side {
+  traced: boolean;
+  stack: ProcessStack;
+  shop: BenchShop;
+}
+
+/** A stack for one side: traced, every process exports over OTLP to the collector; untraced, the SDK is off. */
+async function startSide(
   traced: boolean,
   collector: Collector,
-  opts: { concurrency: number; seconds: number; warmup: number; samplerRatio: number; profileDir?: string },
-) {
+  opts: { concurrency: number; samplerRatio: number; profileDir?: string },
+): Promise<Side> {
   const log = (m: string) => console.error(`tracing (${traced ? 'traced' : 'untraced'}): ${m}`);
   const env: NodeJS.ProcessEnv = traced
     ? {
@@ -70,48 +79,79 @@ async function phase(
       capacity: 100_000,
       customers: opts.concurrency,
     });
-    collector.reset();
-    const run = await closedLoop(
-      stack,
-      { concurrency: opts.concurrency, warmupMs: opts.warmup * 1000, durationMs: opts.seconds * 1000 },
-      ourOrder(stack, shop),
-    );
-    const summary = summarize(run, ROLES);
-    const exported = { ...collector.received };
-    log(
-      `${summary.orders_per_s} orders/s, CPU ms/order ${JSON.stringify(summary.cpu_ms_per_order)}${traced ? `; ${exported.requests} exports, ${round(exported.bytes / 1024)} KB` : ''}`,
-    );
-    return { traced, ...summary, exports: exported.requests, exported_bytes: exported.bytes };
-  } finally {
+    return { traced, stack, shop };
+  } catch (err) {
     await stack.stop();
+    throw err;
   }
 }
+
+/** One slice of load on one side, while the other side's stack stands idle. */
+async function slice(
+  side: Side,
+  idle: Side,
+  collector: Collector,
+  opts: { concurrency: number; seconds: number; warmup: number },
+) {
+  collector.reset();
+  const idleBefore = readCpu(idle.stack.roots);
+  const t0 = performance.now();
+  const run = await closedLoop(
+    side.stack,
+    { concurrency: opts.concurrency, warmupMs: opts.warmup * 1000, durationMs: opts.seconds * 1000 },
+    ourOrder(side.stack, side.shop),
+  );
+  const summary = summarize(run, ROLES);
+  const exported = { ...collector.received };
+  const idleCpu = cpuSince(idleBefore, readCpu(idle.stack.roots));
+  // What the stack standing idle spent meanwhile (its pollers and timers), in CPU ms per second.
+  const idleMsPerS = (Object.values(idleCpu).reduce((a, b) => a + b, 0) * 1e6) / (performance.now() - t0);
+  console.error(
+    `tracing (${side.traced ? 'traced' : 'untraced'}): ${summary.orders_per_s} orders/s, CPU ms/order ${JSON.stringify(summary.cpu_ms_per_order)}${side.traced ? `; ${exported.requests} exports, ${round(exported.bytes / 1024)} KB` : ''}`,
+  );
+  return {
+    traced: side.traced,
+    ...summary,
+    idle_stack_cpu_ms_per_s: round(idleMsPerS),
+    exports: exported.requests,
+    exported_bytes: exported.bytes,
+  };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const opts = {
     concurrency: numberFlag(args, 'concurrency', 10),
-    seconds: numberFlag(args, 'seconds', 30),
-    warmup: numberFlag(args, 'warmup', 5, (n) => Number.isInteger(n) && n >= 0),
+    seconds: numberFlag(args, 'seconds', 15),
+    warmup: numberFlag(args, 'warmup', 3, (n) => Number.isInteger(n) && n >= 0),
     samplerRatio: numberFlag(args, 'sampler-ratio', 1, (n) => n > 0 && n <= 1),
     profileDir: args.includes('--profile') ? args[args.indexOf('--profile') + 1] : undefined,
   };
-  // --only traced|untraced: one side, for looking into it.
-  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
-  const rounds = numberFlag(args, 'rounds', 2);
+  const rounds = numberFlag(args, 'rounds', 10, (n) => Number.isInteger(n) && n >= 1);
   const collector = await startCollector();
-  const phases: Awaited<ReturnType<typeof phase>>[] = [];
+  const sides: Side[] = [];
+  const slices: Awaited<ReturnType<typeof slice>>[] = [];
   try {
-    // Off, on, off, on…: a machine that drifts during the run weighs on both sides alike.
+    // Both stacks stay up for the whole run, one after the other started and warmed.
+    for (const traced of [false, true]) sides.push(await startSide(traced, collector, opts));
+    for (const [side, idle] of [sides, [...sides].reverse()])
+      await slice(side!, idle!, collector, { ...opts, seconds: 10 });
+    // Then short slices taking turns, untraced first in one round and traced first in the next (ABBA): a machine that
+    // drifts during the run, or slows for a while, weighs on both sides alike.
     for (let i = 0; i < rounds; i++) {
-      for (const traced of [false, true]) {
-        if (only === undefined || only === (traced ? 'traced' : 'untraced'))
-          phases.push(await phase(traced, collector, opts));
-      }
+      const [first, second] = i % 2 === 0 ? sides : [...sides].reverse();
+      slices.push(await slice(first!, second!, collector, opts), await slice(second!, first!, collector, opts));
     }
   } finally {
+    for (const side of sides) await side.stack.stop();
     await collector.close();
   }
-  const side = (traced: boolean) => phases.filter((p) => p.traced === traced);
+  const side = (traced: boolean) => slices.filter((p) => p.traced === traced);
   const perSecond = (traced: boolean) =>
     side(traced).reduce((sum, p) => sum + p.completed, 0) / (side(traced).length * opts.seconds);
   const cpuPerOrder = (traced: boolean) => {
@@ -121,21 +161,40 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       runs.reduce((sum, p) => sum + p.completed, 0)
     );
   };
+  // Each round's traced slice against its untraced one.
+  const paired = Array.from({ length: rounds }, (_, i) => {
+    const [off, on] = [side(false)[i]!, side(true)[i]!];
+    return off.completed > 0 ? on.completed / off.completed : NaN;
+  }).filter(Number.isFinite);
+  const pooledOf = (picked: number[]) =>
+    picked.reduce((sum, i) => sum + side(true)[i]!.completed, 0) /
+    picked.reduce((sum, i) => sum + side(false)[i]!.completed, 0);
+  // A 95 % interval for the pooled ratio, by resampling the rounds (a fixed seed: the same data give the same interval).
+  let seed = 1;
+  const next = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  const resampled = Array.from({ length: 2000 }, () =>
+    pooledOf(Array.from({ length: rounds }, () => Math.floor(next() * rounds))),
+  ).sort((a, b) => a - b);
   const off = perSecond(false);
   const on = perSecond(true);
   const completedTraced = side(true).reduce((sum, p) => sum + p.completed, 0);
   const result = {
-    bench: 'tracing',
+    // Its own result file for a sampled run: tracing-sampled-10.json for one order in ten.
+    bench: opts.samplerRatio === 1 ? 'tracing' : `tracing-sampled-${round(opts.samplerRatio * 100, 2)}`,
     topology:
       'processes: api, worker, bank, load generator; embedded Postgres; Temporal dev server; OTLP/protobuf export',
     concurrency: opts.concurrency,
-    seconds_per_phase: opts.seconds,
+    seconds_per_slice: opts.seconds,
+    warmup_seconds_per_slice: opts.warmup,
     rounds,
     sampler_ratio: opts.samplerRatio,
     untraced_orders_per_s: round(off, 2),
     traced_orders_per_s: round(on, 2),
     ratio: round(on / off, 3),
     cost_percent: round((1 - on / off) * 100, 1),
+    ratio_95_interval: [round(resampled[49]!, 3), round(resampled[1949]!, 3)],
+    paired_ratio_median: round(median(paired), 3),
+    paired_ratios: paired.map((r) => round(r, 3)),
     untraced_cpu_ms_per_order: round(cpuPerOrder(false)),
     traced_cpu_ms_per_order: round(cpuPerOrder(true)),
     cpu_cost_percent: round((cpuPerOrder(true) / cpuPerOrder(false) - 1) * 100, 1),
@@ -144,10 +203,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       completedTraced > 0
         ? round(side(true).reduce((sum, p) => sum + p.exported_bytes, 0) / 1024 / completedTraced, 2)
         : 0,
-    phases,
+    slices,
   };
   console.log(
-    `traced ${result.traced_orders_per_s} orders/s against untraced ${result.untraced_orders_per_s} (ratio ${result.ratio}, cost ${result.cost_percent} %); CPU per order ${result.traced_cpu_ms_per_order} ms against ${result.untraced_cpu_ms_per_order} (+${result.cpu_cost_percent} %)`,
+    `traced ${result.traced_orders_per_s} orders/s against untraced ${result.untraced_orders_per_s} (ratio ${result.ratio}, 95 % interval ${result.ratio_95_interval.join('–')}, cost ${result.cost_percent} %; median of ${rounds} paired rounds ${result.paired_ratio_median}); CPU per order ${result.traced_cpu_ms_per_order} ms against ${result.untraced_cpu_ms_per_order} (+${result.cpu_cost_percent} %)`,
   );
   return result;
 }

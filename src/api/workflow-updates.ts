@@ -3,10 +3,25 @@ import { SpanKind } from '@opentelemetry/api';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { REFUSAL } from '../../workflows/messages.js';
 import { inContinuedSpan } from '../telemetry/context.js';
 import { activeTracing } from '../telemetry/tracing.js';
 import { conflict, forbidden, notFound } from './errors.js';
+
+/** The traceparent each order was placed under, per app: it never changes once the order has one. */
+const placementTraces = new WeakMap<FastifyInstance, LRUCache<string, string>>();
+
+async function placementTraceparent(app: FastifyInstance, orderId: string): Promise<string | undefined> {
+  let cache = placementTraces.get(app);
+  if (!cache) placementTraces.set(app, (cache = new LRUCache({ max: 10_000 })));
+  const cached = cache.get(orderId);
+  if (cached !== undefined) return cached;
+  // An order's later steps are five or six requests: read once, not once each.
+  const traceparent = await app.repos.orders.findTraceparent(orderId);
+  if (traceparent !== undefined) cache.set(orderId, traceparent);
+  return traceparent;
+}
 
 /**
  * Sends `update` to order `orderId`'s workflow, or to its delivery's. While tracing is on, the update runs in the
@@ -22,7 +37,7 @@ export async function sendUpdate<Ret, Arg>(
 ): Promise<Ret> {
   const workflowId = `${workflow}-${orderId}`;
   const handle = app.temporal.workflow.getHandle(workflowId);
-  const traceparent = activeTracing() ? await app.repos.orders.findTraceparent(orderId) : undefined;
+  const traceparent = activeTracing() ? await placementTraceparent(app, orderId) : undefined;
   try {
     return await inContinuedSpan(
       `${workflow} ${update.name}`,
