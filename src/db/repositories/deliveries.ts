@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { DELIVERY_STATUS_RANK, DELIVERY_STATUSES, type DeliveryStatus } from '../../domain/vocabulary.js';
 import { streams } from '../../events/log.js';
 import { atomic } from '../knex.js';
-import { appendEvent } from './events.js';
+import { appendEvents } from './events.js';
 
 export interface DeliveryView {
   orderId: string;
@@ -45,9 +45,16 @@ export function createDeliveryRepository(db: Knex) {
           .returning('order_id');
         if (changed.length === 0) return;
         const payload = { orderId: change.orderId, deliveryStatus: change.status, driverId: change.driverId };
-        await appendEvent(trx, streams.order(change.orderId), 'delivery.status', payload);
-        await appendEvent(trx, streams.location(change.locationId), 'delivery.status', payload);
-        if (change.driverId) await appendEvent(trx, streams.driver(change.driverId), 'delivery.status', payload);
+        await appendEvents(
+          trx,
+          [
+            streams.order(change.orderId),
+            streams.location(change.locationId),
+            ...(change.driverId ? [streams.driver(change.driverId)] : []),
+          ],
+          'delivery.status',
+          payload,
+        );
       });
     },
 

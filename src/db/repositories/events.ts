@@ -7,7 +7,11 @@ import { orderingKeyOf, webhookTypeOf } from '../../domain/webhooks.js';
 import { EVENTS_CHANNEL, streams, type EventRecord } from '../../events/log.js';
 import { currentTraceparent, inChildSpan } from '../../telemetry/context.js';
 import { atomic } from '../knex.js';
-import { enqueueWebhookDeliveries } from './webhook-deliveries.js';
+import {
+  QUEUE_WEBHOOK_DELIVERIES,
+  queueWebhookDeliveriesBindings,
+  WEBHOOK_DELIVERIES_CHANNEL,
+} from './webhook-deliveries.js';
 
 const LOCATION_PREFIX = streams.location('');
 
@@ -53,39 +57,61 @@ export async function appendEvent(
   payload: Record<string, unknown>,
   opts: { webhookLocationId?: string } = {},
 ): Promise<number> {
-  const [row] = await inChildSpan(
+  return (await appendEvents(trx, [stream], type, payload, opts))[0]!;
+}
+
+/**
+ * Appends the same change to several streams (an order's and its location's, say) as appendEvent does for one, in one
+ * statement: the rows in the order given, their NOTIFYs, and the webhook deliveries of the location's one. Returns
+ * the ids in the order of `streamNames`.
+ */
+export async function appendEvents(
+  trx: Knex | Knex.Transaction,
+  streamNames: readonly string[],
+  type: EventType,
+  payload: Record<string, unknown>,
+  opts: { webhookLocationId?: string } = {},
+): Promise<number[]> {
+  // The event the location's webhooks hear: the one on its own stream, else (webhookLocationId) the first.
+  const locationStream = streamNames.find((s) => s.startsWith(LOCATION_PREFIX));
+  const locationId = locationStream?.slice(LOCATION_PREFIX.length) ?? opts.webhookLocationId;
+  const webhookType = locationId ? webhookTypeOf(type, payload) : null;
+  const orderingKey = orderingKeyOf(payload, '');
+  const rows = await inChildSpan(
     `notify ${type}`,
-    { kind: SpanKind.PRODUCER, attributes: { 'event.type': type, 'event.stream': stream } },
+    { kind: SpanKind.PRODUCER, attributes: { 'event.type': type, 'event.stream': streamNames.join(' ') } },
     async () => {
       const traceparent = currentTraceparent();
       const stored = traceparent ? { ...payload, [TRACEPARENT_KEY]: traceparent } : payload;
-      // The row and its NOTIFY in one statement: one round trip per event.
-      const { rows } = await trx.raw<{ rows: { id: number; created_at: Date }[] }>(
+      // The rows, their NOTIFYs and the webhook deliveries (each endpoint named on its channel) in one round trip.
+      const { rows } = await trx.raw<{ rows: { id: number; stream: string }[] }>(
         `WITH inserted AS (
-           INSERT INTO events (stream, type, payload) VALUES (?, ?, ?::jsonb) RETURNING id, created_at, stream, type
-         )
-         SELECT id, created_at, pg_notify(?, json_build_object('id', id, 'stream', stream, 'type', type)::text)
-           FROM inserted`,
-        [stream, type, JSON.stringify(stored), EVENTS_CHANNEL],
+           INSERT INTO events (stream, type, payload)
+           SELECT s.stream, ?, ?::jsonb FROM unnest(?::text[]) WITH ORDINALITY AS s(stream, n) ORDER BY s.n
+           RETURNING id, created_at, stream, type
+         ), queued AS (${QUEUE_WEBHOOK_DELIVERIES})
+         SELECT i.id, i.stream,
+                pg_notify(?, json_build_object('id', i.id, 'stream', i.stream, 'type', i.type)::text) AS notified,
+                (SELECT count(pg_notify(?, q.endpoint_id::text)) FROM queued q) AS endpoints
+         FROM inserted i ORDER BY i.id`,
+        [
+          type,
+          JSON.stringify(stored),
+          [...streamNames],
+          ...queueWebhookDeliveriesBindings(
+            webhookType && locationId
+              ? { stream: locationStream ?? streamNames[0]!, locationId, type: webhookType, orderingKey, data: payload }
+              : null,
+          ),
+          EVENTS_CHANNEL,
+          WEBHOOK_DELIVERIES_CHANNEL,
+        ],
       );
       return rows;
     },
   );
-  const id = row!.id;
-  const locationId =
-    opts.webhookLocationId ?? (stream.startsWith(LOCATION_PREFIX) ? stream.slice(LOCATION_PREFIX.length) : undefined);
-  const webhookType = locationId ? webhookTypeOf(type, payload) : null;
-  if (locationId && webhookType) {
-    await enqueueWebhookDeliveries(trx, {
-      locationId,
-      eventId: Number(id),
-      type: webhookType,
-      orderingKey: orderingKeyOf(payload, id),
-      data: payload,
-      occurredAt: row!.created_at,
-    });
-  }
-  return id;
+  const ids = new Map(rows.map((r) => [r.stream, Number(r.id)]));
+  return streamNames.map((s) => ids.get(s)!);
 }
 
 /** The event log as routes reach it, for changes kept outside Postgres (a Temporal Schedule) that live views follow. */

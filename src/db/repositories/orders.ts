@@ -15,7 +15,7 @@ import {
 import { streams } from '../../events/log.js';
 import { currentTraceparent } from '../../telemetry/context.js';
 import { atomic } from '../knex.js';
-import { appendEvent, readStream } from './events.js';
+import { appendEvent, appendEvents, readStream } from './events.js';
 
 export interface OrderView {
   id: string;
@@ -280,8 +280,12 @@ export function createOrderRepository(db: Knex) {
           totalCents: updated[0]!.total_cents,
           ...(change.collectBy === undefined ? {} : { collectBy: change.collectBy }),
         };
-        await appendEvent(trx, streams.order(orderId), 'order.status', payload);
-        await appendEvent(trx, streams.location(updated[0]!.location_id), 'order.status', payload);
+        await appendEvents(
+          trx,
+          [streams.order(orderId), streams.location(updated[0]!.location_id)],
+          'order.status',
+          payload,
+        );
       });
     },
 

@@ -61,37 +61,31 @@ export const webhookMessageId = (d: { id: number | string; eventId: number | str
   d.eventId === null ? `msg_test_${d.id}` : `msg_${d.eventId}`;
 
 /**
- * One delivery per enabled endpoint of the location that subscribes to `type`, in the caller's transaction, and a
- * NOTIFY naming each endpoint (sent on commit) so its workflow wakes.
+ * The part of an event's append (events.ts's appendEvents) that queues its webhooks: one delivery per enabled endpoint
+ * of the location that subscribes to the type, made from the row of the statement's `inserted` CTE whose stream is the
+ * one named, as a CTE that returns each endpoint's id for a NOTIFY on WEBHOOK_DELIVERIES_CHANNEL. An ordering key of
+ * `event:` (orderingKeyOf's last resort, before the event has an id) becomes `event:<the event's id>`. Its bindings, in
+ * order, are queueWebhookDeliveriesBindings'; with a null stream it queues nothing.
  */
-export async function enqueueWebhookDeliveries(
-  trx: Knex | Knex.Transaction,
+export const QUEUE_WEBHOOK_DELIVERIES = `
+  INSERT INTO webhook_deliveries (endpoint_id, event_id, type, ordering_key, data, occurred_at)
+  SELECT w.id, i.id, ?, CASE WHEN ?::text = 'event:' THEN 'event:' || i.id ELSE ?::text END, ?::jsonb, i.created_at
+  FROM inserted i JOIN webhook_endpoints w ON w.location_id = ?::uuid AND w.enabled AND ?::text = ANY(w.events)
+  WHERE i.stream = ?::text
+  RETURNING endpoint_id`;
+
+export function queueWebhookDeliveriesBindings(
   event: {
+    stream: string;
     locationId: string;
-    eventId: number;
     type: WebhookEventType;
     orderingKey: string;
     data: Record<string, unknown>;
-    occurredAt: Date;
-  },
-): Promise<void> {
-  await trx.raw(
-    `WITH queued AS (
-       INSERT INTO webhook_deliveries (endpoint_id, event_id, type, ordering_key, data, occurred_at)
-       SELECT id, ?, ?, ?, ?::jsonb, ? FROM webhook_endpoints WHERE location_id = ? AND enabled AND ? = ANY(events)
-       RETURNING endpoint_id)
-     SELECT pg_notify(?, endpoint_id::text) FROM queued`,
-    [
-      event.eventId,
-      event.type,
-      event.orderingKey,
-      JSON.stringify(event.data),
-      event.occurredAt,
-      event.locationId,
-      event.type,
-      WEBHOOK_DELIVERIES_CHANNEL,
-    ],
-  );
+  } | null,
+): (string | null)[] {
+  if (!event) return [null, null, null, null, null, null, null];
+  const { stream, locationId, type, orderingKey, data } = event;
+  return [type, orderingKey, orderingKey, JSON.stringify(data), locationId, type, stream];
 }
 
 /** Names an endpoint on the channel, heard once the transaction commits. */
