@@ -1,6 +1,7 @@
 // `npm run bench -- contention [--buyers 500] [--units 50] [--rounds 10] [--connections 50]`: buyers race for a few units.
 // Each round, `buyers` concurrent reserveStock calls race for one lot of `units` units: exactly `units` must win.
-// The same race on a raw single-row conditional UPDATE, in the same run, is the baseline for the throughput ratio.
+// The same race on a raw single-row conditional UPDATE, in the same run, is the baseline for the throughput ratio; each
+// contender's CPU per decision, in Postgres (its backends) and in the caller, says where the difference is.
 // A last round races multi-line baskets naming the same products in opposite orders (deadlock bait), then the
 // invariants are checked.
 import { randomUUID } from 'node:crypto';
@@ -8,6 +9,7 @@ import type { Knex } from 'knex';
 import { createInventoryActivities } from '../activities/inventory.js';
 import { checkInventoryInvariants } from '../src/db/invariants.js';
 import { startLightStack } from './support/light-stack.js';
+import { ownCpuSeconds, treeCpuSeconds } from './support/cpu.js';
 import { round } from './support/stack.js';
 import { numberFlag } from './support/args.js';
 
@@ -47,22 +49,37 @@ async function freshLot(db: Knex, units: number): Promise<{ locationId: string; 
   return { locationId: location!.id, productId: product!.id };
 }
 
-/** Runs one race per round and returns the winners of each round and the decisions per second over all rounds. */
+/**
+ * Runs one race per round and returns the winners of each round, the decisions per second over all rounds, and the CPU
+ * each decision cost this process (the callers: knex, pg and, for ours, the activity) and Postgres (its backends).
+ */
 async function race(
   rounds: number,
   buyers: number,
+  postgresPid: number,
   prepare: () => Promise<(buyer: number) => Promise<boolean>>,
-): Promise<{ winners: number[]; perSecond: number }> {
+): Promise<{ winners: number[]; perSecond: number; clientCpuMs: number; postgresCpuMs: number }> {
   const winners: number[] = [];
   let seconds = 0;
+  let client = 0;
+  let postgres = 0;
   for (let r = 0; r < rounds; r++) {
     const buy = await prepare();
+    const [clientBefore, postgresBefore] = [ownCpuSeconds(), treeCpuSeconds(postgresPid)];
     const started = performance.now();
     const outcomes = await Promise.all(Array.from({ length: buyers }, (_, i) => buy(i)));
     seconds += (performance.now() - started) / 1000;
+    client += ownCpuSeconds() - clientBefore;
+    postgres += treeCpuSeconds(postgresPid) - postgresBefore;
     winners.push(outcomes.filter(Boolean).length);
   }
-  return { winners, perSecond: (rounds * buyers) / seconds };
+  const decisions = rounds * buyers;
+  return {
+    winners,
+    perSecond: decisions / seconds,
+    clientCpuMs: (client * 1000) / decisions,
+    postgresCpuMs: (postgres * 1000) / decisions,
+  };
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
@@ -78,7 +95,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // Open every connection first, so neither contender pays for connecting.
     await Promise.all(Array.from({ length: opts.connections }, () => db.raw('SELECT pg_sleep(0.05)')));
 
-    const ours = await race(opts.rounds, opts.buyers, async () => {
+    const ours = await race(opts.rounds, opts.buyers, stack.postgresPid, async () => {
       const { locationId, productId } = await freshLot(db, opts.units);
       return async () => {
         const result = await stock.reserveStock({
@@ -90,10 +107,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         return result.status === 'reserved';
       };
     });
-    console.error(`reserveStock: ${round(ours.perSecond)} decisions/s, winners per round ${ours.winners.join(' ')}`);
+    console.error(
+      `reserveStock: ${round(ours.perSecond)} decisions/s, CPU ms per decision: Postgres ${round(ours.postgresCpuMs, 3)}, caller ${round(ours.clientCpuMs, 3)}; winners per round ${ours.winners.join(' ')}`,
+    );
 
     let rawId = 0;
-    const raw = await race(opts.rounds, opts.buyers, async () => {
+    const raw = await race(opts.rounds, opts.buyers, stack.postgresPid, async () => {
       const id = ++rawId;
       await db('bench_raw_stock').insert({ id, available: opts.units });
       return async () => {
@@ -105,7 +124,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       };
     });
     console.error(
-      `raw conditional UPDATE: ${round(raw.perSecond)} decisions/s, winners per round ${raw.winners.join(' ')}`,
+      `raw conditional UPDATE: ${round(raw.perSecond)} decisions/s, CPU ms per decision: Postgres ${round(raw.postgresCpuMs, 3)}, caller ${round(raw.clientCpuMs, 3)}; winners per round ${raw.winners.join(' ')}`,
     );
 
     // Baskets of three products, half in one order and half in the other: with an inconsistent lock order these deadlock.
@@ -173,6 +192,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       reservations_per_s: round(ours.perSecond),
       raw_updates_per_s: round(raw.perSecond),
       ratio: round(ours.perSecond / raw.perSecond, 3),
+      // Where a decision's time goes: CPU per decision in Postgres and in the calling process, for each contender.
+      postgres_cpu_ms_per_reservation: round(ours.postgresCpuMs, 3),
+      caller_cpu_ms_per_reservation: round(ours.clientCpuMs, 3),
+      postgres_cpu_ms_per_raw_update: round(raw.postgresCpuMs, 3),
+      caller_cpu_ms_per_raw_update: round(raw.clientCpuMs, 3),
       basket_winners: basketWinners,
       basket_decisions_per_s: round(opts.buyers / basketSeconds),
       deadlocks,

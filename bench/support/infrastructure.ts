@@ -10,6 +10,8 @@ import { startInfrastructure, type Infrastructure } from '../../src/dev/stack.js
 export interface BenchInfrastructure {
   infra: Infrastructure;
   config: Config;
+  /** The Postgres server's own process (its backends are under it), for CPU readings of its tree. */
+  postgresPid(): number;
   /** Stops the servers and removes their folder. */
   stop(): Promise<void>;
 }
@@ -35,6 +37,8 @@ export async function startBenchInfrastructure(): Promise<BenchInfrastructure> {
   return {
     infra,
     config,
+    // The postmaster writes its pid on the first line of postmaster.pid in its data directory.
+    postgresPid: () => Number(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]),
     async stop() {
       await infra.stop();
       fs.rmSync(dir, { recursive: true, force: true });

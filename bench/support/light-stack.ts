@@ -14,6 +14,8 @@ export interface LightStack {
   db: Knex;
   /** Set when the API was asked for. */
   baseUrl: string | undefined;
+  /** The Postgres server's process, the root of its backends. */
+  postgresPid: number;
   stop(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export async function startLightStack(opts: { api: boolean; poolMax: number }): 
     databaseUrl: infra.databaseUrl,
     db,
     baseUrl,
+    postgresPid: servers.postgresPid(),
     async stop() {
       await app?.close();
       await connection.close();
