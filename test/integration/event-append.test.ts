@@ -9,7 +9,8 @@ import { createDb } from '../../src/db/knex.js';
 import { appendEvent, appendEvents } from '../../src/db/repositories/events.js';
 import { WEBHOOK_DELIVERIES_CHANNEL } from '../../src/db/repositories/webhook-deliveries.js';
 import { EVENTS_CHANNEL, streams } from '../../src/events/log.js';
-import { createLocation } from '../support/stack.js';
+import { createOrderActivities } from '../../activities/orders.js';
+import { createLocation, createProduct, createSlot, createUser } from '../support/stack.js';
 import '../support/context.js';
 
 let db: Knex;
@@ -127,4 +128,47 @@ it("queues a stream's webhooks for the location webhookLocationId names, and non
     }),
   );
   expect(await deliveriesOf(unheard)).toEqual([]);
+});
+
+it("tells an order's status and its delivery's steps with the change, the location's webhooks from the location's row", async () => {
+  const activities = createOrderActivities(db);
+  const locationId = await createLocation(db);
+  const subscribed = await endpoint(locationId, ['order.awaiting_payment', 'delivery.assigned']);
+  const driver = await createUser(db, 'driver', { locationIds: [locationId] });
+  const orderId = randomUUID();
+  await activities.recordOrderPlaced({
+    orderId,
+    customerId: (await createUser(db, 'customer')).id,
+    locationId,
+    slotId: await createSlot(db, locationId),
+    slotStartsAt: new Date().toISOString(),
+    slotEndsAt: new Date().toISOString(),
+    lines: [{ productId: await createProduct(db), quantity: 1, unitPriceCents: 100 }],
+    address: { lat: 51.5, lng: -0.1, line1: 'x' },
+    bankAccountId: 'a',
+    paymentTimeoutMs: 1,
+  });
+  await activities.recordOrderStatus({ orderId, status: 'awaiting_payment' });
+  await activities.recordDeliveryStatus({ orderId, locationId, status: 'pending', driverId: null });
+  await activities.recordDeliveryStatus({ orderId, locationId, status: 'assigned', driverId: driver.id });
+  const told = await db('events')
+    .whereIn('stream', [streams.order(orderId), streams.location(locationId), streams.driver(driver.id)])
+    .whereIn('type', ['order.status', 'delivery.status'])
+    .orderBy('id')
+    .select<{ id: number; stream: string; payload: Record<string, unknown> }[]>('id', 'stream', 'payload');
+  expect(told.map((e) => [e.stream.split(':')[0], e.payload.status ?? e.payload.deliveryStatus])).toEqual([
+    ['order', 'awaiting_payment'],
+    ['location', 'awaiting_payment'],
+    ['order', 'pending'],
+    ['location', 'pending'],
+    ['order', 'assigned'],
+    ['location', 'assigned'],
+    ['driver', 'assigned'],
+  ]);
+  expect(told[0]!.payload).toEqual({ orderId, status: 'awaiting_payment', reason: null, totalCents: 100 });
+  const fromLocation = told.filter((e) => e.stream === streams.location(locationId));
+  expect(await deliveriesOf(told.map((e) => e.id))).toEqual([
+    expect.objectContaining({ endpoint_id: subscribed, event_id: fromLocation[0]!.id, type: 'order.awaiting_payment' }),
+    expect.objectContaining({ endpoint_id: subscribed, event_id: fromLocation[2]!.id, type: 'delivery.assigned' }),
+  ]);
 });

@@ -68,6 +68,67 @@ it('ignores a replayed earlier status and a replayed earlier delivery step', asy
   ]);
 });
 
+it('prices the lines at what the reservation charged, with the total, on the step that records it and on that step alone', async () => {
+  const activities = createOrderActivities(db);
+  const locationId = await createLocation(db);
+  const customer = await createUser(db, 'customer');
+  const slotId = await createSlot(db, locationId);
+  const [bread, buns] = [await createProduct(db), await createProduct(db)];
+  const orderId = randomUUID();
+  await activities.recordOrderPlaced({
+    orderId,
+    customerId: customer.id,
+    locationId,
+    slotId,
+    slotStartsAt: new Date().toISOString(),
+    slotEndsAt: new Date().toISOString(),
+    lines: [
+      { productId: bread, quantity: 2, unitPriceCents: 300 },
+      { productId: buns, quantity: 3, unitPriceCents: 100 },
+    ],
+    address: { lat: 51.5, lng: -0.1, line1: 'x' },
+    bankAccountId: 'a',
+    paymentTimeoutMs: 1,
+  });
+  const linePrices = async () =>
+    Object.fromEntries(
+      (
+        await db('order_lines')
+          .where({ order_id: orderId })
+          .select<{ product_id: string; unit_price_cents: number }[]>('product_id', 'unit_price_cents')
+      ).map((l) => [l.product_id, l.unit_price_cents]),
+    );
+  // The reservation took one loaf at its end-of-day price: 300 + 240 for two, 3 × 100 for the buns.
+  await activities.recordOrderStatus({
+    orderId,
+    status: 'awaiting_payment',
+    totalCents: 840,
+    chargeId: 'c_1',
+    lineAmounts: [
+      { productId: bread, amountCents: 540 },
+      { productId: buns, amountCents: 300 },
+    ],
+  });
+  expect(await linePrices()).toEqual({ [bread]: 270, [buns]: 100 });
+  expect(await db('orders').where({ id: orderId }).first('total_cents', 'charge_id')).toEqual({
+    total_cents: 840,
+    charge_id: 'c_1',
+  });
+  const told = await db('events')
+    .where({ stream: `order:${orderId}`, type: 'order.status' })
+    .select<{ payload: { totalCents: number } }[]>('payload');
+  expect(told.map((e) => e.payload.totalCents)).toEqual([840]);
+  // A replay of the step with other amounts changes nothing.
+  await activities.recordOrderStatus({
+    orderId,
+    status: 'awaiting_payment',
+    totalCents: 1,
+    lineAmounts: [{ productId: bread, amountCents: 2 }],
+  });
+  expect(await linePrices()).toEqual({ [bread]: 270, [buns]: 100 });
+  expect((await db('orders').where({ id: orderId }).first('total_cents')).total_cents).toBe(840);
+});
+
 it('makes one lot per production run, however often the run retries its activity', async () => {
   const { MockActivityEnvironment } = await import('@temporalio/testing');
   const { createProductionActivities } = await import('../../activities/production.js');

@@ -3,8 +3,7 @@
 import type { Knex } from 'knex';
 import { DELIVERY_STATUS_RANK, DELIVERY_STATUSES, type DeliveryStatus } from '../../domain/vocabulary.js';
 import { streams } from '../../events/log.js';
-import { atomic } from '../knex.js';
-import { appendEvents } from './events.js';
+import { changeAndTell } from './events.js';
 
 export interface DeliveryView {
   orderId: string;
@@ -29,32 +28,43 @@ export function deliveryStatusesBefore(status: DeliveryStatus): DeliveryStatus[]
 
 export function createDeliveryRepository(db: Knex) {
   return {
-    /** Moves the delivery row forward (creating it when pending) and appends the change to its streams, in one transaction. */
+    /**
+     * Moves the delivery row forward (creating it when pending) and appends the change to the order's, the location's
+     * and the driver's streams, in one statement; a repeat (or a step back) changes nothing and appends nothing.
+     */
     async writeStatus(change: DeliveryStatusChange): Promise<void> {
-      await atomic(db, async (trx) => {
-        const changed = await trx('deliveries')
-          .insert({
-            order_id: change.orderId,
-            location_id: change.locationId,
-            status: change.status,
-            driver_id: change.driverId,
-          })
-          .onConflict('order_id')
-          .merge({ status: change.status, driver_id: change.driverId, updated_at: trx.fn.now() })
-          .whereIn('deliveries.status', deliveryStatusesBefore(change.status))
-          .returning('order_id');
-        if (changed.length === 0) return;
-        const payload = { orderId: change.orderId, deliveryStatus: change.status, driverId: change.driverId };
-        await appendEvents(
-          trx,
-          [
-            streams.order(change.orderId),
-            streams.location(change.locationId),
-            ...(change.driverId ? [streams.driver(change.driverId)] : []),
+      const payload = { orderId: change.orderId, deliveryStatus: change.status, driverId: change.driverId };
+      const named = [
+        streams.order(change.orderId),
+        streams.location(change.locationId),
+        ...(change.driverId ? [streams.driver(change.driverId)] : []),
+      ];
+      await changeAndTell(db, {
+        change: {
+          sql: `changed AS (
+              INSERT INTO deliveries (order_id, location_id, status, driver_id) VALUES (?, ?, ?, ?)
+              ON CONFLICT (order_id) DO UPDATE SET status = ?, driver_id = ?, updated_at = CURRENT_TIMESTAMP
+              WHERE deliveries.status = ANY(?::text[])
+              RETURNING order_id
+            )`,
+          bindings: [
+            change.orderId,
+            change.locationId,
+            change.status,
+            change.driverId,
+            change.status,
+            change.driverId,
+            deliveryStatusesBefore(change.status),
           ],
-          'delivery.status',
-          payload,
-        );
+        },
+        told: {
+          sql: `SELECT s.stream, s.n, ?::jsonb AS payload, CASE WHEN s.n = 2 THEN ?::uuid END AS webhook_location
+                FROM changed, unnest(?::text[]) WITH ORDINALITY AS s(stream, n)`,
+          bindings: [JSON.stringify(payload), change.locationId, named],
+        },
+        type: 'delivery.status',
+        payload,
+        streamsForSpan: named,
       });
     },
 

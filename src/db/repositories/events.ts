@@ -75,43 +75,70 @@ export async function appendEvents(
   // The event the location's webhooks hear: the one on its own stream, else (webhookLocationId) the first.
   const locationStream = streamNames.find((s) => s.startsWith(LOCATION_PREFIX));
   const locationId = locationStream?.slice(LOCATION_PREFIX.length) ?? opts.webhookLocationId;
-  const webhookType = locationId ? webhookTypeOf(type, payload) : null;
-  const orderingKey = orderingKeyOf(payload, '');
-  const rows = await inChildSpan(
+  const rows = await changeAndTell(trx, {
+    told: {
+      sql: `SELECT s.stream, s.n, ?::jsonb AS payload, CASE WHEN s.stream = ? THEN ?::uuid END AS webhook_location
+            FROM unnest(?::text[]) WITH ORDINALITY AS s(stream, n)`,
+      bindings: [JSON.stringify(payload), locationStream ?? streamNames[0]!, locationId ?? null, [...streamNames]],
+    },
+    type,
+    payload,
+    streamsForSpan: streamNames,
+  });
+  const ids = new Map(rows.map((r) => [r.stream, r.id]));
+  return streamNames.map((s) => ids.get(s)!);
+}
+
+/**
+ * A change and the events that tell it, in one statement (no transaction around it, no round trip between them):
+ * `change` is the statement's first CTEs (an UPDATE … RETURNING, say), and `told` a SELECT over them of the events to
+ * append, (stream, n, payload, webhook_location): one row per stream, in n order, with the location on the row whose
+ * webhooks are queued. No rows (the change changed nothing) appends nothing. `payload` is what the rows carry besides
+ * what `told` adds from the change, for the webhook's type and ordering key. Returns the rows appended, in id order.
+ */
+export async function changeAndTell(
+  trx: Knex | Knex.Transaction,
+  opts: {
+    change?: { sql: string; bindings: readonly unknown[] };
+    told: { sql: string; bindings: readonly unknown[] };
+    type: EventType;
+    payload: Record<string, unknown>;
+    /** The streams its span names. */
+    streamsForSpan: readonly string[];
+  },
+): Promise<{ id: number; stream: string }[]> {
+  const { type, payload } = opts;
+  const webhookType = webhookTypeOf(type, payload);
+  return inChildSpan(
     `notify ${type}`,
-    { kind: SpanKind.PRODUCER, attributes: { 'event.type': type, 'event.stream': streamNames.join(' ') } },
+    { kind: SpanKind.PRODUCER, attributes: { 'event.type': type, 'event.stream': opts.streamsForSpan.join(' ') } },
     async () => {
       const traceparent = currentTraceparent();
-      const stored = traceparent ? { ...payload, [TRACEPARENT_KEY]: traceparent } : payload;
-      // The rows, their NOTIFYs and the webhook deliveries (each endpoint named on its channel) in one round trip.
-      const { rows } = await trx.raw<{ rows: { id: number; stream: string }[] }>(
-        `WITH inserted AS (
+      // The change, the rows, their NOTIFYs and the webhook deliveries (each endpoint named on its channel) in one
+      // round trip.
+      const { rows } = await trx.raw<{ rows: { id: string | number; stream: string }[] }>(
+        `WITH ${opts.change ? `${opts.change.sql}, ` : ''}told AS (${opts.told.sql}), inserted AS (
            INSERT INTO events (stream, type, payload)
-           SELECT s.stream, ?, ?::jsonb FROM unnest(?::text[]) WITH ORDINALITY AS s(stream, n) ORDER BY s.n
-           RETURNING id, created_at, stream, type
+           SELECT t.stream, ?, t.payload || ?::jsonb FROM told t ORDER BY t.n
+           RETURNING id, created_at, stream, type, payload
          ), queued AS (${QUEUE_WEBHOOK_DELIVERIES})
          SELECT i.id, i.stream,
                 pg_notify(?, json_build_object('id', i.id, 'stream', i.stream, 'type', i.type)::text) AS notified,
                 (SELECT count(pg_notify(?, q.endpoint_id::text)) FROM queued q) AS endpoints
          FROM inserted i ORDER BY i.id`,
         [
+          ...(opts.change?.bindings ?? []),
+          ...opts.told.bindings,
           type,
-          JSON.stringify(stored),
-          [...streamNames],
-          ...queueWebhookDeliveriesBindings(
-            webhookType && locationId
-              ? { stream: locationStream ?? streamNames[0]!, locationId, type: webhookType, orderingKey, data: payload }
-              : null,
-          ),
+          JSON.stringify(traceparent ? { [TRACEPARENT_KEY]: traceparent } : {}),
+          ...queueWebhookDeliveriesBindings(webhookType, orderingKeyOf(payload, ''), TRACEPARENT_KEY),
           EVENTS_CHANNEL,
           WEBHOOK_DELIVERIES_CHANNEL,
-        ],
+        ] as Knex.RawBinding[],
       );
-      return rows;
+      return rows.map((r) => ({ id: Number(r.id), stream: r.stream }));
     },
   );
-  const ids = new Map(rows.map((r) => [r.stream, Number(r.id)]));
-  return streamNames.map((s) => ids.get(s)!);
 }
 
 /** The event log as routes reach it, for changes kept outside Postgres (a Temporal Schedule) that live views follow. */

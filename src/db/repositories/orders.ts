@@ -15,7 +15,7 @@ import {
 import { streams } from '../../events/log.js';
 import { currentTraceparent } from '../../telemetry/context.js';
 import { atomic } from '../knex.js';
-import { appendEvent, appendEvents, readStream } from './events.js';
+import { appendEvent, changeAndTell, readStream } from './events.js';
 
 export interface OrderView {
   id: string;
@@ -250,42 +250,61 @@ export function createOrderRepository(db: Knex) {
       });
     },
 
-    /** Moves the read model forward in one transaction and appends the change to its streams; a repeat is a no-op. */
+    /**
+     * Moves the read model forward and appends the change to the order's and the location's streams, in one statement;
+     * a repeat (or a step back) changes nothing and appends nothing.
+     */
     async writeStatus(change: OrderStatusChange): Promise<void> {
-      await atomic(db, async (trx) => {
-        const { orderId, status } = change;
-        const reason = change.reason ?? null;
-        const updated = await trx('orders')
-          .where({ id: orderId })
-          .whereIn('status', orderStatusesBefore(status))
-          .update({
-            status,
-            reason,
-            updated_at: trx.fn.now(),
-            ...(change.totalCents === undefined ? {} : { total_cents: change.totalCents }),
-            ...(change.chargeId === undefined ? {} : { charge_id: change.chargeId }),
-            ...(change.collectBy === undefined ? {} : { collect_by: new Date(change.collectBy) }),
-          })
-          .returning<{ location_id: string; total_cents: number }[]>(['location_id', 'total_cents']);
-        if (updated.length === 0) return;
-        for (const line of change.lineAmounts ?? []) {
-          await trx('order_lines')
-            .where({ order_id: orderId, product_id: line.productId })
-            .update({ unit_price_cents: trx.raw('round(?::numeric / quantity)', [line.amountCents]) });
-        }
-        const payload = {
-          orderId,
-          status,
-          reason,
-          totalCents: updated[0]!.total_cents,
-          ...(change.collectBy === undefined ? {} : { collectBy: change.collectBy }),
-        };
-        await appendEvents(
-          trx,
-          [streams.order(orderId), streams.location(updated[0]!.location_id)],
-          'order.status',
-          payload,
-        );
+      const { orderId, status } = change;
+      const sets: [string, unknown][] = [
+        ['status', status],
+        ['reason', change.reason ?? null],
+        ...(change.totalCents === undefined ? [] : ([['total_cents', change.totalCents]] as [string, unknown][])),
+        ...(change.chargeId === undefined ? [] : ([['charge_id', change.chargeId]] as [string, unknown][])),
+        ...(change.collectBy === undefined
+          ? []
+          : ([['collect_by', new Date(change.collectBy)]] as [string, unknown][])),
+      ];
+      const lines = change.lineAmounts ?? [];
+      // The total comes from the row as it is after the change.
+      const payload = {
+        orderId,
+        status,
+        reason: change.reason ?? null,
+        ...(change.collectBy === undefined ? {} : { collectBy: change.collectBy }),
+      };
+      await changeAndTell(db, {
+        change: {
+          sql: `updated AS (
+              UPDATE orders SET ${sets.map(([column]) => `${column} = ?`).join(', ')}, updated_at = CURRENT_TIMESTAMP
+              WHERE id = ? AND status = ANY(?::text[])
+              RETURNING location_id, total_cents
+            )${
+              lines.length === 0
+                ? ''
+                : `, priced AS (
+              UPDATE order_lines l SET unit_price_cents = round(a.amount_cents::numeric / l.quantity)
+              FROM updated, unnest(?::uuid[], ?::bigint[]) AS a(product_id, amount_cents)
+              WHERE l.order_id = ? AND l.product_id = a.product_id
+            )`
+            }`,
+          bindings: [
+            ...sets.map(([, value]) => value),
+            orderId,
+            orderStatusesBefore(status),
+            ...(lines.length === 0 ? [] : [lines.map((l) => l.productId), lines.map((l) => l.amountCents), orderId]),
+          ],
+        },
+        told: {
+          sql: `SELECT s.stream, s.n, ?::jsonb || jsonb_build_object('totalCents', u.total_cents) AS payload,
+                       CASE WHEN s.n = 2 THEN u.location_id END AS webhook_location
+                FROM updated u, LATERAL (VALUES (?::text, 1), (? || u.location_id, 2)) AS s(stream, n)`,
+          bindings: [JSON.stringify(payload), streams.order(orderId), streams.location('')],
+        },
+        type: 'order.status',
+        payload,
+        // The location's stream is named by the row; the span names what is known before.
+        streamsForSpan: [streams.order(orderId)],
       });
     },
 

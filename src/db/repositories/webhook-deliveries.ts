@@ -61,31 +61,28 @@ export const webhookMessageId = (d: { id: number | string; eventId: number | str
   d.eventId === null ? `msg_test_${d.id}` : `msg_${d.eventId}`;
 
 /**
- * The part of an event's append (events.ts's appendEvents) that queues its webhooks: one delivery per enabled endpoint
- * of the location that subscribes to the type, made from the row of the statement's `inserted` CTE whose stream is the
- * one named, as a CTE that returns each endpoint's id for a NOTIFY on WEBHOOK_DELIVERIES_CHANNEL. An ordering key of
- * `event:` (orderingKeyOf's last resort, before the event has an id) becomes `event:<the event's id>`. Its bindings, in
- * order, are queueWebhookDeliveriesBindings'; with a null stream it queues nothing.
+ * The part of an event's append (events.ts's changeAndTell) that queues its webhooks: one delivery per enabled
+ * endpoint of the location that subscribes to the type, for the row of the statement's `inserted` CTE that its `told`
+ * CTE gives a webhook_location, carrying the event's payload without its trace. A CTE that returns each endpoint's id,
+ * for a NOTIFY on WEBHOOK_DELIVERIES_CHANNEL. An ordering key of `event:` (orderingKeyOf's last resort, before the
+ * event has an id) becomes `event:<the event's id>`. Its bindings are queueWebhookDeliveriesBindings'; with no type it
+ * queues nothing.
  */
 export const QUEUE_WEBHOOK_DELIVERIES = `
   INSERT INTO webhook_deliveries (endpoint_id, event_id, type, ordering_key, data, occurred_at)
-  SELECT w.id, i.id, ?, CASE WHEN ?::text = 'event:' THEN 'event:' || i.id ELSE ?::text END, ?::jsonb, i.created_at
-  FROM inserted i JOIN webhook_endpoints w ON w.location_id = ?::uuid AND w.enabled AND ?::text = ANY(w.events)
-  WHERE i.stream = ?::text
+  SELECT w.id, i.id, ?, CASE WHEN ?::text = 'event:' THEN 'event:' || i.id ELSE ?::text END,
+         i.payload - ?::text, i.created_at
+  FROM inserted i JOIN told t ON t.stream = i.stream
+  JOIN webhook_endpoints w ON w.location_id = t.webhook_location AND w.enabled AND ?::text = ANY(w.events)
   RETURNING endpoint_id`;
 
 export function queueWebhookDeliveriesBindings(
-  event: {
-    stream: string;
-    locationId: string;
-    type: WebhookEventType;
-    orderingKey: string;
-    data: Record<string, unknown>;
-  } | null,
+  type: WebhookEventType | null,
+  orderingKey: string,
+  /** The payload's key for the trace the event was appended in, which no receiver sees. */
+  traceKey: string,
 ): (string | null)[] {
-  if (!event) return [null, null, null, null, null, null, null];
-  const { stream, locationId, type, orderingKey, data } = event;
-  return [type, orderingKey, orderingKey, JSON.stringify(data), locationId, type, stream];
+  return [type, orderingKey, orderingKey, traceKey, type];
 }
 
 /** Names an endpoint on the channel, heard once the transaction commits. */
