@@ -10,7 +10,7 @@ import { appendEvent, appendEvents } from '../../src/db/repositories/events.js';
 import { WEBHOOK_DELIVERIES_CHANNEL } from '../../src/db/repositories/webhook-deliveries.js';
 import { EVENTS_CHANNEL, streams } from '../../src/events/log.js';
 import { createOrderActivities } from '../../activities/orders.js';
-import { createLocation, createProduct, createSlot, createUser } from '../support/stack.js';
+import { createLocation, createUser, recordPlacedOrder } from '../support/stack.js';
 import '../support/context.js';
 
 let db: Knex;
@@ -135,19 +135,7 @@ it("tells an order's status and its delivery's steps with the change, the locati
   const locationId = await createLocation(db);
   const subscribed = await endpoint(locationId, ['order.awaiting_payment', 'delivery.assigned']);
   const driver = await createUser(db, 'driver', { locationIds: [locationId] });
-  const orderId = randomUUID();
-  await activities.recordOrderPlaced({
-    orderId,
-    customerId: (await createUser(db, 'customer')).id,
-    locationId,
-    slotId: await createSlot(db, locationId),
-    slotStartsAt: new Date().toISOString(),
-    slotEndsAt: new Date().toISOString(),
-    lines: [{ productId: await createProduct(db), quantity: 1, unitPriceCents: 100 }],
-    address: { lat: 51.5, lng: -0.1, line1: 'x' },
-    bankAccountId: 'a',
-    paymentTimeoutMs: 1,
-  });
+  const orderId = await recordPlacedOrder(db, { locationId });
   await activities.recordOrderStatus({ orderId, status: 'awaiting_payment' });
   await activities.recordDeliveryStatus({ orderId, locationId, status: 'pending', driverId: null });
   await activities.recordDeliveryStatus({ orderId, locationId, status: 'assigned', driverId: driver.id });

@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import type { Knex } from 'knex';
 import { createOrderActivities } from '../../activities/orders.js';
 import { createDb } from '../../src/db/knex.js';
-import { createLocation, createProduct, createSlot, createUser } from '../support/stack.js';
+import { createLocation, createProduct, createUser, recordPlacedOrder } from '../support/stack.js';
 import '../support/context.js';
 
 let db: Knex;
@@ -21,22 +21,8 @@ afterAll(async () => {
 it('ignores a replayed earlier status and a replayed earlier delivery step', async () => {
   const activities = createOrderActivities(db);
   const locationId = await createLocation(db);
-  const customer = await createUser(db, 'customer');
   const driver = await createUser(db, 'driver', { locationIds: [locationId] });
-  const slotId = await createSlot(db, locationId);
-  const orderId = randomUUID();
-  await activities.recordOrderPlaced({
-    orderId,
-    customerId: customer.id,
-    locationId,
-    slotId,
-    slotStartsAt: new Date().toISOString(),
-    slotEndsAt: new Date().toISOString(),
-    lines: [{ productId: await createProduct(db), quantity: 1, unitPriceCents: 100 }],
-    address: { lat: 51.5, lng: -0.1, line1: 'x' },
-    bankAccountId: 'a',
-    paymentTimeoutMs: 1,
-  });
+  const orderId = await recordPlacedOrder(db, { locationId });
   for (const status of ['awaiting_payment', 'confirmed', 'awaiting_payment', 'confirmed', 'prepping'] as const) {
     await activities.recordOrderStatus({ orderId, status });
   }
@@ -71,24 +57,13 @@ it('ignores a replayed earlier status and a replayed earlier delivery step', asy
 it('prices the lines at what the reservation charged, with the total, on the step that records it and on that step alone', async () => {
   const activities = createOrderActivities(db);
   const locationId = await createLocation(db);
-  const customer = await createUser(db, 'customer');
-  const slotId = await createSlot(db, locationId);
   const [bread, buns] = [await createProduct(db), await createProduct(db)];
-  const orderId = randomUUID();
-  await activities.recordOrderPlaced({
-    orderId,
-    customerId: customer.id,
+  const orderId = await recordPlacedOrder(db, {
     locationId,
-    slotId,
-    slotStartsAt: new Date().toISOString(),
-    slotEndsAt: new Date().toISOString(),
     lines: [
       { productId: bread, quantity: 2, unitPriceCents: 300 },
       { productId: buns, quantity: 3, unitPriceCents: 100 },
     ],
-    address: { lat: 51.5, lng: -0.1, line1: 'x' },
-    bankAccountId: 'a',
-    paymentTimeoutMs: 1,
   });
   const linePrices = async () =>
     Object.fromEntries(

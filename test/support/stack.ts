@@ -195,6 +195,31 @@ export async function createCustomer(
 }
 
 /** An open slot starting `startsInMs` from now, one hour long. */
+/**
+ * An order recorded as placed (its read model row, lines and placement event), as the saga's first step writes it,
+ * without a workflow: for tests of the read model's later steps. Returns its id.
+ */
+export async function recordPlacedOrder(
+  db: Knex,
+  opts: { locationId: string; lines?: { productId: string; quantity: number; unitPriceCents: number }[] },
+): Promise<string> {
+  const { createOrderActivities } = await import('../../activities/orders.js');
+  const orderId = randomUUID();
+  await createOrderActivities(db).recordOrderPlaced({
+    orderId,
+    customerId: (await createUser(db, 'customer')).id,
+    locationId: opts.locationId,
+    slotId: await createSlot(db, opts.locationId),
+    slotStartsAt: new Date().toISOString(),
+    slotEndsAt: new Date().toISOString(),
+    lines: opts.lines ?? [{ productId: await createProduct(db), quantity: 1, unitPriceCents: 100 }],
+    address: { lat: 51.5, lng: -0.1, line1: 'x' },
+    bankAccountId: 'a',
+    paymentTimeoutMs: 1,
+  });
+  return orderId;
+}
+
 export async function createSlot(
   db: Knex,
   locationId: string,
