@@ -51,11 +51,16 @@ export function webhookTypeOf(type: EventType, payload: Record<string, unknown>)
  * a slot's, a lot's. Events with nothing in common go on their own.
  */
 export function orderingKeyOf(payload: Record<string, unknown>, eventId: number | string): string {
+  return payloadOrderingKey(payload) ?? `event:${eventId}`;
+}
+
+/** The ordering key the payload names, or null when nothing in it does and the event goes on its own. */
+export function payloadOrderingKey(payload: Record<string, unknown>): string | null {
   if (typeof payload.orderId === 'string') return `order:${payload.orderId}`;
   if (typeof payload.slotId === 'string') return `slot:${payload.slotId}`;
   if (typeof payload.lotId === 'number' || typeof payload.lotId === 'string') return `lot:${payload.lotId}`;
   if (typeof payload.endpointId === 'string') return `endpoint:${payload.endpointId}`;
-  return `event:${eventId}`;
+  return null;
 }
 
 export const isWebhookEventType = (value: unknown): value is WebhookEventType => isOneOf(WEBHOOK_EVENT_TYPES, value);

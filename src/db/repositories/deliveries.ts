@@ -43,15 +43,14 @@ export function createDeliveryRepository(db: Knex) {
         change: {
           sql: `changed AS (
               INSERT INTO deliveries (order_id, location_id, status, driver_id) VALUES (?, ?, ?, ?)
-              ON CONFLICT (order_id) DO UPDATE SET status = ?, driver_id = ?, updated_at = CURRENT_TIMESTAMP
+              ON CONFLICT (order_id) DO UPDATE
+              SET status = EXCLUDED.status, driver_id = EXCLUDED.driver_id, updated_at = CURRENT_TIMESTAMP
               WHERE deliveries.status = ANY(?::text[])
               RETURNING order_id
             )`,
           bindings: [
             change.orderId,
             change.locationId,
-            change.status,
-            change.driverId,
             change.status,
             change.driverId,
             deliveryStatusesBefore(change.status),

@@ -3,7 +3,7 @@ import { SpanKind } from '@opentelemetry/api';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import type { EventType } from '../../domain/vocabulary.js';
-import { orderingKeyOf, webhookTypeOf } from '../../domain/webhooks.js';
+import { payloadOrderingKey, webhookTypeOf } from '../../domain/webhooks.js';
 import { EVENTS_CHANNEL, streams, type EventRecord } from '../../events/log.js';
 import { currentTraceparent, inChildSpan } from '../../telemetry/context.js';
 import { atomic } from '../knex.js';
@@ -131,7 +131,7 @@ export async function changeAndTell(
           ...opts.told.bindings,
           type,
           JSON.stringify(traceparent ? { [TRACEPARENT_KEY]: traceparent } : {}),
-          ...queueWebhookDeliveriesBindings(webhookType, orderingKeyOf(payload, ''), TRACEPARENT_KEY),
+          ...queueWebhookDeliveriesBindings(webhookType, payloadOrderingKey(payload), TRACEPARENT_KEY),
           EVENTS_CHANNEL,
           WEBHOOK_DELIVERIES_CHANNEL,
         ] as Knex.RawBinding[],

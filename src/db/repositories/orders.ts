@@ -259,12 +259,10 @@ export function createOrderRepository(db: Knex) {
       const sets: [string, unknown][] = [
         ['status', status],
         ['reason', change.reason ?? null],
-        ...(change.totalCents === undefined ? [] : ([['total_cents', change.totalCents]] as [string, unknown][])),
-        ...(change.chargeId === undefined ? [] : ([['charge_id', change.chargeId]] as [string, unknown][])),
-        ...(change.collectBy === undefined
-          ? []
-          : ([['collect_by', new Date(change.collectBy)]] as [string, unknown][])),
       ];
+      if (change.totalCents !== undefined) sets.push(['total_cents', change.totalCents]);
+      if (change.chargeId !== undefined) sets.push(['charge_id', change.chargeId]);
+      if (change.collectBy !== undefined) sets.push(['collect_by', new Date(change.collectBy)]);
       const lines = change.lineAmounts ?? [];
       // The total comes from the row as it is after the change.
       const payload = {

@@ -64,25 +64,24 @@ export const webhookMessageId = (d: { id: number | string; eventId: number | str
  * The part of an event's append (events.ts's changeAndTell) that queues its webhooks: one delivery per enabled
  * endpoint of the location that subscribes to the type, for the row of the statement's `inserted` CTE that its `told`
  * CTE gives a webhook_location, carrying the event's payload without its trace. A CTE that returns each endpoint's id,
- * for a NOTIFY on WEBHOOK_DELIVERIES_CHANNEL. An ordering key of `event:` (orderingKeyOf's last resort, before the
- * event has an id) becomes `event:<the event's id>`. Its bindings are queueWebhookDeliveriesBindings'; with no type it
- * queues nothing.
+ * for a NOTIFY on WEBHOOK_DELIVERIES_CHANNEL. Without an ordering key from the payload (payloadOrderingKey), the key is
+ * the event's own, `event:<its id>`, as orderingKeyOf makes it. Its bindings are queueWebhookDeliveriesBindings'; with
+ * no type it queues nothing.
  */
 export const QUEUE_WEBHOOK_DELIVERIES = `
   INSERT INTO webhook_deliveries (endpoint_id, event_id, type, ordering_key, data, occurred_at)
-  SELECT w.id, i.id, ?, CASE WHEN ?::text = 'event:' THEN 'event:' || i.id ELSE ?::text END,
-         i.payload - ?::text, i.created_at
+  SELECT w.id, i.id, ?, coalesce(?::text, 'event:' || i.id), i.payload - ?::text, i.created_at
   FROM inserted i JOIN told t ON t.stream = i.stream
   JOIN webhook_endpoints w ON w.location_id = t.webhook_location AND w.enabled AND ?::text = ANY(w.events)
   RETURNING endpoint_id`;
 
 export function queueWebhookDeliveriesBindings(
   type: WebhookEventType | null,
-  orderingKey: string,
+  orderingKey: string | null,
   /** The payload's key for the trace the event was appended in, which no receiver sees. */
   traceKey: string,
 ): (string | null)[] {
-  return [type, orderingKey, orderingKey, traceKey, type];
+  return [type, orderingKey, traceKey, type];
 }
 
 /** Names an endpoint on the channel, heard once the transaction commits. */
