@@ -1,6 +1,7 @@
 // `npm run bench -- contention [--buyers 500] [--units 50] [--rounds 10] [--connections 50]`: buyers race for a few units.
 // Each round, `buyers` concurrent reserveStock calls race for one lot of `units` units: exactly `units` must win.
-// The same race on a raw single-row conditional UPDATE, in the same run, is the baseline for the throughput ratio; each
+// The same race on a raw single-row conditional UPDATE, in the same run (the two take turns, round by round, after an
+// uncounted round each), is the baseline for the throughput ratio; each
 // contender's CPU per decision, in Postgres (its backends) and in the caller, says where the difference is.
 // A last round races multi-line baskets naming the same products in opposite orders (deadlock bait), then the
 // invariants are checked.
@@ -49,37 +50,58 @@ async function freshLot(db: Knex, units: number): Promise<{ locationId: string; 
   return { locationId: location!.id, productId: product!.id };
 }
 
+interface RaceResult {
+  winners: number[];
+  perSecond: number;
+  clientCpuMs: number;
+  postgresCpuMs: number;
+}
+
+type Contender = () => Promise<(buyer: number) => Promise<boolean>>;
+
+interface Tally {
+  winners: number[];
+  seconds: number;
+  clientCpuS: number;
+  postgresCpuS: number;
+}
+
+/** One race: `buyers` concurrent calls of a fresh contest; its winners, time and CPU (this process's and Postgres's). */
+async function raceOnce(buyers: number, postgresPid: number, prepare: Contender, tally: Tally): Promise<void> {
+  const buy = await prepare();
+  const [clientBefore, postgresBefore] = [ownCpuSeconds(), treeCpuSeconds(postgresPid)];
+  const started = performance.now();
+  const outcomes = await Promise.all(Array.from({ length: buyers }, (_, i) => buy(i)));
+  tally.seconds += (performance.now() - started) / 1000;
+  tally.clientCpuS += ownCpuSeconds() - clientBefore;
+  tally.postgresCpuS += treeCpuSeconds(postgresPid) - postgresBefore;
+  tally.winners.push(outcomes.filter(Boolean).length);
+}
+
 /**
- * Runs one race per round and returns the winners of each round, the decisions per second over all rounds, and the CPU
- * each decision cost this process (the callers: knex, pg and, for ours, the activity) and Postgres (its backends).
+ * Races each contender in turn, round after round, after one uncounted round each (so neither pays for the first calls
+ * on its connections, or for warming up the code it runs, and drift on the machine falls on both alike). Returns each
+ * one's winners per round, decisions per second over its rounds, and the CPU each decision cost this process (the
+ * callers: knex, pg and, for ours, the activity) and Postgres (its backends).
  */
 async function race(
   rounds: number,
   buyers: number,
   postgresPid: number,
-  prepare: () => Promise<(buyer: number) => Promise<boolean>>,
-): Promise<{ winners: number[]; perSecond: number; clientCpuMs: number; postgresCpuMs: number }> {
-  const winners: number[] = [];
-  let seconds = 0;
-  let client = 0;
-  let postgres = 0;
-  for (let r = 0; r < rounds; r++) {
-    const buy = await prepare();
-    const [clientBefore, postgresBefore] = [ownCpuSeconds(), treeCpuSeconds(postgresPid)];
-    const started = performance.now();
-    const outcomes = await Promise.all(Array.from({ length: buyers }, (_, i) => buy(i)));
-    seconds += (performance.now() - started) / 1000;
-    client += ownCpuSeconds() - clientBefore;
-    postgres += treeCpuSeconds(postgresPid) - postgresBefore;
-    winners.push(outcomes.filter(Boolean).length);
-  }
+  contenders: Contender[],
+): Promise<RaceResult[]> {
+  const tallies = contenders.map((): Tally => ({ winners: [], seconds: 0, clientCpuS: 0, postgresCpuS: 0 }));
+  const warmUp = contenders.map((): Tally => ({ winners: [], seconds: 0, clientCpuS: 0, postgresCpuS: 0 }));
+  for (const [i, prepare] of contenders.entries()) await raceOnce(buyers, postgresPid, prepare, warmUp[i]!);
+  for (let r = 0; r < rounds; r++)
+    for (const [i, prepare] of contenders.entries()) await raceOnce(buyers, postgresPid, prepare, tallies[i]!);
   const decisions = rounds * buyers;
-  return {
-    winners,
-    perSecond: decisions / seconds,
-    clientCpuMs: (client * 1000) / decisions,
-    postgresCpuMs: (postgres * 1000) / decisions,
-  };
+  return tallies.map((t, i) => ({
+    winners: [...warmUp[i]!.winners, ...t.winners],
+    perSecond: decisions / t.seconds,
+    clientCpuMs: (t.clientCpuS * 1000) / decisions,
+    postgresCpuMs: (t.postgresCpuS * 1000) / decisions,
+  }));
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
@@ -95,7 +117,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // Open every connection first, so neither contender pays for connecting.
     await Promise.all(Array.from({ length: opts.connections }, () => db.raw('SELECT pg_sleep(0.05)')));
 
-    const ours = await race(opts.rounds, opts.buyers, stack.postgresPid, async () => {
+    const reserveOne: Contender = async () => {
       const { locationId, productId } = await freshLot(db, opts.units);
       return async () => {
         const result = await stock.reserveStock({
@@ -106,13 +128,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         });
         return result.status === 'reserved';
       };
-    });
-    console.error(
-      `reserveStock: ${round(ours.perSecond)} decisions/s, CPU ms per decision: Postgres ${round(ours.postgresCpuMs, 3)}, caller ${round(ours.clientCpuMs, 3)}; winners per round ${ours.winners.join(' ')}`,
-    );
-
+    };
     let rawId = 0;
-    const raw = await race(opts.rounds, opts.buyers, stack.postgresPid, async () => {
+    const updateOne: Contender = async () => {
       const id = ++rawId;
       await db('bench_raw_stock').insert({ id, available: opts.units });
       return async () => {
@@ -122,7 +140,14 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         );
         return rowCount === 1;
       };
-    });
+    };
+    const [ours, raw] = (await race(opts.rounds, opts.buyers, stack.postgresPid, [reserveOne, updateOne])) as [
+      RaceResult,
+      RaceResult,
+    ];
+    console.error(
+      `reserveStock: ${round(ours.perSecond)} decisions/s, CPU ms per decision: Postgres ${round(ours.postgresCpuMs, 3)}, caller ${round(ours.clientCpuMs, 3)}; winners per round ${ours.winners.join(' ')}`,
+    );
     console.error(
       `raw conditional UPDATE: ${round(raw.perSecond)} decisions/s, CPU ms per decision: Postgres ${round(raw.postgresCpuMs, 3)}, caller ${round(raw.clientCpuMs, 3)}; winners per round ${raw.winners.join(' ')}`,
     );

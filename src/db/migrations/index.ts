@@ -22,6 +22,7 @@ import * as m020 from './020_replication_heartbeat.js';
 import * as m021 from './021_order_traceparent.js';
 import * as m022 from './022_availability_category_order.js';
 import * as m023 from './023_reserve_locked_lots.js';
+import * as m024 from './024_reserve_generic_plans.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -51,4 +52,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['021_order_traceparent', m021],
   ['022_availability_category_order', m022],
   ['023_reserve_locked_lots', m023],
+  ['024_reserve_generic_plans', m024],
 ];
