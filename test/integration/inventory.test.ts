@@ -80,6 +80,22 @@ async function place(
   };
 }
 
+/** Waits until `promise` settles or `waiters` lock requests wait in the database, whichever comes first. */
+async function settledOrWaiting(promise: Promise<unknown>, waiters: number): Promise<void> {
+  let settled = false;
+  void promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  for (let i = 0; i < 250 && !settled; i++) {
+    const { rows } = await db.raw<{ rows: { n: number }[] }>(
+      'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted',
+    );
+    if (rows[0]!.n >= waiters) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function expectNoViolations() {
   expect(await checkInventoryInvariants(db)).toEqual([]);
 }
@@ -478,22 +494,45 @@ describe('concurrency', () => {
     await expectNoViolations();
   });
 
-  it('takes only from lots it locked: a lot that a release refills while a buyer waits goes to the next buyer', async () => {
-    // Waits until `promise` settles or `waiters` lock requests wait in the database, whichever comes first.
-    const settledOrWaiting = async (promise: Promise<unknown>, waiters: number) => {
-      let settled = false;
-      void promise.then(
-        () => (settled = true),
-        () => (settled = true),
+  it('lets a buyer that finds the units gone once it holds the lots leave without writing anything', async () => {
+    const locationId = await createLocation(db);
+    const product = await createProduct(db, { name: 'Contested bun' });
+    const lotId = await addLot({ locationId, productId: product, quantity: 1 });
+    const deliverBy = inHours(1);
+    const call = (trx: Knex.Transaction, orderId: string) =>
+      Promise.resolve(
+        trx.raw<{ rows: { claimed: boolean; short: string[] | null }[] }>(
+          'SELECT claimed, short FROM stock_reserve(?, ?, ?, ?, now(), ?::uuid[], ?::integer[], false)',
+          [orderId, locationId, deliverBy, deliverBy, [product], [1]],
+        ),
       );
-      for (let i = 0; i < 250 && !settled; i++) {
-        const { rows } = await db.raw<{ rows: { n: number }[] }>(
-          'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted',
-        );
-        if (rows[0]!.n >= waiters) return;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    // Rows B's transaction has written to the claims so far (the view also counts its connection's recent past).
+    const claimsWritten = async (trx: Knex.Transaction) => {
+      const { rows } = await trx.raw<{ rows: { written: number }[] }>(
+        "SELECT (n_tup_ins + n_tup_upd + n_tup_del)::int AS written FROM pg_stat_xact_user_tables WHERE relname = 'stock_reservations'",
+      );
+      return rows[0]!.written;
     };
+    // A takes the last unit and holds the lot, not yet committed; B still sees the unit, so it queues for the lot.
+    const a = await db.transaction();
+    const b = await db.transaction();
+    const [orderA, orderB] = [randomUUID(), randomUUID()];
+    expect((await call(a, orderA)).rows[0]).toEqual({ claimed: true, short: null });
+    const before = await claimsWritten(b);
+    const bReserve = call(b, orderB);
+    await settledOrWaiting(bReserve, 1);
+    await a.commit();
+    // B finds the lot empty once it holds it: short, and it never wrote a claim (nor deleted one).
+    expect((await bReserve).rows[0]).toEqual({ claimed: true, short: [product] });
+    const written = (await claimsWritten(b)) - before;
+    await b.commit();
+    expect(written).toBe(0);
+    expect(await db('stock_reservations').where({ order_id: orderB }).first()).toBeUndefined();
+    expect(await lot(lotId)).toMatchObject({ available: 0, reserved: 1 });
+    await expectNoViolations();
+  });
+
+  it('takes only from lots it locked: a lot that a release refills while a buyer waits goes to the next buyer', async () => {
     const locationId = await createLocation(db);
     const [p, q] = [await createProduct(db, { name: 'Refilled P' }), await createProduct(db, { name: 'Held Q' })];
     // P's first lot is sold out to A; its second, newer in id but as old, still has a unit.

@@ -23,6 +23,7 @@ import * as m021 from './021_order_traceparent.js';
 import * as m022 from './022_availability_category_order.js';
 import * as m023 from './023_reserve_locked_lots.js';
 import * as m024 from './024_reserve_generic_plans.js';
+import * as m025 from './025_reserve_claim_after_lock.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -53,4 +54,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['022_availability_category_order', m022],
   ['023_reserve_locked_lots', m023],
   ['024_reserve_generic_plans', m024],
+  ['025_reserve_claim_after_lock', m025],
 ];
