@@ -24,6 +24,7 @@ import * as m022 from './022_availability_category_order.js';
 import * as m023 from './023_reserve_locked_lots.js';
 import * as m024 from './024_reserve_generic_plans.js';
 import * as m025 from './025_reserve_claim_after_lock.js';
+import * as m026 from './026_reservation_index.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -55,4 +56,5 @@ export const migrations: ReadonlyArray<[name: string, migration: Migration]> = [
   ['023_reserve_locked_lots', m023],
   ['024_reserve_generic_plans', m024],
   ['025_reserve_claim_after_lock', m025],
+  ['026_reservation_index', m026],
 ];
