@@ -1,14 +1,16 @@
 // `npm run bench -- contention [--buyers 500] [--units 50] [--rounds 10] [--connections 50]`: buyers race for a few units.
 // Each round, `buyers` concurrent reserveStock calls race for one lot of `units` units: exactly `units` must win.
-// The same race on a raw single-row conditional UPDATE, in the same run (the two take turns, round by round, after an
-// uncounted round each), is the baseline for the throughput ratio; each
-// contender's CPU per decision, in Postgres (its backends) and in the caller, says where the difference is.
+// The same race on a raw single-row conditional UPDATE, sent the same way (a prepared statement straight to
+// node-postgres), is the baseline for the throughput ratio; the same UPDATE through knex, as this bench sent it before
+// the reservation took that path, gives a second ratio. The contenders take turns, round by round, after an uncounted
+// round each; each one's CPU per decision, in Postgres (its backends) and in the caller, says where the difference is.
 // A last round races multi-line baskets naming the same products in opposite orders (deadlock bait), then the
 // invariants are checked.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { createInventoryActivities } from '../activities/inventory.js';
 import { checkInventoryInvariants } from '../src/db/invariants.js';
+import { queryPrepared } from '../src/db/prepared.js';
 import { startLightStack } from './support/light-stack.js';
 import { ownCpuSeconds, treeCpuSeconds } from './support/cpu.js';
 import { round } from './support/stack.js';
@@ -49,6 +51,10 @@ async function freshLot(db: Knex, units: number): Promise<{ locationId: string; 
   });
   return { locationId: location!.id, productId: product!.id };
 }
+
+/** The baseline: one conditional UPDATE of one row. */
+const RAW_UPDATE =
+  'UPDATE bench_raw_stock SET available = available - 1 WHERE id = :id AND available >= 1 RETURNING id';
 
 interface RaceResult {
   winners: number[];
@@ -130,26 +136,37 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       };
     };
     let rawId = 0;
-    const updateOne: Contender = async () => {
+    const freshRow = async () => {
       const id = ++rawId;
       await db('bench_raw_stock').insert({ id, available: opts.units });
-      return async () => {
-        const { rowCount } = await db.raw(
-          'UPDATE bench_raw_stock SET available = available - 1 WHERE id = ? AND available >= 1',
-          [id],
-        );
-        return rowCount === 1;
-      };
+      return id;
     };
-    const [ours, raw] = (await race(opts.rounds, opts.buyers, stack.postgresPid, [reserveOne, updateOne])) as [
-      RaceResult,
-      RaceResult,
-    ];
+    // The baseline, a conditional UPDATE of one row, sent the way a reservation is: a prepared statement straight to
+    // node-postgres.
+    const updateOne: Contender = async () => {
+      const id = await freshRow();
+      return async () => (await queryPrepared(db, 'bench_raw_update', RAW_UPDATE, { id })).length === 1;
+    };
+    // And through knex, as this bench sent it before the reservation took the prepared path.
+    const updateOneByKnex: Contender = async () => {
+      const id = await freshRow();
+      return async () =>
+        (await db.raw('UPDATE bench_raw_stock SET available = available - 1 WHERE id = ? AND available >= 1', [id]))
+          .rowCount === 1;
+    };
+    const [ours, raw, rawByKnex] = (await race(opts.rounds, opts.buyers, stack.postgresPid, [
+      reserveOne,
+      updateOne,
+      updateOneByKnex,
+    ])) as [RaceResult, RaceResult, RaceResult];
     console.error(
       `reserveStock: ${round(ours.perSecond)} decisions/s, CPU ms per decision: Postgres ${round(ours.postgresCpuMs, 3)}, caller ${round(ours.clientCpuMs, 3)}; winners per round ${ours.winners.join(' ')}`,
     );
     console.error(
       `raw conditional UPDATE: ${round(raw.perSecond)} decisions/s, CPU ms per decision: Postgres ${round(raw.postgresCpuMs, 3)}, caller ${round(raw.clientCpuMs, 3)}; winners per round ${raw.winners.join(' ')}`,
+    );
+    console.error(
+      `the same UPDATE through knex: ${round(rawByKnex.perSecond)} decisions/s, CPU ms per decision: Postgres ${round(rawByKnex.postgresCpuMs, 3)}, caller ${round(rawByKnex.clientCpuMs, 3)}`,
     );
 
     // Baskets of three products, half in one order and half in the other: with an inconsistent lock order these deadlock.
@@ -205,6 +222,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const exact =
       ours.winners.every((w) => w === opts.units) &&
       raw.winners.every((w) => w === opts.units) &&
+      rawByKnex.winners.every((w) => w === opts.units) &&
       basketWinners === Math.min(opts.buyers, basketUnits);
     const result = {
       bench: 'contention',
@@ -222,13 +240,16 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       caller_cpu_ms_per_reservation: round(ours.clientCpuMs, 3),
       postgres_cpu_ms_per_raw_update: round(raw.postgresCpuMs, 3),
       caller_cpu_ms_per_raw_update: round(raw.clientCpuMs, 3),
+      raw_knex_updates_per_s: round(rawByKnex.perSecond),
+      ratio_to_knex_update: round(ours.perSecond / rawByKnex.perSecond, 3),
+      caller_cpu_ms_per_raw_knex_update: round(rawByKnex.clientCpuMs, 3),
       basket_winners: basketWinners,
       basket_decisions_per_s: round(opts.buyers / basketSeconds),
       deadlocks,
       invariant_violations: violations.length,
     };
     console.log(
-      `reserveStock ${result.reservations_per_s} decisions/s vs raw UPDATE ${result.raw_updates_per_s} (ratio ${result.ratio}); exactly ${opts.units} of ${opts.buyers} won every round: ${exact}; ${deadlocks} deadlocks; ${violations.length} invariant violations`,
+      `reserveStock ${result.reservations_per_s} decisions/s vs raw UPDATE ${result.raw_updates_per_s} (ratio ${result.ratio}; ${result.ratio_to_knex_update} against the UPDATE through knex); exactly ${opts.units} of ${opts.buyers} won every round: ${exact}; ${deadlocks} deadlocks; ${violations.length} invariant violations`,
     );
     return result;
   } finally {

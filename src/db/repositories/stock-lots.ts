@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import { streams } from '../../events/log.js';
 import { atomic } from '../knex.js';
+import { queryPrepared } from '../prepared.js';
 import { appendEvent } from './events.js';
 import { discardUnitsIn, type DiscardUnitsResult } from './stock-discarding.js';
 import { lotsAt } from './stock-listing.js';
@@ -45,6 +46,19 @@ export type {
   ReceiveLotOnceResult,
   ReceiveLotResult,
 };
+
+/** One call of stock_reserve() (migration 025): a claim, its lines, or the products it lacked. */
+const RESERVE =
+  'SELECT * FROM stock_reserve(:order, :location, :deliverBy, :freshAt, :now, CAST(:products AS uuid[]), CAST(:quantities AS integer[]), :recordShort)';
+
+interface ReserveRow {
+  claimed: boolean;
+  short: string[] | null;
+  product_id: string | null;
+  quantity: number | null;
+  amount_cents: string | null;
+  left_units: string | null;
+}
 
 /** Thrown inside the receiving transaction when a racing request claimed the key first, so the lot rolls back. */
 class KeyClaimedMeanwhile extends Error {}
@@ -240,7 +254,7 @@ export function createStockLotRepository(db: Knex) {
 
     /**
      * Claims the order and takes every line oldest fresh lot first, or nothing, in one call of stock_reserve() (see
-     * migration 017): the lots are locked in lot id order for its length, so buyers take turns and never re-plan.
+     * migration 025): the lots are locked in lot id order for its length, so buyers take turns and never re-plan.
      * `claimed` false: the order was claimed before (a retry, or a release that came first); nothing was taken.
      * `short`: the products that lacked units; nothing was taken, and the claim was kept only when `recordShort`.
      */
@@ -264,27 +278,21 @@ export function createStockLotRepository(db: Knex) {
           lines: { productId: string; quantity: number; amountCents: number; left: number }[];
         }
     > {
-      const { rows } = await db
-        .raw<{
-          rows: {
-            claimed: boolean;
-            short: string[] | null;
-            product_id: string | null;
-            quantity: number | null;
-            amount_cents: string | null;
-            left_units: string | null;
-          }[];
-        }>('SELECT * FROM stock_reserve(?, ?, ?, ?, ?, ?::uuid[], ?::integer[], ?)', [
-          claim.orderId,
-          claim.locationId,
-          claim.deliverBy,
-          claim.freshAt,
-          claim.now,
-          claim.lines.map((l) => l.productId),
-          claim.lines.map((l) => l.quantity),
-          claim.recordShort,
-        ])
-        .options({ name: 'stock_reserve' });
+      const bindings = {
+        order: claim.orderId,
+        location: claim.locationId,
+        deliverBy: claim.deliverBy,
+        freshAt: claim.freshAt,
+        now: claim.now,
+        products: claim.lines.map((l) => l.productId),
+        quantities: claim.lines.map((l) => l.quantity),
+        recordShort: claim.recordShort,
+      };
+      // Straight to node-postgres as a prepared statement on a pool connection (one per order, on every worker), or
+      // through knex inside a caller's transaction.
+      const rows = db.isTransaction
+        ? (await db.raw<{ rows: ReserveRow[] }>(RESERVE, bindings)).rows
+        : await queryPrepared<ReserveRow>(db, 'stock_reserve', RESERVE, bindings);
       const first = rows[0]!;
       if (!first.claimed) return { claimed: false };
       if (first.short !== null) return { claimed: true, short: first.short };
