@@ -168,8 +168,19 @@ export function writeReport(
     '',
   ];
   const markdown = path.join(dir, 'RESULTS.md');
-  fs.writeFileSync(markdown, lines.join('\n'));
+  fs.writeFileSync(markdown, [...lines, ...datedSections(markdown)].join('\n'));
   return { json, markdown, chart };
+}
+
+/**
+ * The dated write-ups an earlier RESULTS.md holds below its full-run summary (sections headed `## …, YYYY-MM-DD`),
+ * kept under the new summary: the previous summary itself is replaced, its raw figures stay in results/.
+ */
+function datedSections(markdown: string): string[] {
+  if (!fs.existsSync(markdown)) return [];
+  const previous = fs.readFileSync(markdown, 'utf8').split('\n');
+  const first = previous.findIndex((line) => /^## .*\d{4}-\d{2}-\d{2}/.test(line));
+  return first < 0 ? [] : previous.slice(first);
 }
 
 /** The orders sweep's chart (written beside the dated results) and table, when the run has one. */
@@ -180,7 +191,7 @@ function ordersSweep(dir: string, day: string, orders: Result | undefined): stri
   fs.writeFileSync(chart, sweepChart(sweep));
   return [
     '',
-    '## Orders under load',
+    `## Orders under load, ${day} (the full run)`,
     '',
     `${String(orders!.topology)}; ${String(orders!.seconds_per_point)} s measured per point. Peak ${String(orders!.orders_per_s)} orders/s at concurrency ${String(orders!.peak_concurrency)}; plateau ${String(orders!.plateau)} (lowest rate at or past the peak over the peak); ${String(orders!.refusals_below_peak)} refusals below the peak.`,
     '',
@@ -200,12 +211,12 @@ function summaryRows(name: string, r: Result): string[] {
           ? ''
           : `; p99 ${sweep.map((p) => `${String(p.p99_ms)} ms at concurrency ${String(p.concurrency)}`).join(', ')}`;
       return [
-        `| availability | p99 ms (p50 ${v('p50_ms')}) at concurrency ${v('concurrency')}, ${v('locations')} locations, ${v('stock_rows')} stock rows${curve} | ${v('p99_ms')} | /healthz p99 ${v('baseline_p99_ms')} | rps ${v('rps')} vs ${v('baseline_rps')} |`,
+        `| availability | p99 ms (p50 ${v('p50_ms')}) at concurrency ${v('concurrency')}, ${v('locations')} locations, ${v('stock_rows')} stock rows${curve} | ${v('p99_ms')} | /healthz p99 ${v('baseline_p99_ms')} | ${r.p99_to_healthz_p99 === undefined ? '' : `p99 ${v('p99_to_healthz_p99')}×; `}rps ${v('rps')} vs ${v('baseline_rps')} |`,
       ];
     }
     case 'contention':
       return [
-        `| contention | reservations/s, ${v('buyers')} buyers for ${v('units')} units, exactly won: ${v('exactly_units_won')} | ${v('reservations_per_s')} | raw UPDATE ${v('raw_updates_per_s')}/s | ${v('ratio')} |`,
+        `| contention | reservations/s, ${v('buyers')} buyers for ${v('units')} units, exactly won: ${v('exactly_units_won')} | ${v('reservations_per_s')} | raw UPDATE ${v('raw_updates_per_s')}/s${r.raw_knex_updates_per_s === undefined ? '' : ` (through knex ${v('raw_knex_updates_per_s')}/s)`} | ${v('ratio')}${r.ratio_to_knex_update === undefined ? '' : ` (${v('ratio_to_knex_update')})`} |`,
       ];
     case 'orders':
       return [

@@ -56,6 +56,11 @@ it('writes the record, the chart and RESULTS.md with machine facts and baselines
       ],
     },
   };
+  // An earlier report: its summary is replaced, its dated write-ups stay below the new one.
+  fs.writeFileSync(
+    path.join(dir, 'RESULTS.md'),
+    '# Benchmark results\n\nRun of 2026-11-01.\n\n| old summary |\n\n## Contention, 2026-11-15\n\nA write-up.\n',
+  );
   const report = writeReport(dir, results, new Date('2026-11-22T10:00:00Z'));
   expect(JSON.parse(fs.readFileSync(report.json, 'utf8'))).toMatchObject({
     machine: { cores: os.cpus().length },
@@ -75,6 +80,10 @@ it('writes the record, the chart and RESULTS.md with machine facts and baselines
   expect(markdown).toContain('![orders sweep](results/2026-11-22-orders-sweep.svg)');
   expect(markdown).toContain(
     '| 10 | 3.9 | 5.5 | 0.71 | 120 / 400 | 600 / 900 | 2000 / 5000 | 0 | 40 / 110 / 8 / 36 / 140 = 334 |',
+  );
+  expect(markdown).not.toContain('old summary');
+  expect(markdown.indexOf('## Contention, 2026-11-15\n\nA write-up.')).toBeGreaterThan(
+    markdown.indexOf('| 10 | 3.9 |'),
   );
   const sweepSvg = fs.readFileSync(path.join(dir, 'results', '2026-11-22-orders-sweep.svg'), 'utf8');
   expect(sweepSvg).toContain('<polyline');
