@@ -9,6 +9,7 @@ import { createBankClient, type BankClient } from '../../src/bank/client.js';
 import { migrateBank } from '../../src/db/bank/migrate.js';
 import { DEV_BANK_API_KEY, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/knex.js';
+import { freePort } from '../../src/dev/ports.js';
 import { startBenchInfrastructure } from './infrastructure.js';
 import type { Infrastructure } from '../../src/dev/stack.js';
 import { startWebhookWaker } from '../../src/webhooks/waker.js';
@@ -47,9 +48,9 @@ export async function startBenchStack(
   const db = createDb(infra.databaseUrl, { max: opts.apiPoolMax ?? 20 });
   const connection = await Connection.connect({ address: infra.temporalAddress });
   const client = temporalClient(config, connection);
-  const app: FastifyInstance = await buildApp({ config, db, temporal: client, logger: false });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  // The bank calls the API back (its webhooks) and the API calls the bank (accounts): the API's port is chosen first.
+  const apiPort = await freePort();
+  const baseUrl = `http://127.0.0.1:${apiPort}`;
 
   const bankDb = createDb(infra.bankDatabaseUrl, { max: 10 });
   await migrateBank(bankDb);
@@ -63,6 +64,8 @@ export async function startBenchStack(
   });
   await bankApp.listen({ port: 0, host: '127.0.0.1' });
   const bank = createBankClient(`http://127.0.0.1:${(bankApp.server.address() as { port: number }).port}`);
+  const app: FastifyInstance = await buildApp({ config, db, temporal: client, bank, logger: false });
+  await app.listen({ port: apiPort, host: '127.0.0.1' });
 
   const { code } = await bundleWorkflowCode({
     workflowsPath,

@@ -64,7 +64,8 @@ const bankRoutes: FastifyPluginAsyncTypebox<BankRoutesOptions> = async (app, { l
           summary: 'Open a test account (dev and test banks only)',
           body: Type.Object(
             {
-              holderName: Type.String({ minLength: 1, maxLength: 200 }),
+              // Postgres text holds no NUL character: refused here, not as a failed insert.
+              holderName: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000]*$' }),
               balanceCents: Type.Integer({ minimum: 0, maximum: MAX_AMOUNT_CENTS }),
               behavior: Type.Optional(Behavior),
               decisionDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_DECISION_DELAY_MS })),

@@ -321,6 +321,7 @@ describe('bad input', () => {
       ['/accounts', { holderName: 'x', balanceCents: -1 }, 400, 'validation_failed'],
       ['/accounts', { holderName: 'x', balanceCents: 1, behavior: 'generous' }, 400, 'validation_failed'],
       ['/accounts', { holderName: '', balanceCents: 1 }, 400, 'validation_failed'],
+      ['/accounts', { holderName: 'a\u0000b', balanceCents: 1 }, 400, 'validation_failed'],
       [`/charges/${randomUUID()}/void`, undefined, 404, 'not_found'],
       [`/charges/${randomUUID()}/refund`, undefined, 404, 'not_found'],
       ['/charges/not-a-uuid/void', undefined, 400, 'validation_failed'],
