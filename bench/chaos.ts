@@ -230,7 +230,9 @@ export interface ChaosTopology {
 
 /** The application settings a chaos run needs from every API, worker and bank process. */
 export const CHAOS_APP_ENV = {
-  PAYMENT_TIMEOUT_MS: '20000',
+  // Long enough that a bank's answer delayed by the restarts (of Postgres, Temporal and the API, one after another)
+  // still arrives before it on a slow machine; a silent bank's orders wait it out.
+  PAYMENT_TIMEOUT_MS: '45000',
   LOG_LEVEL: 'warn',
   // Chaos places many orders from one machine: rate limits are not what is under test.
   RATE_LIMIT_ORDERS_PER_MINUTE: '100000',
