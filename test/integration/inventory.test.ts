@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createInventoryActivities, STOCK_FAILURES, type ReserveStockResult } from '../../activities/inventory.js';
 import { checkInventoryInvariants } from '../../src/db/invariants.js';
+import { createStockLotRepository } from '../../src/db/repositories/stock-lots.js';
 import { createDb } from '../../src/db/knex.js';
 import { haversineMeters } from '../../src/domain/geo.js';
 import { allocateOldestFirst } from '../../src/domain/stock.js';
@@ -233,6 +234,29 @@ describe('reserveStock', () => {
     expect(await units(orderId)).toEqual([]);
     expect((await place(locationId, [{ productId: randomUUID(), quantity: 1 }])).result.status).toBe('out_of_stock');
     expect((await place(randomUUID(), [{ productId: a, quantity: 1 }])).result.status).toBe('out_of_stock');
+  });
+
+  it("reserves inside a caller's transaction too, and holds nothing once it rolls back", async () => {
+    const locationId = await createLocation(db);
+    const product = await createProduct(db, { name: 'Transactional roll' });
+    const lotId = await addLot({ locationId, productId: product, quantity: 3 });
+    const orderId = randomUUID();
+    const now = new Date();
+    const trx = await db.transaction();
+    const taken = await createStockLotRepository(trx).reserve({
+      orderId,
+      locationId,
+      deliverBy: inHours(1),
+      freshAt: inHours(1),
+      now,
+      lines: [{ productId: product, quantity: 2 }],
+      recordShort: false,
+    });
+    expect(taken).toMatchObject({ claimed: true, short: null, lines: [{ productId: product, quantity: 2, left: 1 }] });
+    expect(await trx('stock_lots').where({ id: lotId }).first('available')).toEqual({ available: 1 });
+    await trx.rollback();
+    expect(await lot(lotId)).toMatchObject({ available: 3, reserved: 0 });
+    expect(await units(orderId)).toEqual([]);
   });
 
   it('answers an order it cannot fill without writing anything, and one already claimed from its claim', async () => {
