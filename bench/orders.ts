@@ -358,6 +358,7 @@ async function sweepOn(target: Options['target'], opts: Options, args: string[],
     const violations = await checkInventoryInvariants(stack.db);
     const peak = sweep.reduce((best, row) => (row.orders_per_s > best.orders_per_s ? row : best), sweep[0]!);
     const afterPeak = sweep.slice(sweep.indexOf(peak));
+    const knee = sweep.find((row) => row.orders_per_s >= 0.9 * peak.orders_per_s)!;
     const result = {
       bench: cluster ? 'orders-cluster' : 'orders',
       topology: cluster
@@ -371,6 +372,10 @@ async function sweepOn(target: Options['target'], opts: Options, args: string[],
       ratio: Math.min(...sweep.map((row) => row.ratio ?? 0)),
       post_p99_ms: Math.max(...sweep.map((row) => row.post_p99_ms)),
       refusals_below_peak: sweep.slice(0, sweep.indexOf(peak)).reduce((sum, row) => sum + row.refusals, 0),
+      // The knee: the lowest concurrency already within 10 % of the peak, where the plateau starts. On a flat plateau
+      // the peak itself can fall at any point of it by noise; below the knee the system still has room.
+      knee_concurrency: knee.concurrency,
+      refusals_below_knee: sweep.slice(0, sweep.indexOf(knee)).reduce((sum, row) => sum + row.refusals, 0),
       cpu_ms_per_order: sweep[0]!.cpu_ms_per_order,
       idle_cpu_ms_per_s: idleMsPerSecond,
       history_events_per_order: round(eventsPerOrder),

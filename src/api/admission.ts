@@ -22,14 +22,19 @@ export const DEFAULT_ADMISSION: AdmissionSettings = {
   initialLimit: 20,
   minLimit: 2,
   maxLimit: 500,
-  maxWaitMs: 1_000,
+  // Short, so that a placement's answer stays within 2 s at p99 with the wait and the placement's own latency.
+  maxWaitMs: 500,
   targetMs: 1_000,
   intervalMs: 500,
 };
 
 export interface Permit {
-  /** Gives the place back; `latencyMs` is how long the placement took once admitted. */
-  release(latencyMs: number): void;
+  /**
+   * Gives the place back; `latencyMs` is how long the placement took once admitted. A request that ended without
+   * placing (refused by its own checks, or answered from its idempotency key) gives no latency. Only the first
+   * release counts.
+   */
+  release(latencyMs?: number): void;
 }
 
 export interface Refusal {
@@ -84,6 +89,10 @@ export class AdmissionGate {
   private saturated = false;
   private completedInInterval = 0;
   private drainPerSecond = 0;
+  private refusedInInterval = 0;
+  private refusedPerSecond = 0;
+  /** The Retry-After last given, in seconds: how long a refused client stays away. */
+  private lastRetryAfter = 1;
   private admitted = 0;
   private refusedCount = 0;
   private readonly floor = new SlidingMin(5_000, 6);
@@ -149,9 +158,11 @@ export class AdmissionGate {
         if (released) return;
         released = true;
         this.inFlight--;
-        this.completedInInterval++;
-        this.latencies.push(latencyMs);
-        this.floor.add(latencyMs, this.now());
+        if (latencyMs !== undefined) {
+          this.completedInInterval++;
+          this.latencies.push(latencyMs);
+          this.floor.add(latencyMs, this.now());
+        }
         this.admitNext();
       },
     };
@@ -161,10 +172,19 @@ export class AdmissionGate {
     while (this.inFlight < this.limitValue && this.queue.length > 0) this.queue.shift()!.grant(this.grant());
   }
 
+  /**
+   * The Retry-After counts the demand already turned away, not only the queue: refused clients come back, and by
+   * Little's law about refusedPerSecond × (the time each stays away) of them are out there waiting to. Telling them
+   * when the places could serve them all keeps a crowd from coming back every second to be refused again.
+   */
   private refuse(): Refusal {
     this.refusedCount++;
+    this.refusedInInterval++;
     const drain = Math.max(this.drainPerSecond, 1);
-    return { refused: true, retryAfterSeconds: Math.min(10, Math.max(1, Math.ceil(this.queue.length / drain))) };
+    const away = Math.floor(this.refusedPerSecond * (this.lastRetryAfter + this.settings.maxWaitMs / 1000));
+    const retryAfterSeconds = Math.min(10, Math.max(1, Math.ceil((this.queue.length + away) / drain)));
+    this.lastRetryAfter = retryAfterSeconds;
+    return { refused: true, retryAfterSeconds };
   }
 
   /** Once an interval: shrink the limit when placements got slow, grow it when demand filled it and they did not. */
@@ -172,6 +192,8 @@ export class AdmissionGate {
     const seconds = this.settings.intervalMs / 1000;
     this.drainPerSecond = 0.7 * this.drainPerSecond + 0.3 * (this.completedInInterval / seconds);
     this.completedInInterval = 0;
+    this.refusedPerSecond = 0.7 * this.refusedPerSecond + 0.3 * (this.refusedInInterval / seconds);
+    this.refusedInInterval = 0;
     const latencies = this.latencies.sort((a, b) => a - b);
     this.latencies = [];
     const saturated = this.saturated;

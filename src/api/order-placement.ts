@@ -9,7 +9,7 @@ import { placementUpdate, searchAttributes, type OrderInput } from '../../workfl
 import type { orderWorkflow } from '../../workflows/order.js';
 import type { OrderView } from '../db/repositories/orders.js';
 import { DeliveryStatus, EventType, Fulfilment, OrderReason, OrderStatus, orderNumber } from '../domain/vocabulary.js';
-import { isRefusal } from './admission.js';
+import { isRefusal, type Permit } from './admission.js';
 import { conflict, overloaded } from './errors.js';
 import { Cents, Uuid } from './schemas.js';
 
@@ -131,6 +131,29 @@ export function orderDetails(
 }
 
 /**
+ * Runs a placement request under a place from admission control, taken before any of its lookups and writes: past
+ * the system's peak a placement is refused at once with 503 overloaded, so turning a client away costs next to
+ * nothing and the places left go to orders. The place is given back when the request ends, however it ends.
+ */
+export async function underAdmission<T>(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  handle: (permit: Permit | undefined) => Promise<T>,
+): Promise<T> {
+  const permit = await app.admission?.acquire();
+  if (permit && isRefusal(permit)) {
+    app.metrics.orderShed();
+    request.log.warn({ retryAfterSeconds: permit.retryAfterSeconds }, 'order placement shed: overloaded');
+    throw overloaded(permit.retryAfterSeconds);
+  }
+  try {
+    return await handle(permit);
+  } finally {
+    permit?.release();
+  }
+}
+
+/**
  * Starts the order's workflow (or attaches to the one a retried request started) and waits for placement. Answers
  * with the read model once stock and slot are held; a refusal is a 409 named by its reason.
  */
@@ -139,7 +162,9 @@ export async function placeOrder(
   request: FastifyRequest,
   input: OrderInput,
   /** The ordered products' names, for the workflow's details in the Web UI. */
-  products?: ReadonlyMap<string, { name: string }>,
+  products: ReadonlyMap<string, { name: string }> | undefined,
+  /** The request's place from admission control (underAdmission); it learns how long the placement took. */
+  permit: Permit | undefined,
 ): Promise<OrderView> {
   const attributes: SearchAttributePair[] = [
     { key: searchAttributes.orderStatus, value: 'placed' },
@@ -160,13 +185,6 @@ export async function placeOrder(
     staticSummary: orderSummary(input, locationName),
     staticDetails: orderDetails(input, locationName, products),
   });
-  // Past the system's peak a placement is refused quickly rather than queued without bound; see admission.ts.
-  const permit = await app.admission?.acquire();
-  if (permit && isRefusal(permit)) {
-    app.metrics.orderShed();
-    request.log.warn({ retryAfterSeconds: permit.retryAfterSeconds }, 'order placement shed: overloaded');
-    throw overloaded(permit.retryAfterSeconds);
-  }
   const admittedAt = performance.now();
   let state;
   try {

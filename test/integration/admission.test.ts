@@ -1,5 +1,6 @@
 // Admission control on the real stack: with room for one placement at a time and no wait, a burst of orders gets
-// 201s and quick 503 overloaded answers with Retry-After, counted in /metrics, and a refused order leaves nothing behind.
+// 201s and quick 503 overloaded answers with Retry-After, counted in /metrics, and a refused order leaves nothing behind
+// (not even its idempotency key).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createCustomer,
@@ -38,9 +39,10 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const place = (token: string) =>
+const place = (token: string, headers: Record<string, string> = {}) =>
   stack.api('POST', '/v1/orders', {
     token,
+    headers,
     body: {
       locationId,
       slotId,
@@ -59,7 +61,8 @@ describe('admission control of order placement', () => {
   it('refuses what it has no room for with 503 overloaded and Retry-After, and holds stock only for what it placed', async () => {
     const customers = await Promise.all(Array.from({ length: 8 }, () => createCustomer(stack)));
     const before = await shedCount();
-    const answers = await Promise.all(customers.map((c) => place(c.token)));
+    // Each with its own Idempotency-Key, as a careful client sends.
+    const answers = await Promise.all(customers.map((c, i) => place(c.token, { 'idempotency-key': `burst-${i}` })));
 
     const placed = answers.filter((a) => a.status === 201);
     const refused = answers.filter((a) => a.status === 503);
@@ -84,6 +87,12 @@ describe('admission control of order placement', () => {
       .whereIn('state', ['reserved', 'sold'])
       .sum<{ units: string }[]>({ units: 'quantity' });
     expect(Number(reserved[0]!.units)).toBe(placed.length);
+    // A refusal comes before the request's own work: a refused order has claimed no key, so its retry starts afresh.
+    const keys = await stack.db('idempotency_keys').whereIn(
+      'customer_id',
+      customers.map((c) => c.id),
+    );
+    expect(keys.map((k) => k.order_id).sort()).toEqual(placed.map((a) => a.body.id).sort());
   });
 
   it('refuses nothing while placements come one at a time', async () => {

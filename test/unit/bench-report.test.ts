@@ -34,6 +34,8 @@ it('writes the record, the chart and RESULTS.md with machine facts and baselines
       ratio: 0.7,
       post_p99_ms: 1800,
       refusals_below_peak: 0,
+      knee_concurrency: 10,
+      refusals_below_knee: 0,
       history_events_per_order: 85,
       sweep: [
         {
@@ -76,6 +78,9 @@ it('writes the record, the chart and RESULTS.md with machine facts and baselines
     '| availability | p99 ms (p50 9.5) at concurrency 4, 10000 locations, 5000000 stock rows; p99 6.1 ms at concurrency 1, 11.4 ms at concurrency 2 | 18.2 | /healthz p99 4.1 |',
   );
   expect(markdown).toContain('| orders | peak orders/s (concurrency 20), plateau 0.95, POST p99 at most 1800 ms;');
+  expect(markdown).toContain(
+    'the plateau starts at concurrency 10 (the first within 10 % of the peak), with 0 refusals below it',
+  );
   // The sweep: its chart beside the record, and a row per concurrency with CPU per order of each role.
   expect(markdown).toContain('![orders sweep](results/2026-11-22-orders-sweep.svg)');
   expect(markdown).toContain(

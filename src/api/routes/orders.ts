@@ -12,7 +12,7 @@ import { collectOrder, prepOrder } from '../order-actions.js';
 import { sendUpdate } from '../workflow-updates.js';
 import { errorResponses, Latitude, Longitude, Uuid } from '../schemas.js';
 import { Fulfilment, OrderStatus } from '../../domain/vocabulary.js';
-import { collectionTimes, Order, OrderLines, OrderSummary, placeOrder } from '../order-placement.js';
+import { collectionTimes, Order, OrderLines, OrderSummary, placeOrder, underAdmission } from '../order-placement.js';
 import { canSeeOrder } from '../../domain/access.js';
 import { deliversTo, haversineMeters } from '../../domain/geo.js';
 
@@ -70,91 +70,93 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 201: Order, ...errorResponses(400, 401, 403, 409, 422, 503) },
       },
     },
-    async (request, reply) => {
-      const customer = request.user!;
-      const body = request.body;
-      const productIds = body.items.map((i) => i.productId);
-      if (new Set(productIds).size !== productIds.length) {
-        throw badRequest(
-          'duplicate_lines',
-          'Each product may appear only once in items; add up the quantities instead',
-        );
-      }
-
-      const fulfilment = body.fulfilment ?? 'delivery';
-      const address = body.address ?? null;
-      if (fulfilment === 'delivery' && !address)
-        throw badRequest('address_required', 'address is required for a delivery order');
-      if (fulfilment === 'collection' && address)
-        throw badRequest('address_not_allowed', 'address must be left out of a collection order');
-
-      const area = await app.repos.locations.findDeliveryArea(body.locationId);
-      if (!area) throw unprocessable('unknown_location', `Location ${body.locationId} does not exist`);
-      if (address && !deliversTo(area, address)) {
-        // Rounded up, so an address just outside never reads as being at the radius.
-        const distanceM = Math.ceil(haversineMeters(area, address));
-        throw unprocessable(
-          'outside_delivery_area',
-          `The address is ${metres.format(distanceM)} m from location ${body.locationId}, which delivers only within ${metres.format(area.deliveryRadiusM)} m`,
-          { distanceM, deliveryRadiusM: area.deliveryRadiusM },
-        );
-      }
-      const slot = await app.repos.slots.find(body.slotId);
-      if (!slot || slot.locationId !== body.locationId) {
-        throw unprocessable('unknown_slot', `Slot ${body.slotId} is not a slot of location ${body.locationId}`);
-      }
-      const bankAccountId = await app.repos.users.bankAccountOf(customer.id);
-      if (!bankAccountId)
-        throw conflict('no_payment_method', 'Link a bank account before ordering (PUT /v1/me/bank-account)');
-      const products = await app.repos.catalog.productsFor(productIds);
-      const unknown = productIds.filter((id) => !products.has(id));
-      if (unknown.length > 0) {
-        throw unprocessable('unknown_product', `Unknown product: ${unknown.join(', ')}`, { productIds: unknown });
-      }
-
-      // The key is claimed only for a request that can be placed: a refused one must leave no row behind.
-      let orderId: string = randomUUID();
-      const key = request.headers['idempotency-key'];
-      if (key) {
-        const hash = requestHash(body);
-        const claim = await app.repos.orders.claimIdempotencyKey(customer.id, key, hash, orderId);
-        if (claim.requestHash !== hash) {
-          throw idempotencyKeyReused();
+    async (request, reply) =>
+      // Admitted before any lookup: past the peak a placement is turned away before it costs anything.
+      underAdmission(app, request, async (permit) => {
+        const customer = request.user!;
+        const body = request.body;
+        const productIds = body.items.map((i) => i.productId);
+        if (new Set(productIds).size !== productIds.length) {
+          throw badRequest(
+            'duplicate_lines',
+            'Each product may appear only once in items; add up the quantities instead',
+          );
         }
-        orderId = claim.orderId;
-        if (!claim.fresh) {
-          logOrderOf(request, reply, orderId);
-          const existing = await app.repos.orders.findView(orderId);
-          if (existing && existing.status !== 'placed') {
-            reply.header('idempotent-replayed', 'true');
-            return reply.code(201).send(existing);
+
+        const fulfilment = body.fulfilment ?? 'delivery';
+        const address = body.address ?? null;
+        if (fulfilment === 'delivery' && !address)
+          throw badRequest('address_required', 'address is required for a delivery order');
+        if (fulfilment === 'collection' && address)
+          throw badRequest('address_not_allowed', 'address must be left out of a collection order');
+
+        const area = await app.repos.locations.findDeliveryArea(body.locationId);
+        if (!area) throw unprocessable('unknown_location', `Location ${body.locationId} does not exist`);
+        if (address && !deliversTo(area, address)) {
+          // Rounded up, so an address just outside never reads as being at the radius.
+          const distanceM = Math.ceil(haversineMeters(area, address));
+          throw unprocessable(
+            'outside_delivery_area',
+            `The address is ${metres.format(distanceM)} m from location ${body.locationId}, which delivers only within ${metres.format(area.deliveryRadiusM)} m`,
+            { distanceM, deliveryRadiusM: area.deliveryRadiusM },
+          );
+        }
+        const slot = await app.repos.slots.find(body.slotId);
+        if (!slot || slot.locationId !== body.locationId) {
+          throw unprocessable('unknown_slot', `Slot ${body.slotId} is not a slot of location ${body.locationId}`);
+        }
+        const bankAccountId = await app.repos.users.bankAccountOf(customer.id);
+        if (!bankAccountId)
+          throw conflict('no_payment_method', 'Link a bank account before ordering (PUT /v1/me/bank-account)');
+        const products = await app.repos.catalog.productsFor(productIds);
+        const unknown = productIds.filter((id) => !products.has(id));
+        if (unknown.length > 0) {
+          throw unprocessable('unknown_product', `Unknown product: ${unknown.join(', ')}`, { productIds: unknown });
+        }
+
+        // The key is claimed only for a request that can be placed: a refused one must leave no row behind.
+        let orderId: string = randomUUID();
+        const key = request.headers['idempotency-key'];
+        if (key) {
+          const hash = requestHash(body);
+          const claim = await app.repos.orders.claimIdempotencyKey(customer.id, key, hash, orderId);
+          if (claim.requestHash !== hash) {
+            throw idempotencyKeyReused();
+          }
+          orderId = claim.orderId;
+          if (!claim.fresh) {
+            logOrderOf(request, reply, orderId);
+            const existing = await app.repos.orders.findView(orderId);
+            if (existing && existing.status !== 'placed') {
+              reply.header('idempotent-replayed', 'true');
+              return reply.code(201).send(existing);
+            }
           }
         }
-      }
 
-      logOrderOf(request, reply, orderId);
+        logOrderOf(request, reply, orderId);
 
-      const input: OrderInput = {
-        orderId,
-        customerId: customer.id,
-        locationId: body.locationId,
-        slotId: body.slotId,
-        slotStartsAt: slot.startsAt,
-        slotEndsAt: slot.endsAt,
-        bankAccountId,
-        lines: body.items.map((i) => ({
-          productId: i.productId,
-          quantity: i.quantity,
-          unitPriceCents: products.get(i.productId)!.priceCents,
-        })),
-        address,
-        paymentTimeoutMs: app.config.paymentTimeoutMs,
-        fulfilment,
-        ...(fulfilment === 'collection' ? { collection: await collectionTimes(app, body.locationId) } : {}),
-      };
-      const view = await placeOrder(app, request, input, products);
-      return reply.code(201).send(view);
-    },
+        const input: OrderInput = {
+          orderId,
+          customerId: customer.id,
+          locationId: body.locationId,
+          slotId: body.slotId,
+          slotStartsAt: slot.startsAt,
+          slotEndsAt: slot.endsAt,
+          bankAccountId,
+          lines: body.items.map((i) => ({
+            productId: i.productId,
+            quantity: i.quantity,
+            unitPriceCents: products.get(i.productId)!.priceCents,
+          })),
+          address,
+          paymentTimeoutMs: app.config.paymentTimeoutMs,
+          fulfilment,
+          ...(fulfilment === 'collection' ? { collection: await collectionTimes(app, body.locationId) } : {}),
+        };
+        const view = await placeOrder(app, request, input, products, permit);
+        return reply.code(201).send(view);
+      }),
   );
 
   app.get(
