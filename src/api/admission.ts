@@ -201,9 +201,11 @@ export class AdmissionGate {
     if (latencies.length < 3) return;
     const median = latencies[Math.floor(latencies.length / 2)]!;
     const floor = this.floor.value ?? median;
-    // Queueing shows as latency well above the idle floor; the absolute target bounds what a client waits.
-    const threshold = Math.min(this.settings.targetMs, Math.max(2 * floor, floor + 250));
-    if (median > threshold) {
+    // Queueing at the gate shows as latency well above the idle floor while demand fills the limit; slow placements
+    // under a limit nobody reaches are the system's load, not the gate's, and a smaller limit would only refuse. The
+    // absolute target bounds what a client waits either way.
+    const queueing = saturated && median > Math.max(2 * floor, floor + 250);
+    if (queueing || median > this.settings.targetMs) {
       this.limitValue = Math.max(this.settings.minLimit, Math.floor(this.limitValue * 0.8));
     } else if (saturated) {
       this.limitValue = Math.min(

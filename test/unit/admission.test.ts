@@ -121,11 +121,24 @@ describe('AdmissionGate', () => {
     for (const p of full) p.release(120);
     vi.advanceTimersByTime(settings.intervalMs);
     expect(gate.limit).toBeGreaterThan(before);
-    // Latency climbs far above the floor: the limit shrinks.
+    // Demand fills it again and latency climbs far above the floor: the limit shrinks.
     const grown = gate.limit;
-    for (const p of await permits(3)) p.release(900);
+    for (const p of await permits(grown)) p.release(900);
     vi.advanceTimersByTime(settings.intervalMs);
     expect(gate.limit).toBeLessThan(grown);
+  });
+
+  it('leaves a limit that demand does not reach alone while placements stay within the target', async () => {
+    for (const p of await permits(4)) p.release(100);
+    vi.advanceTimersByTime(settings.intervalMs);
+    const before = gate.limit;
+    // Slow against the floor, but only three at once under a higher limit: the load is elsewhere.
+    for (let i = 0; i < 10; i++) {
+      for (const p of await permits(3)) p.release(900);
+      vi.advanceTimersByTime(settings.intervalMs);
+    }
+    expect(gate.limit).toBe(before);
+    expect(gate.stats().refused).toBe(0);
   });
 
   it('shrinks the limit when placements pass the absolute target even on a slow floor', async () => {
