@@ -1,5 +1,8 @@
 // Slots on the real stack: weekly plans and their validation, the planner, and a slot closing itself at its cutoff.
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSlotRepository } from '../../src/db/repositories/slots.js';
 import type { slotPlannerWorkflow, slotWorkflow } from '../../workflows/slot.js';
 import {
   createCustomer,
@@ -191,5 +194,34 @@ describe('a slot at its cutoff', () => {
       30_000,
     );
     expect(status).toBe('closed');
+  });
+});
+
+describe('a slot taking holds', () => {
+  it('takes a hold while an order for the same slot is still being written, without waiting for it to commit', async () => {
+    const slotId = await createSlot(stack.db, locationId, { capacity: 5 });
+    const customer = await createUser(stack.db, 'customer');
+    const slots = createSlotRepository(stack.db);
+    const writing = await stack.db.transaction();
+    try {
+      // An order for the slot, not yet committed: its foreign key holds the slot's row FOR KEY SHARE.
+      await writing('orders').insert({
+        id: randomUUID(),
+        customer_id: customer.id,
+        location_id: locationId,
+        slot_id: slotId,
+        status: 'placed',
+        total_cents: 500,
+        address: { lat: 51.5, lng: -0.1, line1: '1 Queue Street' },
+      });
+      const held = await Promise.race([
+        slots.reserveHold(randomUUID(), slotId),
+        sleep(3_000).then(() => 'still waiting for the order to commit'),
+      ]);
+      expect(held).toMatchObject({ status: 'reserved' });
+    } finally {
+      await writing.rollback();
+    }
+    expect(await stack.db('slots').where({ id: slotId }).first('reserved')).toEqual({ reserved: 1 });
   });
 });

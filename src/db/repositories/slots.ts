@@ -78,8 +78,10 @@ async function announceSlot(
 }
 
 export function createSlotRepository(db: Knex) {
+  // FOR NO KEY UPDATE, not FOR UPDATE: an order or hold being written for the slot takes FOR KEY SHARE on it (their
+  // foreign keys), and a capacity change must not make those wait, nor wait for them. No slot's id ever changes.
   const lock = (trx: Knex.Transaction, slotId: string) =>
-    trx('slots').where({ id: slotId }).forUpdate().first<SlotRow | undefined>();
+    trx('slots').where({ id: slotId }).forNoKeyUpdate().first<SlotRow | undefined>();
   /** Moves an open or closed slot to `status` and announces it; a slot already there, or gone, changes nothing. */
   const moveTo = async (trx: Knex.Transaction, slot: SlotRow, status: SlotStatus) => {
     await trx('slots').where({ id: slot.id }).update({ status });
@@ -163,7 +165,7 @@ export function createSlotRepository(db: Knex) {
       return atomic(db, async (trx) => {
         const slot = await trx('slots')
           .where({ id: slotId, location_id: locationId })
-          .forUpdate()
+          .forNoKeyUpdate()
           .first<SlotRow | undefined>();
         if (!slot) return undefined;
         const { capacity, cutoffAt } = decide({
