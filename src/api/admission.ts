@@ -90,10 +90,6 @@ export class AdmissionGate {
   private saturated = false;
   private completedInInterval = 0;
   private drainPerSecond = 0;
-  private refusedInInterval = 0;
-  private refusedPerSecond = 0;
-  /** The Retry-After last given, in seconds: how long a refused client stays away. */
-  private lastRetryAfter = 1;
   private admitted = 0;
   private refusedCount = 0;
   private readonly floor = new SlidingMin(5_000, 6);
@@ -173,19 +169,10 @@ export class AdmissionGate {
     while (this.inFlight < this.limitValue && this.queue.length > 0) this.queue.shift()!.grant(this.grant());
   }
 
-  /**
-   * The Retry-After counts the demand already turned away, not only the queue: refused clients come back, and by
-   * Little's law about refusedPerSecond × (the time each stays away) of them are out there waiting to. Telling them
-   * when the places could serve them all keeps a crowd from coming back every second to be refused again.
-   */
   private refuse(): Refusal {
     this.refusedCount++;
-    this.refusedInInterval++;
     const drain = Math.max(this.drainPerSecond, 1);
-    const away = Math.floor(this.refusedPerSecond * (this.lastRetryAfter + this.settings.maxWaitMs / 1000));
-    const retryAfterSeconds = Math.min(10, Math.max(1, Math.ceil((this.queue.length + away) / drain)));
-    this.lastRetryAfter = retryAfterSeconds;
-    return { refused: true, retryAfterSeconds };
+    return { refused: true, retryAfterSeconds: Math.min(10, Math.max(1, Math.ceil(this.queue.length / drain))) };
   }
 
   /** Once an interval: shrink the limit when placements got slow, grow it when demand filled it and they did not. */
@@ -193,8 +180,6 @@ export class AdmissionGate {
     const seconds = this.settings.intervalMs / 1000;
     this.drainPerSecond = 0.7 * this.drainPerSecond + 0.3 * (this.completedInInterval / seconds);
     this.completedInInterval = 0;
-    this.refusedPerSecond = 0.7 * this.refusedPerSecond + 0.3 * (this.refusedInInterval / seconds);
-    this.refusedInInterval = 0;
     const latencies = this.latencies.sort((a, b) => a - b);
     this.latencies = [];
     const saturated = this.saturated;
