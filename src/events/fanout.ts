@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type pg from 'pg';
 import {
   createEventsListener,
+  eventFromNotification,
   latestEventId,
   listenForEvents,
   readEventHeads,
@@ -80,6 +81,13 @@ interface Subscriber extends EventSubscriber {
   watermark: number;
 }
 
+/** A committed event heard of: its id and stream, and the event itself when its notification carried it whole. */
+interface Heard {
+  id: number;
+  stream: string;
+  event?: EventRecord;
+}
+
 export function createEventFanout(options: FanoutOptions): EventFanout {
   const { db } = options;
   const log = options.log ?? silent;
@@ -97,8 +105,11 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
 
   // Every id at or below the watermark is settled: delivered, or a hole given up on. -1 until first connected.
   let watermark = -1;
-  /** Ids above the watermark known to have committed, with their streams; they settle in id order. */
-  const heard = new Map<number, string>();
+  /**
+   * Ids above the watermark known to have committed, with their streams (and the event itself when its notification
+   * carried it whole); they settle in id order.
+   */
+  const heard = new Map<number, Heard>();
   const skipped = new Set<number>();
   let skippedTotal = 0;
   let lateTotal = 0;
@@ -106,26 +117,28 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
   // Deliveries run one after another so subscribers see ids in order.
   let deliveries: Promise<void> = Promise.resolve();
 
-  function heardCommit(id: number, stream: string): void {
+  function heardCommit(id: number, stream: string, event?: EventRecord): void {
     if (watermark >= 0 && id <= watermark) {
       if (skipped.delete(id)) {
         lateTotal += 1;
         log.warn({ eventId: id, stream }, 'event committed after its id was given up on; delivering it out of order');
-        deliver([{ id, stream }], true);
+        deliver([{ id, stream, event }], true);
       }
       // Otherwise heard twice (catch-up and NOTIFY): already delivered.
       return;
     }
-    heard.set(id, stream);
+    // Heard from the table after its notification (or the other way round): keep the event if either carried it.
+    const known = heard.get(id)?.event;
+    heard.set(id, { id, stream, event: event ?? known });
   }
 
   /** Moves the watermark over every contiguous settled id and delivers what it passed. */
   function advance(): void {
-    const settled: { id: number; stream: string }[] = [];
+    const settled: Heard[] = [];
     for (let next = heard.get(watermark + 1); next !== undefined; next = heard.get(watermark + 1)) {
       heard.delete(watermark + 1);
       watermark += 1;
-      settled.push({ id: watermark, stream: next });
+      settled.push(next);
     }
     if (settled.length > 0) deliver(settled, false);
     if (heard.size === 0) {
@@ -176,16 +189,20 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
     advance();
   }
 
-  function deliver(events: { id: number; stream: string }[], late: boolean): void {
-    // Only rows some subscriber here wants are read, so an idle replica reads nothing.
-    const wanted = events.filter((e) => byStream.has(e.stream)).map((e) => e.id);
+  function deliver(events: Heard[], late: boolean): void {
+    // Only events some subscriber here wants are delivered, so an idle replica reads nothing; an event its
+    // notification carried whole is not read back at all.
+    const wanted = events.filter((e) => byStream.has(e.stream));
     if (wanted.length === 0) return;
+    const unread = wanted.filter((e) => e.event === undefined).map((e) => e.id);
     deliveries = deliveries.then(async () => {
       let rows: EventRecord[];
       try {
-        rows = await readEventsWithRetry(wanted);
+        const read = unread.length === 0 ? [] : await readEventsWithRetry(unread);
+        const byId = new Map(read.map((r) => [r.id, r]));
+        rows = wanted.flatMap((e) => e.event ?? byId.get(e.id) ?? []);
       } catch (err) {
-        log.error({ err, eventIds: wanted }, 'could not read events to deliver; ending the streams that needed them');
+        log.error({ err, eventIds: unread }, 'could not read events to deliver; ending the streams that needed them');
         const lost = new Set<Subscriber>();
         for (const e of events) for (const s of byStream.get(e.stream) ?? []) lost.add(s);
         for (const s of lost) s.onLost('events_unreadable');
@@ -226,16 +243,16 @@ export function createEventFanout(options: FanoutOptions): EventFanout {
     const listener = createEventsListener(options.databaseUrl, options.applicationName ?? 'events-listener');
     listener.on('notification', (message) => {
       if (message.channel !== EVENTS_CHANNEL || !message.payload) return;
-      let head: { id?: unknown; stream?: unknown };
+      let head: { id?: unknown; stream?: unknown; type?: unknown; payload?: unknown; createdAt?: unknown };
       try {
-        head = JSON.parse(message.payload) as { id?: unknown; stream?: unknown };
+        head = JSON.parse(message.payload) as typeof head;
       } catch {
         return;
       }
       // A writer whose driver returns bigint ids as strings still announces a usable id.
       const id = typeof head.id === 'string' && /^\d{1,15}$/.test(head.id) ? Number(head.id) : head.id;
       if (typeof id !== 'number' || !Number.isSafeInteger(id) || typeof head.stream !== 'string') return;
-      heardCommit(id, head.stream);
+      heardCommit(id, head.stream, eventFromNotification({ ...head, id, stream: head.stream }));
       if (connected) advance();
     });
     const lostConnection = (err?: Error) => {

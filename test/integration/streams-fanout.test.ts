@@ -4,8 +4,8 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createDb } from '../../src/db/knex.js';
 import { createEventFanout, type EventFanout } from '../../src/events/fanout.js';
-import { appendEvent } from '../../src/db/repositories/events.js';
-import type { EventRecord, EventType } from '../../src/events/log.js';
+import { appendEvent, NOTIFIED_PAYLOAD_MAX_BYTES } from '../../src/db/repositories/events.js';
+import { EVENTS_CHANNEL, type EventRecord, type EventType } from '../../src/events/log.js';
 import { eventually } from '../support/stack.js';
 import '../support/context.js';
 
@@ -62,6 +62,45 @@ it('delivers in id order when a later id commits first, holding it until the ear
       3_000,
     ),
   ).toEqual([a, b]);
+});
+
+it('delivers an event its notification carries whole without reading it back from the table', async () => {
+  const stream = `test:${randomUUID()}`;
+  const live = await follow(stream, { gapGraceMs: 200 });
+  // An id the log hands out but no row holds: only the notification knows this event.
+  const [{ id }] = (await db.raw(`SELECT nextval(pg_get_serial_sequence('events', 'id'))::int AS id`)).rows;
+  const createdAt = new Date().toISOString();
+  const event = { id, stream, type: TEST_STEP, payload: { n: 1 }, createdAt };
+  await db.raw('SELECT pg_notify(?, ?)', [EVENTS_CHANNEL, JSON.stringify(event)]);
+  expect(
+    await eventually(
+      async () => live.received,
+      (received) => received.length === 1,
+      3_000,
+    ),
+  ).toEqual([event]);
+});
+
+it('reads back an event too big for its notification, and gives the same record either way', async () => {
+  const stream = `test:${randomUUID()}`;
+  const live = await follow(stream, { gapGraceMs: 200 });
+  const small = await appendEvent(db, stream, TEST_STEP, { n: 1 });
+  const big = await appendEvent(db, stream, TEST_STEP, { n: 2, text: 'x'.repeat(NOTIFIED_PAYLOAD_MAX_BYTES) });
+  const received = await eventually(
+    async () => live.received,
+    (r) => r.length === 2,
+    3_000,
+  );
+  const rows = await db('events').whereIn('id', [small, big]).orderBy('id');
+  expect(received).toEqual(
+    rows.map((r) => ({
+      id: Number(r.id),
+      stream,
+      type: TEST_STEP,
+      payload: r.payload,
+      createdAt: r.created_at.toISOString(),
+    })),
+  );
 });
 
 it('skips an id whose transaction rolled back once the grace period passes', async () => {

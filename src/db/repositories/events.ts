@@ -29,6 +29,34 @@ interface EventRow {
  */
 const TRACEPARENT_KEY = '_traceparent';
 
+/**
+ * The largest payload (as JSON text) a NOTIFY carries whole, so listeners deliver the event without reading it back.
+ * A notification holds at most 8,000 bytes; a bigger event announces only its id, stream and type, and is read.
+ */
+export const NOTIFIED_PAYLOAD_MAX_BYTES = 6_000;
+
+/** The event a notification carries whole (id, stream, type, payload, createdAt), or undefined when it names it only. */
+export function eventFromNotification(head: {
+  id: number;
+  stream: string;
+  type?: unknown;
+  payload?: unknown;
+  createdAt?: unknown;
+}): EventRecord | undefined {
+  const { payload, createdAt, type } = head;
+  if (typeof type !== 'string' || typeof createdAt !== 'string') return undefined;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return undefined;
+  const created = new Date(createdAt);
+  if (Number.isNaN(created.getTime())) return undefined;
+  return toRecord({
+    id: head.id,
+    stream: head.stream,
+    type,
+    payload: payload as Record<string, unknown>,
+    created_at: created,
+  });
+}
+
 function toRecord(r: EventRow): EventRecord {
   const record: EventRecord = {
     id: r.id,
@@ -123,7 +151,10 @@ export async function changeAndTell(
            RETURNING id, created_at, stream, type, payload
          ), queued AS (${QUEUE_WEBHOOK_DELIVERIES})
          SELECT i.id, i.stream,
-                pg_notify(?, json_build_object('id', i.id, 'stream', i.stream, 'type', i.type)::text) AS notified,
+                pg_notify(?, (CASE WHEN octet_length(i.payload::text) <= ${NOTIFIED_PAYLOAD_MAX_BYTES}
+                  THEN json_build_object('id', i.id, 'stream', i.stream, 'type', i.type, 'payload', i.payload,
+                                         'createdAt', i.created_at)
+                  ELSE json_build_object('id', i.id, 'stream', i.stream, 'type', i.type) END)::text) AS notified,
                 (SELECT count(pg_notify(?, q.endpoint_id::text)) FROM queued q) AS endpoints
          FROM inserted i ORDER BY i.id`,
         [
