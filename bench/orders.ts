@@ -369,6 +369,12 @@ async function sweepOn(target: Options['target'], opts: Options, args: string[],
       peak_concurrency: peak.concurrency,
       // The lowest completed rate at or past the peak, as a share of the peak: 1 is a flat plateau.
       plateau: round(Math.min(...afterPeak.map((row) => row.orders_per_s)) / peak.orders_per_s, 2),
+      // The same past the peak, each point's rate taken as a share of the bare workflow's measured beside it: the
+      // machine's own drift from point to point (a shared host slowing down) moves both alike and cancels out.
+      plateau_against_bare:
+        peak.ratio === null || afterPeak.some((row) => row.ratio === null)
+          ? null
+          : round(Math.min(...afterPeak.map((row) => row.ratio!)) / peak.ratio, 2),
       ratio: Math.min(...sweep.map((row) => row.ratio ?? 0)),
       post_p99_ms: Math.max(...sweep.map((row) => row.post_p99_ms)),
       refusals_below_peak: sweep.slice(0, sweep.indexOf(peak)).reduce((sum, row) => sum + row.refusals, 0),

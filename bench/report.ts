@@ -193,7 +193,7 @@ function ordersSweep(dir: string, day: string, orders: Result | undefined): stri
     '',
     `## Orders under load, ${day} (the full run)`,
     '',
-    `${String(orders!.topology)}; ${String(orders!.seconds_per_point)} s measured per point. Peak ${String(orders!.orders_per_s)} orders/s at concurrency ${String(orders!.peak_concurrency)}; plateau ${String(orders!.plateau)} (lowest rate at or past the peak over the peak); ${String(orders!.refusals_below_peak)} refusals below the peak; the plateau starts at concurrency ${String(orders!.knee_concurrency)} (the first within 10 % of the peak), with ${String(orders!.refusals_below_knee)} refusals below it.`,
+    `${String(orders!.topology)}; ${String(orders!.seconds_per_point)} s measured per point. Peak ${String(orders!.orders_per_s)} orders/s at concurrency ${String(orders!.peak_concurrency)}; plateau ${String(orders!.plateau)} (lowest rate at or past the peak over the peak; ${String(orders!.plateau_against_bare)} with each rate as a share of the bare workflow's beside it); ${String(orders!.refusals_below_peak)} refusals below the peak; the plateau starts at concurrency ${String(orders!.knee_concurrency)} (the first within 10 % of the peak), with ${String(orders!.refusals_below_knee)} refusals below it.`,
     '',
     `![orders sweep](results/${path.basename(chart)})`,
     '',

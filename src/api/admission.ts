@@ -90,6 +90,12 @@ export class AdmissionGate {
   private saturated = false;
   private completedInInterval = 0;
   private drainPerSecond = 0;
+  /** The median placement latency of the last interval that had some, in ms. */
+  private medianMs: number | undefined;
+  private refusedInInterval = 0;
+  private refusedPerSecond = 0;
+  /** The Retry-After last given, in seconds: how long a refused client stays away. */
+  private lastRetryAfter = 1;
   private admitted = 0;
   private refusedCount = 0;
   private readonly floor = new SlidingMin(5_000, 6);
@@ -169,10 +175,21 @@ export class AdmissionGate {
     while (this.inFlight < this.limitValue && this.queue.length > 0) this.queue.shift()!.grant(this.grant());
   }
 
+  /**
+   * Retry-After: how long until the places could serve the queue and the clients already turned away, who come back
+   * (by Little's law about refusedPerSecond × the time each stays away of them are out there). The rate is what the
+   * places can take when full (the limit over the median placement), not what drained lately: while few come back the
+   * drain is low, and a wait judged by it would keep them away longer still and leave the places empty.
+   */
   private refuse(): Refusal {
     this.refusedCount++;
-    const drain = Math.max(this.drainPerSecond, 1);
-    return { refused: true, retryAfterSeconds: Math.min(10, Math.max(1, Math.ceil(this.queue.length / drain))) };
+    this.refusedInInterval++;
+    const canTake = this.medianMs === undefined ? 0 : (this.limitValue * 1000) / Math.max(this.medianMs, 1);
+    const rate = Math.max(this.drainPerSecond, canTake, 1);
+    const away = Math.floor(this.refusedPerSecond * (this.lastRetryAfter + this.settings.maxWaitMs / 1000));
+    const retryAfterSeconds = Math.min(10, Math.max(1, Math.ceil((this.queue.length + away) / rate)));
+    this.lastRetryAfter = retryAfterSeconds;
+    return { refused: true, retryAfterSeconds };
   }
 
   /** Once an interval: shrink the limit when placements got slow, grow it when demand filled it and they did not. */
@@ -180,12 +197,15 @@ export class AdmissionGate {
     const seconds = this.settings.intervalMs / 1000;
     this.drainPerSecond = 0.7 * this.drainPerSecond + 0.3 * (this.completedInInterval / seconds);
     this.completedInInterval = 0;
+    this.refusedPerSecond = 0.7 * this.refusedPerSecond + 0.3 * (this.refusedInInterval / seconds);
+    this.refusedInInterval = 0;
     const latencies = this.latencies.sort((a, b) => a - b);
     this.latencies = [];
     const saturated = this.saturated;
     this.saturated = this.inFlight >= this.limitValue || this.queue.length > 0;
     if (latencies.length < 3) return;
     const median = latencies[Math.floor(latencies.length / 2)]!;
+    this.medianMs = median;
     const floor = this.floor.value ?? median;
     // Queueing at the gate shows as latency well above the idle floor while demand fills the limit; slow placements
     // under a limit nobody reaches are the system's load, not the gate's, and a smaller limit would only refuse. The

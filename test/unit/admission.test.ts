@@ -1,6 +1,12 @@
 // Admission control of order placement: what it admits, queues and refuses, and how its limit follows latency.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AdmissionGate, isRefusal, type AdmissionSettings, type Permit } from '../../src/api/admission.js';
+import {
+  AdmissionGate,
+  isRefusal,
+  type AdmissionSettings,
+  type Permit,
+  type Refusal,
+} from '../../src/api/admission.js';
 
 const settings: AdmissionSettings = {
   initialLimit: 4,
@@ -79,6 +85,67 @@ describe('AdmissionGate', () => {
     held[0]!.release(5_000);
     expect(isRefusal(await waiting)).toBe(false);
     expect(gate.stats()).toMatchObject({ inFlight: 4, queued: 0, floorMs: undefined });
+  });
+
+  it('asks refused clients to stay away longer while it keeps turning a crowd away, and only the queue again once it stops', async () => {
+    // A slow drain: one placement per interval.
+    const held = await permits(4);
+    const retryAfters: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      // A full queue, and twenty clients beyond it, each refused at once.
+      const queued = Array.from({ length: 4 }, () => gate.acquire());
+      for (let i = 0; i < 20; i++) {
+        const answer = await gate.acquire();
+        if (!isRefusal(answer)) throw new Error('admitted past the limit');
+        retryAfters.push(answer.retryAfterSeconds);
+      }
+      await vi.advanceTimersByTimeAsync(settings.maxWaitMs + 1);
+      expect((await Promise.all(queued)).every(isRefusal)).toBe(true);
+      held.shift()!.release(100);
+      held.push(...(await permits(1)));
+      await vi.advanceTimersByTimeAsync(settings.intervalMs);
+    }
+    // At first only the queue counts: four waiters at a drain of at most one a second.
+    expect(retryAfters[0]).toBe(4);
+    expect(retryAfters.at(-1)).toBe(10);
+    // Nobody turned away for a while: the estimate of who is waiting to come back fades.
+    for (let i = 0; i < 40; i++) await vi.advanceTimersByTimeAsync(settings.intervalMs);
+    const queued = Array.from({ length: 4 }, () => gate.acquire());
+    const answer = await gate.acquire();
+    expect(isRefusal(answer) && answer.retryAfterSeconds).toBe(4);
+    await vi.advanceTimersByTimeAsync(settings.maxWaitMs + 1);
+    await Promise.all(queued);
+  });
+
+  it('judges the wait by what the places can take when full, not by a drain that few returning clients keep low', async () => {
+    // Quick placements fill the limit: four places at 100 ms take forty a second.
+    for (let i = 0; i < 3; i++) {
+      for (const p of await permits(4)) p.release(100);
+      await vi.advanceTimersByTimeAsync(settings.intervalMs);
+    }
+    await permits(gate.limit);
+    // Waiters until the queue is as long as can drain within the wait; the next one is refused at once.
+    const queued: Promise<Permit | Refusal>[] = [];
+    for (let before = -1; gate.stats().queued > before;) {
+      before = gate.stats().queued;
+      queued.push(gate.acquire());
+    }
+    let last = 0;
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 20; i++) {
+        const before = gate.stats().queued;
+        const answer = gate.acquire();
+        // Once the first waiters' wait is over there is room in the queue again.
+        if (gate.stats().queued > before) queued.push(answer);
+        else last = ((await answer) as Refusal).retryAfterSeconds;
+      }
+      await vi.advanceTimersByTimeAsync(settings.intervalMs);
+    }
+    // Twenty turned away twice a second and a few waiting, at forty a second: back within a couple of seconds.
+    expect(last).toBeGreaterThanOrEqual(1);
+    expect(last).toBeLessThanOrEqual(2);
+    await vi.advanceTimersByTimeAsync(settings.maxWaitMs + 1);
+    await Promise.all(queued);
   });
 
   it('shrinks the limit when placements grow slow against their idle floor, and grows it back when demand fills it', async () => {

@@ -31,6 +31,7 @@ it('writes the record, the chart and RESULTS.md with machine facts and baselines
       orders_per_s: 4.2,
       peak_concurrency: 20,
       plateau: 0.95,
+      plateau_against_bare: 0.97,
       ratio: 0.7,
       post_p99_ms: 1800,
       refusals_below_peak: 0,
